@@ -1,0 +1,55 @@
+# The README's two commands (`make run`, `make test`) and the developer targets around them.
+# Thin on purpose: CMakePresets.json holds the build modes, ctest the test suite.
+
+CMAKE ?= cmake
+CTEST ?= ctest
+FUZZ_SECONDS ?= 600
+
+.PHONY: deps build run test test-release test-asan test-fuzz bench fuzz format format-check \
+        check-headers clean
+
+deps:
+	@tools/install-deps
+
+build/%/build.ninja: | deps
+	@$(CMAKE) --preset $* >/dev/null
+
+build: build/release/build.ninja
+	@$(CMAKE) --build --preset release
+
+run: build
+	@mkdir -p var/spool
+	exec build/release/bin/mxringd
+
+test: test-release test-asan test-fuzz
+
+test-release: build check-headers
+	$(CTEST) --preset release
+
+check-headers: build/release/build.ninja
+	@$(CMAKE) --build --preset release --target check-headers
+
+test-asan: build/asan-ubsan/build.ninja
+	@$(CMAKE) --build --preset asan-ubsan
+	$(CTEST) --preset asan-ubsan
+
+test-fuzz: build/fuzz/build.ninja
+	@$(CMAKE) --build --preset fuzz
+	$(CTEST) --preset fuzz
+
+bench: build
+	bench/run-micro
+
+# Long fuzzing sessions on the committed corpora (new findings land in build/fuzz/findings).
+fuzz: build/fuzz/build.ninja
+	@$(CMAKE) --build --preset fuzz
+	tests/fuzz/run-all build/fuzz/bin $(FUZZ_SECONDS)
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

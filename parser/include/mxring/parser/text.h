@@ -1,0 +1,24 @@
+// Small text encodings SMTP arguments use: xtext (RFC 3461 §4) and UTF-8 (RFC 3629).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace mxring::parser {
+
+// True when `text` is well-formed xtext: octets 33..126 except '+' and '=', or "+" followed by
+// two uppercase hex digits.
+bool is_xtext(std::string_view text);
+
+// Decodes xtext into `out` (room for text.size() octets); returns the decoded length, or
+// nothing when `text` is not xtext.
+std::optional<std::size_t> xtext_decode(std::string_view text, char* out);
+
+// True for well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view text);
+
+// True when any octet is above 127.
+bool has_eight_bit(std::string_view text);
+
+}  // namespace mxring::parser

@@ -1,0 +1,54 @@
+// Octet classes of the RFC 5321 grammar, one table lookup per octet (not installed).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace mxring::parser::detail {
+
+enum CharClass : std::uint8_t {
+  kAtext = 1,       // RFC 5322 atext: ALPHA DIGIT ! # $ % & ' * + - / = ? ^ _ ` { | } ~
+  kLetDig = 2,      // ALPHA / DIGIT
+  kQtext = 4,       // qtextSMTP: %d32-33 / %d35-91 / %d93-126 (RFC 5321 §4.1.2)
+  kXchar = 8,       // xtext xchar: %d33-42 / %d44-60 / %d62-126 (RFC 3461 §4)
+  kParamValue = 16, // esmtp-value: %d33-60 / %d62-126 (RFC 5321 §4.1.2)
+  kKeyword = 32,    // esmtp-keyword after its first octet: ALPHA / DIGIT / "-"
+  kPrintable = 64,  // %d33-126: HELO names, VRFY/HELP/NOOP text
+};
+
+constexpr std::array<std::uint8_t, 256> make_char_classes() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    std::uint8_t v = 0;
+    if (alpha || digit) v |= kLetDig | kAtext | kKeyword;
+    for (char s : std::string_view("!#$%&'*+-/=?^_`{|}~"))
+      if (c == s) v |= kAtext;
+    if (c == '-') v |= kKeyword;
+    if ((c >= 32 && c <= 33) || (c >= 35 && c <= 91) || (c >= 93 && c <= 126)) v |= kQtext;
+    if (c >= 33 && c <= 126 && c != '+' && c != '=') v |= kXchar;
+    if (c >= 33 && c <= 126 && c != '=') v |= kParamValue;
+    if (c >= 33 && c <= 126) v |= kPrintable;
+    t[static_cast<std::size_t>(c)] = v;
+  }
+  return t;
+}
+
+inline constexpr auto kCharClasses = make_char_classes();
+
+inline bool is(char c, CharClass cls) {
+  return (kCharClasses[static_cast<unsigned char>(c)] & cls) != 0;
+}
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
+}  // namespace mxring::parser::detail

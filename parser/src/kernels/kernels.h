@@ -1,0 +1,30 @@
+// The per-instruction-set kernel table. Kernel files are compiled with their own -m flags and
+// include only this header and intrinsics, so no standard-library code is built for a CPU
+// feature the running machine may lack.
+#pragma once
+
+#include <cstddef>
+
+#include "mxring/parser/data_scan_state.h"
+
+namespace mxring::parser::kernels {
+
+struct Progress {
+  std::size_t consumed;
+  std::size_t written;
+};
+
+struct Kernels {
+  // Consumes whole blocks while they are plain text: every line end a CRLF, no dot at a line
+  // start. Stops at the first block that needs the scalar reference; never ends a message.
+  Progress (*plain_data_blocks)(DataScanState& state, const char* in, std::size_t n, char* out);
+  // Index of the first CR or LF in [p, p+n), or n.
+  std::size_t (*find_line_break)(const char* p, std::size_t n);
+};
+
+extern const Kernels kScalar;
+extern const Kernels kSse;
+extern const Kernels kAvx2;
+extern const Kernels kAvx512;
+
+}  // namespace mxring::parser::kernels

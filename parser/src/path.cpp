@@ -1,0 +1,201 @@
+// Reverse-path / forward-path grammar of RFC 5321 §4.1.2 with the RFC 6531 §3.3 UTF-8 extension.
+#include "mxring/parser/path.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "char_class.h"
+#include "mxring/parser/text.h"
+
+namespace mxring::parser {
+namespace {
+
+using detail::is;
+
+constexpr std::size_t kMaxPath = 256;    // RFC 5321 §4.5.3.1.3, brackets included
+constexpr std::size_t kMaxDomain = 255;  // RFC 5321 §4.5.3.1.2
+constexpr std::size_t kMaxLabel = 63;    // RFC 1035 §2.3.4
+
+bool is_eight_bit(char c) { return static_cast<unsigned char>(c) & 0x80; }
+
+// Dot-string = Atom *("." Atom); returns octets used, 0 when none or malformed.
+std::size_t dot_string_length(std::string_view s) {
+  std::size_t i = 0;
+  while (true) {
+    const std::size_t atom_start = i;
+    while (i < s.size() && (is(s[i], detail::kAtext) || is_eight_bit(s[i]))) ++i;
+    if (i == atom_start) return 0;  // empty atom: leading, trailing or doubled dot
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      continue;
+    }
+    return i;
+  }
+}
+
+// Quoted-string = DQUOTE *QcontentSMTP DQUOTE; returns octets used, 0 when malformed.
+std::size_t quoted_string_length(std::string_view s) {
+  std::size_t i = 1;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '"') return i + 1;
+    if (c == '\\') {
+      if (i + 1 >= s.size() || s[i + 1] < 32 || s[i + 1] > 126) return 0;
+      i += 2;
+    } else if (is(c, detail::kQtext) || is_eight_bit(c)) {
+      ++i;
+    } else {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+bool is_ipv4_literal(std::string_view s) {
+  int parts = 0;
+  std::size_t i = 0;
+  while (true) {
+    std::size_t digits = 0;
+    int value = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+      value = value * 10 + (s[i] - '0');
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || digits > 3 || value > 255) return false;
+    ++parts;
+    if (i == s.size()) return parts == 4;
+    if (s[i] != '.' || parts == 4) return false;
+    ++i;
+  }
+}
+
+// The end of a domain or address literal at the start of `s`: up to '>' or ' ' or the end.
+std::size_t domain_extent(std::string_view s) {
+  if (!s.empty() && s[0] == '[') {
+    const auto close = s.find(']');
+    return close == std::string_view::npos ? 0 : close + 1;
+  }
+  std::size_t i = 0;
+  while (i < s.size() && s[i] != '>' && s[i] != ' ' && s[i] != ',' && s[i] != ':') ++i;
+  return i;
+}
+
+bool valid_domain_or_literal(std::string_view d, bool allow_utf8) {
+  return !d.empty() && (d[0] == '[' ? is_valid_address_literal(d) : is_valid_domain(d, allow_utf8));
+}
+
+// A-d-l = At-domain *( "," At-domain ) ":" — syntax checked, then ignored (Appendix C).
+std::size_t source_route_length(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size() && s[i] == '@') {
+    const auto len = domain_extent(s.substr(i + 1));
+    if (!valid_domain_or_literal(s.substr(i + 1, len), false)) return 0;
+    i += 1 + len;
+    if (i < s.size() && s[i] == ':') return i + 1;
+    if (i >= s.size() || s[i] != ',') return 0;
+    ++i;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool Path::is_postmaster() const { return detail::iequals(local_part, "postmaster"); }
+
+bool is_valid_domain(std::string_view domain, bool allow_utf8) {
+  if (domain.empty() || domain.size() > kMaxDomain) return false;
+  std::size_t label_start = 0;
+  for (std::size_t i = 0; i <= domain.size(); ++i) {
+    if (i == domain.size() || domain[i] == '.') {
+      const auto label = domain.substr(label_start, i - label_start);
+      if (label.empty() || label.size() > kMaxLabel) return false;
+      if (label.front() == '-' || label.back() == '-') return false;  // Let-dig at both ends
+      label_start = i + 1;
+      continue;
+    }
+    const char c = domain[i];
+    if (!(is(c, detail::kLetDig) || c == '-' || (allow_utf8 && is_eight_bit(c)))) return false;
+  }
+  return !allow_utf8 || is_valid_utf8(domain);
+}
+
+bool is_valid_address_literal(std::string_view literal) {
+  if (literal.size() < 3 || literal.front() != '[' || literal.back() != ']') return false;
+  const auto inner = literal.substr(1, literal.size() - 2);
+  if (is_ipv4_literal(inner)) return true;
+  const auto colon = inner.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const auto tag = inner.substr(0, colon);
+  const auto content = inner.substr(colon + 1);
+  if (detail::iequals(tag, "IPv6")) {
+    char text[INET6_ADDRSTRLEN + 1];
+    if (content.size() >= sizeof text) return false;
+    std::memcpy(text, content.data(), content.size());
+    text[content.size()] = '\0';
+    unsigned char address[16];
+    return inet_pton(AF_INET6, text, address) == 1;
+  }
+  // General-address-literal = Standardized-tag ":" 1*dcontent (§4.1.3)
+  if (!is_valid_domain(tag, false) || tag.find('.') != std::string_view::npos) return false;
+  if (content.empty()) return false;
+  for (char c : content)
+    if (c < 33 || c > 126 || c == '[' || c == '\\' || c == ']') return false;
+  return true;
+}
+
+PathParse parse_path(std::string_view text, PathKind kind) {
+  PathParse result;
+  Path& path = result.path;
+  std::size_t i = 0;
+  std::size_t end_limit = text.size();
+  if (!text.empty() && text[0] == '<') {
+    i = 1;
+    if (text.size() > 1 && text[1] == '>') {
+      if (kind != PathKind::reverse) return result;
+      path.null = true;
+      result.consumed = 2;
+      result.ok = true;
+      return result;
+    }
+    if (i < text.size() && text[i] == '@') {
+      const auto route = source_route_length(text.substr(i));
+      if (route == 0) return result;
+      i += route;
+    }
+  } else {
+    path.bracketed = false;  // Postfix-compatible leniency: "MAIL FROM:user@example.com"
+    end_limit = text.find(' ');
+    if (end_limit == std::string_view::npos) end_limit = text.size();
+  }
+  const auto rest = text.substr(i, end_limit - i);
+  const std::size_t local_length =
+      !rest.empty() && rest[0] == '"' ? quoted_string_length(rest) : dot_string_length(rest);
+  if (local_length == 0) return result;
+  path.local_part = rest.substr(0, local_length);
+  std::size_t j = local_length;
+  if (j < rest.size() && rest[j] == '@') {
+    const auto domain_length = domain_extent(rest.substr(j + 1));
+    path.domain = rest.substr(j + 1, domain_length);
+    j += 1 + domain_length;
+  } else if (kind != PathKind::forward || !path.is_postmaster()) {
+    return result;  // only RCPT TO:<postmaster> may omit the domain (§4.1.1.3)
+  }
+  path.mailbox = rest.substr(0, j);
+  if (path.bracketed) {
+    if (j >= rest.size() || rest[j] != '>') return result;
+    result.consumed = i + j + 1;
+  } else {
+    if (j != rest.size()) return result;
+    result.consumed = i + j;
+  }
+  path.utf8 = has_eight_bit(path.mailbox);
+  if (path.utf8 && !is_valid_utf8(path.mailbox)) return result;
+  if (!path.domain.empty() && !valid_domain_or_literal(path.domain, path.utf8)) return result;
+  if (result.consumed > kMaxPath) return result;
+  result.ok = true;
+  return result;
+}
+
+}  // namespace mxring::parser
