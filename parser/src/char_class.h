@@ -8,13 +8,14 @@
 namespace mxring::parser::detail {
 
 enum CharClass : std::uint8_t {
-  kAtext = 1,       // RFC 5322 atext: ALPHA DIGIT ! # $ % & ' * + - / = ? ^ _ ` { | } ~
-  kLetDig = 2,      // ALPHA / DIGIT
-  kQtext = 4,       // qtextSMTP: %d32-33 / %d35-91 / %d93-126 (RFC 5321 §4.1.2)
-  kXchar = 8,       // xtext xchar: %d33-42 / %d44-60 / %d62-126 (RFC 3461 §4)
-  kParamValue = 16, // esmtp-value: %d33-60 / %d62-126 (RFC 5321 §4.1.2)
-  kKeyword = 32,    // esmtp-keyword after its first octet: ALPHA / DIGIT / "-"
-  kPrintable = 64,  // %d33-126: HELO names, VRFY/HELP/NOOP text
+  kAtext = 1,         // RFC 5322 atext: ALPHA DIGIT ! # $ % & ' * + - / = ? ^ _ ` { | } ~
+  kLetDig = 2,        // ALPHA / DIGIT
+  kQtext = 4,         // qtextSMTP: %d32-33 / %d35-91 / %d93-126 (RFC 5321 §4.1.2)
+  kXchar = 8,         // xtext xchar: %d33-42 / %d44-60 / %d62-126 (RFC 3461 §4)
+  kParamValue = 16,   // esmtp-value: %d33-60 / %d62-126 (RFC 5321 §4.1.2)
+  kKeyword = 32,      // esmtp-keyword after its first octet: ALPHA / DIGIT / "-"
+  kPrintable = 64,    // %d33-126: HELO names, VRFY/HELP/NOOP text
+  kValueOctet = 128,  // esmtp-value octets plus UTF-8 ones (RFC 6531 §3.3)
 };
 
 constexpr std::array<std::uint8_t, 256> make_char_classes() {
@@ -31,6 +32,7 @@ constexpr std::array<std::uint8_t, 256> make_char_classes() {
     if (c >= 33 && c <= 126 && c != '+' && c != '=') v |= kXchar;
     if (c >= 33 && c <= 126 && c != '=') v |= kParamValue;
     if (c >= 33 && c <= 126) v |= kPrintable;
+    if ((c >= 33 && c <= 126 && c != '=') || c >= 128) v |= kValueOctet;
     t[static_cast<std::size_t>(c)] = v;
   }
   return t;
@@ -42,7 +44,45 @@ inline bool is(char c, CharClass cls) {
   return (kCharClasses[static_cast<unsigned char>(c)] & cls) != 0;
 }
 
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+}
+
+// The first `s.size()` (at most 8) octets as a little-endian word, each ORed with 0x20.
+inline std::uint64_t folded_word(std::string_view s) {
+  std::uint64_t w = 0;
+  for (std::size_t i = 0; i < s.size() && i < 8; ++i)
+    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i]) | 0x20) << (8 * i);
+  return w;
+}
+
+// A lower-case literal of up to 8 letters and digits, folded at compile time.
+struct Word {
+  std::uint64_t folded = 0;
+  std::size_t size = 0;
+  consteval Word(const char* lower) {
+    while (lower[size] != '\0') {
+      folded |= static_cast<std::uint64_t>(static_cast<unsigned char>(lower[size]) | 0x20)
+                << (8 * size);
+      ++size;
+    }
+  }
+};
+
+// A keyword or value folded once, then compared with several literals. Exact for octets
+// 33..126 against letters and digits: only a letter folds onto a letter, only a digit onto a
+// digit.
+struct FoldedText {
+  explicit FoldedText(std::string_view s)
+      : folded(s.size() <= 8 ? folded_word(s) : 0), size(s.size()) {}
+  bool is(Word w) const { return size == w.size && folded == w.folded; }
+  std::uint64_t folded;
+  std::size_t size;
+};
+
+inline bool is_word(std::string_view s, Word w) {
+  return FoldedText(s).is(w);
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

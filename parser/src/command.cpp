@@ -25,21 +25,36 @@ Verb verb_of(std::string_view line) {
   std::uint32_t w;
   std::memcpy(&w, line.data(), 4);
   switch (w | 0x20202020u) {  // ORing 0x20 maps exactly the letters onto lower case
-    case word("helo"): return Verb::helo;
-    case word("ehlo"): return Verb::ehlo;
-    case word("mail"): return Verb::mail;
-    case word("rcpt"): return Verb::rcpt;
-    case word("data"): return Verb::data;
-    case word("rset"): return Verb::rset;
-    case word("noop"): return Verb::noop;
-    case word("quit"): return Verb::quit;
-    case word("vrfy"): return Verb::vrfy;
-    case word("expn"): return Verb::expn;
-    case word("help"): return Verb::help;
-    case word("auth"): return Verb::auth;
-    case word("bdat"): return Verb::bdat;
-    case word("star"): return iequals(line.substr(0, 8), "starttls") ? Verb::starttls : Verb::unknown;
-    default: return Verb::unknown;
+    case word("helo"):
+      return Verb::helo;
+    case word("ehlo"):
+      return Verb::ehlo;
+    case word("mail"):
+      return Verb::mail;
+    case word("rcpt"):
+      return Verb::rcpt;
+    case word("data"):
+      return Verb::data;
+    case word("rset"):
+      return Verb::rset;
+    case word("noop"):
+      return Verb::noop;
+    case word("quit"):
+      return Verb::quit;
+    case word("vrfy"):
+      return Verb::vrfy;
+    case word("expn"):
+      return Verb::expn;
+    case word("help"):
+      return Verb::help;
+    case word("auth"):
+      return Verb::auth;
+    case word("bdat"):
+      return Verb::bdat;
+    case word("star"):
+      return iequals(line.substr(0, 8), "starttls") ? Verb::starttls : Verb::unknown;
+    default:
+      return Verb::unknown;
   }
 }
 
@@ -68,13 +83,24 @@ bool is_text_argument(std::string_view s) {
   return is_valid_utf8(s);
 }
 
+// 1*20DIGIT; values past UINT64_MAX saturate (a SIZE that large is refused with 552 anyway).
 bool parse_decimal(std::string_view s, std::uint64_t& value) {
   if (s.empty() || s.size() > 20) return false;
   value = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
-    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-    value = value > (UINT64_MAX - digit) / 10 ? UINT64_MAX : value * 10 + digit;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (s.size() < 20) return true;  // 19 digits always fit in 64 bits
+  // 20 digits: recompute with overflow checks (rare).
+  value = 0;
+  for (char c : s) {
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) {
+      value = UINT64_MAX;
+      return true;
+    }
+    value = value * 10 + digit;
   }
   return true;
 }
@@ -90,9 +116,12 @@ bool parse_notify(std::string_view value, std::uint8_t& notify) {
     const auto comma = value.find(',');
     const auto item = value.substr(0, comma);
     std::uint8_t bit = 0;
-    if (iequals(item, "SUCCESS")) bit = kNotifySuccess;
-    else if (iequals(item, "FAILURE")) bit = kNotifyFailure;
-    else if (iequals(item, "DELAY")) bit = kNotifyDelay;
+    if (iequals(item, "SUCCESS"))
+      bit = kNotifySuccess;
+    else if (iequals(item, "FAILURE"))
+      bit = kNotifyFailure;
+    else if (iequals(item, "DELAY"))
+      bit = kNotifyDelay;
     if (bit == 0 || (notify & bit)) return false;
     notify |= bit;
     if (comma == std::string_view::npos) return true;
@@ -111,98 +140,111 @@ bool parse_orcpt(std::string_view value, RcptParameters& rcpt) {
   return is_xtext(rcpt.orcpt_address);
 }
 
+using detail::FoldedText;
+using detail::is_word;
+
 using ParameterHandler = CommandError (*)(std::string_view keyword, std::string_view value,
                                           bool has_value, Command& command, std::uint32_t& seen);
 
-// Each known keyword of one verb: name, its bit in `seen` (for duplicates), its parser.
+// Marks `bit` seen; false when it was already (a repeated parameter, RFC 5321 §4.1.1.11 gives
+// each at most once).
+inline bool first_time(std::uint32_t& seen, std::uint32_t bit) {
+  const bool first = !(seen & bit);
+  seen |= bit;
+  return first;
+}
+
+inline CommandError check(bool ok) {
+  return ok ? CommandError::none : CommandError::bad_parameter_value;
+}
+
+// MAIL FROM keywords. Keywords and values hold only octets 33..126 here (checked by the caller),
+// so they are matched by length and one folded word.
 CommandError mail_parameter(std::string_view keyword, std::string_view value, bool has_value,
                             Command& command, std::uint32_t& seen) {
   auto& mail = command.mail;
-  auto once = [&seen](std::uint32_t bit) {
-    const bool first = !(seen & bit);
-    seen |= bit;
-    return first;
-  };
-  const auto bad = CommandError::bad_parameter_value;
-  if (iequals(keyword, "SIZE")) {
+  const FoldedText name(keyword);
+  if (name.is("size")) {  // RFC 1870
     mail.has_size = true;
-    return once(1) && has_value && parse_decimal(value, mail.size) ? CommandError::none : bad;
+    return check(first_time(seen, 1) && has_value && parse_decimal(value, mail.size));
   }
-  if (iequals(keyword, "BODY")) {
-    if (!once(2) || !has_value) return bad;
-    if (iequals(value, "8BITMIME")) mail.body = Body::eight_bit_mime;
-    else if (iequals(value, "7BIT")) mail.body = Body::seven_bit;
-    else if (iequals(value, "BINARYMIME")) mail.body = Body::binary_mime;
-    else return bad;
-    return CommandError::none;
+  if (name.is("body")) {  // RFC 6152, RFC 3030
+    const FoldedText body(value);
+    if (body.is("8bitmime"))
+      mail.body = Body::eight_bit_mime;
+    else if (body.is("7bit"))
+      mail.body = Body::seven_bit;
+    else if (iequals(value, "binarymime"))
+      mail.body = Body::binary_mime;
+    else
+      return CommandError::bad_parameter_value;
+    return check(first_time(seen, 2));
   }
-  if (iequals(keyword, "SMTPUTF8")) {
+  if (name.is("smtputf8")) {  // RFC 6531
     mail.smtputf8 = true;
-    return once(4) && !has_value ? CommandError::none : bad;
+    return check(first_time(seen, 4) && !has_value);
   }
-  if (iequals(keyword, "REQUIRETLS")) {
+  if (iequals(keyword, "requiretls")) {  // RFC 8689
     mail.requiretls = true;
-    return once(8) && !has_value ? CommandError::none : bad;
+    return check(first_time(seen, 8) && !has_value);
   }
-  if (iequals(keyword, "RET")) {
-    if (!once(16) || !has_value) return bad;
-    if (iequals(value, "FULL")) mail.ret = Ret::full;
-    else if (iequals(value, "HDRS")) mail.ret = Ret::headers;
-    else return bad;
-    return CommandError::none;
+  if (name.is("ret")) {  // RFC 3461 §4.3
+    const FoldedText ret(value);
+    if (ret.is("full"))
+      mail.ret = Ret::full;
+    else if (ret.is("hdrs"))
+      mail.ret = Ret::headers;
+    else
+      return CommandError::bad_parameter_value;
+    return check(first_time(seen, 16));
   }
-  if (iequals(keyword, "ENVID")) {
+  if (name.is("envid")) {  // RFC 3461 §4.4: xtext, at most 100 characters
     mail.envid = value;
     const auto decoded = xtext_decode(value, nullptr);
-    // RFC 3461 §4.4: at most 100 characters
-    return once(32) && has_value && decoded && *decoded <= 100 ? CommandError::none : bad;
+    return check(first_time(seen, 32) && has_value && decoded && *decoded <= 100);
   }
-  if (iequals(keyword, "AUTH")) {
+  if (name.is("auth")) {  // RFC 4954 §5
     mail.auth = value;
-    return once(64) && has_value && (value == "<>" || is_xtext(value)) ? CommandError::none : bad;
+    return check(first_time(seen, 64) && has_value && (value == "<>" || is_xtext(value)));
   }
   return CommandError::unknown_parameter;
 }
 
 CommandError rcpt_parameter(std::string_view keyword, std::string_view value, bool has_value,
                             Command& command, std::uint32_t& seen) {
-  const auto bad = CommandError::bad_parameter_value;
-  if (iequals(keyword, "NOTIFY")) {
-    const bool first = !(seen & 1);
-    seen |= 1;
-    return first && has_value && parse_notify(value, command.rcpt.notify) ? CommandError::none
-                                                                          : bad;
-  }
-  if (iequals(keyword, "ORCPT")) {
-    const bool first = !(seen & 2);
-    seen |= 2;
-    return first && has_value && parse_orcpt(value, command.rcpt) ? CommandError::none : bad;
-  }
+  const FoldedText name(keyword);
+  if (name.is("notify"))
+    return check(first_time(seen, 1) && has_value && parse_notify(value, command.rcpt.notify));
+  if (name.is("orcpt"))
+    return check(first_time(seen, 2) && has_value && parse_orcpt(value, command.rcpt));
   return CommandError::unknown_parameter;
 }
 
-// Mail-parameters / Rcpt-parameters: esmtp-param *(SP esmtp-param) (§4.1.2). Several spaces
-// between parameters are accepted, as Postfix does.
+// Mail-parameters / Rcpt-parameters: esmtp-param *(SP esmtp-param) (§4.1.2), one pass per
+// parameter. Several spaces between parameters are accepted, as Postfix does.
 CommandError parse_parameters(std::string_view rest, Command& command, ParameterHandler handler) {
   std::uint32_t seen = 0;
   CommandError first_error = CommandError::none;
+  const char* p = rest.data();
+  const char* const end = p + rest.size();
   while (true) {
-    rest = skip_spaces(rest);
-    if (rest.empty()) return first_error;
-    const auto space = rest.find(' ');
-    const auto parameter = rest.substr(0, space);
-    rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space);
-    const auto equals = parameter.find('=');
-    const auto keyword = parameter.substr(0, equals);
-    const bool has_value = equals != std::string_view::npos;
-    const auto value = has_value ? parameter.substr(equals + 1) : std::string_view{};
-    if (keyword.empty() || !is(keyword[0], detail::kLetDig) ||
-        !all_of_class(keyword, detail::kKeyword))
-      return CommandError::syntax;
-    for (char c : value)
-      if (!is(c, detail::kParamValue) && !(static_cast<unsigned char>(c) & 0x80))
-        return CommandError::syntax;
-    if (has_value && value.empty()) return CommandError::syntax;
+    while (p < end && *p == ' ') ++p;
+    if (p == end) return first_error;
+    // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+    const char* const keyword_start = p;
+    if (!is(*p, detail::kLetDig)) return CommandError::syntax;
+    while (p < end && is(*p, detail::kKeyword)) ++p;
+    const std::string_view keyword(keyword_start, static_cast<std::size_t>(p - keyword_start));
+    const bool has_value = p < end && *p == '=';
+    std::string_view value;
+    if (has_value) {
+      // esmtp-value = 1*(%d33-60 / %d62-126), plus UTF-8 with SMTPUTF8 (RFC 6531 §3.3)
+      const char* const value_start = ++p;
+      while (p < end && is(*p, detail::kValueOctet)) ++p;
+      value = {value_start, static_cast<std::size_t>(p - value_start)};
+      if (value.empty()) return CommandError::syntax;
+    }
+    if (p < end && *p != ' ') return CommandError::syntax;
     const auto error = handler(keyword, value, has_value, command, seen);
     // An unknown keyword (555) outranks a bad value (501): the client must learn the
     // extension is not there at all.
@@ -213,11 +255,12 @@ CommandError parse_parameters(std::string_view rest, Command& command, Parameter
 
 CommandError parse_mail_or_rcpt(std::string_view args, Command& command) {
   const bool mail = command.verb == Verb::mail;
-  const std::string_view prefix = mail ? " FROM:" : " TO:";
-  if (args.size() < prefix.size() || !iequals(args.substr(0, prefix.size()), prefix))
+  const std::size_t prefix = mail ? 6 : 4;
+  if (args.size() < prefix || args[0] != ' ' || args[prefix - 1] != ':' ||
+      !(mail ? is_word(args.substr(1, 4), "from") : is_word(args.substr(1, 2), "to")))
     return CommandError::syntax;
   // Postfix accepts spaces after the colon ("MAIL FROM: <a@b>"); so do we, nothing looser.
-  const auto text = skip_spaces(args.substr(prefix.size()));
+  const auto text = skip_spaces(args.substr(prefix));
   const auto bad_path = mail ? CommandError::bad_sender : CommandError::bad_recipient;
   if (text.empty()) return bad_path;
   const auto path = parse_path(text, mail ? PathKind::reverse : PathKind::forward);
@@ -303,12 +346,14 @@ CommandError parse_arguments(std::string_view args, Command& command) {
 }
 
 constexpr std::array<std::string_view, 15> kVerbNames = {
-    "", "HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY",
-    "EXPN", "HELP", "STARTTLS", "AUTH", "BDAT"};
+    "",     "HELO", "EHLO", "MAIL", "RCPT",     "DATA", "RSET", "NOOP",
+    "QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "BDAT"};
 
 }  // namespace
 
-std::string_view verb_name(Verb verb) { return kVerbNames[static_cast<std::size_t>(verb)]; }
+std::string_view verb_name(Verb verb) {
+  return kVerbNames[static_cast<std::size_t>(verb)];
+}
 
 ParsedCommand parse_command(std::string_view line, const CommandLimits& limits) {
   ParsedCommand parsed;

@@ -87,14 +87,14 @@ DataScan DataScanner::scan(std::span<const char> in, char* out) {
   const auto& kernels = detail::kernels_for(impl_);
   DataScan total;
   while (total.consumed < in.size()) {
-    const auto plain =
-        kernels.plain_data_blocks(state_, in.data() + total.consumed, in.size() - total.consumed,
-                                  out + total.written);
+    const auto plain = kernels.plain_data_blocks(state_, in.data() + total.consumed,
+                                                 in.size() - total.consumed, out + total.written);
     total.consumed += plain.consumed;
     total.written += plain.written;
     if (total.consumed == in.size()) break;
     const std::size_t block = std::min<std::size_t>(64, in.size() - total.consumed);
-    const auto slow = scan_data_scalar(state_, in.subspan(total.consumed, block), out + total.written);
+    const auto slow =
+        scan_data_scalar(state_, in.subspan(total.consumed, block), out + total.written);
     total.consumed += slow.consumed;
     total.written += slow.written;
     if (slow.ended) break;
@@ -112,7 +112,9 @@ DataFlags DataScanner::flags() const {
           .eight_bit = (f & kFlagEightBit) != 0};
 }
 
-bool DataScanner::ended() const { return state_.phase == kEnded; }
+bool DataScanner::ended() const {
+  return state_.phase == kEnded;
+}
 
 void DataScanner::reset() {
   const auto long_line_after = state_.long_line_after;

@@ -25,8 +25,8 @@ Choice choose() {
   if (forced == nullptr || *forced == '\0') return choice;
   const auto named = impl_from_name(forced);
   if (!named) {
-    choice.error = std::string("MXRING_FORCE_IMPL=") + forced +
-                   " is not one of scalar, sse, avx2, avx512";
+    choice.error =
+        std::string("MXRING_FORCE_IMPL=") + forced + " is not one of scalar, sse, avx2, avx512";
   } else if (!impl_supported(*named)) {
     choice.error = std::string("MXRING_FORCE_IMPL=") + forced + " is not supported by this CPU";
   } else {
@@ -44,7 +44,9 @@ thread_local std::array<std::uint64_t, 4> served{};
 
 }  // namespace
 
-std::string_view impl_name(Impl impl) { return kNames[static_cast<std::size_t>(impl)]; }
+std::string_view impl_name(Impl impl) {
+  return kNames[static_cast<std::size_t>(impl)];
+}
 
 std::optional<Impl> impl_from_name(std::string_view name) {
   for (std::size_t i = 0; i < kNames.size(); ++i)
@@ -78,11 +80,17 @@ std::span<const Impl> supported_impls() {
   return {list.first.data(), list.second};
 }
 
-Impl active_impl() { return active_choice().impl; }
+Impl active_impl() {
+  return active_choice().impl;
+}
 
-std::string_view impl_override_error() { return active_choice().error; }
+std::string_view impl_override_error() {
+  return active_choice().error;
+}
 
-std::uint64_t scans_served(Impl impl) { return served[static_cast<std::size_t>(impl)]; }
+std::uint64_t scans_served(Impl impl) {
+  return served[static_cast<std::size_t>(impl)];
+}
 
 namespace detail {
 
@@ -100,7 +108,9 @@ const kernels::Kernels& kernels_for(Impl impl) {
   return kernels::kScalar;
 }
 
-void count_scan(Impl impl) { ++served[static_cast<std::size_t>(impl)]; }
+void count_scan(Impl impl) {
+  ++served[static_cast<std::size_t>(impl)];
+}
 
 }  // namespace detail
 }  // namespace mxring::parser

@@ -17,8 +17,8 @@ Line LineScanner::next(std::span<const char> bytes) {
   if (discarding_) return discard_until_line_end(bytes);
   const auto size = static_cast<std::uint32_t>(bytes.size());
   while (scanned_ < size) {
-    const auto at =
-        scanned_ + static_cast<std::uint32_t>(find_line_break_(bytes.data() + scanned_, size - scanned_));
+    const auto at = scanned_ + static_cast<std::uint32_t>(
+                                   find_line_break_(bytes.data() + scanned_, size - scanned_));
     if (at == size) {
       scanned_ = size;
       break;

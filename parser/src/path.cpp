@@ -17,14 +17,25 @@ constexpr std::size_t kMaxPath = 256;    // RFC 5321 §4.5.3.1.3, brackets inclu
 constexpr std::size_t kMaxDomain = 255;  // RFC 5321 §4.5.3.1.2
 constexpr std::size_t kMaxLabel = 63;    // RFC 1035 §2.3.4
 
-bool is_eight_bit(char c) { return static_cast<unsigned char>(c) & 0x80; }
+bool is_eight_bit(char c) {
+  return static_cast<unsigned char>(c) & 0x80;
+}
 
 // Dot-string = Atom *("." Atom); returns octets used, 0 when none or malformed.
-std::size_t dot_string_length(std::string_view s) {
+std::size_t dot_string_length(std::string_view s, bool& eight_bit) {
   std::size_t i = 0;
   while (true) {
     const std::size_t atom_start = i;
-    while (i < s.size() && (is(s[i], detail::kAtext) || is_eight_bit(s[i]))) ++i;
+    while (i < s.size()) {
+      if (is(s[i], detail::kAtext)) {
+        ++i;
+      } else if (is_eight_bit(s[i])) {
+        eight_bit = true;
+        ++i;
+      } else {
+        break;
+      }
+    }
     if (i == atom_start) return 0;  // empty atom: leading, trailing or doubled dot
     if (i < s.size() && s[i] == '.') {
       ++i;
@@ -35,7 +46,7 @@ std::size_t dot_string_length(std::string_view s) {
 }
 
 // Quoted-string = DQUOTE *QcontentSMTP DQUOTE; returns octets used, 0 when malformed.
-std::size_t quoted_string_length(std::string_view s) {
+std::size_t quoted_string_length(std::string_view s, bool& eight_bit) {
   std::size_t i = 1;
   while (i < s.size()) {
     const char c = s[i];
@@ -43,7 +54,10 @@ std::size_t quoted_string_length(std::string_view s) {
     if (c == '\\') {
       if (i + 1 >= s.size() || s[i + 1] < 32 || s[i + 1] > 126) return 0;
       i += 2;
-    } else if (is(c, detail::kQtext) || is_eight_bit(c)) {
+    } else if (is(c, detail::kQtext)) {
+      ++i;
+    } else if (is_eight_bit(c)) {
+      eight_bit = true;
       ++i;
     } else {
       return 0;
@@ -71,28 +85,59 @@ bool is_ipv4_literal(std::string_view s) {
   }
 }
 
-// The end of a domain or address literal at the start of `s`: up to '>' or ' ' or the end.
-std::size_t domain_extent(std::string_view s) {
+struct DomainScan {
+  std::size_t length = 0;  // octets up to the first that cannot be part of a domain
+  bool valid = false;      // Domain or address-literal syntax (U-labels allowed)
+  bool eight_bit = false;
+};
+
+// One pass over the domain or address literal at the start of `s`: where it ends, and whether
+// it is well-formed: labels of 1..63 Let-dig / "-" octets not starting or ending in "-"
+// (RFC 5321 §4.1.2, RFC 1035 §2.3.4), 255 octets in all (§4.5.3.1.2).
+DomainScan scan_domain(std::string_view s) {
+  DomainScan scan;
   if (!s.empty() && s[0] == '[') {
     const auto close = s.find(']');
-    return close == std::string_view::npos ? 0 : close + 1;
+    if (close == std::string_view::npos) return scan;
+    scan.length = close + 1;
+    scan.valid = is_valid_address_literal(s.substr(0, scan.length));
+    return scan;
   }
+  bool valid = true;
+  std::size_t label_length = 0;
+  unsigned all_octets = 0;  // OR of the octets: bit 7 says 8-bit was seen
+  char previous = '.';
   std::size_t i = 0;
-  while (i < s.size() && s[i] != '>' && s[i] != ' ' && s[i] != ',' && s[i] != ':') ++i;
-  return i;
-}
-
-bool valid_domain_or_literal(std::string_view d, bool allow_utf8) {
-  return !d.empty() && (d[0] == '[' ? is_valid_address_literal(d) : is_valid_domain(d, allow_utf8));
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (is(c, detail::kLetDig) || is_eight_bit(c)) {
+      ++label_length;
+    } else if (c == '-') {
+      valid &= label_length != 0;
+      ++label_length;
+    } else if (c == '.') {
+      valid &= label_length != 0 && label_length <= kMaxLabel && previous != '-';
+      label_length = 0;
+    } else {
+      break;  // the caller decides whether what follows ('>', ' ', ',', ':') may end it
+    }
+    all_octets |= static_cast<unsigned char>(c);
+    previous = c;
+  }
+  scan.length = i;
+  scan.eight_bit = (all_octets & 0x80) != 0;
+  scan.valid =
+      valid && label_length != 0 && label_length <= kMaxLabel && previous != '-' && i <= kMaxDomain;
+  return scan;
 }
 
 // A-d-l = At-domain *( "," At-domain ) ":" — syntax checked, then ignored (Appendix C).
 std::size_t source_route_length(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size() && s[i] == '@') {
-    const auto len = domain_extent(s.substr(i + 1));
-    if (!valid_domain_or_literal(s.substr(i + 1, len), false)) return 0;
-    i += 1 + len;
+    const auto domain = scan_domain(s.substr(i + 1));
+    if (!domain.valid || domain.eight_bit) return 0;
+    i += 1 + domain.length;
     if (i < s.size() && s[i] == ':') return i + 1;
     if (i >= s.size() || s[i] != ',') return 0;
     ++i;
@@ -102,23 +147,15 @@ std::size_t source_route_length(std::string_view s) {
 
 }  // namespace
 
-bool Path::is_postmaster() const { return detail::iequals(local_part, "postmaster"); }
+bool Path::is_postmaster() const {
+  return detail::iequals(local_part, "postmaster");
+}
 
 bool is_valid_domain(std::string_view domain, bool allow_utf8) {
-  if (domain.empty() || domain.size() > kMaxDomain) return false;
-  std::size_t label_start = 0;
-  for (std::size_t i = 0; i <= domain.size(); ++i) {
-    if (i == domain.size() || domain[i] == '.') {
-      const auto label = domain.substr(label_start, i - label_start);
-      if (label.empty() || label.size() > kMaxLabel) return false;
-      if (label.front() == '-' || label.back() == '-') return false;  // Let-dig at both ends
-      label_start = i + 1;
-      continue;
-    }
-    const char c = domain[i];
-    if (!(is(c, detail::kLetDig) || c == '-' || (allow_utf8 && is_eight_bit(c)))) return false;
-  }
-  return !allow_utf8 || is_valid_utf8(domain);
+  if (!domain.empty() && domain[0] == '[') return false;
+  const auto scan = scan_domain(domain);
+  if (scan.length != domain.size() || !scan.valid) return false;
+  return !scan.eight_bit || (allow_utf8 && is_valid_utf8(domain));
 }
 
 bool is_valid_address_literal(std::string_view literal) {
@@ -170,15 +207,19 @@ PathParse parse_path(std::string_view text, PathKind kind) {
     if (end_limit == std::string_view::npos) end_limit = text.size();
   }
   const auto rest = text.substr(i, end_limit - i);
-  const std::size_t local_length =
-      !rest.empty() && rest[0] == '"' ? quoted_string_length(rest) : dot_string_length(rest);
+  bool eight_bit = false;
+  const std::size_t local_length = !rest.empty() && rest[0] == '"'
+                                       ? quoted_string_length(rest, eight_bit)
+                                       : dot_string_length(rest, eight_bit);
   if (local_length == 0) return result;
   path.local_part = rest.substr(0, local_length);
   std::size_t j = local_length;
   if (j < rest.size() && rest[j] == '@') {
-    const auto domain_length = domain_extent(rest.substr(j + 1));
-    path.domain = rest.substr(j + 1, domain_length);
-    j += 1 + domain_length;
+    const auto domain = scan_domain(rest.substr(j + 1));
+    if (!domain.valid) return result;
+    eight_bit |= domain.eight_bit;
+    path.domain = rest.substr(j + 1, domain.length);
+    j += 1 + domain.length;
   } else if (kind != PathKind::forward || !path.is_postmaster()) {
     return result;  // only RCPT TO:<postmaster> may omit the domain (§4.1.1.3)
   }
@@ -190,9 +231,8 @@ PathParse parse_path(std::string_view text, PathKind kind) {
     if (j != rest.size()) return result;
     result.consumed = i + j;
   }
-  path.utf8 = has_eight_bit(path.mailbox);
-  if (path.utf8 && !is_valid_utf8(path.mailbox)) return result;
-  if (!path.domain.empty() && !valid_domain_or_literal(path.domain, path.utf8)) return result;
+  path.utf8 = eight_bit;
+  if (eight_bit && !is_valid_utf8(path.mailbox)) return result;
   if (result.consumed > kMaxPath) return result;
   result.ok = true;
   return result;

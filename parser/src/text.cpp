@@ -36,7 +36,9 @@ std::optional<std::size_t> xtext_decode(std::string_view text, char* out) {
   return n;
 }
 
-bool is_xtext(std::string_view text) { return xtext_decode(text, nullptr).has_value(); }
+bool is_xtext(std::string_view text) {
+  return xtext_decode(text, nullptr).has_value();
+}
 
 bool is_valid_utf8(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());

@@ -1,73 +1,150 @@
 // Written once, compiled per instruction set: the fast path of the DATA and line scanners over
-// 64-byte blocks. An ISA file defines `Block` (load, eq, high_bits, store) and includes this
-// inside an anonymous namespace, so each copy has internal linkage and its own target flags.
+// 64-byte blocks. An ISA file defines `Block` and includes this inside an anonymous namespace,
+// so each copy has internal linkage and its own target flags.
 //
 // Needs: <cstddef>, <cstdint>, "kernels.h"; `Block` with
-//   static Block load(const char*);  std::uint64_t eq(char) const;
-//   std::uint64_t high_bits() const; void store(char*) const;
+//   static Block load(const char*);   static Block zero();   static Block ones();
+//   std::uint64_t eq(char) const;     std::uint64_t high_bits() const;
+//   void store(char*) const;          void accumulate(Block& any_or, Block& all_min) const;
+//   static std::uint32_t trailing_zeros(std::uint64_t);  // 64 for zero
 
 inline std::uint64_t valid_mask(std::size_t available) {
   return available >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << available) - 1;
 }
 
-// A block is plain when every LF follows a CR (carried in from the previous block when it ended
-// in CR), every CR precedes an LF (a CR in the block's last valid octet stays pending), and no
-// line start holds a dot. Anything else (bare CR/LF, dot-stuffing, the terminator) is left to
-// the scalar reference, so all implementations agree by construction.
-mxring::parser::kernels::Progress plain_data_blocks(mxring::parser::DataScanState& state,
-                                                   const char* in, std::size_t n, char* out) {
-  using namespace mxring::parser;
-  std::size_t pos = 0;
-  std::uint8_t phase = state.phase;
-  std::uint32_t line_length = state.line_length;
-  std::uint64_t nul_bits = 0;
-  std::uint64_t high_bits = 0;
+// 64 for zero; ISAs with BMI1 do it without a branch (Block::trailing_zeros).
+inline std::uint32_t count_trailing_zeros(std::uint64_t x) {
+  return Block::trailing_zeros(x);
+}
+
+// True when two consecutive line ends in `lf` are more than `limit` octets apart (a stuffing
+// dot after the first does not count).
+inline bool has_long_inner_line(std::uint64_t lf, std::uint64_t stuffed, std::uint32_t limit) {
+  auto previous = count_trailing_zeros(lf);
+  for (lf &= lf - 1; lf; lf &= lf - 1) {
+    const auto at = count_trailing_zeros(lf);
+    const auto dot = static_cast<std::uint32_t>((stuffed >> (previous + 1)) & 1);
+    if (at - previous - 1 - dot > limit) return true;
+    previous = at;
+  }
+  return false;
+}
+
+struct PlainScan {
+  const char* in;
+  char* out;
+  std::size_t pos = 0;      // input octets taken
+  std::size_t removed = 0;  // stuffing dots dropped: output lags input by this much
+  std::uint64_t cr_in;      // the previous octet was a CR
+  std::uint64_t line_start_in;
+  // Position (relative to `in`, possibly negative) of the octet before the current line's
+  // first counted octet: the last LF, moved one on past a stuffing dot. A line is long when
+  // its next LF lies more than long_line_after octets beyond it.
+  std::int64_t line_origin;
+  std::int64_t long_line_after;
   bool long_line = false;
-  while (pos < n && phase <= kSeenCr) {
-    const std::size_t available = n - pos;
-    const std::size_t used = available >= 64 ? 64 : available;
-    const std::uint64_t valid = valid_mask(available);
-    const Block block = Block::load(in + pos);
+
+  // Takes the block at `pos` if it is plain: every LF after a CR (possibly the previous
+  // block's last octet), every CR before an LF (a CR in the last octet stays pending), and
+  // every line-start dot a stuffing dot, followed in this block by something other than CR.
+  // Anything else (bare CR/LF, the terminator, ".\r") is left to the scalar reference, so all
+  // implementations agree by construction. `used` is 64 except for the input's last block.
+  inline bool take(const Block& block, std::uint64_t valid, std::size_t used) {
     const std::uint64_t cr = block.eq('\r') & valid;
     const std::uint64_t lf = block.eq('\n') & valid;
-    const std::uint64_t cr_in = phase == kSeenCr ? 1 : 0;
-    if ((((cr << 1) | cr_in) & valid) != lf) break;
-    const std::uint64_t line_starts = (lf << 1) | (phase == kLineStart ? 1 : 0);
-    if (block.eq('.') & line_starts & valid) break;
-
-    block.store(out + pos);
-    nul_bits |= block.eq('\0') & valid;
-    high_bits |= block.high_bits() & valid;
-    if (lf == 0) {
-      line_length += static_cast<std::uint32_t>(used);
-    } else {
-      // Lines wholly inside a block are shorter than 64 octets; only the first can be long.
-      line_length += static_cast<std::uint32_t>(__builtin_ctzll(lf));
-      if (line_length > state.long_line_after) long_line = true;
-      const auto last_lf = static_cast<std::size_t>(63 - __builtin_clzll(lf));
-      line_length = static_cast<std::uint32_t>(used - 1 - last_lf);
-    }
-    if (line_length > state.long_line_after) {
-      long_line = true;
-      line_length = state.long_line_after + 1;  // saturate: the flag is already set
-    }
     const std::uint64_t last = std::uint64_t{1} << (used - 1);
-    phase = (lf & last) ? kLineStart : (cr & last) ? kSeenCr : kMidLine;
+    const std::uint64_t dots = block.eq('.') & ((lf << 1) | line_start_in) & valid;
+    const std::uint64_t needs_scalar =
+        ((((cr << 1) | cr_in) & valid) ^ lf) | (dots & ((cr >> 1) | last));
+    if (needs_scalar) return false;
+
+    block.store(out + pos - removed);
+    const auto base = static_cast<std::int64_t>(pos);
+    if (dots) {
+      remove_stuffing(dots);
+      if (dots & 1) ++line_origin;  // the current line starts with a stuffing dot
+    }
+    // Branch-free: the first LF (or the block's end) against the current line's origin.
+    const std::uint32_t first_lf = count_trailing_zeros(lf);
+    const auto first_end = static_cast<std::int64_t>(first_lf < used ? first_lf : used);
+    long_line |= base + first_end - 1 - line_origin > long_line_after;
+    const auto last_end = base + 63 - __builtin_clzll(lf | 1);
+    line_origin = lf ? last_end : line_origin;
+    if (dots && lf) {  // rare: a stuffing dot opening the line after the last LF
+      const auto after_last = last_end - base + 1;
+      if (after_last < 64 && ((dots >> after_last) & 1)) ++line_origin;
+    }
+    // Lines wholly inside the block are under 64 octets: they matter for small limits only.
+    if (long_line_after < 63)
+      long_line |= has_long_inner_line(lf, dots, static_cast<std::uint32_t>(long_line_after));
+    cr_in = (cr & last) ? 1 : 0;
+    line_start_in = (lf & last) ? 1 : 0;
     pos += used;
+    return true;
   }
-  state.phase = phase;
-  state.line_length = line_length;
-  if (nul_bits) state.flags |= kFlagNul;
-  if (high_bits) state.flags |= kFlagEightBit;
-  if (long_line) state.flags |= kFlagLongLine;
-  return {pos, pos};
+
+  // The block was stored whole; each stuffing dot is squeezed out by storing the rest of the
+  // input again one octet earlier (overlapping stores, no per-octet loop).
+  inline void remove_stuffing(std::uint64_t dots) {
+    const std::size_t out_base = pos - removed;
+    std::size_t dropped = 0;
+    for (; dots; dots &= dots - 1) {
+      const auto at = count_trailing_zeros(dots);
+      Block::load(in + pos + at + 1).store(out + out_base + at - dropped);
+      ++dropped;
+    }
+    removed += dropped;
+  }
+};
+
+mxring::parser::kernels::Progress plain_data_blocks(mxring::parser::DataScanState& state,
+                                                    const char* in, std::size_t n, char* out) {
+  using namespace mxring::parser;
+  if (state.phase > kSeenCr) return {0, 0};
+  PlainScan scan{.in = in,
+                 .out = out,
+                 .cr_in = state.phase == kSeenCr ? 1u : 0u,
+                 .line_start_in = state.phase == kLineStart ? 1u : 0u,
+                 .line_origin = -static_cast<std::int64_t>(state.line_length) - 1,
+                 .long_line_after = state.long_line_after};
+  Block any_or = Block::zero();   // OR of every octet: the high bit says 8-bit was seen
+  Block all_min = Block::ones();  // unsigned minimum of every octet: zero says NUL was seen
+  bool stopped = false;
+  while (n - scan.pos >= 64) {
+    const Block block = Block::load(in + scan.pos);
+    if (!scan.take(block, ~std::uint64_t{0}, 64)) {
+      stopped = true;
+      break;
+    }
+    block.accumulate(any_or, all_min);
+  }
+  std::uint64_t tail_nul = 0, tail_high = 0;
+  if (!stopped && scan.pos < n) {
+    const std::size_t used = n - scan.pos;
+    const std::uint64_t valid = valid_mask(used);
+    const Block block = Block::load(in + scan.pos);
+    if (scan.take(block, valid, used)) {
+      tail_nul = block.eq('\0') & valid;
+      tail_high = block.high_bits() & valid;
+    }
+  }
+  state.phase = scan.cr_in ? kSeenCr : scan.line_start_in ? kLineStart : kMidLine;
+  // Octets of the unfinished line, saturated: once over the limit the flag is already set.
+  const std::int64_t pending = static_cast<std::int64_t>(scan.pos) - 1 - scan.line_origin;
+  state.line_length = static_cast<std::uint32_t>(
+      pending > scan.long_line_after ? scan.long_line_after + 1 : pending);
+  if (pending > scan.long_line_after) scan.long_line = true;
+  if (all_min.eq('\0') || tail_nul) state.flags |= kFlagNul;
+  if (any_or.high_bits() || tail_high) state.flags |= kFlagEightBit;
+  if (scan.long_line) state.flags |= kFlagLongLine;
+  return {scan.pos, scan.pos - scan.removed};
 }
 
 std::size_t find_line_break(const char* p, std::size_t n) {
   for (std::size_t pos = 0; pos < n; pos += 64) {
     const Block block = Block::load(p + pos);
     const std::uint64_t hits = (block.eq('\r') | block.eq('\n')) & valid_mask(n - pos);
-    if (hits) return pos + static_cast<std::size_t>(__builtin_ctzll(hits));
+    if (hits) return pos + count_trailing_zeros(hits);
   }
   return n;
 }

@@ -6,7 +6,9 @@
 namespace mxring::parser::kernels {
 namespace {
 
-Progress no_plain_blocks(DataScanState&, const char*, std::size_t, char*) { return {0, 0}; }
+Progress no_plain_blocks(DataScanState&, const char*, std::size_t, char*) {
+  return {0, 0};
+}
 
 std::size_t find_line_break_scalar(const char* p, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)

@@ -9,6 +9,9 @@
 namespace {
 
 struct Block {
+  static std::uint32_t trailing_zeros(std::uint64_t x) {
+    return x ? static_cast<std::uint32_t>(__builtin_ctzll(x)) : 64;
+  }
   __m128i lanes[4];
 
   static Block load(const char* p) {
@@ -16,6 +19,15 @@ struct Block {
     for (int i = 0; i < 4; ++i)
       b.lanes[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
     return b;
+  }
+  static Block zero() { return splat(_mm_setzero_si128()); }
+  static Block ones() { return splat(_mm_set1_epi8(-1)); }
+  static Block splat(__m128i v) { return {{v, v, v, v}}; }
+  void accumulate(Block& any_or, Block& all_min) const {
+    for (int i = 0; i < 4; ++i) {
+      any_or.lanes[i] = _mm_or_si128(any_or.lanes[i], lanes[i]);
+      all_min.lanes[i] = _mm_min_epu8(all_min.lanes[i], lanes[i]);
+    }
   }
   static std::uint64_t join(int m0, int m1, int m2, int m3) {
     return static_cast<std::uint64_t>(static_cast<std::uint16_t>(m0)) |

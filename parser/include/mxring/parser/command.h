@@ -66,9 +66,9 @@ struct MailParameters {
 
 // RCPT TO parameters (RFC 3461 §4).
 struct RcptParameters {
-  std::uint8_t notify = 0;            // NotifyBit mask; 0 = not given
-  std::string_view orcpt_type;        // e.g. "rfc822" or "utf-8"
-  std::string_view orcpt_address;     // xtext as sent
+  std::uint8_t notify = 0;         // NotifyBit mask; 0 = not given
+  std::string_view orcpt_type;     // e.g. "rfc822" or "utf-8"
+  std::string_view orcpt_address;  // xtext as sent
 };
 
 struct Command {

@@ -47,7 +47,6 @@ class DataScanner {
   Impl impl() const { return impl_; }
   void reset();
 
-
  private:
   DataScanState state_;
   Impl impl_;

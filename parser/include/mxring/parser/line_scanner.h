@@ -43,6 +43,9 @@ class LineScanner {
 
   std::uint32_t max_length() const { return max_length_; }
 
+  // Octets of the current line already known to hold no line end: where the next scan starts.
+  std::uint32_t resume_offset() const { return scanned_; }
+
  private:
   Line discard_until_line_end(std::span<const char> bytes);
 

@@ -15,7 +15,7 @@ struct Path {
   bool utf8 = false;            // non-ASCII octets (valid UTF-8): needs SMTPUTF8
   bool bracketed = true;        // false when the client left out the angle brackets
 
-  bool is_postmaster() const;   // <postmaster> or <postmaster@domain>, any case (§4.5.1)
+  bool is_postmaster() const;  // <postmaster> or <postmaster@domain>, any case (§4.5.1)
 };
 
 enum class PathKind : unsigned char { reverse, forward };

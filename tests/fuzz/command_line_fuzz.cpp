@@ -1,0 +1,60 @@
+// Fuzz target: bytes framed into lines by the LineScanner (as a connection would feed them),
+// each line parsed. Checks that every view the parser returns lies inside its line and that
+// the framing never holds more than the cap plus one read.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mxring/parser/command.h"
+#include "mxring/parser/line_scanner.h"
+#include "mxring/parser/padding.h"
+
+using namespace mxring::parser;
+
+namespace {
+
+void check_inside(std::string_view part, std::string_view line) {
+  if (part.empty()) return;
+  if (part.data() < line.data() || part.data() + part.size() > line.data() + line.size())
+    std::abort();
+}
+
+void parse_line(std::string_view line) {
+  const auto parsed = parse_command(line);
+  const auto& c = parsed.command;
+  for (auto part :
+       {c.argument, c.auth_initial_response, c.path.mailbox, c.path.local_part, c.path.domain,
+        c.mail.envid, c.mail.auth, c.rcpt.orcpt_type, c.rcpt.orcpt_address})
+    check_inside(part, line);
+  if (parsed.error == CommandError::none && c.verb == Verb::unknown) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::uint32_t cap = 600;
+  const std::size_t read_size = 1 + (size ? data[0] % 64 : 0);
+  LineScanner scanner(cap);
+  std::string held;
+  for (std::size_t at = 0; at < size; at += read_size) {
+    held.append(reinterpret_cast<const char*>(data) + at, std::min(read_size, size - at));
+    while (!held.empty()) {
+      std::vector<char> padded(held.size() + kPadding, 'P');
+      std::memcpy(padded.data(), held.data(), held.size());
+      const auto line = scanner.next({padded.data(), held.size()});
+      if (line.status == LineStatus::need_more) break;
+      if (line.consumed == 0 || line.consumed > held.size()) std::abort();
+      if (line.valid()) {
+        // Exact-size copy: ASan flags any read past the line.
+        std::vector<char> exact(held.begin(), held.begin() + line.length);
+        parse_line({exact.data(), exact.size()});
+      }
+      held.erase(0, line.consumed);
+    }
+    if (held.size() > cap + read_size) std::abort();
+  }
+  return 0;
+}
