@@ -3,11 +3,12 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace mxring::parser::detail {
 
-enum CharClass : std::uint8_t {
+enum CharClass : std::uint16_t {
   kAtext = 1,         // RFC 5322 atext: ALPHA DIGIT ! # $ % & ' * + - / = ? ^ _ ` { | } ~
   kLetDig = 2,        // ALPHA / DIGIT
   kQtext = 4,         // qtextSMTP: %d32-33 / %d35-91 / %d93-126 (RFC 5321 §4.1.2)
@@ -16,14 +17,15 @@ enum CharClass : std::uint8_t {
   kKeyword = 32,      // esmtp-keyword after its first octet: ALPHA / DIGIT / "-"
   kPrintable = 64,    // %d33-126: HELO names, VRFY/HELP/NOOP text
   kValueOctet = 128,  // esmtp-value octets plus UTF-8 ones (RFC 6531 §3.3)
+  kLabelOctet = 256,  // inside a domain label: Let-dig, or a U-label octet (RFC 6531 §3.3)
 };
 
-constexpr std::array<std::uint8_t, 256> make_char_classes() {
-  std::array<std::uint8_t, 256> t{};
+constexpr std::array<std::uint16_t, 256> make_char_classes() {
+  std::array<std::uint16_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
     const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     const bool digit = c >= '0' && c <= '9';
-    std::uint8_t v = 0;
+    std::uint16_t v = 0;
     if (alpha || digit) v |= kLetDig | kAtext | kKeyword;
     for (char s : std::string_view("!#$%&'*+-/=?^_`{|}~"))
       if (c == s) v |= kAtext;
@@ -33,6 +35,7 @@ constexpr std::array<std::uint8_t, 256> make_char_classes() {
     if (c >= 33 && c <= 126 && c != '=') v |= kParamValue;
     if (c >= 33 && c <= 126) v |= kPrintable;
     if ((c >= 33 && c <= 126 && c != '=') || c >= 128) v |= kValueOctet;
+    if (alpha || digit || c >= 128) v |= kLabelOctet;
     t[static_cast<std::size_t>(c)] = v;
   }
   return t;
@@ -50,10 +53,19 @@ inline char ascii_lower(char c) {
 
 // The first `s.size()` (at most 8) octets as a little-endian word, each ORed with 0x20.
 inline std::uint64_t folded_word(std::string_view s) {
+  const std::size_t n = s.size() < 8 ? s.size() : 8;
   std::uint64_t w = 0;
-  for (std::size_t i = 0; i < s.size() && i < 8; ++i)
-    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i]) | 0x20) << (8 * i);
-  return w;
+  if (n >= 4) {  // two overlapping 4-octet loads cover 4..8 octets without reading past them
+    std::uint32_t head, tail;
+    std::memcpy(&head, s.data(), 4);
+    std::memcpy(&tail, s.data() + n - 4, 4);
+    w = head | static_cast<std::uint64_t>(tail) << (8 * (n - 4));
+  } else {
+    for (std::size_t i = 0; i < n; ++i)
+      w |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+  }
+  const std::uint64_t used = n == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * n)) - 1;
+  return w | (0x2020202020202020u & used);
 }
 
 // A lower-case literal of up to 8 letters and digits, folded at compile time.

@@ -110,7 +110,7 @@ DomainScan scan_domain(std::string_view s) {
   std::size_t i = 0;
   for (; i < s.size(); ++i) {
     const char c = s[i];
-    if (is(c, detail::kLetDig) || is_eight_bit(c)) {
+    if (is(c, detail::kLabelOctet)) {
       ++label_length;
     } else if (c == '-') {
       valid &= label_length != 0;
