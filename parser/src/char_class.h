@@ -13,7 +13,6 @@ enum CharClass : std::uint16_t {
   kLetDig = 2,        // ALPHA / DIGIT
   kQtext = 4,         // qtextSMTP: %d32-33 / %d35-91 / %d93-126 (RFC 5321 §4.1.2)
   kXchar = 8,         // xtext xchar: %d33-42 / %d44-60 / %d62-126 (RFC 3461 §4)
-  kParamValue = 16,   // esmtp-value: %d33-60 / %d62-126 (RFC 5321 §4.1.2)
   kKeyword = 32,      // esmtp-keyword after its first octet: ALPHA / DIGIT / "-"
   kPrintable = 64,    // %d33-126: HELO names, VRFY/HELP/NOOP text
   kValueOctet = 128,  // esmtp-value octets plus UTF-8 ones (RFC 6531 §3.3)
@@ -32,7 +31,6 @@ constexpr std::array<std::uint16_t, 256> make_char_classes() {
     if (c == '-') v |= kKeyword;
     if ((c >= 32 && c <= 33) || (c >= 35 && c <= 91) || (c >= 93 && c <= 126)) v |= kQtext;
     if (c >= 33 && c <= 126 && c != '+' && c != '=') v |= kXchar;
-    if (c >= 33 && c <= 126 && c != '=') v |= kParamValue;
     if (c >= 33 && c <= 126) v |= kPrintable;
     if ((c >= 33 && c <= 126 && c != '=') || c >= 128) v |= kValueOctet;
     if (alpha || digit || c >= 128) v |= kLabelOctet;
