@@ -1,0 +1,126 @@
+// Recipient policy: accepted domains, known users per domain, postmaster, relay refusal.
+#include "mxring/engine/recipient_policy.h"
+
+#include <algorithm>
+
+namespace mxring::engine {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+  });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// The local part compared with the users map: quotes removed from a quoted-string (RFC 5321
+// §4.1.2 makes "a" and a the same mailbox), lower case (as Postfix compares), and without the
+// "+detail" sub-address so user+tag reaches user.
+std::string mailbox_key(std::string_view local_part) {
+  std::string key;
+  if (local_part.size() >= 2 && local_part.front() == '"' && local_part.back() == '"') {
+    local_part = local_part.substr(1, local_part.size() - 2);
+    for (std::size_t i = 0; i < local_part.size(); ++i) {
+      if (local_part[i] == '\\' && i + 1 < local_part.size()) ++i;
+      key += local_part[i];
+    }
+  } else {
+    key = local_part;
+  }
+  return lower(key);
+}
+
+std::string without_detail(const std::string& key) {
+  const auto plus = key.find('+');
+  return plus == std::string::npos || plus == 0 ? key : key.substr(0, plus);
+}
+
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0;
+  std::size_t star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::variant<RecipientPolicy, PolicyError> RecipientPolicy::build(
+    const std::vector<std::string>& domains, std::string_view users_file) {
+  RecipientPolicy policy;
+  for (const auto& d : domains) {
+    if (d.empty()) return PolicyError{0, "empty accepted domain"};
+    policy.domains_.push_back(lower(d));
+  }
+  std::size_t line_number = 0;
+  bool any_entry = false;
+  while (!users_file.empty()) {
+    ++line_number;
+    const auto newline = users_file.find('\n');
+    auto line = users_file.substr(0, newline);
+    users_file = newline == std::string_view::npos ? std::string_view{} : users_file.substr(newline + 1);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    line = trim(line);
+    if (line.empty()) continue;
+    if (line.find_first_of(" \t") != std::string_view::npos)
+      return PolicyError{line_number, "one entry per line, without spaces"};
+    UserPattern entry;
+    if (const auto at = line.rfind('@'); at != std::string_view::npos) {
+      entry.pattern = lower(line.substr(0, at));
+      entry.domain = lower(line.substr(at + 1));
+      if (!policy.accepts_domain(entry.domain))
+        return PolicyError{line_number, "domain '" + entry.domain + "' is not an accepted domain"};
+    } else {
+      entry.pattern = lower(line);
+    }
+    if (entry.pattern.empty()) return PolicyError{line_number, "empty local part"};
+    policy.users_.push_back(std::move(entry));
+    any_entry = true;
+  }
+  policy.catch_all_ = !any_entry;
+  return policy;
+}
+
+bool RecipientPolicy::accepts_domain(std::string_view domain) const {
+  const auto key = lower(domain);
+  return std::find(domains_.begin(), domains_.end(), key) != domains_.end();
+}
+
+RcptVerdict RecipientPolicy::check(std::string_view local_part, std::string_view domain,
+                                   bool may_relay) const {
+  const auto key = mailbox_key(local_part);
+  // RFC 5321 §4.5.1: <postmaster> without a domain, or at any domain we serve, always works.
+  if (key == "postmaster" && (domain.empty() || accepts_domain(domain))) return RcptVerdict::accept;
+  if (domain.empty() || !accepts_domain(domain))
+    return may_relay ? RcptVerdict::accept : RcptVerdict::relay_denied;
+  if (catch_all_) return RcptVerdict::accept;
+  const auto domain_key = lower(domain);
+  const auto base = without_detail(key);
+  for (const auto& user : users_) {
+    if (!user.domain.empty() && user.domain != domain_key) continue;
+    if (glob_match(user.pattern, key) || glob_match(user.pattern, base)) return RcptVerdict::accept;
+  }
+  return RcptVerdict::unknown_user;
+}
+
+}  // namespace mxring::engine
