@@ -16,7 +16,8 @@ std::string lower(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -78,8 +79,10 @@ std::variant<RecipientPolicy, PolicyError> RecipientPolicy::build(
     ++line_number;
     const auto newline = users_file.find('\n');
     auto line = users_file.substr(0, newline);
-    users_file = newline == std::string_view::npos ? std::string_view{} : users_file.substr(newline + 1);
-    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    users_file =
+        newline == std::string_view::npos ? std::string_view{} : users_file.substr(newline + 1);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
     line = trim(line);
     if (line.empty()) continue;
     if (line.find_first_of(" \t") != std::string_view::npos)
