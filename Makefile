@@ -21,7 +21,7 @@ run: build
 	@mkdir -p var/spool
 	exec build/release/bin/mxringd
 
-test: test-release test-asan test-fuzz
+test: format-check test-release test-asan test-fuzz
 
 test-release: build check-headers
 	$(CTEST) --preset release
@@ -48,7 +48,7 @@ fuzz: build/fuzz/build.ninja
 format:
 	@git ls-files --cached --others --exclude-standard '*.cpp' '*.h' | xargs clang-format -i
 
-format-check:
+format-check: deps
 	@git ls-files --cached --others --exclude-standard '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
