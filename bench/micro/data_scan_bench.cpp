@@ -42,7 +42,7 @@ std::size_t naive_scan(const char* in, std::size_t n, char* out, bool& ended) {
   for (std::size_t i = 0; i < n; ++i) {
     const char c = in[i];
     if (at_line_start && c == '.') {
-      if (i + 2 < n + 1 && in[i + 1] == '\r' && in[i + 2] == '\n') {
+      if (i + 2 < n && in[i + 1] == '\r' && in[i + 2] == '\n') {
         ended = true;
         return w;
       }

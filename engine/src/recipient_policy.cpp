@@ -105,19 +105,22 @@ std::variant<RecipientPolicy, PolicyError> RecipientPolicy::build(
 }
 
 bool RecipientPolicy::accepts_domain(std::string_view domain) const {
-  const auto key = lower(domain);
-  return std::find(domains_.begin(), domains_.end(), key) != domains_.end();
+  return accepts_domain_key(lower(domain));
+}
+
+bool RecipientPolicy::accepts_domain_key(const std::string& lower_domain) const {
+  return std::find(domains_.begin(), domains_.end(), lower_domain) != domains_.end();
 }
 
 RcptVerdict RecipientPolicy::check(std::string_view local_part, std::string_view domain,
                                    bool may_relay) const {
   const auto key = mailbox_key(local_part);
-  // RFC 5321 §4.5.1: <postmaster> without a domain, or at any domain we serve, always works.
-  if (key == "postmaster" && (domain.empty() || accepts_domain(domain))) return RcptVerdict::accept;
-  if (domain.empty() || !accepts_domain(domain))
-    return may_relay ? RcptVerdict::accept : RcptVerdict::relay_denied;
-  if (catch_all_) return RcptVerdict::accept;
   const auto domain_key = lower(domain);
+  const bool ours = !domain.empty() && accepts_domain_key(domain_key);
+  // RFC 5321 §4.5.1: <postmaster> without a domain, or at any domain we serve, always works.
+  if (key == "postmaster" && (domain.empty() || ours)) return RcptVerdict::accept;
+  if (!ours) return may_relay ? RcptVerdict::accept : RcptVerdict::relay_denied;
+  if (catch_all_) return RcptVerdict::accept;
   const auto base = without_detail(key);
   for (const auto& user : users_) {
     if (!user.domain.empty() && user.domain != domain_key) continue;

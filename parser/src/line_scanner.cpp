@@ -14,7 +14,7 @@ void LineScanner::reset() {
 }
 
 Line LineScanner::next(std::span<const char> bytes) {
-  if (discarding_) return discard_until_line_end(bytes);
+  if (discarding_) return discard_until_line_end(bytes, 0);
   const auto size = static_cast<std::uint32_t>(bytes.size());
   while (scanned_ < size) {
     const auto at = scanned_ + static_cast<std::uint32_t>(
@@ -49,16 +49,16 @@ Line LineScanner::next(std::span<const char> bytes) {
   // Every octet before `scanned_` is line content, so the finished line cannot fit once
   // content plus CRLF exceeds the cap: stop holding it (CVE-2026-38728 class).
   if (scanned_ + 2 > max_length_) {
+    const auto known_clean = scanned_;  // no CRLF before it: do not look there again
     reset();
     discarding_ = true;
-    return discard_until_line_end(bytes);
+    return discard_until_line_end(bytes, known_clean);
   }
   return {};
 }
 
-Line LineScanner::discard_until_line_end(std::span<const char> bytes) {
+Line LineScanner::discard_until_line_end(std::span<const char> bytes, std::uint32_t from) {
   const auto size = static_cast<std::uint32_t>(bytes.size());
-  std::uint32_t from = 0;
   if (discard_saw_cr_ && size > 0) {
     discard_saw_cr_ = false;
     if (bytes[0] == '\n') {

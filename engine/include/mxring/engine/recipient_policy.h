@@ -38,6 +38,8 @@ class RecipientPolicy {
   bool accepts_domain(std::string_view domain) const;
 
  private:
+  bool accepts_domain_key(const std::string& lower_domain) const;
+
   struct UserPattern {
     std::string domain;   // lower case; empty = every accepted domain
     std::string pattern;  // lower case; may hold '*' and '?'

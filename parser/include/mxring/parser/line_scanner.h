@@ -47,7 +47,8 @@ class LineScanner {
   std::uint32_t resume_offset() const { return scanned_; }
 
  private:
-  Line discard_until_line_end(std::span<const char> bytes);
+  // Drops octets up to the next CRLF, searching from `from` (earlier octets hold none).
+  Line discard_until_line_end(std::span<const char> bytes, std::uint32_t from);
 
   std::uint32_t max_length_;
   std::uint32_t scanned_ = 0;
