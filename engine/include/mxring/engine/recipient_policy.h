@@ -8,20 +8,16 @@
 #include <variant>
 #include <vector>
 
-namespace mxring::engine {
+#include "mxring/engine/recipient_check.h"
 
-enum class RcptVerdict : std::uint8_t {
-  accept,
-  unknown_user,  // 550 5.1.1: an accepted domain, but nobody of that name
-  relay_denied,  // 550 5.7.1: not a domain we accept mail for (no open relay)
-};
+namespace mxring::engine {
 
 struct PolicyError {
   std::size_t line = 0;  // 1-based line of the users file, 0 for other errors
   std::string message;
 };
 
-class RecipientPolicy {
+class RecipientPolicy final : public RecipientCheck {
  public:
   // `domains`: accepted recipient domains (any case). `users_file`: the text of --users, one
   // entry a line: `name`, `name@domain`, or a glob (`rcpt-*`, `*` = catch-all) in either form;
@@ -30,10 +26,8 @@ class RecipientPolicy {
   static std::variant<RecipientPolicy, PolicyError> build(const std::vector<std::string>& domains,
                                                           std::string_view users_file);
 
-  // `local_part` and `domain` as the client sent them (a quoted local part keeps its quotes);
-  // `domain` empty for RCPT TO:<postmaster>. `may_relay`: the session is authenticated on a
-  // submission listener.
-  RcptVerdict check(std::string_view local_part, std::string_view domain, bool may_relay) const;
+  RcptVerdict check(std::string_view local_part, std::string_view domain,
+                    bool may_relay) const override;
 
   bool accepts_domain(std::string_view domain) const;
 

@@ -55,7 +55,7 @@ enum NotifyBit : std::uint8_t {
 // MAIL FROM parameters (RFC 1870, 6152, 3030, 6531, 3461, 4954, 8689).
 struct MailParameters {
   bool has_size = false;
-  std::uint64_t size = 0;  // saturates at UINT64_MAX: the session answers 552 either way
+  std::uint64_t size = 0;  // 1*20DIGIT (RFC 1870); a 20-digit value past 2^64 saturates
   Body body = Body::unspecified;
   bool smtputf8 = false;
   bool requiretls = false;

@@ -1,0 +1,179 @@
+// The whole ESMTP protocol with no sockets, TLS or files in it: bytes in, reply bytes and
+// events out. The reactor feeds it received bytes, sends what it queues (once per input
+// batch, RFC 2920), and answers its requests: store this message, check these credentials,
+// start TLS now. Everything here is tested by transcripts fed at every split point.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "mxring/engine/byte_buffer.h"
+#include "mxring/engine/envelope.h"
+#include "mxring/engine/session_config.h"
+#include "mxring/parser/bdat.h"
+#include "mxring/parser/data_scanner.h"
+#include "mxring/parser/line_scanner.h"
+
+namespace mxring::engine {
+
+// What the session asks of its host synchronously. Neither call may block.
+class SessionServices {
+ public:
+  virtual QueueId next_queue_id() = 0;
+  virtual std::int64_t now_us() = 0;  // Unix time in microseconds
+
+ protected:
+  ~SessionServices() = default;
+};
+
+enum class StorageResult : std::uint8_t {
+  stored,             // 250 2.0.0 Ok: queued as <id>
+  temporary_failure,  // 451 4.3.0 (RFC 3463 §3.4: other or undefined mail system status)
+  disk_full,          // 452 4.3.1 (RFC 3463 §3.4: mail system full)
+};
+
+enum class AuthResult : std::uint8_t {
+  success,            // 235 2.7.0
+  invalid,            // 535 5.7.8 (RFC 4954 §6)
+  temporary_failure,  // 454 4.7.0 (RFC 4954 §6)
+};
+
+// An AUTH exchange decoded and waiting for the host to verify it (slow hashes must not run
+// on the reactor thread, so the answer comes back through auth_done()).
+struct AuthRequest {
+  std::string mechanism;  // "PLAIN" or "LOGIN"
+  std::string authzid;    // PLAIN's authorization identity; usually empty
+  std::string user;
+  std::string password;
+};
+
+class Session {
+ public:
+  // What the session waits for; the host acts on everything but `input`.
+  enum class Wait : std::uint8_t {
+    input,          // more bytes (or nothing: the session is idle)
+    storage,        // take_message(), store it, then storage_done()
+    auth,           // verify auth_request(), then auth_done()
+    tls_handshake,  // send the queued 220, run the handshake, then tls_established()
+    closed,         // send what is queued, then close the connection
+  };
+
+  // Which RFC 5321 §4.5.3.2 timeout applies to the wait for the client's next bytes.
+  enum class Phase : std::uint8_t { greeting, command, data };
+
+  Session(std::shared_ptr<const SessionContext> context, SessionServices& services,
+          ConnectionInfo connection);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Queues the 220 banner. Bytes received before it are an early talker: 554 and close.
+  void greet();
+
+  // Feeds received bytes. `bytes` must have parser::kPadding readable octets after its end.
+  // Whatever cannot be processed yet (a pending message, a full output queue) is kept, in
+  // order, and processed when the session can go on.
+  void receive(std::span<const char> bytes);
+
+  // Reply bytes queued for the client. Send them, then say how many went out.
+  std::string_view output() const { return output_.view(); }
+  void consume_output(std::size_t sent);
+
+  Wait wait() const { return wait_; }
+  Phase phase() const;
+  bool closed() const { return wait_ == Wait::closed; }
+  // Input kept while the session waits: the host stops reading when this grows.
+  std::size_t backlog() const { return backlog_.size() - backlog_offset_; }
+
+  // Wait::storage: the message, once. Then storage_done() with the outcome.
+  bool has_message() const { return message_ready_; }
+  Message take_message();
+  void storage_done(StorageResult result);
+
+  // Wait::auth.
+  const AuthRequest& auth_request() const { return *auth_; }
+  void auth_done(AuthResult result);
+
+  // Wait::tls_handshake (STARTTLS), or before greet() on an implicit-TLS listener.
+  void tls_established(TlsInfo tls);
+
+  // The host ends the session: 421 and close (RFC 5321 §3.8, §4.5.3.2).
+  void timed_out();
+  void shutting_down();
+
+  bool tls_active() const { return !tls_.version.empty(); }
+  bool authenticated() const { return !auth_identity_.empty(); }
+  std::uint32_t messages_accepted() const { return messages_; }
+  // Octets this session owns now, its own object included (the idle target is <= 1 KiB).
+  std::size_t footprint() const;
+
+ private:
+  struct Transaction;
+  struct SaslExchange;
+  enum class Mode : std::uint8_t { command, data, bdat, sasl };
+
+  bool can_process() const;
+  std::size_t process(std::span<const char> in);
+  void resume();
+  std::size_t take_command_bytes(std::span<const char> in);
+  std::size_t take_data_bytes(std::span<const char> in);
+  std::size_t take_bdat_bytes(std::span<const char> in);
+  void on_line(std::string_view line, const parser::Line& framing);
+  void on_command(std::string_view line);
+  void on_sasl_line(std::string_view line);
+
+  void on_helo(const parser::Command& command, bool extended);
+  void on_mail(const parser::Command& command);
+  void on_rcpt(const parser::Command& command);
+  void on_data();
+  void on_bdat(const parser::Command& command);
+  void on_starttls();
+  void on_auth(const parser::Command& command);
+
+  void start_content();
+  void finish_data();
+  void finish_bdat_chunk();
+  void message_complete();
+  void end_transaction();
+  void reset_after_tls();
+
+  void reply(std::string_view text);
+  void reject(std::string_view text);  // a reply that counts toward the error limit
+  void close_with(std::string_view text);
+
+  std::shared_ptr<const SessionContext> context_;
+  SessionServices& services_;
+  ConnectionInfo connection_;
+  std::string helo_;
+  TlsInfo tls_;
+  std::string auth_identity_;
+
+  parser::LineScanner lines_;
+  parser::DataScanner data_;
+  parser::BdatChunk bdat_chunk_{0};
+  ByteBuffer partial_line_;  // a command line split across receives
+  ByteBuffer backlog_;       // input received while the session waits
+  std::size_t backlog_offset_ = 0;
+  ByteBuffer output_;
+
+  std::unique_ptr<Transaction> transaction_;  // between MAIL and the end of the message
+  std::unique_ptr<SaslExchange> sasl_;
+  std::unique_ptr<AuthRequest> auth_;
+  QueueId pending_queue_id_;
+
+  Wait wait_ = Wait::input;
+  Mode mode_ = Mode::command;
+  bool greeted_ = false;
+  bool esmtp_ = false;
+  bool message_ready_ = false;
+  bool bdat_last_ = false;  // the chunk being read ends the message
+  std::uint64_t bdat_chunk_size_ = 0;
+  std::string_view bdat_refusal_;  // the reply owed once a refused BDAT's chunk is read
+  std::uint32_t messages_ = 0;
+  std::uint32_t errors_ = 0;
+};
+
+}  // namespace mxring::engine

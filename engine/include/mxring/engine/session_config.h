@@ -1,0 +1,72 @@
+// How a listener's sessions behave: host name, role, limits, which extensions are on. Built
+// once per listener (and again on reload) into an immutable SessionContext shared by sessions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mxring/engine/envelope.h"
+#include "mxring/engine/recipient_check.h"
+#include "mxring/parser/command.h"
+
+namespace mxring::engine {
+
+// What a 250 after the message means (DESIGN.md, durability contract); the reply says which.
+enum class Durability : std::uint8_t { fsync, none, discard, kafka };
+
+struct SessionLimits {
+  std::uint64_t max_message_size = 50ull << 20;  // SIZE (RFC 1870); body octets after unstuffing
+  std::uint32_t max_recipients = 1000;           // per message; LIMITS RCPTMAX (RFC 9422)
+  std::uint32_t max_messages = 1000;             // per connection; LIMITS MAILMAX (RFC 9422)
+  std::uint32_t max_errors = 20;                 // then 421 and close (Postfix's hard limit)
+  parser::CommandLimits command;                 // 512 octets + the ESMTP parameter allowance
+  std::uint32_t max_data_line = 998;             // RFC 5322 §2.1.1, without CRLF
+  bool reject_long_lines = false;                // refuse (500 5.5.2) rather than store intact
+};
+
+struct SessionConfig {
+  std::string host_name = "localhost";  // greeting, EHLO, Received "by"
+  ListenerRole role = ListenerRole::smtp;
+  Durability durability = Durability::fsync;
+  SessionLimits limits;
+  bool starttls_available = false;  // a certificate is configured for this listener
+  bool auth_available = false;      // credentials are configured (offered on submission/smtps
+                                    // once TLS is active, never in plaintext)
+  std::shared_ptr<const RecipientCheck> recipients;  // null: accept every recipient
+};
+
+// The configuration plus the replies that depend only on it, formatted once.
+class SessionContext {
+ public:
+  static std::shared_ptr<const SessionContext> make(SessionConfig config);
+
+  const SessionConfig& config() const { return config_; }
+  const SessionLimits& limits() const { return config_.limits; }
+
+  const std::string& greeting() const { return greeting_; }
+  const std::string& helo_reply() const { return helo_reply_; }
+  // EHLO's reply lists what this session may use now (RFC 5321 §4.1.1.1): STARTTLS only
+  // before TLS, AUTH and REQUIRETLS only after it (RFC 4954 §4, RFC 8689 §4).
+  const std::string& ehlo_reply(bool tls_active) const {
+    return tls_active ? ehlo_tls_ : ehlo_plain_;
+  }
+  const std::string& too_many_errors() const { return too_many_errors_; }
+  const std::string& timeout_reply() const { return timeout_; }
+  const std::string& shutdown_reply() const { return shutdown_; }
+  bool submission() const { return config_.role != ListenerRole::smtp; }
+
+ private:
+  explicit SessionContext(SessionConfig config);
+
+  SessionConfig config_;
+  std::string greeting_;
+  std::string helo_reply_;
+  std::string ehlo_plain_;
+  std::string ehlo_tls_;
+  std::string too_many_errors_;
+  std::string timeout_;
+  std::string shutdown_;
+};
+
+}  // namespace mxring::engine

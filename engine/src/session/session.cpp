@@ -1,0 +1,419 @@
+// The session's input side: framing received bytes into command lines, DATA content and BDAT
+// chunks, keeping order while it waits (storage, AUTH, a full output queue), and the events
+// it exchanges with its host. Command handling is in session_commands.cpp.
+#include "mxring/engine/session.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "mxring/parser/text.h"
+#include "received_header.h"
+#include "replies.h"
+#include "session_state.h"
+
+namespace mxring::engine {
+namespace {
+
+// Above this many queued reply octets the session stops taking input until the host sends
+// them: a client that pipelines without reading cannot grow our memory (RFC 2920 §3.1 asks
+// clients to read; we do not rely on it).
+constexpr std::size_t kOutputHighWater = 16 * 1024;
+// DATA is scanned in slices so the over-limit drain needs a bounded scratch area.
+constexpr std::size_t kDataSlice = 256 * 1024;
+// An idle session keeps at most this much output capacity (DESIGN.md: idle sessions are small).
+constexpr std::size_t kIdleOutputCapacity = 512;
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const SessionContext> context, SessionServices& services,
+                 ConnectionInfo connection)
+    : context_(std::move(context)),
+      services_(services),
+      connection_(std::move(connection)),
+      lines_(context_->limits().command.max_line + context_->limits().command.parameter_allowance),
+      data_(parser::DataLimits{.max_line = context_->limits().max_data_line}) {}
+
+Session::~Session() {
+  if (auth_) explicit_bzero(auth_->password.data(), auth_->password.size());
+}
+
+void Session::greet() {
+  if (greeted_ || wait_ == Wait::closed) return;
+  greeted_ = true;
+  reply(context_->greeting());
+}
+
+void Session::receive(std::span<const char> bytes) {
+  if (bytes.empty() || wait_ == Wait::closed || wait_ == Wait::tls_handshake) return;
+  if (!greeted_) {
+    // RFC 5321 §4.3.1 has the client wait for the greeting; one that talks first is a
+    // spam engine or a protocol confusion (Postfix postscreen's pregreet test).
+    close_with(replies::kEarlyTalker);
+    return;
+  }
+  if (backlog() == 0 && can_process()) {
+    const auto used = process(bytes);
+    bytes = bytes.subspan(std::min(used, bytes.size()));
+    if (bytes.empty() || wait_ == Wait::closed || wait_ == Wait::tls_handshake) return;
+  }
+  if (backlog_offset_ > 0) {
+    backlog_.consume_front(backlog_offset_);
+    backlog_offset_ = 0;
+  }
+  backlog_.append_bytes(bytes);
+}
+
+bool Session::can_process() const {
+  return wait_ == Wait::input && output_.size() < kOutputHighWater;
+}
+
+// Feeds `in` to whatever the current mode reads, until it is used up or the session must
+// wait. Returns the octets used; input after a STARTTLS or a close counts as used (dropped).
+std::size_t Session::process(std::span<const char> in) {
+  std::size_t used = 0;
+  while (used < in.size()) {
+    if (wait_ == Wait::closed || wait_ == Wait::tls_handshake) return in.size();
+    if (!can_process()) return used;
+    const auto rest = in.subspan(used);
+    switch (mode_) {
+      case Mode::command:
+      case Mode::sasl:
+        used += take_command_bytes(rest);
+        break;
+      case Mode::data:
+        used += take_data_bytes(rest);
+        break;
+      case Mode::bdat:
+        used += take_bdat_bytes(rest);
+        break;
+    }
+  }
+  return used;
+}
+
+void Session::resume() {
+  if (backlog_.empty() || !can_process()) return;
+  const auto used = process(backlog_.span().subspan(backlog_offset_));
+  backlog_offset_ += used;
+  if (backlog_offset_ >= backlog_.size()) {
+    backlog_.release();
+    backlog_offset_ = 0;
+  }
+}
+
+// Command lines: scanned in place when whole; a line split across receives is gathered in
+// partial_line_ (at most the line cap, since the scanner gives up on longer lines).
+std::size_t Session::take_command_bytes(std::span<const char> in) {
+  if (partial_line_.empty()) {
+    const auto line = lines_.next(in);
+    switch (line.status) {
+      case parser::LineStatus::complete:
+        on_line({in.data(), line.length}, line);
+        return line.consumed;
+      case parser::LineStatus::need_more:
+        partial_line_.append_bytes(in);
+        return in.size();
+      case parser::LineStatus::discard:
+        return line.consumed;
+    }
+  }
+  const auto held = partial_line_.size();
+  const auto take = std::min<std::size_t>(in.size(), lines_.max_length());
+  partial_line_.append_bytes(in.first(take));
+  const auto line = lines_.next(partial_line_.span());
+  switch (line.status) {
+    case parser::LineStatus::complete: {
+      // The line ends inside the octets just appended; the rest of them stay in `in`.
+      const auto used_from_in = line.consumed - held;
+      ByteBuffer whole = std::move(partial_line_);
+      on_line({whole.data(), line.length}, line);
+      return used_from_in;
+    }
+    case parser::LineStatus::need_more:
+      return take;
+    case parser::LineStatus::discard:
+      partial_line_.release();
+      return take;
+  }
+  return take;
+}
+
+std::size_t Session::take_data_bytes(std::span<const char> in) {
+  auto& transaction = *transaction_;
+  const auto slice = in.first(std::min(in.size(), kDataSlice));
+  char* out = transaction.content.prepare(slice.size());
+  const auto scan = data_.scan(slice, out);
+  if (!transaction.overflowed) {
+    transaction.content.commit(scan.written);
+    if (transaction.body_size() > context_->limits().max_message_size) {
+      // Keep reading to the terminator, keep nothing (RFC 1870 §6: 552 after the data).
+      transaction.overflowed = true;
+      transaction.content.truncate(transaction.header_length);
+    }
+  }
+  if (scan.ended) finish_data();
+  return scan.consumed;
+}
+
+std::size_t Session::take_bdat_bytes(std::span<const char> in) {
+  const auto part = bdat_chunk_.take(in);
+  if (bdat_refusal_.empty()) {
+    auto& envelope = transaction_->envelope;
+    const std::string_view octets(part.data(), part.size());
+    if (!envelope.eight_bit) envelope.eight_bit = parser::has_eight_bit(octets);
+    transaction_->content.append(octets);
+  }
+  if (bdat_chunk_.complete()) finish_bdat_chunk();
+  return part.size();
+}
+
+void Session::on_line(std::string_view line, const parser::Line& framing) {
+  if (!framing.valid()) {
+    if (mode_ == Mode::sasl) {
+      sasl_.reset();
+      mode_ = Mode::command;
+    }
+    // CVE-2023-51764 class: a line with a bare CR/LF is refused whole, never split or mended.
+    reject(framing.too_long ? replies::kLineTooLong : replies::kBareLineEndInCommand);
+    return;
+  }
+  if (mode_ == Mode::sasl) {
+    on_sasl_line(line);
+  } else {
+    on_command(line);
+  }
+}
+
+void Session::finish_data() {
+  mode_ = Mode::command;
+  const auto flags = data_.flags();
+  auto& transaction = *transaction_;
+  // DESIGN.md: content with a bare CR or LF is refused, never normalised (SMTP smuggling).
+  if (flags.bare_cr || flags.bare_lf) {
+    reject(replies::kBareLineEndInData);
+  } else if (flags.nul) {
+    reject(replies::kNulInData);
+  } else if (transaction.overflowed) {
+    reply(replies::kMessageTooBig);
+  } else if (flags.long_line && context_->limits().reject_long_lines) {
+    reject(replies::kLongLineInData);
+  } else {
+    transaction.envelope.eight_bit = flags.eight_bit;
+    transaction.envelope.long_lines = flags.long_line;
+    message_complete();
+    return;
+  }
+  end_transaction();
+}
+
+void Session::finish_bdat_chunk() {
+  mode_ = Mode::command;
+  if (!bdat_refusal_.empty()) {
+    // RFC 3030 §2: the chunk was read and dropped, never taken for commands. Past the size
+    // limit the transaction is over (its content is incomplete); a sequence error changes
+    // nothing, as it would for DATA.
+    const auto refusal = bdat_refusal_;
+    bdat_refusal_ = {};
+    if (refusal == replies::kMessageTooBig) {
+      reply(refusal);
+      end_transaction();
+    } else {
+      reject(refusal);
+    }
+    return;
+  }
+  if (bdat_last_) {
+    message_complete();
+    return;
+  }
+  char text[64];
+  auto* end = std::to_chars(text, text + 24, bdat_chunk_size_).ptr;
+  constexpr std::string_view kTail = " octets received\r\n";
+  reply("250 2.0.0 ");
+  reply({text, static_cast<std::size_t>(end - text)});
+  reply(kTail);
+}
+
+void Session::start_content() {
+  auto& transaction = *transaction_;
+  auto& envelope = transaction.envelope;
+  envelope.queue_id = services_.next_queue_id();
+  envelope.received_at_us = services_.now_us();
+  const ReceivedFields fields{
+      .helo = helo_,
+      .esmtp = esmtp_,
+      .client_address = connection_.client_address,
+      .host_name = context_->config().host_name,
+      .tls_version = tls_.version,
+      .tls_cipher = tls_.cipher,
+      .authenticated = authenticated(),
+      .smtputf8 = envelope.smtputf8,
+      .queue_id = envelope.queue_id.view(),
+      .single_recipient =
+          envelope.recipients.size() == 1 ? envelope.recipients[0].address : std::string_view{},
+      .unix_seconds = envelope.received_at_us / 1'000'000,
+  };
+  append_received_header(transaction.content, fields);
+  transaction.header_length = transaction.content.size();
+  transaction.content_started = true;
+}
+
+void Session::message_complete() {
+  pending_queue_id_ = transaction_->envelope.queue_id;
+  message_ready_ = true;
+  wait_ = Wait::storage;
+  ++messages_;
+}
+
+Message Session::take_message() {
+  Message message{.envelope = std::move(transaction_->envelope),
+                  .content = std::move(transaction_->content)};
+  transaction_.reset();
+  message_ready_ = false;
+  return message;
+}
+
+void Session::storage_done(StorageResult result) {
+  if (wait_ != Wait::storage) return;
+  wait_ = Wait::input;
+  message_ready_ = false;
+  transaction_.reset();
+  switch (result) {
+    case StorageResult::stored: {
+      // DESIGN.md durability contract: the text says what the 250 promises.
+      const auto durability = context_->config().durability;
+      reply(durability == Durability::discard ? "250 2.0.0 Ok: discarded as "
+                                              : "250 2.0.0 Ok: queued as ");
+      reply(pending_queue_id_.view());
+      switch (durability) {
+        case Durability::fsync:
+          break;
+        case Durability::none:
+          reply(" (not synced to disk)");
+          break;
+        case Durability::discard:
+          reply(" (sink mode)");
+          break;
+        case Durability::kafka:
+          reply(" (acknowledged by Kafka)");
+          break;
+      }
+      reply("\r\n");
+      break;
+    }
+    case StorageResult::temporary_failure:
+      reply(replies::kStorageFailed);
+      break;
+    case StorageResult::disk_full:
+      reply(replies::kStorageFull);
+      break;
+  }
+  resume();
+}
+
+void Session::auth_done(AuthResult result) {
+  if (wait_ != Wait::auth || !auth_) return;
+  wait_ = Wait::input;
+  switch (result) {
+    case AuthResult::success:
+      auth_identity_ = auth_->user;
+      reply(replies::kAuthOk);
+      break;
+    case AuthResult::invalid:
+      reject(replies::kAuthInvalid);
+      break;
+    case AuthResult::temporary_failure:
+      reply(replies::kAuthTemporary);
+      break;
+  }
+  explicit_bzero(auth_->password.data(), auth_->password.size());
+  auth_.reset();
+  resume();
+}
+
+void Session::tls_established(TlsInfo tls) {
+  tls_ = std::move(tls);
+  if (!greeted_) return;  // implicit TLS (RFC 8314): the greeting follows the handshake
+  if (wait_ != Wait::tls_handshake) return;
+  reset_after_tls();
+}
+
+// RFC 3207 §4.2: after the handshake the session starts over; nothing learned in plaintext
+// (HELO name, buffered commands) survives it.
+void Session::reset_after_tls() {
+  helo_.clear();
+  esmtp_ = false;
+  end_transaction();
+  lines_.reset();
+  partial_line_.release();
+  backlog_.release();
+  backlog_offset_ = 0;
+  mode_ = Mode::command;
+  wait_ = Wait::input;
+}
+
+void Session::timed_out() {
+  if (wait_ != Wait::closed) close_with(context_->timeout_reply());
+}
+
+void Session::shutting_down() {
+  if (wait_ != Wait::closed) close_with(context_->shutdown_reply());
+}
+
+void Session::consume_output(std::size_t sent) {
+  output_.consume_front(sent);
+  if (output_.empty() && output_.footprint() > kIdleOutputCapacity + parser::kPadding)
+    output_.release();
+  resume();
+}
+
+Session::Phase Session::phase() const {
+  if (!greeted_) return Phase::greeting;
+  return mode_ == Mode::data || mode_ == Mode::bdat ? Phase::data : Phase::command;
+}
+
+std::size_t Session::footprint() const {
+  std::size_t bytes =
+      sizeof(Session) + partial_line_.footprint() + backlog_.footprint() + output_.footprint();
+  const auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+  bytes += heap(helo_) + heap(tls_.version) + heap(tls_.cipher) + heap(auth_identity_) +
+           heap(connection_.client_address) + heap(connection_.listener);
+  if (transaction_) {
+    const auto& envelope = transaction_->envelope;
+    bytes += sizeof(Transaction) + transaction_->content.footprint() + heap(envelope.mail_from) +
+             envelope.recipients.capacity() * sizeof(Recipient);
+  }
+  if (sasl_) bytes += sizeof(SaslExchange);
+  if (auth_) bytes += sizeof(AuthRequest);
+  return bytes;
+}
+
+void Session::reply(std::string_view text) {
+  output_.append(text);
+}
+
+void Session::reject(std::string_view text) {
+  reply(text);
+  // Postfix's smtpd_hard_error_limit: a client that keeps failing is cut off.
+  if (++errors_ >= context_->limits().max_errors) close_with(context_->too_many_errors());
+}
+
+void Session::close_with(std::string_view text) {
+  reply(text);
+  wait_ = Wait::closed;
+  mode_ = Mode::command;
+  transaction_.reset();
+  message_ready_ = false;
+  sasl_.reset();
+  partial_line_.release();
+  backlog_.release();
+  backlog_offset_ = 0;
+}
+
+void Session::end_transaction() {
+  transaction_.reset();
+  bdat_refusal_ = {};
+}
+
+}  // namespace mxring::engine

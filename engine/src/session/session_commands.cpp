@@ -1,0 +1,295 @@
+// The session's command handlers: one function per verb, each checking sequence, parameters
+// and policy in the order RFC 5321 §4.1.4 and the extension RFCs give, then replying.
+#include <cstring>
+
+#include "mxring/engine/session.h"
+#include "mxring/parser/text.h"
+#include "replies.h"
+#include "sasl.h"
+#include "session_state.h"
+
+namespace mxring::engine {
+namespace {
+
+std::string_view error_reply(parser::CommandError error, parser::Verb verb) {
+  using parser::CommandError;
+  switch (error) {
+    case CommandError::none:
+    case CommandError::unrecognized:
+      return replies::kUnrecognized;
+    case CommandError::line_too_long:
+      return replies::kLineTooLong;
+    case CommandError::syntax:
+      return replies::syntax_error(verb);
+    case CommandError::bad_sender:
+      return replies::kBadSender;
+    case CommandError::bad_recipient:
+      return replies::kBadRecipient;
+    case CommandError::unknown_parameter:
+      return replies::kUnknownParameter;
+    case CommandError::bad_parameter_value:
+      return replies::kBadParameterValue;
+  }
+  return replies::kUnrecognized;
+}
+
+std::string decode_xtext(std::string_view xtext) {
+  std::string decoded(xtext.size(), '\0');
+  const auto length = parser::xtext_decode(xtext, decoded.data());
+  decoded.resize(length.value_or(0));  // the parser has already checked the syntax
+  return decoded;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+void Session::on_command(std::string_view line) {
+  const auto parsed = parser::parse_command(line, context_->limits().command);
+  const auto& command = parsed.command;
+  if (parsed.error != parser::CommandError::none) {
+    reject(error_reply(parsed.error, command.verb));
+    return;
+  }
+  using parser::Verb;
+  switch (command.verb) {
+    case Verb::helo:
+      on_helo(command, false);
+      break;
+    case Verb::ehlo:
+      on_helo(command, true);
+      break;
+    case Verb::mail:
+      on_mail(command);
+      break;
+    case Verb::rcpt:
+      on_rcpt(command);
+      break;
+    case Verb::data:
+      on_data();
+      break;
+    case Verb::bdat:
+      on_bdat(command);
+      break;
+    case Verb::rset:  // RFC 5321 §4.1.1.5
+      end_transaction();
+      reply(replies::kOk);
+      break;
+    case Verb::noop:
+      reply(replies::kOk);
+      break;
+    case Verb::quit:
+      close_with(replies::kBye);
+      break;
+    case Verb::vrfy:
+      reply(replies::kCannotVrfy);
+      break;
+    case Verb::expn:
+      reply(replies::kExpnDisabled);
+      break;
+    case Verb::help:
+      reply(replies::kHelp);
+      break;
+    case Verb::starttls:
+      on_starttls();
+      break;
+    case Verb::auth:
+      on_auth(command);
+      break;
+    case Verb::unknown:
+      reject(replies::kUnrecognized);
+      break;
+  }
+}
+
+// RFC 5321 §4.1.4: HELO/EHLO may come again at any time and reset the transaction.
+void Session::on_helo(const parser::Command& command, bool extended) {
+  end_transaction();
+  helo_.assign(command.argument);
+  esmtp_ = extended;
+  reply(extended ? context_->ehlo_reply(tls_active()) : context_->helo_reply());
+}
+
+void Session::on_mail(const parser::Command& command) {
+  const auto& limits = context_->limits();
+  const auto& parameters = command.mail;
+  if (helo_.empty()) return reject(replies::kHeloFirst);  // DESIGN.md; RFC 5321 §4.1.4
+  if (context_->submission()) {
+    // RFC 6409 §4.3 and RFC 4954: submission is for authenticated users, over TLS.
+    if (!tls_active() && context_->config().starttls_available)
+      return reject(replies::kStarttlsFirst);
+    if (!authenticated()) return reject(replies::kAuthRequired);
+  }
+  if (transaction_) return reject(replies::kNestedMail);
+  if (messages_ >= limits.max_messages) return reject(replies::kTooManyMessages);
+  if (parameters.has_size && parameters.size > limits.max_message_size)
+    return reply(replies::kMessageTooBig);  // RFC 1870 §6
+  if (command.path.utf8 && !parameters.smtputf8) return reject(replies::kNeedSmtputf8);
+  if (parameters.requiretls && !tls_active()) return reject(replies::kRequiretlsNeedsTls);
+
+  transaction_ = std::make_unique<Transaction>();
+  auto& envelope = transaction_->envelope;
+  envelope.client_address = connection_.client_address;
+  envelope.client_port = connection_.client_port;
+  envelope.listener = connection_.listener;
+  envelope.role = connection_.role;
+  envelope.helo = helo_;
+  envelope.esmtp = esmtp_;
+  envelope.tls = tls_;
+  envelope.auth_identity = auth_identity_;
+  if (!command.path.null) envelope.mail_from.assign(command.path.mailbox);
+  envelope.body = parameters.body;
+  envelope.smtputf8 = parameters.smtputf8;
+  envelope.requiretls = parameters.requiretls;
+  envelope.ret = parameters.ret;
+  envelope.declared_size = parameters.has_size ? parameters.size : 0;
+  if (!parameters.envid.empty()) envelope.envid = decode_xtext(parameters.envid);
+  // RFC 4954 §5: AUTH= from a client we have not authenticated is not to be trusted.
+  if (authenticated() && !parameters.auth.empty())
+    envelope.mail_auth = decode_xtext(parameters.auth);
+  reply(replies::kSenderOk);
+}
+
+void Session::on_rcpt(const parser::Command& command) {
+  if (!transaction_) return reject(replies::kNeedMail);
+  auto& envelope = transaction_->envelope;
+  if (transaction_->content_started) return reject(replies::kRcptAfterBdat);
+  if (envelope.recipients.size() >= context_->limits().max_recipients)
+    return reply(replies::kTooManyRecipients);
+  if (command.path.utf8 && !envelope.smtputf8) return reject(replies::kNeedSmtputf8);
+  if (const auto& check = context_->config().recipients) {
+    // DESIGN.md: no open relay; unknown users are refused now, never bounced later.
+    const bool may_relay = authenticated() && context_->submission();
+    switch (check->check(command.path.local_part, command.path.domain, may_relay)) {
+      case RcptVerdict::accept:
+        break;
+      case RcptVerdict::unknown_user:
+        return reject(replies::kUnknownUser);
+      case RcptVerdict::relay_denied:
+        return reject(replies::kRelayDenied);
+    }
+  }
+  auto& recipient = envelope.recipients.emplace_back();
+  recipient.address.assign(command.path.mailbox);
+  recipient.notify = command.rcpt.notify;
+  if (!command.rcpt.orcpt_type.empty()) {
+    recipient.orcpt.assign(command.rcpt.orcpt_type);
+    recipient.orcpt += ';';
+    recipient.orcpt += decode_xtext(command.rcpt.orcpt_address);
+  }
+  reply(replies::kRecipientOk);
+}
+
+void Session::on_data() {
+  if (!transaction_) return reject(replies::kNeedMail);
+  const auto& envelope = transaction_->envelope;
+  if (transaction_->content_started) return reject(replies::kDataAfterBdat);
+  if (envelope.body == parser::Body::binary_mime) return reject(replies::kBinaryNeedsBdat);
+  if (envelope.recipients.empty()) return reject(replies::kNoValidRecipients);
+  start_content();
+  data_.reset();
+  mode_ = Mode::data;
+  reply(replies::kStartData);
+}
+
+// RFC 3030 §2: the chunk's octets follow the command whatever we answer, so they are always
+// read (and dropped when refused): they must never be taken for commands.
+void Session::on_bdat(const parser::Command& command) {
+  bdat_refusal_ = {};
+  if (!transaction_) {
+    bdat_refusal_ = replies::kNeedMail;
+  } else if (transaction_->envelope.recipients.empty()) {
+    bdat_refusal_ = replies::kNoValidRecipients;
+  } else {
+    if (!transaction_->content_started) {
+      start_content();
+      transaction_->envelope.chunked = true;
+    }
+    if (command.bdat_size > context_->limits().max_message_size - transaction_->body_size())
+      bdat_refusal_ = replies::kMessageTooBig;  // RFC 1870 §6 and RFC 3030 §2
+  }
+  bdat_chunk_ = parser::BdatChunk(command.bdat_size);
+  bdat_chunk_size_ = command.bdat_size;
+  bdat_last_ = command.bdat_last;
+  mode_ = Mode::bdat;
+  if (bdat_chunk_.complete()) finish_bdat_chunk();
+}
+
+void Session::on_starttls() {
+  if (tls_active()) return reject(replies::kTlsAlreadyActive);
+  if (!context_->config().starttls_available) return reject(replies::kStarttlsUnavailable);
+  if (transaction_) return reject(replies::kTransactionInProgress);
+  reply(replies::kReadyForTls);
+  // RFC 3207 §4.2, CVE-2011-0411: plaintext pipelined behind STARTTLS is discarded, never
+  // processed after the handshake as if it had been encrypted.
+  wait_ = Wait::tls_handshake;
+  lines_.reset();
+  partial_line_.release();
+  backlog_.release();
+  backlog_offset_ = 0;
+}
+
+void Session::on_auth(const parser::Command& command) {
+  const auto& config = context_->config();
+  if (!config.auth_available || !context_->submission()) return reject(replies::kAuthUnavailable);
+  if (!tls_active()) return reject(replies::kAuthNeedsTls);  // RFC 4954 §4, DESIGN.md
+  if (authenticated()) return reject(replies::kAlreadyAuthenticated);
+  if (transaction_) return reject(replies::kTransactionInProgress);
+  const bool plain = iequals(command.argument, "PLAIN");
+  if (!plain && !iequals(command.argument, "LOGIN")) return reject(replies::kUnknownMechanism);
+  sasl_ = std::make_unique<SaslExchange>();
+  sasl_->login = !plain;
+  mode_ = Mode::sasl;
+  if (!command.auth_initial_response.empty()) {
+    // RFC 4954 §4: "=" stands for an empty initial response.
+    on_sasl_line(command.auth_initial_response == "=" ? std::string_view{}
+                                                      : command.auth_initial_response);
+    return;
+  }
+  reply(plain ? replies::kSaslEmptyChallenge : replies::kSaslUsername);
+}
+
+void Session::on_sasl_line(std::string_view line) {
+  const auto fail = [this](std::string_view text) {
+    sasl_.reset();
+    mode_ = Mode::command;
+    reject(text);
+  };
+  if (line == "*") return fail(replies::kAuthCancelled);  // RFC 4954 §4
+  auto decoded = sasl::base64_decode(line);
+  if (!decoded) return fail(replies::kAuthBadEncoding);
+  auth_ = std::make_unique<AuthRequest>();
+  if (!sasl_->login) {
+    auto credentials = sasl::decode_plain(*decoded);
+    explicit_bzero(decoded->data(), decoded->size());
+    if (!credentials) {
+      auth_.reset();
+      return fail(replies::kAuthBadEncoding);
+    }
+    auth_->mechanism = "PLAIN";
+    auth_->authzid = std::move(credentials->authzid);
+    auth_->user = std::move(credentials->authcid);
+    auth_->password = std::move(credentials->password);
+  } else if (!sasl_->have_user) {
+    sasl_->user = std::move(*decoded);
+    sasl_->have_user = true;
+    auth_.reset();
+    reply(replies::kSaslPassword);
+    return;
+  } else {
+    auth_->mechanism = "LOGIN";
+    auth_->user = std::move(sasl_->user);
+    auth_->password = std::move(*decoded);
+  }
+  sasl_.reset();
+  mode_ = Mode::command;
+  if (auth_->user.empty() || auth_->password.empty()) {
+    auth_.reset();
+    return reject(replies::kAuthInvalid);
+  }
+  wait_ = Wait::auth;
+}
+
+}  // namespace mxring::engine

@@ -1,0 +1,27 @@
+// The session's per-transaction and per-AUTH state, private to the session's sources.
+#pragma once
+
+#include <string>
+
+#include "mxring/engine/session.h"
+
+namespace mxring::engine {
+
+struct Session::Transaction {
+  Envelope envelope;
+  ByteBuffer content;             // Received: header, then the body
+  std::size_t header_length = 0;  // octets of content that are the trace header
+  bool content_started = false;   // DATA accepted or a first BDAT chunk taken
+  bool overflowed = false;        // the body passed max_message_size: drained, not kept
+
+  std::uint64_t body_size() const { return content.size() - header_length; }
+};
+
+// A SASL exchange in progress: which mechanism, and what LOGIN has collected so far.
+struct Session::SaslExchange {
+  bool login = false;
+  bool have_user = false;
+  std::string user;
+};
+
+}  // namespace mxring::engine

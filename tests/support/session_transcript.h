@@ -1,0 +1,72 @@
+// Session transcripts: `C:`/`S:` files under tests/transcripts/ (format in its README), parsed
+// and replayed through a real Session with the client bytes cut in any way.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mxring/engine/session.h"
+
+namespace mxring::test {
+
+struct ExpectedMessage {
+  std::string envelope;  // describe_envelope() of the stored message
+  std::string content;   // exact stored octets; checked only when the transcript gives M: lines
+  bool check_content = false;
+};
+
+struct Transcript {
+  std::string name;
+  engine::SessionConfig config;
+  std::vector<std::string> domains;  // `! domain`; with `! user`, builds a RecipientPolicy
+  std::string users_file;
+  bool implicit_tls = false;  // smtps: the handshake precedes the greeting
+  // Client bytes, cut at the markers: before `@greet` (early talker), and at each `@tls`.
+  std::vector<std::string> segments;
+  std::size_t greet_before_segment = 0;  // greet() is called before this segment
+  std::vector<std::size_t> tls_before_segment;
+  std::string expected_replies;
+  std::vector<ExpectedMessage> messages;
+  std::vector<engine::StorageResult> storage_results;  // per message, in order
+  bool expect_closed = false;                          // `! closed`: the session ends closed
+};
+
+// Throws std::runtime_error naming the line on a malformed transcript.
+Transcript parse_transcript(std::string_view text, std::string name);
+Transcript load_transcript(const std::string& path);
+
+// One stable line per envelope, e.g. "from=<a@b> to=<c@d> body=8BITMIME ...".
+std::string describe_envelope(const engine::Envelope& envelope);
+
+struct TranscriptRun {
+  std::string replies;
+  std::vector<engine::Message> messages;
+  bool closed = false;
+  std::size_t peak_footprint = 0;
+};
+
+// `cuts`: offsets into the concatenated client bytes where a receive() ends (sorted).
+// Segments always end a receive. Every piece reaches the session in guarded memory.
+TranscriptRun run_transcript(const Transcript& transcript, const std::vector<std::size_t>& cuts);
+
+// The deterministic host the runner uses: queue ids Q1, Q2, ...; the clock at
+// 2026-11-28 00:00:00 UTC.
+class TestServices final : public engine::SessionServices {
+ public:
+  engine::QueueId next_queue_id() override;
+  std::int64_t now_us() override { return 1795824000ll * 1'000'000; }
+
+ private:
+  std::uint32_t next_ = 1;
+};
+
+// The credentials the runner's host accepts: alice / wonderland. User "tempfail" gets a
+// temporary failure; anything else is invalid.
+engine::AuthResult check_test_credentials(const engine::AuthRequest& request);
+
+std::shared_ptr<const engine::SessionContext> make_context(const Transcript& transcript);
+
+}  // namespace mxring::test
