@@ -1,0 +1,166 @@
+// Session behaviour a transcript cannot show: host-driven endings (timeouts, shutdown),
+// memory held while idle and under hostile input, partial sends, and input kept in order
+// while the session waits.
+#include "mxring/engine/session.h"
+
+#include <gtest/gtest.h>
+
+#include "guarded_buffer.h"
+#include "mxring/parser/padding.h"
+#include "session_transcript.h"
+
+namespace mxring::engine {
+namespace {
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void start(SessionConfig config = {}) {
+    config.host_name = "mx.example";
+    ConnectionInfo connection;
+    connection.client_address = "192.0.2.1";
+    session_ = std::make_unique<Session>(SessionContext::make(std::move(config)), services_,
+                                         std::move(connection));
+    session_->greet();
+    take_output();
+  }
+
+  void feed(std::string_view bytes) { session_->receive(memory_.place(bytes, parser::kPadding)); }
+
+  std::string take_output() {
+    std::string out(session_->output());
+    session_->consume_output(out.size());
+    return out;
+  }
+
+  test::TestServices services_;
+  test::GuardedBuffer memory_{16 << 20};
+  std::unique_ptr<Session> session_;
+};
+
+TEST_F(SessionTest, TimeoutAnswers421AndCloses) {
+  start();
+  feed("EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n");
+  take_output();
+  session_->timed_out();
+  EXPECT_EQ(take_output(), "421 4.4.2 mx.example Error: timeout exceeded\r\n");
+  EXPECT_TRUE(session_->closed());
+  feed("RCPT TO:<b@mx.example>\r\n");
+  EXPECT_EQ(take_output(), "");
+}
+
+TEST_F(SessionTest, ShutdownAnswers421AndCloses) {
+  start();
+  session_->shutting_down();
+  EXPECT_EQ(take_output(), "421 4.3.2 mx.example Service shutting down\r\n");
+  EXPECT_TRUE(session_->closed());
+}
+
+TEST_F(SessionTest, PhaseFollowsTheProtocol) {
+  SessionConfig config;
+  config.host_name = "mx.example";
+  Session session(SessionContext::make(config), services_, {});
+  EXPECT_EQ(session.phase(), Session::Phase::greeting);
+  session.greet();
+  EXPECT_EQ(session.phase(), Session::Phase::command);
+  session.receive(memory_.place("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@b>\r\nDATA\r\n", 64));
+  EXPECT_EQ(session.phase(), Session::Phase::data);
+  session.receive(memory_.place(".\r\n", 64));
+  EXPECT_EQ(session.phase(), Session::Phase::command);
+}
+
+TEST_F(SessionTest, PartialSendsKeepTheRestOfTheOutput) {
+  start();
+  feed("NOOP\r\nNOOP\r\n");
+  ASSERT_EQ(session_->output(), "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
+  session_->consume_output(4);
+  EXPECT_EQ(session_->output(), "2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
+}
+
+TEST_F(SessionTest, InputWaitsInOrderWhileStorageWorks) {
+  start();
+  feed("HELO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nbody\r\n.\r\nNOOP\r\n");
+  EXPECT_EQ(session_->wait(), Session::Wait::storage);
+  EXPECT_EQ(session_->backlog(), 6u);  // "NOOP\r\n" is not taken up before the answer
+  feed("QUIT\r\n");
+  EXPECT_EQ(session_->backlog(), 12u);
+  ASSERT_TRUE(session_->has_message());
+  const auto message = session_->take_message();
+  EXPECT_FALSE(session_->has_message());
+  EXPECT_TRUE(message.content.view().ends_with("\r\nbody\r\n"));
+  take_output();
+  session_->storage_done(StorageResult::stored);
+  EXPECT_EQ(take_output(), "250 2.0.0 Ok: queued as Q1\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
+  EXPECT_EQ(session_->backlog(), 0u);
+}
+
+TEST_F(SessionTest, IdleSessionHoldsAtMostOneKibibyte) {
+  start();
+  feed("EHLO client.example\r\nMAIL FROM:<a@client.example>\r\nRCPT TO:<b@mx.example>\r\n");
+  feed("DATA\r\n");
+  feed(std::string(100'000, 'x') + "\r\n.\r\n");
+  session_->take_message();
+  session_->storage_done(StorageResult::stored);
+  feed("NOOP\r\nRSET\r\nNO");  // a split line is held while it is incomplete...
+  EXPECT_GT(session_->footprint(), sizeof(Session));
+  feed("OP\r\n");  // ...and released once it completes
+  take_output();
+  EXPECT_LE(session_->footprint(), 1024u);
+}
+
+TEST_F(SessionTest, UnterminatedCommandLineNeverGrowsMemory) {
+  start();
+  const std::string chunk(64 * 1024, 'A');
+  std::size_t peak = 0;
+  for (int i = 0; i < 160; ++i) {  // 10 MiB without a line end (CVE-2026-38728 class)
+    feed(chunk);
+    peak = std::max(peak, session_->footprint());
+  }
+  feed("\r\nNOOP\r\n");
+  EXPECT_EQ(take_output(), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
+  EXPECT_LE(peak, 4096u);
+}
+
+TEST_F(SessionTest, OversizedDataIsDrainedInBoundedMemory) {
+  SessionConfig config;
+  config.limits.max_message_size = 1 << 20;
+  start(config);
+  feed("HELO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  take_output();
+  const std::string chunk(64 * 1024, 'x');
+  std::size_t peak = 0;
+  for (int i = 0; i < 160; ++i) {  // 10 MiB against a 1 MiB limit
+    feed(chunk);
+    peak = std::max(peak, session_->footprint());
+  }
+  feed("\r\n.\r\n");
+  EXPECT_EQ(take_output(), "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+  EXPECT_LE(peak, (2u << 20) + 4096);
+}
+
+TEST_F(SessionTest, ClientThatNeverReadsCannotGrowTheOutput) {
+  start();
+  std::string flood;
+  for (int i = 0; i < 100'000; ++i) flood += "NOOP\r\n";
+  feed(flood);
+  EXPECT_LT(session_->output().size(), 32u * 1024);  // the rest waits as input, in order
+  EXPECT_GT(session_->backlog(), 0u);
+  std::size_t replies = 0;
+  for (int rounds = 0; rounds < 1000 && !session_->output().empty(); ++rounds)
+    replies += take_output().size() / 14;
+  EXPECT_EQ(replies, 100'000u);
+}
+
+TEST_F(SessionTest, ImplicitTlsIsKnownBeforeTheGreeting) {
+  SessionConfig config;
+  config.role = ListenerRole::smtps;
+  ConnectionInfo connection;
+  connection.role = ListenerRole::smtps;
+  Session session(SessionContext::make(config), services_, connection);
+  session.tls_established({.version = "TLSv1.3", .cipher = "TLS_CHACHA20_POLY1305_SHA256"});
+  session.greet();
+  EXPECT_TRUE(session.tls_active());
+  EXPECT_EQ(session.output(), "220 localhost ESMTP mxring\r\n");
+}
+
+}  // namespace
+}  // namespace mxring::engine
