@@ -1,0 +1,142 @@
+// Fuzz target: a whole session fed random client bytes cut at random points, with a host
+// that answers storage, AUTH and STARTTLS at once. Checks that every reply is a well-formed
+// SMTP reply, nothing is said after the session closed, and memory stays bounded.
+//
+// Input: byte 0 picks the configuration (bits below), byte 1 seeds the cuts and the storage
+// answers, the rest is what the client sends.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "guarded_buffer.h"
+#include "mxring/engine/session.h"
+#include "mxring/parser/padding.h"
+#include "session_transcript.h"
+
+using namespace mxring;
+
+namespace {
+
+enum ConfigBit : std::uint8_t {
+  kStarttls = 1,
+  kAuth = 2,
+  kSubmission = 4,
+  kSmtps = 8,
+  kSmallLimits = 16,
+  kRejectLongLines = 32,
+  kTalkBeforeGreeting = 64,
+};
+
+engine::SessionConfig config_for(std::uint8_t bits) {
+  engine::SessionConfig config;
+  config.host_name = "mx.example";
+  config.starttls_available = bits & kStarttls;
+  config.auth_available = bits & kAuth;
+  config.role = bits & kSmtps        ? engine::ListenerRole::smtps
+                : bits & kSubmission ? engine::ListenerRole::submission
+                                     : engine::ListenerRole::smtp;
+  config.limits.reject_long_lines = bits & kRejectLongLines;
+  if (bits & kSmallLimits) {
+    config.limits.max_message_size = 300;
+    config.limits.max_recipients = 3;
+    config.limits.max_messages = 2;
+    config.limits.max_errors = 5;
+    config.limits.max_data_line = 40;
+  }
+  return config;
+}
+
+// RFC 5321 §4.2: "ddd SP text CRLF", or "ddd-text CRLF" for all lines but the last, with one
+// code throughout; printable ASCII only (we never echo client bytes).
+void check_replies(std::string_view out) {
+  std::string_view open_code;
+  while (!out.empty()) {
+    const auto end = out.find("\r\n");
+    if (end == std::string_view::npos || end < 4) std::abort();
+    const auto line = out.substr(0, end);
+    if (line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '5' || line[2] < '0' ||
+        line[2] > '9' || (line[3] != ' ' && line[3] != '-'))
+      std::abort();
+    for (char c : line)
+      if (c < 0x20 || c > 0x7e) std::abort();
+    if (!open_code.empty() && open_code != line.substr(0, 3)) std::abort();
+    open_code = line[3] == '-' ? line.substr(0, 3) : std::string_view{};
+    out.remove_prefix(end + 2);
+  }
+  if (!open_code.empty()) std::abort();  // a multi-line reply must end in the same batch
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  const auto bits = data[0];
+  std::uint32_t seed = data[1] * 2654435761u + 1;
+  const std::string_view client(reinterpret_cast<const char*>(data) + 2, size - 2);
+  const auto next = [&seed] {
+    seed ^= seed << 13;
+    seed ^= seed >> 17;
+    seed ^= seed << 5;
+    return seed;
+  };
+
+  auto context = engine::SessionContext::make(config_for(bits));
+  const auto max_size = context->limits().max_message_size;
+  test::TestServices services;
+  engine::ConnectionInfo connection;
+  connection.client_address = "192.0.2.1";
+  connection.role = context->config().role;
+  engine::Session session(context, services, connection);
+  static test::GuardedBuffer memory(1 << 20);
+  const engine::TlsInfo tls{"TLSv1.3", "TLS_AES_128_GCM_SHA256"};
+
+  bool was_closed = false;
+  const auto settle = [&] {
+    for (bool progressed = true; progressed;) {
+      progressed = false;
+      const auto out = session.output();
+      if (!out.empty()) {
+        if (was_closed) std::abort();  // nothing may follow the closing reply
+        check_replies(out);
+        session.consume_output(out.size());
+        progressed = true;
+      }
+      was_closed = session.closed();
+      switch (session.wait()) {
+        case engine::Session::Wait::storage:
+          if (session.has_message()) {
+            const auto message = session.take_message();
+            if (message.content.size() > max_size + 4096) std::abort();
+          }
+          session.storage_done(static_cast<engine::StorageResult>(next() % 3));
+          progressed = true;
+          break;
+        case engine::Session::Wait::auth:
+          session.auth_done(test::check_test_credentials(session.auth_request()));
+          progressed = true;
+          break;
+        case engine::Session::Wait::tls_handshake:
+          session.tls_established(tls);
+          progressed = true;
+          break;
+        default: break;
+      }
+      // Bounded by the body limit, one scan slice, the line cap and the output high water.
+      if (session.footprint() > max_size + (1u << 20)) std::abort();
+    }
+  };
+
+  if (context->config().role == engine::ListenerRole::smtps) session.tls_established(tls);
+  if (!(bits & kTalkBeforeGreeting)) session.greet();
+  settle();
+  std::size_t at = 0;
+  while (at < client.size() && !session.closed()) {
+    const auto piece = client.substr(at, 1 + next() % 300);
+    session.receive(memory.place(piece, parser::kPadding));
+    if (!(bits & kTalkBeforeGreeting) || at > 0) settle();
+    at += piece.size();
+    if (bits & kTalkBeforeGreeting) session.greet();
+  }
+  settle();
+  return 0;
+}
