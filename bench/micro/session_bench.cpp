@@ -49,9 +49,9 @@ void BM_SessionTransaction(benchmark::State& state) {
   const auto context = bench_context();
   BenchServices services;
   const PaddedInput ehlo(std::string("EHLO client.example.org\r\n"));
-  const PaddedInput envelope(std::string(
-      "MAIL FROM:<bounce-1234@lists.example.org> SIZE=1024 BODY=8BITMIME\r\n"
-      "RCPT TO:<alice@example.com>\r\nDATA\r\n"));
+  const PaddedInput envelope(
+      std::string("MAIL FROM:<bounce-1234@lists.example.org> SIZE=1024 BODY=8BITMIME\r\n"
+                  "RCPT TO:<alice@example.com>\r\nDATA\r\n"));
   const PaddedInput body(body_of(static_cast<std::size_t>(state.range(0))) + ".\r\n");
   const PaddedInput quit(std::string("QUIT\r\n"));
   ConnectionInfo connection;

@@ -119,7 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           session.tls_established(tls);
           progressed = true;
           break;
-        default: break;
+        default:
+          break;
       }
       // Bounded by the body limit, one scan slice, the line cap and the output high water.
       if (session.footprint() > max_size + (1u << 20)) std::abort();
