@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "guarded_buffer.h"
+#include "mxring/engine/recipient_policy.h"
 #include "mxring/parser/padding.h"
 #include "session_transcript.h"
 
@@ -160,6 +161,29 @@ TEST_F(SessionTest, ImplicitTlsIsKnownBeforeTheGreeting) {
   session.greet();
   EXPECT_TRUE(session.tls_active());
   EXPECT_EQ(session.output(), "220 localhost ESMTP mxring\r\n");
+}
+
+// Reload (SIGHUP) builds a new context; sessions already open keep the snapshot they began
+// with, new ones get the new policy, and nothing is shared that could change under a session.
+TEST_F(SessionTest, ReloadedPolicyAppliesToNewSessionsOnly) {
+  const auto context_for = [](const char* domain) {
+    SessionConfig config;
+    config.recipients = std::make_shared<RecipientPolicy>(
+        std::get<RecipientPolicy>(RecipientPolicy::build({domain}, "")));
+    return SessionContext::make(std::move(config));
+  };
+  const auto run = [&](Session& session) {
+    session.greet();
+    session.receive(memory_.place("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<x@old.example>\r\n", 64));
+    std::string out(session.output());
+    return out.substr(out.rfind("\r\n", out.size() - 3) + 2);
+  };
+  auto before = context_for("old.example");
+  Session open_before_reload(before, services_, {});
+  before = context_for("new.example");  // the reload: the old snapshot lives on in the session
+  Session opened_after(before, services_, {});
+  EXPECT_EQ(run(open_before_reload), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(run(opened_after), "550 5.7.1 Relay access denied\r\n");
 }
 
 }  // namespace
