@@ -104,6 +104,8 @@ class Session {
   void timed_out();
   void shutting_down();
 
+  // Between MAIL and the end of the message (a graceful shutdown lets these finish).
+  bool in_transaction() const { return transaction_ != nullptr || message_ready_; }
   bool tls_active() const { return !tls_.version.empty(); }
   bool authenticated() const { return !auth_identity_.empty(); }
   std::uint32_t messages_accepted() const { return messages_; }

@@ -1,0 +1,23 @@
+// Queue ids unique across restarts, nodes and reactors (DESIGN.md): the reactor's start time
+// in microseconds, the node, the reactor, and a counter, each in base 32 (digits and
+// lower-case letters, so ids are safe in file names and sort by start time).
+#pragma once
+
+#include <cstdint>
+
+#include "mxring/engine/envelope.h"
+
+namespace mxring::engine {
+
+class QueueIdGenerator {
+ public:
+  QueueIdGenerator(std::uint64_t start_us, std::uint16_t node, std::uint16_t reactor);
+  QueueId next();
+
+ private:
+  char prefix_[16];
+  std::uint8_t prefix_length_ = 0;
+  std::uint64_t counter_ = 0;
+};
+
+}  // namespace mxring::engine

@@ -1,0 +1,69 @@
+// The server: one reactor thread per core, each with its own io_uring, SO_REUSEPORT
+// listeners, provided receive buffers and sessions. Started, reloaded and stopped from the
+// thread that owns the process's signals.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mxring/engine/session_config.h"
+
+namespace mxring::engine {
+
+struct ListenerConfig {
+  std::string address;  // numeric IPv4 or IPv6
+  std::uint16_t port = 0;
+  ListenerRole role = ListenerRole::smtp;
+  std::shared_ptr<const SessionContext> context;
+};
+
+struct ServerConfig {
+  std::vector<ListenerConfig> listeners;
+  unsigned threads = 0;  // reactors; 0: one per CPU this process may run on
+  bool pin_threads = true;
+  std::uint16_t node_id = 0;  // part of every queue id
+  Durability durability = Durability::discard;
+
+  std::uint32_t max_connections = 50'000;
+  std::uint32_t max_connections_per_client = 100;  // 0: no per-address cap
+
+  // RFC 5321 §4.5.3.2: at least 5 minutes for commands, 3 for each DATA block.
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{180};
+  // Slowloris: DATA slower than this on average, once it has lasted min_rate_grace, is cut.
+  std::uint32_t min_data_rate = 1024;  // octets per second; 0: off
+  std::chrono::seconds min_rate_grace{30};
+  std::chrono::seconds shutdown_grace{30};
+
+  unsigned receive_buffers = 1024;       // per reactor, a power of two
+  unsigned receive_buffer_size = 16384;  // octets
+};
+
+class Reactor;
+
+class Server {
+ public:
+  // Starts every reactor and returns once all listen, or returns null with `error` set.
+  static std::unique_ptr<Server> start(ServerConfig config, std::string& error);
+  ~Server();
+
+  // New sessions use these contexts (one per listener, in configuration order); open ones
+  // keep theirs (SIGHUP reload: nothing is dropped).
+  void reload(std::vector<std::shared_ptr<const SessionContext>> contexts);
+  // Stop accepting; finish open transactions for up to shutdown_grace; 421 to the rest.
+  void shutdown();
+  // Returns when every reactor has stopped.
+  void wait();
+
+  std::uint32_t open_connections() const;
+
+ private:
+  struct State;
+  explicit Server(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace mxring::engine

@@ -1,0 +1,652 @@
+// The reactor's event loop: accept, receive, drive sessions, send, time out, close. The
+// completion handling follows the table in completion_rules.h.
+#include "reactor.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "completion_rules.h"
+#include "mxring/engine/log.h"
+
+namespace mxring::engine {
+namespace {
+
+// Input kept for a session that cannot take it yet, above which the reactor stops reading
+// that connection until the session catches up (TCP back-pressure does the rest).
+constexpr std::size_t kBacklogLimit = 256 * 1024;
+constexpr std::size_t kIdleSendCapacity = 1024;
+
+std::int64_t monotonic_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec;
+}
+
+std::string numeric_address(const sockaddr_storage& address, std::uint16_t& port) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address.ss_family == AF_INET6) {
+    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(address);
+    inet_ntop(AF_INET6, &a6.sin6_addr, text, sizeof text);
+    port = ntohs(a6.sin6_port);
+  } else {
+    const auto& a4 = reinterpret_cast<const sockaddr_in&>(address);
+    inet_ntop(AF_INET, &a4.sin_addr, text, sizeof text);
+    port = ntohs(a4.sin_port);
+  }
+  return text;
+}
+
+// One listening socket of one reactor; the kernel spreads connections over the reactors'
+// sockets by hash (SO_REUSEPORT).
+int open_listener(const ListenerConfig& listener, std::string& error) {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  const bool ipv6 = listener.address.find(':') != std::string::npos;
+  if (ipv6) {
+    auto& a6 = reinterpret_cast<sockaddr_in6&>(address);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons(listener.port);
+    if (inet_pton(AF_INET6, listener.address.c_str(), &a6.sin6_addr) != 1)
+      length = 0;
+    else
+      length = sizeof a6;
+  } else {
+    auto& a4 = reinterpret_cast<sockaddr_in&>(address);
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons(listener.port);
+    if (inet_pton(AF_INET, listener.address.c_str(), &a4.sin_addr) != 1)
+      length = 0;
+    else
+      length = sizeof a4;
+  }
+  if (length == 0) {
+    error = "not a numeric address: " + listener.address;
+    return -1;
+  }
+  const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  // Replies are small and each answers a command the client waits on: no Nagle delay.
+  // Accepted sockets inherit the option (uring-wolfssl.md §2.2).
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  if (ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(fd, 4096) != 0) {
+    error = "listen on " + listener.address + ":" + std::to_string(listener.port) + ": " +
+            std::strerror(errno);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+struct Reactor::Connection {
+  int fd = -1;
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;
+  ClientKey client;
+  std::optional<Session> session;
+  ByteBuffer send_buffer;
+  std::size_t send_offset = 0;
+  bool recv_armed = false;
+  bool recv_paused = false;
+  bool send_in_flight = false;
+  bool close_pending = false;
+  bool closing = false;
+  bool peer_closed = false;
+  bool dirty = false;
+  Session::Phase phase = Session::Phase::greeting;
+  std::int64_t deadline = 0;
+  std::int64_t data_started = 0;
+  std::uint64_t data_bytes = 0;
+
+  std::uint64_t key() const { return static_cast<std::uint64_t>(generation) << 32 | slot; }
+
+  // Back to a free slot. The generation moves on, so completions and timers still addressed
+  // to the old connection are recognised as stale.
+  void reset() {
+    session.reset();
+    send_buffer.release();
+    fd = -1;
+    ++generation;
+    send_offset = 0;
+    recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
+        false;
+    phase = Session::Phase::greeting;
+    deadline = data_started = 0;
+    data_bytes = 0;
+  }
+  UserData user_data(Op op) const { return {op, generation, slot}; }
+};
+
+Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
+                 std::vector<std::shared_ptr<const SessionContext>> contexts)
+    : index_(index),
+      cpu_(cpu),
+      config_(config),
+      limiter_(limiter),
+      contexts_(std::move(contexts)),
+      queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)) {}
+
+Reactor::~Reactor() = default;
+
+std::int64_t Reactor::now_us() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+}
+
+void Reactor::run(const std::function<void(const std::string& error)>& ready) {
+  const auto error = set_up();
+  ready(error);
+  if (!error.empty()) {
+    tear_down();
+    return;
+  }
+  loop();
+  tear_down();
+}
+
+std::string Reactor::set_up() {
+  if (config_.pin_threads && cpu_ >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu_, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+  queue_ids_ = QueueIdGenerator(static_cast<std::uint64_t>(now_us()), config_.node_id,
+                                static_cast<std::uint16_t>(index_));
+  std::string error;
+  auto ring = Ring::create({}, error);  // here, on the thread that submits (SINGLE_ISSUER)
+  if (!ring) return error;
+  ring_.emplace(std::move(*ring));
+  auto buffers = BufferRing::create(ring_->get(), 0, config_.receive_buffers,
+                                    config_.receive_buffer_size, error);
+  if (!buffers) return error;
+  buffers_.emplace(std::move(*buffers));
+  for (const auto& listener : config_.listeners) {
+    const int fd = open_listener(listener, error);
+    if (fd < 0) return error;
+    listeners_.push_back(fd);
+  }
+  accept_armed_.assign(listeners_.size(), false);
+  accept_retry_.assign(listeners_.size(), false);
+  for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
+  arm_wake();
+  now_ = monotonic_seconds();
+  timers_.emplace(now_);
+  io_uring_submit(ring_->get());
+  return {};
+}
+
+void Reactor::tear_down() {
+  for (const int fd : listeners_)
+    if (fd >= 0) close(fd);
+  listeners_.clear();
+  for (auto& c : slots_)
+    if (c && c->fd >= 0) close(c->fd);
+  slots_.clear();
+  buffers_.reset();
+  if (wake_fd_ >= 0) close(wake_fd_);
+  wake_fd_ = -1;
+  ring_.reset();
+}
+
+void Reactor::loop() {
+  io_uring* ring = ring_->get();
+  while (!(draining_ && live_ == 0)) {
+    // Wake at least once a second for the timer wheel; never block anywhere else.
+    __kernel_timespec wait{.tv_sec = 1, .tv_nsec = 0};
+    io_uring_cqe* first = nullptr;
+    const int rc = io_uring_submit_and_wait_timeout(ring, &first, 1, &wait, nullptr);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      log(Level::error, std::string("io_uring_submit_and_wait: ") + std::strerror(-rc));
+      break;
+    }
+    now_ = monotonic_seconds();
+    unsigned head = 0, seen = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(ring, head, cqe) {
+      on_completion(*cqe);
+      ++seen;
+    }
+    io_uring_cq_advance(ring, seen);
+    buffers_->publish();
+    // One service per connection per turn: every reply of a batch leaves in one send.
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+      auto& c = *slots_[dirty_[i]];
+      c.dirty = false;
+      service(c);
+    }
+    dirty_.clear();
+    on_tick();
+  }
+}
+
+void Reactor::on_completion(const io_uring_cqe& cqe) {
+  const auto ud = UserData::unpack(cqe.user_data);
+  switch (ud.op) {
+    case Op::accept:
+      on_accept(ud.slot, cqe.res, cqe.flags);
+      return;
+    case Op::wake:
+      on_wake();
+      return;
+    case Op::cancel:
+      return;
+    default:
+      break;
+  }
+  Connection* c = lookup(ud);
+  if (c == nullptr) {
+    // Stale: its connection is gone. A buffer it carries still goes back to the ring.
+    if (carries_buffer(cqe.flags)) buffers_->recycle(buffer_id(cqe.flags));
+    return;
+  }
+  switch (ud.op) {
+    case Op::recv:
+      on_recv(*c, cqe.res, cqe.flags);
+      break;
+    case Op::send:
+      on_send(*c, cqe.res);
+      break;
+    case Op::close:
+      c->close_pending = false;
+      c->fd = -1;
+      break;
+    default:
+      break;
+  }
+  maybe_free(*c);
+}
+
+Reactor::Connection* Reactor::lookup(const UserData& ud) {
+  if (ud.slot >= slots_.size() || !slots_[ud.slot]) return nullptr;
+  auto& c = *slots_[ud.slot];
+  return (c.generation & UserData::kGenerationMask) == ud.generation ? &c : nullptr;
+}
+
+void Reactor::on_accept(unsigned listener, int res, std::uint32_t flags) {
+  const auto rule = accept_rule(res, flags);
+  if (!(flags & IORING_CQE_F_MORE)) accept_armed_[listener] = false;
+  switch (rule.action) {
+    case AcceptAction::connection:
+      open_connection(listener, res);
+      if (rule.rearm && !draining_) arm_accept(listener);
+      break;
+    case AcceptAction::retry_later:
+      if (rule.rearm) accept_retry_[listener] = true;  // e.g. out of fds: try on the next tick
+      log(Level::warning, std::string("accept: ") + std::strerror(-res));
+      break;
+    case AcceptAction::listener_closed:
+      break;
+  }
+}
+
+void Reactor::open_connection(unsigned listener, int fd) {
+  sockaddr_storage peer{};
+  socklen_t peer_length = sizeof peer;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length);
+  const auto client = ClientKey::of(peer);
+  const auto admission = draining_ ? Admission::server_full : limiter_.admit(client);
+  if (admission != Admission::admitted) {
+    // A fresh socket's send buffer always takes one short line: this cannot block.
+    constexpr std::string_view kServerFull = "421 4.7.0 Too many connections, try again later\r\n";
+    constexpr std::string_view kClientFull =
+        "421 4.7.0 Too many connections from your address, try again later\r\n";
+    const auto text = admission == Admission::server_full ? kServerFull : kClientFull;
+    [[maybe_unused]] const auto sent =
+        ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+    ++counters_.refused;
+    return;
+  }
+  ++counters_.accepted;
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::make_unique<Connection>());
+    slots_.back()->slot = slot;
+  }
+  auto& c = *slots_[slot];
+  c.fd = fd;
+  c.client = client;
+  ConnectionInfo info;
+  info.client_address = numeric_address(peer, info.client_port);
+  const auto& config = config_.listeners[listener];
+  info.listener = config.address + ":" + std::to_string(config.port);
+  info.role = config.role;
+  c.session.emplace(contexts_[listener], static_cast<SessionServices&>(*this), std::move(info));
+  c.session->greet();
+  c.phase = Session::Phase::command;
+  c.deadline = now_ + config_.command_timeout.count();
+  timers_->schedule(c.key(), c.deadline);
+  ++live_;
+  arm_recv(c);
+  mark_dirty(c);
+}
+
+void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
+  const auto rule = recv_rule(res, flags);
+  if (!(flags & IORING_CQE_F_MORE)) c.recv_armed = false;
+  switch (rule.action) {
+    case RecvAction::deliver: {
+      const auto id = buffer_id(flags);
+      // The session copies what it keeps, so the buffer goes back to the kernel at once.
+      if (!c.closing) feed(c, buffers_->received(id, static_cast<std::size_t>(res)));
+      buffers_->recycle(id);
+      break;
+    }
+    case RecvAction::end_of_stream:
+      c.peer_closed = true;
+      mark_dirty(c);
+      return;
+    case RecvAction::replenish_and_rearm:
+      ++counters_.enobufs;
+      buffers_->publish();
+      break;
+    case RecvAction::cancelled:
+      return;
+    case RecvAction::close:
+      begin_close(c);
+      return;
+  }
+  if (rule.rearm && !c.closing && !c.recv_paused && !c.peer_closed) arm_recv(c);
+}
+
+void Reactor::feed(Connection& c, std::span<const char> bytes) {
+  auto& session = *c.session;
+  const bool was_in_data = c.phase == Session::Phase::data;
+  session.receive(bytes);
+  note_phase(c);
+  if (was_in_data && c.phase == Session::Phase::data) {
+    c.data_bytes += bytes.size();
+    c.deadline = now_ + config_.data_timeout.count();
+    // Slowloris in DATA: a long message must keep up a minimum average rate.
+    const auto elapsed = now_ - c.data_started;
+    if (config_.min_data_rate > 0 && elapsed > config_.min_rate_grace.count() &&
+        c.data_bytes < static_cast<std::uint64_t>(elapsed) * config_.min_data_rate)
+      session.timed_out();
+  }
+  mark_dirty(c);
+}
+
+// Follows the session into and out of DATA: the data timeout and rate count from its start.
+void Reactor::note_phase(Connection& c) {
+  const auto phase = c.session->phase();
+  if (phase == c.phase) return;
+  if (phase == Session::Phase::data) {
+    c.data_started = now_;
+    c.data_bytes = 0;
+  }
+  c.phase = phase;
+}
+
+void Reactor::on_send(Connection& c, int res) {
+  c.send_in_flight = false;
+  if (send_rule(res) == SendAction::close) {
+    c.send_buffer.clear();
+    begin_close(c);
+    return;
+  }
+  c.send_offset += static_cast<std::size_t>(res);
+  if (c.send_offset < c.send_buffer.size() && !c.closing) {
+    submit_send(c);  // a short send: the rest, still one send in flight
+    return;
+  }
+  c.send_buffer.clear();
+  if (c.send_buffer.footprint() > kIdleSendCapacity) c.send_buffer.release();
+  mark_dirty(c);
+}
+
+void Reactor::mark_dirty(Connection& c) {
+  if (c.dirty || c.closing) return;
+  c.dirty = true;
+  dirty_.push_back(c.slot);
+}
+
+void Reactor::extend_deadline(Connection& c) {
+  note_phase(c);
+  const auto timeout =
+      c.phase == Session::Phase::data ? config_.data_timeout : config_.command_timeout;
+  const auto deadline = now_ + timeout.count();
+  if (deadline < c.deadline) timers_->schedule(c.key(), deadline);
+  c.deadline = deadline;
+}
+
+void Reactor::service(Connection& c) {
+  if (c.closing) return;
+  auto& session = *c.session;
+  for (int round = 0; round < 64; ++round) {
+    switch (session.wait()) {
+      case Session::Wait::storage:
+        if (session.has_message()) {
+          // Durability `discard` (the benchmark sink): acknowledged, kept nowhere, and the
+          // 250 says so.
+          auto message = session.take_message();
+          ++counters_.messages;
+        }
+        session.storage_done(StorageResult::stored);
+        continue;
+      case Session::Wait::auth:  // AUTH is never offered without a credentials store
+        session.auth_done(AuthResult::temporary_failure);
+        continue;
+      case Session::Wait::tls_handshake:  // STARTTLS is never offered without a certificate
+        begin_close(c);
+        return;
+      default:
+        break;
+    }
+    if (!session.output().empty()) {
+      extend_deadline(c);  // a reply means the client made progress
+      if (!c.send_in_flight) {
+        start_send(c);
+        continue;  // sending may let the session take up input it held back
+      }
+    }
+    if (draining_ && !session.closed() && !session.in_transaction() &&
+        session.wait() == Session::Wait::input) {
+      session.shutting_down();
+      continue;
+    }
+    break;
+  }
+  const bool finished = session.closed() || c.peer_closed;
+  if (finished && !c.send_in_flight && session.output().empty() &&
+      session.wait() != Session::Wait::storage) {
+    begin_close(c);
+    return;
+  }
+  // Back-pressure: stop reading while the session holds too much unprocessed input.
+  if (session.backlog() > kBacklogLimit && c.recv_armed && !c.recv_paused) {
+    c.recv_paused = true;
+    auto* sqe = ring_->sqe();
+    io_uring_prep_cancel64(sqe, c.user_data(Op::recv).pack(), 0);
+    io_uring_sqe_set_data64(sqe, UserData{Op::cancel, 0, 0}.pack());
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  } else if (c.recv_paused && session.backlog() < kBacklogLimit / 2) {
+    c.recv_paused = false;
+    if (!c.recv_armed && !c.peer_closed) arm_recv(c);
+  }
+}
+
+void Reactor::start_send(Connection& c) {
+  auto& session = *c.session;
+  // The session's output may grow while this send is in flight; the send owns a copy.
+  c.send_buffer.clear();
+  c.send_buffer.append(session.output());
+  session.consume_output(session.output().size());
+  c.send_offset = 0;
+  submit_send(c);
+}
+
+void Reactor::submit_send(Connection& c) {
+  auto* sqe = ring_->sqe();
+  io_uring_prep_send(sqe, c.fd, c.send_buffer.data() + c.send_offset,
+                     c.send_buffer.size() - c.send_offset, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, c.user_data(Op::send).pack());
+  c.send_in_flight = true;
+}
+
+void Reactor::begin_close(Connection& c) {
+  if (c.closing) return;
+  c.closing = true;
+  --live_;
+  limiter_.release(c.client);
+  if (c.recv_armed || c.send_in_flight) {
+    // A plain close leaves an armed multishot recv holding the socket: no FIN reaches the
+    // peer until it is cancelled (uring-wolfssl.md §2.2). Cancel first, then close.
+    auto* cancel = ring_->sqe();
+    io_uring_prep_cancel_fd(cancel, c.fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(cancel, UserData{Op::cancel, 0, 0}.pack());
+    cancel->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+  }
+  auto* sqe = ring_->sqe();
+  io_uring_prep_close(sqe, c.fd);
+  io_uring_sqe_set_data64(sqe, c.user_data(Op::close).pack());
+  c.close_pending = true;
+}
+
+void Reactor::maybe_free(Connection& c) {
+  if (!c.closing || c.recv_armed || c.send_in_flight || c.close_pending) return;
+  c.reset();
+  free_slots_.push_back(c.slot);
+}
+
+void Reactor::on_tick() {
+  if (now_ == last_tick_) return;
+  last_tick_ = now_;
+  timers_->advance(now_, [this](std::uint64_t key) { on_timer(key); });
+  for (unsigned i = 0; i < listeners_.size(); ++i) {
+    if (accept_retry_[i] && !draining_) {
+      accept_retry_[i] = false;
+      arm_accept(i);
+    }
+  }
+  if (draining_ && now_ >= drain_deadline_) {
+    for (auto& c : slots_) {
+      if (!c || c->closing || !c->session || c->session->closed()) continue;
+      if (c->session->wait() == Session::Wait::storage) continue;  // let storage answer
+      c->session->shutting_down();
+      mark_dirty(*c);
+    }
+  }
+  for (std::size_t i = 0; i < dirty_.size(); ++i) {
+    auto& c = *slots_[dirty_[i]];
+    c.dirty = false;
+    service(c);
+  }
+  dirty_.clear();
+}
+
+void Reactor::on_timer(std::uint64_t key) {
+  const auto slot = static_cast<std::uint32_t>(key);
+  if (slot >= slots_.size() || !slots_[slot]) return;
+  auto& c = *slots_[slot];
+  if (c.generation != static_cast<std::uint32_t>(key >> 32) || c.closing || !c.session) return;
+  auto& session = *c.session;
+  if (session.wait() == Session::Wait::storage) {
+    timers_->schedule(key, now_ + 1);  // waiting on us, not on the client
+    return;
+  }
+  if (c.deadline > now_) {
+    timers_->schedule(key, c.deadline);
+    return;
+  }
+  session.timed_out();  // RFC 5321 §4.5.3.2: 421 and close
+  mark_dirty(c);
+}
+
+void Reactor::arm_accept(unsigned listener) {
+  if (accept_armed_[listener] || listeners_[listener] < 0) return;
+  auto* sqe = ring_->sqe();
+  io_uring_prep_multishot_accept(sqe, listeners_[listener], nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, UserData{Op::accept, 0, listener}.pack());
+  accept_armed_[listener] = true;
+}
+
+void Reactor::arm_recv(Connection& c) {
+  auto* sqe = ring_->sqe();
+  io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers_->group();
+  io_uring_sqe_set_data64(sqe, c.user_data(Op::recv).pack());
+  c.recv_armed = true;
+}
+
+void Reactor::arm_wake() {
+  auto* sqe = ring_->sqe();
+  io_uring_prep_read(sqe, wake_fd_, &wake_value_, sizeof wake_value_, 0);
+  io_uring_sqe_set_data64(sqe, UserData{Op::wake, 0, 0}.pack());
+}
+
+void Reactor::request_shutdown() {
+  {
+    std::lock_guard lock(mailbox_.mutex);
+    mailbox_.shutdown = true;
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::request_reload(std::vector<std::shared_ptr<const SessionContext>> contexts) {
+  {
+    std::lock_guard lock(mailbox_.mutex);
+    mailbox_.contexts = std::move(contexts);
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::on_wake() {
+  bool shutdown = false;
+  std::optional<std::vector<std::shared_ptr<const SessionContext>>> contexts;
+  {
+    std::lock_guard lock(mailbox_.mutex);
+    shutdown = mailbox_.shutdown;
+    contexts.swap(mailbox_.contexts);
+  }
+  if (contexts) contexts_ = std::move(*contexts);  // new sessions only; open ones keep theirs
+  if (shutdown && !draining_) start_draining();
+  arm_wake();
+}
+
+void Reactor::start_draining() {
+  draining_ = true;
+  drain_deadline_ = now_ + config_.shutdown_grace.count();
+  for (unsigned i = 0; i < listeners_.size(); ++i) {
+    if (accept_armed_[i]) {
+      auto* sqe = ring_->sqe();
+      io_uring_prep_cancel64(sqe, UserData{Op::accept, 0, i}.pack(), 0);
+      io_uring_sqe_set_data64(sqe, UserData{Op::cancel, 0, 0}.pack());
+      sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    }
+  }
+  io_uring_submit(ring_->get());
+  for (auto& fd : listeners_) {
+    close(fd);
+    fd = -1;
+  }
+  for (auto& c : slots_)
+    if (c && !c->closing && c->session) mark_dirty(*c);
+}
+
+}  // namespace mxring::engine

@@ -1,0 +1,111 @@
+// One reactor: a thread, its io_uring, its provided receive buffers, its SO_REUSEPORT
+// listeners and the connections they accept. Nothing here is shared with other reactors but
+// the read-only configuration and the connection caps.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "buffer_ring.h"
+#include "connection_limiter.h"
+#include "mxring/engine/byte_buffer.h"
+#include "mxring/engine/queue_id_generator.h"
+#include "mxring/engine/server.h"
+#include "mxring/engine/session.h"
+#include "ring.h"
+#include "timer_wheel.h"
+#include "user_data.h"
+
+namespace mxring::engine {
+
+class Reactor final : private SessionServices {
+ public:
+  Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
+          std::vector<std::shared_ptr<const SessionContext>> contexts);
+  ~Reactor();
+
+  // The thread body. `ready` is called once, with an empty string when the reactor listens.
+  void run(const std::function<void(const std::string& error)>& ready);
+
+  // From any thread.
+  void request_shutdown();
+  void request_reload(std::vector<std::shared_ptr<const SessionContext>> contexts);
+
+ private:
+  struct Connection;
+  struct Mailbox {
+    std::mutex mutex;
+    bool shutdown = false;
+    std::optional<std::vector<std::shared_ptr<const SessionContext>>> contexts;
+  };
+
+  std::string set_up();
+  void loop();
+  void tear_down();
+
+  void on_completion(const io_uring_cqe& cqe);
+  void on_accept(unsigned listener, int res, std::uint32_t flags);
+  void on_recv(Connection& c, int res, std::uint32_t flags);
+  void on_send(Connection& c, int res);
+  void on_wake();
+  void on_tick();
+  void on_timer(std::uint64_t key);
+
+  void open_connection(unsigned listener, int fd);
+  void feed(Connection& c, std::span<const char> bytes);
+  void service(Connection& c);
+  void start_send(Connection& c);
+  void submit_send(Connection& c);
+  void begin_close(Connection& c);
+  void maybe_free(Connection& c);
+  void mark_dirty(Connection& c);
+  void extend_deadline(Connection& c);
+  void note_phase(Connection& c);
+  void start_draining();
+
+  void arm_accept(unsigned listener);
+  void arm_recv(Connection& c);
+  void arm_wake();
+  Connection* lookup(const UserData& ud);
+
+  // SessionServices
+  QueueId next_queue_id() override { return queue_ids_.next(); }
+  std::int64_t now_us() override;
+
+  const unsigned index_;
+  const int cpu_;
+  const ServerConfig& config_;
+  ConnectionLimiter& limiter_;
+  std::vector<std::shared_ptr<const SessionContext>> contexts_;
+  QueueIdGenerator queue_ids_;
+
+  std::optional<Ring> ring_;
+  std::optional<BufferRing> buffers_;
+  std::vector<int> listeners_;
+  std::vector<bool> accept_armed_;
+  std::vector<bool> accept_retry_;
+  int wake_fd_ = -1;
+  std::uint64_t wake_value_ = 0;
+  Mailbox mailbox_;
+
+  std::vector<std::unique_ptr<Connection>> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<std::uint32_t> dirty_;
+  std::uint32_t live_ = 0;
+
+  std::int64_t now_ = 0;  // CLOCK_MONOTONIC seconds, read once per loop turn
+  std::int64_t last_tick_ = 0;
+  std::optional<TimerWheel> timers_;
+  bool draining_ = false;
+  std::int64_t drain_deadline_ = 0;
+
+  struct Counters {
+    std::uint64_t accepted = 0, refused = 0, messages = 0, enobufs = 0;
+  } counters_;
+};
+
+}  // namespace mxring::engine

@@ -1,0 +1,155 @@
+// Starts one reactor per allowed CPU, hands them reloads and the shutdown request, joins them.
+#include "mxring/engine/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "connection_limiter.h"
+#include "reactor.h"
+#include "ring.h"
+
+namespace mxring::engine {
+namespace {
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  if (cpus.empty()) cpus.push_back(-1);
+  return cpus;
+}
+
+// SO_REUSEPORT would let a second server on the same port silently take half the
+// connections: refuse an address someone already listens on.
+std::string check_address_free(const ListenerConfig& listener) {
+  const bool ipv6 = listener.address.find(':') != std::string::npos;
+  const int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  int rc;
+  if (ipv6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(listener.port);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (inet_pton(AF_INET6, listener.address.c_str(), &a.sin6_addr) != 1) {
+      close(fd);
+      return "not a numeric IPv6 address: " + listener.address;
+    }
+    rc = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(listener.port);
+    if (inet_pton(AF_INET, listener.address.c_str(), &a.sin_addr) != 1) {
+      close(fd);
+      return "not a numeric IPv4 address: " + listener.address;
+    }
+    rc = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  const int saved = errno;
+  close(fd);
+  if (rc != 0)
+    return "cannot listen on " + listener.address + ":" + std::to_string(listener.port) + ": " +
+           std::strerror(saved);
+  return {};
+}
+
+}  // namespace
+
+struct Server::State {
+  ServerConfig config;
+  std::unique_ptr<ConnectionLimiter> limiter;
+  std::vector<std::unique_ptr<Reactor>> reactors;
+  std::vector<std::thread> threads;
+};
+
+Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Server::~Server() {
+  if (!state_) return;
+  shutdown();
+  wait();
+}
+
+std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
+  if (const auto missing = Ring::missing_features(); !missing.empty()) {
+    error = "this kernel lacks what mxring needs: " + missing;
+    return nullptr;
+  }
+  if (config.listeners.empty()) {
+    error = "no listener configured";
+    return nullptr;
+  }
+  if (config.durability != Durability::discard) {
+    error =
+        "durability fsync/none needs the spool writers, which this build does not have; "
+        "use --durability discard";
+    return nullptr;
+  }
+  for (const auto& listener : config.listeners) {
+    if (listener.port == 0) {
+      error = "listener " + listener.address + " needs a port";
+      return nullptr;
+    }
+    if (error = check_address_free(listener); !error.empty()) return nullptr;
+  }
+  auto state = std::make_unique<State>();
+  state->config = std::move(config);
+  auto& cfg = state->config;
+  state->limiter =
+      std::make_unique<ConnectionLimiter>(cfg.max_connections, cfg.max_connections_per_client);
+  const auto cpus = allowed_cpus();
+  const unsigned count = cfg.threads > 0 ? cfg.threads : static_cast<unsigned>(cpus.size());
+  std::vector<std::shared_ptr<const SessionContext>> contexts;
+  for (const auto& listener : cfg.listeners) contexts.push_back(listener.context);
+
+  std::vector<std::future<std::string>> ready;
+  for (unsigned i = 0; i < count; ++i) {
+    state->reactors.push_back(
+        std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, contexts));
+    auto promise = std::make_shared<std::promise<std::string>>();
+    ready.push_back(promise->get_future());
+    Reactor* reactor = state->reactors.back().get();
+    state->threads.emplace_back(
+        [reactor, promise] { reactor->run([&](const std::string& e) { promise->set_value(e); }); });
+  }
+  std::string first_error;
+  for (auto& f : ready)
+    if (auto e = f.get(); !e.empty() && first_error.empty()) first_error = e;
+  auto server = std::unique_ptr<Server>(new Server(std::move(state)));
+  if (!first_error.empty()) {
+    error = first_error;
+    return nullptr;  // the destructor stops the reactors that did start
+  }
+  return server;
+}
+
+void Server::reload(std::vector<std::shared_ptr<const SessionContext>> contexts) {
+  for (auto& reactor : state_->reactors) reactor->request_reload(contexts);
+}
+
+void Server::shutdown() {
+  for (auto& reactor : state_->reactors) reactor->request_shutdown();
+}
+
+void Server::wait() {
+  for (auto& thread : state_->threads)
+    if (thread.joinable()) thread.join();
+}
+
+std::uint32_t Server::open_connections() const {
+  return state_->limiter->total();
+}
+
+}  // namespace mxring::engine

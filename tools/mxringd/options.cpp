@@ -1,0 +1,332 @@
+// Command line (CLI11) over a TOML file (toml11) over the embedded defaults.
+#include "options.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <toml.hpp>
+
+#include "mxring/engine/recipient_policy.h"
+
+namespace mxring::tools {
+namespace {
+
+using engine::Durability;
+using engine::ListenerRole;
+
+std::optional<ListenerRole> role_of(const std::string& name) {
+  if (name == "smtp") return ListenerRole::smtp;
+  if (name == "submission") return ListenerRole::submission;
+  if (name == "smtps") return ListenerRole::smtps;
+  return std::nullopt;
+}
+
+std::optional<Durability> durability_of(const std::string& name) {
+  if (name == "fsync") return Durability::fsync;
+  if (name == "none") return Durability::none;
+  if (name == "discard") return Durability::discard;
+  return std::nullopt;
+}
+
+std::string durability_name(Durability d) {
+  switch (d) {
+    case Durability::fsync:
+      return "fsync";
+    case Durability::none:
+      return "none";
+    case Durability::discard:
+      return "discard";
+    case Durability::kafka:
+      return "kafka";
+  }
+  return "fsync";
+}
+
+// ADDR:PORT[:ROLE[+proxy]], IPv6 in brackets: [::1]:2525:submission
+ListenSpec parse_listen(const std::string& text) {
+  ListenSpec spec;
+  std::string rest;
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      throw CLI::ValidationError("--listen", "expected [IPv6]:PORT[:ROLE], got " + text);
+    spec.address = text.substr(1, close - 1);
+    rest = text.substr(close + 2);
+  } else {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos)
+      throw CLI::ValidationError("--listen", "expected ADDR:PORT[:ROLE], got " + text);
+    spec.address = text.substr(0, colon);
+    rest = text.substr(colon + 1);
+  }
+  const auto colon = rest.find(':');
+  const auto port_text = rest.substr(0, colon);
+  try {
+    const auto port = std::stoul(port_text);
+    if (port == 0 || port > 65535) throw std::out_of_range("port");
+    spec.port = static_cast<std::uint16_t>(port);
+  } catch (const std::exception&) {
+    throw CLI::ValidationError("--listen", "bad port in " + text);
+  }
+  if (colon != std::string::npos) {
+    auto role = rest.substr(colon + 1);
+    if (role.ends_with("+proxy"))
+      throw CLI::ValidationError("--listen", "PROXY protocol listeners are not supported yet");
+    const auto parsed = role_of(role);
+    if (!parsed) throw CLI::ValidationError("--listen", "role must be smtp, submission or smtps");
+    spec.role = *parsed;
+  }
+  return spec;
+}
+
+std::string listen_text(const ListenSpec& spec) {
+  const bool ipv6 = spec.address.find(':') != std::string::npos;
+  return (ipv6 ? "[" + spec.address + "]" : spec.address) + ":" + std::to_string(spec.port) + ":" +
+         std::string(engine::role_name(spec.role));
+}
+
+void load_file(Options& o, const std::string& path) {
+  const auto file = toml::parse(path);
+  if (file.contains("host_name")) o.host_name = toml::find<std::string>(file, "host_name");
+  if (file.contains("listen")) {
+    o.listen.clear();
+    for (const auto& l : toml::find<std::vector<std::string>>(file, "listen"))
+      o.listen.push_back(parse_listen(l));
+  }
+  if (file.contains("domain")) o.domains = toml::find<std::vector<std::string>>(file, "domain");
+  if (file.contains("users")) o.users_file = toml::find<std::string>(file, "users");
+  if (file.contains("spool")) o.spool = toml::find<std::string>(file, "spool");
+  if (file.contains("durability")) {
+    const auto d = durability_of(toml::find<std::string>(file, "durability"));
+    if (!d) throw CLI::ValidationError("durability", "must be fsync, none or discard");
+    o.durability = *d;
+  }
+  const auto number = [&](const char* key, auto& field) {
+    if (file.contains(key))
+      field = static_cast<std::remove_reference_t<decltype(field)>>(
+          toml::find<std::uint64_t>(file, key));
+  };
+  number("threads", o.threads);
+  number("node_id", o.node_id);
+  number("max_message_size", o.limits.max_message_size);
+  number("max_recipients", o.limits.max_recipients);
+  number("max_messages_per_connection", o.limits.max_messages);
+  number("max_errors", o.limits.max_errors);
+  number("max_connections", o.max_connections);
+  number("max_connections_per_ip", o.max_connections_per_ip);
+  number("command_timeout", o.command_timeout);
+  number("data_timeout", o.data_timeout);
+  number("min_data_rate", o.min_data_rate);
+  number("shutdown_grace", o.shutdown_grace);
+  if (file.contains("reject_long_lines"))
+    o.limits.reject_long_lines = toml::find<bool>(file, "reject_long_lines");
+  if (file.contains("log_level")) o.log_level = toml::find<std::string>(file, "log_level");
+}
+
+std::string machine_name() {
+  char name[256] = "localhost";
+  gethostname(name, sizeof name - 1);
+  return name;
+}
+
+}  // namespace
+
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
+  Options o;
+  CLI::App app{
+      "mxringd: SMTP ingest server on io_uring. Flags override the --config file, which "
+      "overrides the embedded defaults (127.0.0.1:2525, domain localhost, spool ./var/spool).",
+      "mxringd"};
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  std::string config_file;
+  std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted;
+  std::string users, spool, durability, host_name, auth_users, metrics, log_level;
+  unsigned threads = 0;
+  std::uint16_t node_id = 0;
+  std::uint64_t max_message_size = 0;
+  std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_connections = 0,
+                max_per_ip = 0, command_timeout = 0, data_timeout = 0, min_data_rate = 0,
+                shutdown_grace = 0;
+  bool no_pin = false, reject_long_lines = false;
+
+  app.add_option("--config", config_file, "TOML file with the same keys as the flags")
+      ->check(CLI::ExistingFile);
+  app.add_option("--listen", listen,
+                 "ADDR:PORT[:ROLE] to listen on, ROLE smtp (default), submission or smtps; "
+                 "IPv6 as [::1]:PORT; repeatable");
+  app.add_option("--domain", domains, "Accepted recipient domain; repeatable");
+  app.add_option("--users", users,
+                 "Known local parts, one a line: names, name@domain or globs (rcpt-*, * = "
+                 "catch-all); others get 550 5.1.1. Reloaded on SIGHUP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--spool", spool, "Spool directory");
+  app.add_option("--durability", durability,
+                 "What 250 promises: fsync (default), none (page cache) or discard (sink)")
+      ->check(CLI::IsMember({"fsync", "none", "discard"}));
+  app.add_option("--threads", threads, "Reactor threads (default: one per CPU allowed)");
+  app.add_flag("--no-pin", no_pin, "Do not pin reactor threads to CPUs");
+  app.add_option("--host-name", host_name, "Name in the greeting and Received headers");
+  app.add_option("--node-id", node_id, "Node number in queue ids (0-1023)");
+  app.add_option("--max-message-size", max_message_size, "Octets (SIZE), default 52428800");
+  app.add_option("--max-recipients", max_recipients, "Per message (RCPTMAX), default 1000");
+  app.add_option("--max-messages-per-connection", max_messages, "MAILMAX, default 1000");
+  app.add_option("--max-errors", max_errors, "Errors before 421 and close, default 20");
+  app.add_flag("--reject-long-lines", reject_long_lines,
+               "Refuse messages with lines over 998 octets (default: store them intact)");
+  app.add_option("--max-connections", max_connections, "Open connections, default 50000");
+  app.add_option("--max-connections-per-ip", max_per_ip,
+                 "Open connections per client address, default 100, 0 = no cap");
+  app.add_option("--command-timeout", command_timeout, "Seconds, default 300 (RFC 5321)");
+  app.add_option("--data-timeout", data_timeout, "Seconds per DATA block, default 180");
+  app.add_option("--min-data-rate", min_data_rate,
+                 "Octets/s a DATA phase must average after 30 s, default 1024, 0 = off");
+  app.add_option("--shutdown-grace", shutdown_grace,
+                 "Seconds open transactions may finish after SIGTERM, default 30");
+  app.add_option("--tls-cert", tls_certs, "Certificate file (not supported yet)");
+  app.add_option("--tls-key", tls_keys, "Private key file (not supported yet)");
+  app.add_option("--auth-users", auth_users, "Submission credentials (not supported yet)");
+  app.add_option("--metrics", metrics, "ADDR:PORT for /metrics (not supported yet)");
+  app.add_option("--proxy-trusted", proxy_trusted, "PROXY protocol sources (not supported yet)");
+  app.add_option("--log-level", log_level, "debug, info, warning or error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  app.add_flag("--check-config", o.check_config, "Validate, print the effective config, exit");
+
+  try {
+    app.parse(argc, argv);
+    if (!tls_certs.empty() || !tls_keys.empty() || !auth_users.empty() || !metrics.empty() ||
+        !proxy_trusted.empty())
+      throw CLI::ValidationError(
+          "mxringd", "TLS, AUTH, metrics and PROXY are not supported by this build yet");
+    if (!config_file.empty()) {
+      o.config_file = config_file;
+      load_file(o, config_file);
+    }
+    if (!listen.empty()) {
+      o.listen.clear();
+      for (const auto& l : listen) o.listen.push_back(parse_listen(l));
+    }
+    if (!domains.empty()) o.domains = domains;
+    if (!users.empty()) o.users_file = users;
+    if (!spool.empty()) o.spool = spool;
+    if (!durability.empty()) o.durability = *durability_of(durability);
+    if (app.count("--threads")) o.threads = threads;
+    if (no_pin) o.pin_threads = false;
+    if (!host_name.empty()) o.host_name = host_name;
+    if (app.count("--node-id")) o.node_id = node_id;
+    if (app.count("--max-message-size")) o.limits.max_message_size = max_message_size;
+    if (app.count("--max-recipients")) o.limits.max_recipients = max_recipients;
+    if (app.count("--max-messages-per-connection")) o.limits.max_messages = max_messages;
+    if (app.count("--max-errors")) o.limits.max_errors = max_errors;
+    if (reject_long_lines) o.limits.reject_long_lines = true;
+    if (app.count("--max-connections")) o.max_connections = max_connections;
+    if (app.count("--max-connections-per-ip")) o.max_connections_per_ip = max_per_ip;
+    if (app.count("--command-timeout")) o.command_timeout = command_timeout;
+    if (app.count("--data-timeout")) o.data_timeout = data_timeout;
+    if (app.count("--min-data-rate")) o.min_data_rate = min_data_rate;
+    if (app.count("--shutdown-grace")) o.shutdown_grace = shutdown_grace;
+    if (!log_level.empty()) o.log_level = log_level;
+    if (o.host_name.empty()) o.host_name = machine_name();
+    if (o.node_id > 1023) throw CLI::ValidationError("--node-id", "must be 0-1023");
+    if (o.listen.empty()) throw CLI::ValidationError("--listen", "at least one listener");
+    if (o.domains.empty()) throw CLI::ValidationError("--domain", "at least one domain");
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  } catch (const std::exception& e) {  // toml11 reports file errors with the line
+    std::cerr << "mxringd: " << e.what() << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  return o;
+}
+
+std::string describe(const Options& o) {
+  std::ostringstream out;
+  const auto list = [](const std::vector<std::string>& items) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < items.size(); ++i)
+      s += (i ? ", " : "") + toml::format(toml::value(items[i]));
+    return s + "]";
+  };
+  std::vector<std::string> listen;
+  for (const auto& l : o.listen) listen.push_back(listen_text(l));
+  out << "host_name = " << toml::value(o.host_name) << "\n"
+      << "listen = " << list(listen) << "\n"
+      << "domain = " << list(o.domains) << "\n"
+      << "users = " << toml::value(o.users_file) << "\n"
+      << "spool = " << toml::value(o.spool) << "\n"
+      << "durability = \"" << durability_name(o.durability) << "\"\n"
+      << "threads = " << o.threads << "\n"
+      << "node_id = " << o.node_id << "\n"
+      << "max_message_size = " << o.limits.max_message_size << "\n"
+      << "max_recipients = " << o.limits.max_recipients << "\n"
+      << "max_messages_per_connection = " << o.limits.max_messages << "\n"
+      << "max_errors = " << o.limits.max_errors << "\n"
+      << "reject_long_lines = " << (o.limits.reject_long_lines ? "true" : "false") << "\n"
+      << "max_connections = " << o.max_connections << "\n"
+      << "max_connections_per_ip = " << o.max_connections_per_ip << "\n"
+      << "command_timeout = " << o.command_timeout << "\n"
+      << "data_timeout = " << o.data_timeout << "\n"
+      << "min_data_rate = " << o.min_data_rate << "\n"
+      << "shutdown_grace = " << o.shutdown_grace << "\n"
+      << "log_level = \"" << o.log_level << "\"\n";
+  return out.str();
+}
+
+std::optional<std::vector<std::shared_ptr<const engine::SessionContext>>> build_contexts(
+    const Options& o, std::string& error) {
+  std::string users;
+  if (!o.users_file.empty()) {
+    std::ifstream file(o.users_file);
+    if (!file) {
+      error = "cannot read " + o.users_file;
+      return std::nullopt;
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    users = text.str();
+  }
+  auto built = engine::RecipientPolicy::build(o.domains, users);
+  if (const auto* e = std::get_if<engine::PolicyError>(&built)) {
+    error = (o.users_file.empty() ? std::string("domains") : o.users_file) +
+            (e->line ? ":" + std::to_string(e->line) : "") + ": " + e->message;
+    return std::nullopt;
+  }
+  auto policy =
+      std::make_shared<const engine::RecipientPolicy>(std::get<engine::RecipientPolicy>(built));
+  std::vector<std::shared_ptr<const engine::SessionContext>> contexts;
+  for (const auto& l : o.listen) {
+    engine::SessionConfig config;
+    config.host_name = o.host_name;
+    config.role = l.role;
+    config.durability = o.durability;
+    config.limits = o.limits;
+    config.recipients = policy;
+    contexts.push_back(engine::SessionContext::make(std::move(config)));
+  }
+  return contexts;
+}
+
+engine::ServerConfig server_config(
+    const Options& o, std::vector<std::shared_ptr<const engine::SessionContext>> contexts) {
+  engine::ServerConfig config;
+  for (std::size_t i = 0; i < o.listen.size(); ++i)
+    config.listeners.push_back(
+        {o.listen[i].address, o.listen[i].port, o.listen[i].role, std::move(contexts[i])});
+  config.threads = o.threads;
+  config.pin_threads = o.pin_threads;
+  config.node_id = o.node_id;
+  config.durability = o.durability;
+  config.max_connections = o.max_connections;
+  config.max_connections_per_client = o.max_connections_per_ip;
+  config.command_timeout = std::chrono::seconds(o.command_timeout);
+  config.data_timeout = std::chrono::seconds(o.data_timeout);
+  config.min_data_rate = o.min_data_rate;
+  config.shutdown_grace = std::chrono::seconds(o.shutdown_grace);
+  return config;
+}
+
+}  // namespace mxring::tools

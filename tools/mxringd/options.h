@@ -1,0 +1,57 @@
+// mxringd's configuration: the embedded defaults, a TOML file, and command-line flags that
+// override the file (DESIGN.md command-line contract). Turned into the engine's ServerConfig.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mxring/engine/server.h"
+
+namespace mxring::tools {
+
+struct ListenSpec {
+  std::string address;
+  std::uint16_t port = 0;
+  engine::ListenerRole role = engine::ListenerRole::smtp;
+};
+
+struct Options {
+  std::string config_file;
+  std::string host_name;  // default: this machine's name (gethostname; no DNS)
+  std::vector<ListenSpec> listen = {{"127.0.0.1", 2525, engine::ListenerRole::smtp}};
+  std::vector<std::string> domains = {"localhost"};
+  std::string users_file;  // empty: every local part of the accepted domains
+  std::string spool = "./var/spool";
+  engine::Durability durability = engine::Durability::fsync;
+  unsigned threads = 0;
+  bool pin_threads = true;
+  std::uint16_t node_id = 0;
+  engine::SessionLimits limits;
+  std::uint32_t max_connections = 50'000;
+  std::uint32_t max_connections_per_ip = 100;
+  std::uint32_t command_timeout = 300;
+  std::uint32_t data_timeout = 180;
+  std::uint32_t min_data_rate = 1024;
+  std::uint32_t shutdown_grace = 30;
+  std::string log_level = "info";
+  bool check_config = false;
+};
+
+// Parses argv (and the --config file it names). Returns nothing after printing help or an
+// error; `exit_code` says how to leave.
+std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
+
+// The effective configuration as TOML, the form --config reads.
+std::string describe(const Options& options);
+
+// Session contexts, one per listener, from the options and the users file read now (SIGHUP
+// calls this again). On error returns nothing and says why.
+std::optional<std::vector<std::shared_ptr<const engine::SessionContext>>> build_contexts(
+    const Options& options, std::string& error);
+
+engine::ServerConfig server_config(const Options& options,
+                                   std::vector<std::shared_ptr<const engine::SessionContext>>);
+
+}  // namespace mxring::tools
