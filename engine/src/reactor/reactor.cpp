@@ -158,6 +158,11 @@ void Reactor::run(const std::function<void(const std::string& error)>& ready) {
   }
   loop();
   tear_down();
+  log(Level::info, "reactor stopped: reactor=" + std::to_string(index_) +
+                       " accepted=" + std::to_string(counters_.accepted) +
+                       " refused=" + std::to_string(counters_.refused) +
+                       " messages=" + std::to_string(counters_.messages) +
+                       " enobufs=" + std::to_string(counters_.enobufs));
 }
 
 std::string Reactor::set_up() {

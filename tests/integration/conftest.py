@@ -1,0 +1,86 @@
+"""Starts real mxringd processes on free loopback ports for the integration tests.
+
+The binary comes from $MXRINGD (ctest sets it). Each server logs to a file the test can read;
+`stop()` sends SIGTERM and returns the exit status.
+"""
+import os
+import resource
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+MXRINGD = os.environ.get("MXRINGD", os.path.join(os.path.dirname(__file__), "../../build/release/bin/mxringd"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_file_limit(wanted=65536):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), max(hard, wanted)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    def __init__(self, args, workdir):
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.log_path = os.path.join(workdir, "mxringd.log")
+        self.log = open(self.log_path, "w+")
+        command = [MXRINGD, "--listen", f"127.0.0.1:{self.port}", "--durability", "discard",
+                   "--host-name", "mx.test", "--threads", "2"] + list(args)
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
+                                        preexec_fn=raise_file_limit)
+        deadline = time.monotonic() + 10
+        while "listening on" not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mxringd did not start: {self.output()}")
+            time.sleep(0.02)
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def signal(self, sig):
+        self.process.send_signal(sig)
+
+    def stop(self, timeout=60):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def messages_accepted(self):
+        """Messages the server acknowledged, from its final log line (after stop())."""
+        total = 0
+        for line in self.output().splitlines():
+            if "reactor stopped:" in line:
+                total += int(line.split("messages=")[1].split()[0])
+        return total
+
+
+@pytest.fixture
+def mxringd():
+    """Factory: mxringd(*extra_flags) starts a server; all are stopped at the end."""
+    servers = []
+    workdir = tempfile.mkdtemp(prefix="mxring-it-")
+    raise_file_limit()
+
+    def start(*args):
+        server = Server(args, workdir)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()

@@ -1,0 +1,201 @@
+"""mxringd as a server: many concurrent clients, connection caps, clients that vanish,
+timeouts, SIGTERM drain and SIGHUP reload, and smuggling attempts against the live server."""
+import signal
+import smtplib
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+
+def connect(server, source="127.0.0.1"):
+    s = socket.create_connection((server.host, server.port), timeout=10,
+                                 source_address=(source, 0))
+    return s
+
+
+def read_reply(sock):
+    """One whole reply (all lines), as text; empty string at EOF."""
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data.decode()
+        data += chunk
+        lines = data.split(b"\r\n")
+        if len(lines) >= 2 and len(lines[-2]) >= 4 and lines[-2][3:4] == b" ":
+            return data.decode()
+
+
+def until_eof(sock):
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    return data.decode()
+
+
+def send_one(server, index, barrier=None):
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test", timeout=60) as c:
+        if barrier is not None:
+            barrier.wait(timeout=60)  # every connection is open at once before any sends
+        c.ehlo()
+        c.mail(f"sender{index}@client.test")
+        c.rcpt(f"rcpt{index}@localhost")
+        code, text = c.data(f"Subject: {index}\r\n\r\nmessage {index}\r\n")
+        return code, text
+
+
+def test_thousand_concurrent_connections_each_deliver(mxringd):
+    server = mxringd("--max-connections-per-ip", "2000")
+    barrier = threading.Barrier(1000)
+    with ThreadPoolExecutor(max_workers=1000) as pool:
+        results = list(pool.map(lambda i: send_one(server, i, barrier), range(1000)))
+    assert all(code == 250 and text.startswith(b"2.0.0 Ok: discarded as ") for code, text in results)
+    assert len({text for _, text in results}) == 1000  # every queue id distinct
+    assert server.stop() == 0
+    assert server.messages_accepted() == 1000
+
+
+def test_global_connection_cap_answers_421(mxringd):
+    server = mxringd("--max-connections", "3")
+    held = [connect(server) for _ in range(3)]
+    for s in held:
+        assert read_reply(s).startswith("220 mx.test ESMTP")
+    extra = connect(server)
+    assert until_eof(extra) == "421 4.7.0 Too many connections, try again later\r\n"
+    held[0].close()
+    deadline = time.monotonic() + 10
+    while True:  # the slot comes back once the server has seen the close
+        s = connect(server)
+        reply = read_reply(s)
+        if reply.startswith("220"):
+            break
+        assert time.monotonic() < deadline, reply
+        time.sleep(0.05)
+    server.stop()
+
+
+def test_per_client_cap_counts_each_address(mxringd):
+    server = mxringd("--max-connections-per-ip", "2")
+    held = [connect(server) for _ in range(2)]
+    for s in held:
+        assert read_reply(s).startswith("220")
+    assert until_eof(connect(server)) == \
+        "421 4.7.0 Too many connections from your address, try again later\r\n"
+    other = connect(server, source="127.0.0.2")  # another client address is not affected
+    assert read_reply(other).startswith("220")
+    server.stop()
+
+
+def test_client_vanishing_mid_data_leaves_no_message_and_no_slot(mxringd):
+    server = mxringd("--max-connections", "1")
+    s = connect(server)
+    read_reply(s)
+    s.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
+    reply = ""
+    while "354 " not in reply:
+        reply += read_reply(s)
+    s.sendall(b"Subject: cut short\r\n\r\nhalf a mess")
+    s.close()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            code, text = send_one(server, 1)
+            break
+        except smtplib.SMTPConnectError:  # refused with 421: the slot is not released yet
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert code == 250
+    assert server.stop() == 0
+    assert server.messages_accepted() == 1
+
+
+def test_idle_client_times_out_with_421(mxringd):
+    server = mxringd("--command-timeout", "1")
+    s = connect(server)
+    assert read_reply(s).startswith("220")
+    s.sendall(b"EHLO client.test\r\nNOO")  # a partial command does not keep the session alive
+    read_reply(s)
+    assert until_eof(s) == "421 4.4.2 mx.test Error: timeout exceeded\r\n"
+    server.stop()
+
+
+def test_sigterm_finishes_open_transactions_then_exits_zero(mxringd):
+    server = mxringd("--shutdown-grace", "30")
+    busy, idle = connect(server), connect(server)
+    read_reply(busy), read_reply(idle)
+    idle.sendall(b"EHLO client.test\r\n")
+    read_reply(idle)
+    busy.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
+    reply = ""
+    while "354 " not in reply:
+        reply += read_reply(busy)
+    busy.sendall(b"Subject: drain\r\n\r\nfirst half")
+    server.signal(signal.SIGTERM)
+    assert until_eof(idle) == "421 4.3.2 mx.test Service shutting down\r\n"
+    # Each reactor stops accepting as it takes the signal: soon connecting fails, and until
+    # then a connection that slips in is turned away, never served.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            late = connect(server)
+        except OSError:
+            break
+        try:
+            assert until_eof(late) in ("", "421 4.3.2 mx.test Service shutting down\r\n")
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    busy.sendall(b", second half\r\n.\r\n")
+    rest = until_eof(busy)
+    assert rest.startswith("250 2.0.0 Ok: discarded as ")
+    assert rest.endswith("421 4.3.2 mx.test Service shutting down\r\n")
+    assert server.process.wait(timeout=30) == 0
+    assert server.messages_accepted() == 1
+
+
+def test_sighup_reloads_the_users_map_for_new_transactions(mxringd, tmp_path):
+    users = tmp_path / "users"
+    users.write_text("alice\n")
+    server = mxringd("--users", str(users))
+
+    def rcpt(name):
+        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+            c.ehlo()
+            c.mail("x@client.test")
+            return c.rcpt(f"{name}@localhost")
+
+    assert rcpt("alice") == (250, b"2.1.5 Ok")
+    assert rcpt("bob") == (550, b"5.1.1 Recipient address rejected: user unknown")
+    users.write_text("bob\n")
+    server.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "reloaded recipient policy" not in server.output():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)  # the reactors pick the new policy up on their next wake
+    assert rcpt("bob") == (250, b"2.1.5 Ok")
+    assert rcpt("alice")[0] == 550
+    server.stop()
+
+
+@pytest.mark.parametrize("fake_end", [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r", b"\r.\r\n",
+                                      b"\r\n.\r"])
+def test_smuggling_against_the_live_server(mxringd, fake_end):
+    server = mxringd()
+    s = connect(server)
+    read_reply(s)
+    s.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
+    reply = ""
+    while "354 " not in reply:
+        reply += read_reply(s)
+    s.sendall(b"Subject: x" + fake_end + b"MAIL FROM:<evil@attacker.test>\r\n"
+              b"RCPT TO:<victim@localhost>\r\nDATA\r\nforged\r\n.\r\n")
+    assert read_reply(s) == "550 5.6.0 Message has a bare CR or LF; lines end with CRLF\r\n"
+    s.sendall(b"QUIT\r\n")
+    assert until_eof(s) == "221 2.0.0 Bye\r\n"  # nothing smuggled was answered
+    server.stop()
+    assert server.messages_accepted() == 0
