@@ -41,6 +41,8 @@ test-fuzz: build/fuzz/build.ninja
 
 bench: build
 	bench/run-micro
+	/usr/bin/python3 bench/e2e/sink_compare.py
+	/usr/bin/python3 bench/e2e/idle_connections.py 20000
 
 # Long fuzzing sessions on the committed corpora (new findings land in build/fuzz/findings).
 fuzz: build/fuzz/build.ninja

@@ -122,6 +122,52 @@ def test_idle_client_times_out_with_421(mxringd):
     server.stop()
 
 
+def test_slow_data_below_the_minimum_rate_is_cut(mxringd):
+    """Slowloris in DATA: a trickle that stays under --min-data-rate once the grace period is
+    over gets 421 and the connection ends; nothing is stored."""
+    server = mxringd("--min-data-rate", "100000", "--min-rate-grace", "1")
+    s = connect(server)
+    read_reply(s)
+    s.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
+    reply = ""
+    while "354 " not in reply:
+        reply += read_reply(s)
+    answer = ""
+    for _ in range(40):  # at most 20 s of trickling
+        try:
+            s.sendall(b"x")
+        except OSError:
+            break
+        time.sleep(0.5)
+        s.settimeout(0.01)
+        try:
+            answer += s.recv(4096).decode()
+        except socket.timeout:
+            pass
+        s.settimeout(10)
+        if answer:
+            break
+    assert answer == "421 4.4.2 mx.test Error: timeout exceeded\r\n"
+    server.stop()
+    assert server.messages_accepted() == 0
+
+
+def test_ipv6_listener(mxringd):
+    with socket.socket(socket.AF_INET6) as probe:
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+    server = mxringd("--listen", f"[::1]:{port}")  # beside the fixture's IPv4 listener
+    assert f"::1:{port} (smtp)" in server.output()
+    with smtplib.SMTP("::1", port, local_hostname="client.test") as c:
+        c.ehlo()
+        c.mail("a@client.test")
+        c.rcpt("b@localhost")
+        code, _ = c.data("Subject: v6\r\n\r\nhi\r\n")
+        assert code == 250
+    assert server.stop() == 0
+    assert server.messages_accepted() == 1
+
+
 def test_sigterm_finishes_open_transactions_then_exits_zero(mxringd):
     server = mxringd("--shutdown-grace", "30")
     busy, idle = connect(server), connect(server)

@@ -120,7 +120,9 @@ void load_file(Options& o, const std::string& path) {
   number("command_timeout", o.command_timeout);
   number("data_timeout", o.data_timeout);
   number("min_data_rate", o.min_data_rate);
+  number("min_rate_grace", o.min_rate_grace);
   number("shutdown_grace", o.shutdown_grace);
+  number("batch_wait_us", o.batch_wait_us);
   if (file.contains("reject_long_lines"))
     o.limits.reject_long_lines = toml::find<bool>(file, "reject_long_lines");
   if (file.contains("log_level")) o.log_level = toml::find<std::string>(file, "log_level");
@@ -149,7 +151,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::uint64_t max_message_size = 0;
   std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_connections = 0,
                 max_per_ip = 0, command_timeout = 0, data_timeout = 0, min_data_rate = 0,
-                shutdown_grace = 0;
+                shutdown_grace = 0, batch_wait_us = 0, min_rate_grace = 0;
   bool no_pin = false, reject_long_lines = false;
 
   app.add_option("--config", config_file, "TOML file with the same keys as the flags")
@@ -182,9 +184,14 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--command-timeout", command_timeout, "Seconds, default 300 (RFC 5321)");
   app.add_option("--data-timeout", data_timeout, "Seconds per DATA block, default 180");
   app.add_option("--min-data-rate", min_data_rate,
-                 "Octets/s a DATA phase must average after 30 s, default 1024, 0 = off");
+                 "Octets/s a DATA phase must average once it has lasted --min-rate-grace "
+                 "seconds (slowloris); default 1024, 0 = off");
+  app.add_option("--min-rate-grace", min_rate_grace, "Seconds, default 30");
   app.add_option("--shutdown-grace", shutdown_grace,
                  "Seconds open transactions may finish after SIGTERM, default 30");
+  app.add_option("--batch-wait-us", batch_wait_us,
+                 "Under load, wait up to this long for more events before answering, so one "
+                 "wake-up serves many connections; default 400, 0 = off");
   app.add_option("--tls-cert", tls_certs, "Certificate file (not supported yet)");
   app.add_option("--tls-key", tls_keys, "Private key file (not supported yet)");
   app.add_option("--auth-users", auth_users, "Submission credentials (not supported yet)");
@@ -226,7 +233,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--command-timeout")) o.command_timeout = command_timeout;
     if (app.count("--data-timeout")) o.data_timeout = data_timeout;
     if (app.count("--min-data-rate")) o.min_data_rate = min_data_rate;
+    if (app.count("--min-rate-grace")) o.min_rate_grace = min_rate_grace;
     if (app.count("--shutdown-grace")) o.shutdown_grace = shutdown_grace;
+    if (app.count("--batch-wait-us")) o.batch_wait_us = batch_wait_us;
+    if (o.batch_wait_us >= 1'000'000)
+      throw CLI::ValidationError("--batch-wait-us", "must be under one second");
     if (!log_level.empty()) o.log_level = log_level;
     if (o.host_name.empty()) o.host_name = machine_name();
     if (o.node_id > 1023) throw CLI::ValidationError("--node-id", "must be 0-1023");
@@ -271,7 +282,9 @@ std::string describe(const Options& o) {
       << "command_timeout = " << o.command_timeout << "\n"
       << "data_timeout = " << o.data_timeout << "\n"
       << "min_data_rate = " << o.min_data_rate << "\n"
+      << "min_rate_grace = " << o.min_rate_grace << "\n"
       << "shutdown_grace = " << o.shutdown_grace << "\n"
+      << "batch_wait_us = " << o.batch_wait_us << "\n"
       << "log_level = \"" << o.log_level << "\"\n";
   return out.str();
 }
@@ -325,7 +338,9 @@ engine::ServerConfig server_config(
   config.command_timeout = std::chrono::seconds(o.command_timeout);
   config.data_timeout = std::chrono::seconds(o.data_timeout);
   config.min_data_rate = o.min_data_rate;
+  config.min_rate_grace = std::chrono::seconds(o.min_rate_grace);
   config.shutdown_grace = std::chrono::seconds(o.shutdown_grace);
+  config.batch_wait = std::chrono::microseconds(o.batch_wait_us);
   return config;
 }
 

@@ -34,7 +34,9 @@ struct Options {
   std::uint32_t command_timeout = 300;
   std::uint32_t data_timeout = 180;
   std::uint32_t min_data_rate = 1024;
+  std::uint32_t min_rate_grace = 30;
   std::uint32_t shutdown_grace = 30;
+  std::uint32_t batch_wait_us = 400;
   std::string log_level = "info";
   bool check_config = false;
 };

@@ -37,6 +37,9 @@ struct ServerConfig {
   std::uint32_t min_data_rate = 1024;  // octets per second; 0: off
   std::chrono::seconds min_rate_grace{30};
   std::chrono::seconds shutdown_grace{30};
+  // Under load a reactor waits up to this long for more completions before it answers, so
+  // one wake-up serves many connections. 0: answer every completion at once.
+  std::chrono::microseconds batch_wait{400};
 
   unsigned receive_buffers = 1024;       // per reactor, a power of two
   unsigned receive_buffer_size = 16384;  // octets

@@ -1,0 +1,58 @@
+"""Shared helpers for the end-to-end benchmarks: process CPU and RSS from /proc, free ports,
+file-descriptor limits, and starting servers pinned to a CPU."""
+import os
+import resource
+import socket
+import subprocess
+import time
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+MXRINGD = os.environ.get("MXRINGD", os.path.join(ROOT, "build/release/bin/mxringd"))
+
+
+def cpu_seconds(pid):
+    """User + system CPU of a process and all its threads, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_file_limit(wanted=200_000):
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+    except (ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def wait_for_port(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.recv(512)
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def start(command, cpu=None, **kwargs):
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu)] + command
+    return subprocess.Popen(command, preexec_fn=raise_file_limit, **kwargs)
