@@ -17,11 +17,9 @@ build/%/build.ninja: | deps
 build: build/release/build.ninja
 	@$(CMAKE) --build --preset release
 
-# Until the spool writers exist the embedded default (durability fsync) cannot start, so
-# `make run` uses the sink: every 250 says "discarded".
 run: build
 	@mkdir -p var/spool
-	exec build/release/bin/mxringd --durability discard
+	exec build/release/bin/mxringd
 
 test: format-check test-release test-asan test-fuzz
 

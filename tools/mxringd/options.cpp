@@ -110,6 +110,9 @@ void load_file(Options& o, const std::string& path) {
           toml::find<std::uint64_t>(file, key));
   };
   number("threads", o.threads);
+  number("writers", o.writers);
+  number("segment_size", o.segment_size);
+  number("segment_age", o.segment_age);
   number("node_id", o.node_id);
   number("max_message_size", o.limits.max_message_size);
   number("max_recipients", o.limits.max_recipients);
@@ -146,7 +149,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string config_file;
   std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted;
   std::string users, spool, durability, host_name, auth_users, metrics, log_level;
-  unsigned threads = 0;
+  unsigned threads = 0, writers = 0;
+  std::uint64_t segment_size = 0, segment_age = 0;
+  std::string fault_writer_stall;
   std::uint16_t node_id = 0;
   std::uint64_t max_message_size = 0;
   std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_connections = 0,
@@ -170,6 +175,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       ->check(CLI::IsMember({"fsync", "none", "discard"}));
   app.add_option("--threads", threads, "Reactor threads (default: one per CPU allowed)");
   app.add_flag("--no-pin", no_pin, "Do not pin reactor threads to CPUs");
+  app.add_option("--writers", writers, "Storage writer threads (default: one per reactor)");
+  app.add_option("--segment-size", segment_size,
+                 "Spool segments rotate past this many octets, default 67108864");
+  app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600");
+  app.add_option("--fault-writer-stall", fault_writer_stall,
+                 "Testing only: storage writers pause while this file exists");
   app.add_option("--host-name", host_name, "Name in the greeting and Received headers");
   app.add_option("--node-id", node_id, "Node number in queue ids (0-1023)");
   app.add_option("--max-message-size", max_message_size, "Octets (SIZE), default 52428800");
@@ -220,6 +231,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!spool.empty()) o.spool = spool;
     if (!durability.empty()) o.durability = *durability_of(durability);
     if (app.count("--threads")) o.threads = threads;
+    if (app.count("--writers")) o.writers = writers;
+    if (app.count("--segment-size")) o.segment_size = segment_size;
+    if (app.count("--segment-age")) o.segment_age = segment_age;
+    if (!fault_writer_stall.empty()) o.fault_writer_stall = fault_writer_stall;
     if (no_pin) o.pin_threads = false;
     if (!host_name.empty()) o.host_name = host_name;
     if (app.count("--node-id")) o.node_id = node_id;
@@ -271,6 +286,9 @@ std::string describe(const Options& o) {
       << "spool = " << toml::value(o.spool) << "\n"
       << "durability = \"" << durability_name(o.durability) << "\"\n"
       << "threads = " << o.threads << "\n"
+      << "writers = " << o.writers << "\n"
+      << "segment_size = " << o.segment_size << "\n"
+      << "segment_age = " << o.segment_age << "\n"
       << "node_id = " << o.node_id << "\n"
       << "max_message_size = " << o.limits.max_message_size << "\n"
       << "max_recipients = " << o.limits.max_recipients << "\n"
@@ -332,7 +350,11 @@ engine::ServerConfig server_config(
   config.threads = o.threads;
   config.pin_threads = o.pin_threads;
   config.node_id = o.node_id;
-  config.durability = o.durability;
+  config.spool = o.spool;
+  config.writers = o.writers;
+  config.segment_size = o.segment_size;
+  config.segment_age = std::chrono::seconds(o.segment_age);
+  config.fault_writer_stall_file = o.fault_writer_stall;
   config.max_connections = o.max_connections;
   config.max_connections_per_client = o.max_connections_per_ip;
   config.command_timeout = std::chrono::seconds(o.command_timeout);

@@ -26,6 +26,10 @@ struct Options {
   std::string spool = "./var/spool";
   engine::Durability durability = engine::Durability::fsync;
   unsigned threads = 0;
+  unsigned writers = 0;
+  std::uint64_t segment_size = 64ull << 20;
+  std::uint64_t segment_age = 3600;
+  std::string fault_writer_stall;
   bool pin_threads = true;
   std::uint16_t node_id = 0;
   engine::SessionLimits limits;

@@ -134,13 +134,21 @@ struct Reactor::Connection {
 };
 
 Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
-                 std::vector<std::shared_ptr<const SessionContext>> contexts)
+                 std::vector<std::shared_ptr<const SessionContext>> contexts,
+                 StorageChannel* storage)
     : index_(index),
       cpu_(cpu),
       config_(config),
       limiter_(limiter),
       contexts_(std::move(contexts)),
-      queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)) {}
+      queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)),
+      storage_(storage) {}
+
+// Back-pressure (DESIGN.md): past three quarters of the ring, new messages wait at DATA
+// with 451 4.3.2 instead of piling up in memory.
+bool Reactor::accepting_messages() {
+  return storage_ == nullptr || storing_ < storage_->requests.capacity() * 3 / 4;
+}
 
 Reactor::~Reactor() = default;
 
@@ -193,6 +201,7 @@ std::string Reactor::set_up() {
   for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
+  if (storage_ != nullptr) storage_->reactor_wake_fd = wake_fd_;
   arm_wake();
   now_ = monotonic_seconds();
   timers_.emplace(now_);
@@ -216,7 +225,7 @@ void Reactor::tear_down() {
 void Reactor::loop() {
   io_uring* ring = ring_->get();
   unsigned last_batch = 0;
-  while (!(draining_ && live_ == 0)) {
+  while (!(draining_ && live_ == 0 && storing_ == 0)) {
     // Never block anywhere else. Idle: wait for one completion, waking once a second for the
     // timer wheel. Busy: wait for about as many completions as the last turn brought, for at
     // most batch_wait, so one wake-up serves many connections and their replies leave
@@ -454,13 +463,8 @@ void Reactor::service(Connection& c) {
   for (int round = 0; round < 64; ++round) {
     switch (session.wait()) {
       case Session::Wait::storage:
-        if (session.has_message()) {
-          // Durability `discard` (the benchmark sink): acknowledged, kept nowhere, and the
-          // 250 says so.
-          auto message = session.take_message();
-          ++counters_.messages;
-        }
-        session.storage_done(StorageResult::stored);
+        if (session.has_message()) hand_to_storage(c);
+        if (session.wait() == Session::Wait::storage) break;  // the writer will answer
         continue;
       case Session::Wait::auth:  // AUTH is never offered without a credentials store
         session.auth_done(AuthResult::temporary_failure);
@@ -502,6 +506,43 @@ void Reactor::service(Connection& c) {
     c.recv_paused = false;
     if (!c.recv_armed && !c.peer_closed) arm_recv(c);
   }
+}
+
+void Reactor::hand_to_storage(Connection& c) {
+  auto& session = *c.session;
+  const auto durability = session.context().config().durability;
+  if (durability == Durability::discard || storage_ == nullptr) {
+    // The benchmark sink: acknowledged, kept nowhere, and the 250 says so.
+    auto message = session.take_message();
+    ++counters_.messages;
+    session.storage_done(StorageResult::stored);
+    return;
+  }
+  if (storing_ >= storage_->requests.capacity()) {
+    session.take_message();
+    session.storage_done(StorageResult::busy);  // nothing acknowledged that is not stored
+    return;
+  }
+  StoreRequest request{std::make_unique<Message>(session.take_message()), c.slot, c.generation,
+                       durability == Durability::fsync};
+  storage_->requests.try_push(request);  // cannot fail: storing_ < capacity
+  ++storing_;
+  storage_->writer->notify();
+}
+
+// The writer's answers, after it wrote and synced a batch.
+void Reactor::collect_storage_answers() {
+  if (storage_ == nullptr) return;
+  storage_->completions.pop_batch(SIZE_MAX, [this](StoreCompletion&& done) {
+    --storing_;
+    if (done.result == StorageResult::stored) ++counters_.messages;
+    if (done.slot >= slots_.size() || !slots_[done.slot]) return;
+    auto& c = *slots_[done.slot];
+    // A client that left while its message was written: stored, but nobody to tell.
+    if (c.generation != done.generation || c.closing || !c.session) return;
+    c.session->storage_done(done.result);
+    mark_dirty(c);
+  });
 }
 
 void Reactor::start_send(Connection& c) {
@@ -640,6 +681,7 @@ void Reactor::on_wake() {
     shutdown = mailbox_.shutdown;
     contexts.swap(mailbox_.contexts);
   }
+  collect_storage_answers();
   if (contexts) contexts_ = std::move(*contexts);  // new sessions only; open ones keep theirs
   if (shutdown && !draining_) start_draining();
   arm_wake();

@@ -17,6 +17,7 @@
 #include "mxring/engine/server.h"
 #include "mxring/engine/session.h"
 #include "ring.h"
+#include "storage/storage_channel.h"
 #include "timer_wheel.h"
 #include "user_data.h"
 
@@ -24,8 +25,9 @@ namespace mxring::engine {
 
 class Reactor final : private SessionServices {
  public:
+  // `storage`: this reactor's channel to its spool writer; null when every listener discards.
   Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
-          std::vector<std::shared_ptr<const SessionContext>> contexts);
+          std::vector<std::shared_ptr<const SessionContext>> contexts, StorageChannel* storage);
   ~Reactor();
 
   // The thread body. `ready` is called once, with an empty string when the reactor listens.
@@ -66,6 +68,8 @@ class Reactor final : private SessionServices {
   void extend_deadline(Connection& c);
   void note_phase(Connection& c);
   void start_draining();
+  void hand_to_storage(Connection& c);
+  void collect_storage_answers();
 
   void arm_accept(unsigned listener);
   void arm_recv(Connection& c);
@@ -75,6 +79,7 @@ class Reactor final : private SessionServices {
   // SessionServices
   QueueId next_queue_id() override { return queue_ids_.next(); }
   std::int64_t now_us() override;
+  bool accepting_messages() override;
 
   const unsigned index_;
   const int cpu_;
@@ -82,6 +87,8 @@ class Reactor final : private SessionServices {
   ConnectionLimiter& limiter_;
   std::vector<std::shared_ptr<const SessionContext>> contexts_;
   QueueIdGenerator queue_ids_;
+  StorageChannel* storage_;
+  std::size_t storing_ = 0;  // messages handed to the writer, not yet answered
 
   std::optional<Ring> ring_;
   std::optional<BufferRing> buffers_;

@@ -11,8 +11,10 @@
 #include <thread>
 
 #include "connection_limiter.h"
+#include "mxring/engine/log.h"
 #include "reactor.h"
 #include "ring.h"
+#include "storage/spool_writer.h"
 
 namespace mxring::engine {
 namespace {
@@ -70,8 +72,11 @@ std::string check_address_free(const ListenerConfig& listener) {
 struct Server::State {
   ServerConfig config;
   std::unique_ptr<ConnectionLimiter> limiter;
+  std::vector<std::unique_ptr<StorageChannel>> channels;
+  std::vector<std::unique_ptr<SpoolWriter>> writers;
   std::vector<std::unique_ptr<Reactor>> reactors;
   std::vector<std::thread> threads;
+  bool joined = false;
 };
 
 Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -91,10 +96,11 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     error = "no listener configured";
     return nullptr;
   }
-  if (config.durability != Durability::discard) {
-    error =
-        "durability fsync/none needs the spool writers, which this build does not have; "
-        "use --durability discard";
+  bool stores = false;
+  for (const auto& listener : config.listeners)
+    stores = stores || listener.context->config().durability != Durability::discard;
+  if (stores && config.spool.empty()) {
+    error = "durability fsync/none needs a spool directory";
     return nullptr;
   }
   for (const auto& listener : config.listeners) {
@@ -114,10 +120,31 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   std::vector<std::shared_ptr<const SessionContext>> contexts;
   for (const auto& listener : cfg.listeners) contexts.push_back(listener.context);
 
+  // Storage first: recovery must finish before anything is acknowledged.
+  if (stores) {
+    const unsigned writers = std::min(cfg.writers > 0 ? cfg.writers : count, count);
+    for (unsigned i = 0; i < count; ++i)
+      state->channels.push_back(std::make_unique<StorageChannel>(cfg.storage_ring));
+    for (unsigned w = 0; w < writers; ++w) {
+      std::vector<StorageChannel*> served;
+      for (unsigned r = w; r < count; r += writers) served.push_back(state->channels[r].get());
+      SpoolWriterOptions options;
+      options.directory = cfg.spool + "/" + std::to_string(w);
+      options.segment_size = cfg.segment_size;
+      options.segment_age_s = cfg.segment_age.count();
+      options.stall_file = cfg.fault_writer_stall_file;
+      auto writer = std::make_unique<SpoolWriter>(std::move(options), std::move(served));
+      if (error = writer->open(); !error.empty()) return nullptr;
+      writer->start();
+      state->writers.push_back(std::move(writer));
+    }
+  }
+
   std::vector<std::future<std::string>> ready;
   for (unsigned i = 0; i < count; ++i) {
     state->reactors.push_back(
-        std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, contexts));
+        std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, contexts,
+                                  stores ? state->channels[i].get() : nullptr));
     auto promise = std::make_shared<std::promise<std::string>>();
     ready.push_back(promise->get_future());
     Reactor* reactor = state->reactors.back().get();
@@ -144,8 +171,25 @@ void Server::shutdown() {
 }
 
 void Server::wait() {
+  if (state_->joined) return;
   for (auto& thread : state_->threads)
     if (thread.joinable()) thread.join();
+  // The reactors have waited for every answer they expected; the writers' rings are empty.
+  for (std::size_t w = 0; w < state_->writers.size(); ++w) {
+    auto& writer = *state_->writers[w];
+    writer.stop();
+    const auto& stats = writer.stats();
+    std::string sizes;
+    for (const auto& bucket : stats.batch_histogram)
+      sizes += (sizes.empty() ? "" : ",") + std::to_string(bucket.load());
+    log(Level::info, "writer stopped: writer=" + std::to_string(w) +
+                         " records=" + std::to_string(stats.records.load()) +
+                         " batches=" + std::to_string(stats.batches.load()) +
+                         " syncs=" + std::to_string(stats.syncs.load()) +
+                         " failures=" + std::to_string(stats.failures.load()) +
+                         " batch_sizes[1,2-3,4-7,...,128+]=" + sizes);
+  }
+  state_->joined = true;
 }
 
 std::uint32_t Server::open_connections() const {

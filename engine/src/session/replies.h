@@ -85,6 +85,7 @@ inline constexpr std::string_view kLongLineInData =
 inline constexpr std::string_view kStorageFailed =
     "451 4.3.0 Temporary storage failure; try again later\r\n";
 inline constexpr std::string_view kStorageFull = "452 4.3.1 Insufficient system storage\r\n";
+inline constexpr std::string_view kSystemBusy = "451 4.3.2 System busy, try again later\r\n";
 
 // Submission (RFC 6409 §4.3, RFC 4954, RFC 3207).
 inline constexpr std::string_view kStarttlsFirst =

@@ -215,7 +215,7 @@ void Session::finish_bdat_chunk() {
     // nothing, as it would for DATA.
     const auto refusal = bdat_refusal_;
     bdat_refusal_ = {};
-    if (refusal == replies::kMessageTooBig) {
+    if (refusal == replies::kMessageTooBig || refusal == replies::kSystemBusy) {
       reply(refusal);
       end_transaction();
     } else {
@@ -307,6 +307,9 @@ void Session::storage_done(StorageResult result) {
       break;
     case StorageResult::disk_full:
       reply(replies::kStorageFull);
+      break;
+    case StorageResult::busy:
+      reply(replies::kSystemBusy);
       break;
   }
   resume();

@@ -188,6 +188,7 @@ void Session::on_data() {
   if (transaction_->content_started) return reject(replies::kDataAfterBdat);
   if (envelope.body == parser::Body::binary_mime) return reject(replies::kBinaryNeedsBdat);
   if (envelope.recipients.empty()) return reject(replies::kNoValidRecipients);
+  if (!services_.accepting_messages()) return reply(replies::kSystemBusy);
   start_content();
   data_.reset();
   mode_ = Mode::data;
@@ -202,6 +203,8 @@ void Session::on_bdat(const parser::Command& command) {
     bdat_refusal_ = replies::kNeedMail;
   } else if (transaction_->envelope.recipients.empty()) {
     bdat_refusal_ = replies::kNoValidRecipients;
+  } else if (!transaction_->content_started && !services_.accepting_messages()) {
+    bdat_refusal_ = replies::kSystemBusy;  // the chunk is still read, then refused
   } else {
     if (!transaction_->content_started) {
       start_content();

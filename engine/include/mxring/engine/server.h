@@ -25,7 +25,13 @@ struct ServerConfig {
   unsigned threads = 0;  // reactors; 0: one per CPU this process may run on
   bool pin_threads = true;
   std::uint16_t node_id = 0;  // part of every queue id
-  Durability durability = Durability::discard;
+  // Where fsync/none listeners store: <spool>/<writer>/<sequence>.seg (SPOOL-FORMAT.md).
+  std::string spool;
+  unsigned writers = 0;  // storage writer threads; 0: one per reactor
+  std::uint64_t segment_size = 64ull << 20;
+  std::chrono::seconds segment_age{3600};
+  std::size_t storage_ring = 4096;      // messages in flight between a reactor and its writer
+  std::string fault_writer_stall_file;  // tests only: writers pause while this file exists
 
   std::uint32_t max_connections = 50'000;
   std::uint32_t max_connections_per_client = 100;  // 0: no per-address cap

@@ -24,6 +24,9 @@ class SessionServices {
  public:
   virtual QueueId next_queue_id() = 0;
   virtual std::int64_t now_us() = 0;  // Unix time in microseconds
+  // False while storage lags too far behind: DATA and BDAT then get 451 4.3.2 before the
+  // client sends the content (DESIGN.md back-pressure).
+  virtual bool accepting_messages() { return true; }
 
  protected:
   ~SessionServices() = default;
@@ -33,6 +36,7 @@ enum class StorageResult : std::uint8_t {
   stored,             // 250 2.0.0 Ok: queued as <id>
   temporary_failure,  // 451 4.3.0 (RFC 3463 §3.4: other or undefined mail system status)
   disk_full,          // 452 4.3.1 (RFC 3463 §3.4: mail system full)
+  busy,               // 451 4.3.2 (RFC 3463 §3.4: system not accepting network messages)
 };
 
 enum class AuthResult : std::uint8_t {
@@ -107,6 +111,7 @@ class Session {
   // Between MAIL and the end of the message (a graceful shutdown lets these finish).
   bool in_transaction() const { return transaction_ != nullptr || message_ready_; }
   bool tls_active() const { return !tls_.version.empty(); }
+  const SessionContext& context() const { return *context_; }
   bool authenticated() const { return !auth_identity_.empty(); }
   std::uint32_t messages_accepted() const { return messages_; }
   // Octets this session owns now, its own object included (the idle target is <= 1 KiB).

@@ -1,0 +1,88 @@
+// The spool record format, version 1: what storage writers append to segment files and what
+// `mxring spool` and downstream readers parse. The byte-level specification a third party can
+// implement from is engine/SPOOL-FORMAT.md; this header is its reference implementation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mxring/engine/envelope.h"
+
+namespace mxring::engine::spool {
+
+inline constexpr std::string_view kMagic = "MXR1";
+inline constexpr std::uint16_t kVersion = 1;
+inline constexpr std::size_t kHeaderSize = 80;
+
+enum RecordFlag : std::uint16_t {
+  kFlagEightBit = 1,   // the message holds octets above 127
+  kFlagLongLines = 2,  // a line over 998 octets (kept intact)
+  kFlagChunked = 4,    // received by BDAT
+};
+
+// Envelope field tags (SPOOL-FORMAT.md §3). Readers skip tags they do not know.
+enum Tag : std::uint16_t {
+  kClientAddress = 1,
+  kClientPort = 2,
+  kListener = 3,
+  kRole = 4,
+  kHelo = 5,
+  kEsmtp = 6,
+  kTlsVersion = 7,
+  kTlsCipher = 8,
+  kAuthIdentity = 9,
+  kMailFrom = 10,
+  kBody = 11,
+  kSmtputf8 = 12,
+  kRequiretls = 13,
+  kRet = 14,
+  kEnvid = 15,
+  kMailAuth = 16,
+  kDeclaredSize = 17,
+  kRecipient = 18,
+};
+
+struct RecordHeader {
+  std::uint16_t version = kVersion;
+  std::uint16_t flags = 0;
+  std::uint32_t envelope_length = 0;
+  std::uint64_t message_length = 0;
+  std::uint32_t crc = 0;
+  QueueId queue_id;
+  std::int64_t received_at_us = 0;
+  std::int64_t stored_at_us = 0;
+
+  std::uint64_t record_length() const { return kHeaderSize + envelope_length + message_length; }
+};
+
+// The header and envelope of `message` (the content follows them on disk), CRC included.
+std::string encode_record_prefix(const Message& message, std::int64_t stored_at_us);
+
+enum class ParseStatus : std::uint8_t {
+  ok,
+  end,        // no octets left at `offset`
+  truncated,  // a record starts but its octets stop short: a torn tail
+  corrupt,    // a whole record whose magic, version or CRC is wrong
+};
+
+struct RecordView {
+  RecordHeader header;
+  std::string_view envelope;
+  std::string_view message;
+};
+
+struct ParseResult {
+  ParseStatus status = ParseStatus::end;
+  RecordView record;
+  std::size_t next = 0;  // offset of the following record when ok
+};
+
+ParseResult parse_record(std::string_view segment, std::size_t offset);
+
+// The envelope fields of a record (queue id, times and flags come from its header).
+std::optional<Envelope> decode_envelope(const RecordView& record);
+
+}  // namespace mxring::engine::spool

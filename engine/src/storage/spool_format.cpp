@@ -1,0 +1,227 @@
+// Spool record encoding and parsing (SPOOL-FORMAT.md).
+#include "mxring/engine/spool_format.h"
+
+#include <cstring>
+
+#include "mxring/engine/crc32c.h"
+
+namespace mxring::engine::spool {
+namespace {
+
+template <typename T>
+void put(std::string& out, T value) {  // little-endian; this code runs on x86-64 only
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));
+  out.append(bytes, sizeof(T));
+}
+
+template <typename T>
+T get(const char* at) {
+  T value;
+  std::memcpy(&value, at, sizeof(T));
+  return value;
+}
+
+void field(std::string& out, Tag tag, std::string_view value) {
+  put<std::uint16_t>(out, tag);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(value.size()));
+  out.append(value);
+}
+
+template <typename T>
+void number_field(std::string& out, Tag tag, T value) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));
+  field(out, tag, {bytes, sizeof(T)});
+}
+
+void encode_envelope(const Envelope& e, std::string& out) {
+  field(out, kClientAddress, e.client_address);
+  number_field<std::uint16_t>(out, kClientPort, e.client_port);
+  field(out, kListener, e.listener);
+  number_field<std::uint8_t>(out, kRole, static_cast<std::uint8_t>(e.role));
+  field(out, kHelo, e.helo);
+  number_field<std::uint8_t>(out, kEsmtp, e.esmtp);
+  if (!e.tls.version.empty()) {
+    field(out, kTlsVersion, e.tls.version);
+    field(out, kTlsCipher, e.tls.cipher);
+  }
+  if (!e.auth_identity.empty()) field(out, kAuthIdentity, e.auth_identity);
+  field(out, kMailFrom, e.mail_from);
+  number_field<std::uint8_t>(out, kBody, static_cast<std::uint8_t>(e.body));
+  if (e.smtputf8) number_field<std::uint8_t>(out, kSmtputf8, 1);
+  if (e.requiretls) number_field<std::uint8_t>(out, kRequiretls, 1);
+  if (e.ret != parser::Ret::unspecified)
+    number_field<std::uint8_t>(out, kRet, static_cast<std::uint8_t>(e.ret));
+  if (!e.envid.empty()) field(out, kEnvid, e.envid);
+  if (!e.mail_auth.empty()) field(out, kMailAuth, e.mail_auth);
+  if (e.declared_size != 0) number_field<std::uint64_t>(out, kDeclaredSize, e.declared_size);
+  for (const auto& r : e.recipients) {
+    std::string value;
+    put<std::uint8_t>(value, r.notify);
+    put<std::uint32_t>(value, static_cast<std::uint32_t>(r.address.size()));
+    value += r.address;
+    put<std::uint32_t>(value, static_cast<std::uint32_t>(r.orcpt.size()));
+    value += r.orcpt;
+    field(out, kRecipient, value);
+  }
+}
+
+}  // namespace
+
+std::string encode_record_prefix(const Message& message, std::int64_t stored_at_us) {
+  const auto& e = message.envelope;
+  std::string out(kHeaderSize, '\0');
+  encode_envelope(e, out);
+  const auto envelope_length = static_cast<std::uint32_t>(out.size() - kHeaderSize);
+  std::uint16_t flags = 0;
+  if (e.eight_bit) flags |= kFlagEightBit;
+  if (e.long_lines) flags |= kFlagLongLines;
+  if (e.chunked) flags |= kFlagChunked;
+  char* h = out.data();
+  std::memcpy(h, kMagic.data(), 4);
+  std::memcpy(h + 4, &kVersion, 2);
+  std::memcpy(h + 6, &flags, 2);
+  const std::uint32_t header_size = kHeaderSize;
+  std::memcpy(h + 8, &header_size, 4);
+  std::memcpy(h + 12, &envelope_length, 4);
+  const std::uint64_t message_length = message.content.size();
+  std::memcpy(h + 16, &message_length, 8);
+  const auto id = e.queue_id.view();
+  h[28] = static_cast<char>(id.size());
+  id.copy(h + 29, id.size());
+  std::memcpy(h + 56, &e.received_at_us, 8);
+  std::memcpy(h + 64, &stored_at_us, 8);
+  // CRC32C of the whole record with the CRC field zero (it is zero here).
+  auto crc = crc32c(0, out.data(), out.size());
+  crc = crc32c(crc, message.content.data(), message.content.size());
+  std::memcpy(h + 24, &crc, 4);
+  return out;
+}
+
+ParseResult parse_record(std::string_view segment, std::size_t offset) {
+  ParseResult result;
+  if (offset >= segment.size()) return result;  // end
+  const auto rest = segment.substr(offset);
+  result.status = ParseStatus::truncated;
+  if (rest.size() < kHeaderSize) return result;
+  const char* h = rest.data();
+  result.status = ParseStatus::corrupt;
+  if (rest.substr(0, 4) != kMagic || get<std::uint16_t>(h + 4) != kVersion ||
+      get<std::uint32_t>(h + 8) != kHeaderSize || static_cast<unsigned char>(h[28]) > 23)
+    return result;
+  auto& header = result.record.header;
+  header.flags = get<std::uint16_t>(h + 6);
+  header.envelope_length = get<std::uint32_t>(h + 12);
+  header.message_length = get<std::uint64_t>(h + 16);
+  header.crc = get<std::uint32_t>(h + 24);
+  header.queue_id = QueueId({h + 29, static_cast<unsigned char>(h[28])});
+  header.received_at_us = get<std::int64_t>(h + 56);
+  header.stored_at_us = get<std::int64_t>(h + 64);
+  if (header.record_length() > rest.size()) {
+    result.status = ParseStatus::truncated;
+    return result;
+  }
+  char zeroed[kHeaderSize];
+  std::memcpy(zeroed, h, kHeaderSize);
+  std::memset(zeroed + 24, 0, 4);
+  auto crc = crc32c(0, zeroed, kHeaderSize);
+  crc = crc32c(crc, h + kHeaderSize, header.record_length() - kHeaderSize);
+  if (crc != header.crc) return result;  // corrupt
+  result.status = ParseStatus::ok;
+  result.record.envelope = rest.substr(kHeaderSize, header.envelope_length);
+  result.record.message = rest.substr(kHeaderSize + header.envelope_length,
+                                      static_cast<std::size_t>(header.message_length));
+  result.next = offset + static_cast<std::size_t>(header.record_length());
+  return result;
+}
+
+std::optional<Envelope> decode_envelope(const RecordView& record) {
+  Envelope e;
+  e.queue_id = record.header.queue_id;
+  e.received_at_us = record.header.received_at_us;
+  e.eight_bit = record.header.flags & kFlagEightBit;
+  e.long_lines = record.header.flags & kFlagLongLines;
+  e.chunked = record.header.flags & kFlagChunked;
+  auto rest = record.envelope;
+  while (!rest.empty()) {
+    if (rest.size() < 6) return std::nullopt;
+    const auto tag = get<std::uint16_t>(rest.data());
+    const auto length = get<std::uint32_t>(rest.data() + 2);
+    if (rest.size() - 6 < length) return std::nullopt;
+    const auto value = rest.substr(6, length);
+    rest.remove_prefix(6 + length);
+    const auto u8 = [&] { return value.empty() ? 0 : static_cast<std::uint8_t>(value[0]); };
+    switch (tag) {
+      case kClientAddress:
+        e.client_address = value;
+        break;
+      case kClientPort:
+        if (value.size() == 2) e.client_port = get<std::uint16_t>(value.data());
+        break;
+      case kListener:
+        e.listener = value;
+        break;
+      case kRole:
+        e.role = static_cast<ListenerRole>(u8());
+        break;
+      case kHelo:
+        e.helo = value;
+        break;
+      case kEsmtp:
+        e.esmtp = u8();
+        break;
+      case kTlsVersion:
+        e.tls.version = value;
+        break;
+      case kTlsCipher:
+        e.tls.cipher = value;
+        break;
+      case kAuthIdentity:
+        e.auth_identity = value;
+        break;
+      case kMailFrom:
+        e.mail_from = value;
+        break;
+      case kBody:
+        e.body = static_cast<parser::Body>(u8());
+        break;
+      case kSmtputf8:
+        e.smtputf8 = u8();
+        break;
+      case kRequiretls:
+        e.requiretls = u8();
+        break;
+      case kRet:
+        e.ret = static_cast<parser::Ret>(u8());
+        break;
+      case kEnvid:
+        e.envid = value;
+        break;
+      case kMailAuth:
+        e.mail_auth = value;
+        break;
+      case kDeclaredSize:
+        if (value.size() == 8) e.declared_size = get<std::uint64_t>(value.data());
+        break;
+      case kRecipient: {
+        if (value.size() < 9) return std::nullopt;
+        Recipient r;
+        r.notify = u8();
+        const auto address_length = get<std::uint32_t>(value.data() + 1);
+        if (value.size() < 9 + std::size_t{address_length}) return std::nullopt;
+        r.address = value.substr(5, address_length);
+        const auto orcpt_length = get<std::uint32_t>(value.data() + 5 + address_length);
+        if (value.size() != 9 + std::size_t{address_length} + orcpt_length) return std::nullopt;
+        r.orcpt = value.substr(9 + address_length, orcpt_length);
+        e.recipients.push_back(std::move(r));
+        break;
+      }
+      default:
+        break;  // a newer writer's field
+    }
+  }
+  return e;
+}
+
+}  // namespace mxring::engine::spool

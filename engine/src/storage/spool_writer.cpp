@@ -1,0 +1,263 @@
+// Group-commit spool writer: one pwritev and one fdatasync per batch, answers after both.
+#include "spool_writer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "mxring/engine/log.h"
+#include "mxring/engine/spool_format.h"
+
+namespace mxring::engine {
+namespace {
+
+std::int64_t unix_us() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+}
+
+std::int64_t monotonic_s() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec;
+}
+
+std::string segment_name(std::uint64_t sequence) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx.seg", static_cast<unsigned long long>(sequence));
+  return name;
+}
+
+// A new directory entry is durable only once its directory is synced.
+void sync_directory(const std::string& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  fsync(fd);
+  close(fd);
+}
+
+StorageResult failure_for(int error) {
+  // RFC 3463 §3.4: X.3.1 mail system full; anything else is X.3.0.
+  return error == ENOSPC || error == EDQUOT || error == EFBIG ? StorageResult::disk_full
+                                                              : StorageResult::temporary_failure;
+}
+
+}  // namespace
+
+SpoolWriter::SpoolWriter(SpoolWriterOptions options, std::vector<StorageChannel*> channels)
+    : options_(std::move(options)), channels_(std::move(channels)) {
+  for (auto* channel : channels_) channel->writer = &signal_;
+}
+
+SpoolWriter::~SpoolWriter() {
+  stop();
+  if (fd_ >= 0) close(fd_);
+}
+
+std::string SpoolWriter::open() {
+  std::error_code error;
+  std::filesystem::create_directories(options_.directory, error);
+  if (error) return "cannot create " + options_.directory + ": " + error.message();
+  std::uint64_t last = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.directory, error)) {
+    const auto name = entry.path().filename().string();
+    if (name.size() != 20 || !name.ends_with(".seg")) continue;
+    last = std::max<std::uint64_t>(last, std::stoull(name.substr(0, 16), nullptr, 16));
+  }
+  if (error) return "cannot list " + options_.directory + ": " + error.message();
+  if (!open_segment(last == 0 ? 1 : last, last != 0))
+    return "cannot open a segment in " + options_.directory + ": " + std::strerror(errno);
+  return {};
+}
+
+// Opens segment `sequence` for appending. Recovering, it first reads the segment and cuts
+// off a torn tail: records after the last whole one were never acknowledged, because the
+// writer answers only after its fdatasync returned.
+bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
+  const auto path = options_.directory + "/" + segment_name(sequence);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return false;
+  std::uint64_t valid_end = 0;
+  if (recover) {
+    struct stat info {};
+    fstat(fd, &info);
+    std::string data(static_cast<std::size_t>(info.st_size), '\0');
+    std::size_t got = 0;
+    while (got < data.size()) {
+      const auto n = pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    data.resize(got);
+    std::size_t records = 0;
+    spool::ParseResult parsed;
+    while ((parsed = spool::parse_record(data, valid_end)).status == spool::ParseStatus::ok) {
+      valid_end = parsed.next;
+      ++records;
+    }
+    if (parsed.status != spool::ParseStatus::end) {
+      const auto dropped = data.size() - valid_end;
+      std::string what = std::to_string(dropped) + " octets after record " +
+                         std::to_string(records) + " of " + path;
+      if (parsed.status == spool::ParseStatus::truncated && !parsed.record.header.queue_id.empty())
+        what += " (a torn write of " + std::string(parsed.record.header.queue_id.view()) + ")";
+      log(Level::warning, "spool recovery: dropping " + what + "; never acknowledged");
+      if (ftruncate(fd, static_cast<off_t>(valid_end)) != 0 || fsync(fd) != 0) {
+        close(fd);
+        return false;
+      }
+    }
+  } else {
+    sync_directory(options_.directory);
+  }
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+  sequence_ = sequence;
+  offset_ = valid_end;
+  segment_opened_s_ = monotonic_s();
+  return true;
+}
+
+bool SpoolWriter::rotate() {
+  return open_segment(sequence_ + 1, false);
+}
+
+void SpoolWriter::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void SpoolWriter::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true, std::memory_order_release);
+  signal_.wake_for_stop();
+  thread_.join();
+}
+
+void SpoolWriter::run() {
+  struct Pending {
+    std::size_t channel;
+    StoreRequest request;
+  };
+  std::vector<Pending> pending;
+  std::vector<StoreRequest> batch;
+  std::vector<StorageResult> results;
+  std::vector<bool> touched(channels_.size());
+  for (;;) {
+    pending.clear();
+    for (std::size_t i = 0; i < channels_.size(); ++i) {
+      channels_[i]->requests.pop_batch(options_.max_batch_records - pending.size(),
+                                       [&](StoreRequest&& r) {
+                                         pending.push_back({i, std::move(r)});
+                                       });
+    }
+    if (pending.empty()) {
+      if (stopping_.load(std::memory_order_acquire)) break;
+      const auto token = signal_.prepare();
+      bool any = false;
+      for (auto* channel : channels_) any = any || !channel->requests.empty();
+      if (any || stopping_.load(std::memory_order_acquire)) {
+        signal_.cancel();
+        continue;
+      }
+      signal_.wait(token);
+      continue;
+    }
+    // Fault injection (tests only): a stalled disk, while the named file exists.
+    while (!options_.stall_file.empty() && !stopping_.load(std::memory_order_relaxed) &&
+           access(options_.stall_file.c_str(), F_OK) == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+    batch.clear();
+    for (auto& p : pending) batch.push_back(std::move(p.request));
+    write_batch(batch, results);
+    std::fill(touched.begin(), touched.end(), false);
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      StoreCompletion done{batch[i].slot, batch[i].generation, results[i]};
+      // Never full: a reactor has at most `capacity` messages outstanding.
+      channels_[pending[i].channel]->completions.try_push(done);
+      touched[pending[i].channel] = true;
+    }
+    batch.clear();  // frees the messages on this thread
+    for (std::size_t i = 0; i < channels_.size(); ++i)
+      if (touched[i]) channels_[i]->wake_reactor();
+  }
+}
+
+std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
+                                     std::vector<StorageResult>& results) {
+  const auto now = unix_us();
+  std::uint64_t bytes = 0;
+  std::vector<std::string> prefixes;
+  prefixes.reserve(batch.size());
+  bool sync = false;
+  for (const auto& r : batch) {
+    prefixes.push_back(spool::encode_record_prefix(*r.message, now));
+    bytes += prefixes.back().size() + r.message->content.size();
+    sync = sync || r.sync;
+  }
+  results.assign(batch.size(), StorageResult::stored);
+  const bool too_big = offset_ > 0 && offset_ + bytes > options_.segment_size;
+  const bool too_old = offset_ > 0 && monotonic_s() - segment_opened_s_ > options_.segment_age_s;
+  if ((too_big || too_old) && !rotate()) {
+    results.assign(batch.size(), failure_for(errno));
+    stats_.failures.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  std::vector<iovec> iov;
+  iov.reserve(batch.size() * 2);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    iov.push_back({prefixes[i].data(), prefixes[i].size()});
+    auto& content = batch[i].message->content;
+    if (!content.empty()) iov.push_back({content.data(), content.size()});
+  }
+  const auto start = offset_;
+  std::size_t index = 0;
+  int error = 0;
+  while (index < iov.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - index, IOV_MAX));
+    const auto n = pwritev(fd_, iov.data() + index, count, static_cast<off_t>(offset_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = errno;
+      break;
+    }
+    offset_ += static_cast<std::uint64_t>(n);
+    auto left = static_cast<std::size_t>(n);
+    while (index < iov.size() && left >= iov[index].iov_len) left -= iov[index++].iov_len;
+    if (left > 0) {  // a short write: continue inside this iovec
+      iov[index].iov_base = static_cast<char*>(iov[index].iov_base) + left;
+      iov[index].iov_len -= left;
+    }
+  }
+  if (error == 0 && sync) {
+    stats_.syncs.fetch_add(1, std::memory_order_relaxed);
+    if (fdatasync(fd_) != 0) error = errno;
+  }
+  if (error != 0) {
+    // Nothing of this batch is acknowledged. Cut what it wrote; after a failed fdatasync the
+    // page cache's state is unknown, so go on in a new segment.
+    log(Level::error, std::string("spool write failed: ") + std::strerror(error));
+    stats_.failures.fetch_add(1, std::memory_order_relaxed);
+    results.assign(batch.size(), failure_for(error));
+    if (ftruncate(fd_, static_cast<off_t>(start)) == 0) offset_ = start;
+    if (offset_ != start || (sync && error != ENOSPC && error != EDQUOT)) rotate();
+    return 0;
+  }
+  stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  const auto bucket = std::min<std::size_t>(7, std::bit_width(batch.size()) - 1);
+  stats_.batch_histogram[bucket].fetch_add(1, std::memory_order_relaxed);
+  return batch.size();
+}
+
+}  // namespace mxring::engine

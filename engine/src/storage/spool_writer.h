@@ -1,0 +1,61 @@
+// A storage writer thread: drains every channel it serves, appends all available records to
+// its current segment with one pwritev, makes them durable with one fdatasync (group
+// commit), and only then answers each message. One record when idle, as many as wait when
+// busy: the batch grows with the load, never with a timer.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage_channel.h"
+
+namespace mxring::engine {
+
+struct SpoolWriterOptions {
+  std::string directory;                     // this writer's own: <spool>/<index>
+  std::uint64_t segment_size = 64ull << 20;  // rotate past this many octets
+  std::int64_t segment_age_s = 3600;         // ... or once the segment is this old
+  std::size_t max_batch_records = 1024;
+  std::string stall_file;  // fault injection for tests: the writer pauses while it exists
+};
+
+struct WriterStats {
+  std::atomic<std::uint64_t> records{0}, batches{0}, syncs{0}, failures{0};
+  std::atomic<std::uint64_t> batch_histogram[8] = {};  // 1, 2-3, 4-7, ..., 128+ records
+};
+
+class SpoolWriter {
+ public:
+  SpoolWriter(SpoolWriterOptions options, std::vector<StorageChannel*> channels);
+  ~SpoolWriter();
+
+  // Recovers the last segment (truncating a torn tail) and opens it for appending. Returns
+  // an error message, or empty.
+  std::string open();
+  void start();
+  void stop();  // after the reactors have stopped pushing
+
+  const WriterStats& stats() const { return stats_; }
+
+ private:
+  void run();
+  std::size_t write_batch(std::vector<StoreRequest>& batch, std::vector<StorageResult>& results);
+  bool rotate();
+  bool open_segment(std::uint64_t sequence, bool recover);
+
+  SpoolWriterOptions options_;
+  std::vector<StorageChannel*> channels_;
+  WriterSignal signal_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  int fd_ = -1;
+  std::uint64_t sequence_ = 0;
+  std::uint64_t offset_ = 0;
+  std::int64_t segment_opened_s_ = 0;
+  WriterStats stats_;
+};
+
+}  // namespace mxring::engine

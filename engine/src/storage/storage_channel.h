@@ -1,0 +1,77 @@
+// The two lock-free rings between one reactor and its storage writer: messages one way,
+// outcomes the other. The writer sleeps when every ring it serves is empty and is woken by
+// the reactor only then; the reactor is woken through its eventfd after each batch.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "mxring/engine/envelope.h"
+#include "mxring/engine/session.h"
+#include "mxring/engine/spsc_ring.h"
+
+namespace mxring::engine {
+
+struct StoreRequest {
+  std::unique_ptr<Message> message;
+  std::uint32_t slot = 0;        // the connection waiting for the answer
+  std::uint32_t generation = 0;  // ... unless it has closed since
+  bool sync = true;              // durability fsync (false: none)
+};
+
+struct StoreCompletion {
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;
+  StorageResult result = StorageResult::stored;
+};
+
+// Wakes a sleeping writer without a system call when it is busy (Dekker-style: each side
+// writes its flag, fences, then reads the other's).
+class WriterSignal {
+ public:
+  void notify() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_relaxed)) {
+      generation_.fetch_add(1, std::memory_order_release);
+      generation_.notify_one();
+    }
+  }
+  // The writer: call prepare(), check the rings again, then wait(token) if still empty.
+  std::uint32_t prepare() {
+    sleeping_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return generation_.load(std::memory_order_acquire);
+  }
+  void wait(std::uint32_t token) {
+    generation_.wait(token, std::memory_order_acquire);
+    sleeping_.store(false, std::memory_order_relaxed);
+  }
+  void cancel() { sleeping_.store(false, std::memory_order_relaxed); }
+  void wake_for_stop() {
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+  }
+
+ private:
+  std::atomic<bool> sleeping_{false};
+  std::atomic<std::uint32_t> generation_{0};
+};
+
+struct StorageChannel {
+  explicit StorageChannel(std::size_t capacity) : requests(capacity), completions(capacity) {}
+
+  SpscRing<StoreRequest> requests;        // reactor -> writer
+  SpscRing<StoreCompletion> completions;  // writer -> reactor; never fuller than requests
+  WriterSignal* writer = nullptr;         // set by the writer that serves this channel
+  int reactor_wake_fd = -1;               // eventfd the reactor reads
+
+  void wake_reactor() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(reactor_wake_fd, &one, sizeof one);
+  }
+};
+
+}  // namespace mxring::engine

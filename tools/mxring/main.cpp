@@ -1,0 +1,14 @@
+// mxring: the command-line tool beside the server. `spool` reads what mxringd stored; the
+// load generator (`bench`) and `selftest` come with their own commands.
+#include <CLI/CLI.hpp>
+
+#include "spool_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mxring: tools for the mxring SMTP ingest server", "mxring"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  mxring::tools::add_spool_command(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}
