@@ -5,7 +5,7 @@ CMAKE ?= cmake
 CTEST ?= ctest
 FUZZ_SECONDS ?= 600
 
-.PHONY: deps build run test test-release test-asan test-fuzz bench fuzz format format-check \
+.PHONY: deps build run test test-release test-asan test-tsan test-fuzz bench fuzz format format-check \
         check-headers clean
 
 deps:
@@ -21,7 +21,7 @@ run: build
 	@mkdir -p var/spool
 	exec build/release/bin/mxringd
 
-test: format-check test-release test-asan test-fuzz
+test: format-check test-release test-asan test-tsan test-fuzz
 
 test-release: build check-headers
 	$(CTEST) --preset release
@@ -32,6 +32,11 @@ check-headers: build/release/build.ninja
 test-asan: build/asan-ubsan/build.ninja
 	@$(CMAKE) --build --preset asan-ubsan
 	$(CTEST) --preset asan-ubsan
+
+# The rings and the storage writer under ThreadSanitizer (label tsan).
+test-tsan: build/tsan/build.ninja
+	@$(CMAKE) --build --preset tsan
+	$(CTEST) --preset tsan
 
 test-fuzz: build/fuzz/build.ninja
 	@$(CMAKE) --build --preset fuzz

@@ -36,8 +36,12 @@ class Server:
         self.host = "127.0.0.1"
         self.log_path = os.path.join(workdir, "mxringd.log")
         self.log = open(self.log_path, "w+")
-        command = [MXRINGD, "--listen", f"127.0.0.1:{self.port}", "--durability", "discard",
-                   "--host-name", "mx.test", "--threads", "2"] + list(args)
+        defaults = {"--durability": "discard", "--host-name": "mx.test", "--threads": "2"}
+        command = [MXRINGD, "--listen", f"127.0.0.1:{self.port}"]
+        for flag, value in defaults.items():
+            if flag not in args:
+                command += [flag, value]
+        command += list(args)
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
                                         preexec_fn=raise_file_limit)
         deadline = time.monotonic() + 10

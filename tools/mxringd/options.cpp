@@ -111,6 +111,7 @@ void load_file(Options& o, const std::string& path) {
   };
   number("threads", o.threads);
   number("writers", o.writers);
+  number("storage_ring", o.storage_ring);
   number("segment_size", o.segment_size);
   number("segment_age", o.segment_age);
   number("node_id", o.node_id);
@@ -149,7 +150,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string config_file;
   std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted;
   std::string users, spool, durability, host_name, auth_users, metrics, log_level;
-  unsigned threads = 0, writers = 0;
+  unsigned threads = 0, writers = 0, storage_ring = 0;
   std::uint64_t segment_size = 0, segment_age = 0;
   std::string fault_writer_stall;
   std::uint16_t node_id = 0;
@@ -179,6 +180,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--segment-size", segment_size,
                  "Spool segments rotate past this many octets, default 67108864");
   app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600");
+  app.add_option("--storage-ring", storage_ring,
+                 "Messages in flight between a reactor and its writer, default 4096");
   app.add_option("--fault-writer-stall", fault_writer_stall,
                  "Testing only: storage writers pause while this file exists");
   app.add_option("--host-name", host_name, "Name in the greeting and Received headers");
@@ -232,6 +235,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!durability.empty()) o.durability = *durability_of(durability);
     if (app.count("--threads")) o.threads = threads;
     if (app.count("--writers")) o.writers = writers;
+    if (app.count("--storage-ring")) o.storage_ring = storage_ring;
+    if (o.storage_ring < 4) throw CLI::ValidationError("--storage-ring", "at least 4");
     if (app.count("--segment-size")) o.segment_size = segment_size;
     if (app.count("--segment-age")) o.segment_age = segment_age;
     if (!fault_writer_stall.empty()) o.fault_writer_stall = fault_writer_stall;
@@ -287,6 +292,7 @@ std::string describe(const Options& o) {
       << "durability = \"" << durability_name(o.durability) << "\"\n"
       << "threads = " << o.threads << "\n"
       << "writers = " << o.writers << "\n"
+      << "storage_ring = " << o.storage_ring << "\n"
       << "segment_size = " << o.segment_size << "\n"
       << "segment_age = " << o.segment_age << "\n"
       << "node_id = " << o.node_id << "\n"
@@ -352,6 +358,7 @@ engine::ServerConfig server_config(
   config.node_id = o.node_id;
   config.spool = o.spool;
   config.writers = o.writers;
+  config.storage_ring = o.storage_ring;
   config.segment_size = o.segment_size;
   config.segment_age = std::chrono::seconds(o.segment_age);
   config.fault_writer_stall_file = o.fault_writer_stall;

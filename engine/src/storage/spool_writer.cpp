@@ -183,8 +183,10 @@ void SpoolWriter::run() {
     std::fill(touched.begin(), touched.end(), false);
     for (std::size_t i = 0; i < pending.size(); ++i) {
       StoreCompletion done{batch[i].slot, batch[i].generation, results[i]};
-      // Never full: a reactor has at most `capacity` messages outstanding.
-      channels_[pending[i].channel]->completions.try_push(done);
+      // Full only if a reactor broke its promise of at most `capacity` messages outstanding;
+      // an answer is never dropped (its client would wait forever), so wait for room.
+      auto& completions = channels_[pending[i].channel]->completions;
+      while (!completions.try_push(done)) std::this_thread::yield();
       touched[pending[i].channel] = true;
     }
     batch.clear();  // frees the messages on this thread

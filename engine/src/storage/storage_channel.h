@@ -28,22 +28,25 @@ struct StoreCompletion {
   StorageResult result = StorageResult::stored;
 };
 
-// Wakes a sleeping writer without a system call when it is busy (Dekker-style: each side
-// writes its flag, fences, then reads the other's).
+// Wakes a sleeping writer without a system call when it is busy. Both sides make their
+// write visible, then do a read-modify-write of the same `order_` word, then read the other
+// side's state: the two RMWs are ordered, so either the writer sees the new item or the
+// reactor sees the writer asleep (no lost wake-up; TSan can check this, unlike a fence).
 class WriterSignal {
  public:
   void notify() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleeping_.load(std::memory_order_relaxed)) {
+    order_.fetch_add(1, std::memory_order_acq_rel);
+    if (sleeping_.load(std::memory_order_acquire)) {
       generation_.fetch_add(1, std::memory_order_release);
       generation_.notify_one();
     }
   }
   // The writer: call prepare(), check the rings again, then wait(token) if still empty.
   std::uint32_t prepare() {
-    sleeping_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    return generation_.load(std::memory_order_acquire);
+    const auto token = generation_.load(std::memory_order_acquire);
+    sleeping_.store(true, std::memory_order_release);
+    order_.fetch_add(1, std::memory_order_acq_rel);
+    return token;
   }
   void wait(std::uint32_t token) {
     generation_.wait(token, std::memory_order_acquire);
@@ -57,6 +60,7 @@ class WriterSignal {
 
  private:
   std::atomic<bool> sleeping_{false};
+  std::atomic<std::uint32_t> order_{0};
   std::atomic<std::uint32_t> generation_{0};
 };
 

@@ -1,8 +1,8 @@
 // A bounded single-producer single-consumer ring: the hand-off between a reactor and its
 // storage writer. Lock-free and allocation-free after construction; each index on its own
 // cache line, and each side caches the other's index so it reads the shared one only when
-// the cache says full (producer) or empty (consumer) — rigtorp/SPSCQueue's layout, plus
-// batch pop.
+// the cache says full (producer) or short of what a pop asks for (consumer) —
+// rigtorp/SPSCQueue's layout, plus batch pop.
 #pragma once
 
 #include <atomic>
@@ -43,7 +43,8 @@ class alignas(64) SpscRing {  // whole cache lines: no false sharing with neighb
   template <typename Take>
   std::size_t pop_batch(std::size_t max, Take&& take) {
     const auto head = head_.load(std::memory_order_relaxed);
-    if (cached_tail_ == head) cached_tail_ = tail_.load(std::memory_order_acquire);
+    // Look at the producer's index only when the cached one cannot satisfy the request.
+    if (cached_tail_ - head < max) cached_tail_ = tail_.load(std::memory_order_acquire);
     std::size_t n = cached_tail_ - head;
     if (n > max) n = max;
     for (std::size_t i = 0; i < n; ++i) take(std::move(slots_[(head + i) & mask_].value));

@@ -1,0 +1,223 @@
+"""Durable storage through a running mxringd: what clients sent comes back from
+`mxring spool` byte for byte with the right envelope; acknowledged messages survive kill -9;
+a full disk answers 452 and recovers; a stalled writer turns into 451 back-pressure."""
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import MXRINGD
+from spool_records import read_spool
+
+MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
+
+
+def spool(directory, *args):
+    return subprocess.run([MXRING, "spool", "--dir", str(directory), *args],
+                          capture_output=True, timeout=60)
+
+
+def without_trace_header(stored):
+    """The stored message minus mxring's Received: field (its first line and folded lines)."""
+    lines = stored.split(b"\r\n")
+    assert lines[0].startswith(b"Received: from ")
+    i = 1
+    while lines[i].startswith(b"\t"):
+        i += 1
+    return b"\r\n".join(lines[i:])
+
+
+def stored_ids(directory):
+    listing = spool(directory, "ls").stdout.decode().splitlines()
+    return [line.split()[0] for line in listing]
+
+
+def test_smtplib_message_reads_back_byte_identical(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    body = ("Subject: round trip\r\nX-Long: " + "y" * 1500 + "\r\n\r\ncaf\u00e9\r\n"
+            ".leading dot\r\n..two dots\r\n").encode()
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+        c.ehlo()
+        c.mail("alice@client.test", ["BODY=8BITMIME", "SIZE=2000", "RET=HDRS", "ENVID=e+2B1"])
+        c.rcpt("bob@localhost", ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;bob+40localhost"])
+        c.rcpt("carol@localhost")
+        code, text = c.data(body)
+        assert code == 250 and text.startswith(b"2.0.0 Ok: queued as ")
+        queue_id = text.split()[-1].decode()
+    assert server.stop() == 0
+    stored = spool(tmp_path / "spool", "cat", queue_id).stdout
+    assert without_trace_header(stored) == body
+    envelope = json.loads(spool(tmp_path / "spool", "show", queue_id).stdout)
+    assert envelope["mail_from"] == "alice@client.test"
+    assert envelope["helo"] == "client.test"
+    assert envelope["body"] == "8BITMIME" and envelope["ret"] == "HDRS"
+    assert envelope["envid"] == "e+1" and envelope["declared_size"] == 2000
+    assert [r["address"] for r in envelope["recipients"]] == ["bob@localhost", "carol@localhost"]
+    assert envelope["recipients"][0]["notify"] == ["SUCCESS", "FAILURE"]
+    assert envelope["recipients"][0]["orcpt"] == "rfc822;bob@localhost"
+    assert envelope["flags"]["eight_bit"] and envelope["flags"]["long_lines"]
+    assert spool(tmp_path / "spool", "verify").returncode == 0
+
+
+def test_swaks_and_smtp_source_messages_are_all_stored(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    swaks = subprocess.run(["swaks", "--server", f"{server.host}:{server.port}", "--to",
+                            "bob@localhost", "--from", "a@client.test", "--pipeline"],
+                           capture_output=True, text=True, timeout=60)
+    assert swaks.returncode == 0, swaks.stdout
+    source = subprocess.run(["smtp-source", "-s", "20", "-m", "500", "-l", "2048", "-f",
+                             "a@client.test", "-t", "bob@localhost",
+                             f"{server.host}:{server.port}"],
+                            capture_output=True, text=True, timeout=120)
+    assert source.returncode == 0 and source.stderr == ""
+    assert server.stop() == 0
+    assert len(stored_ids(tmp_path / "spool")) == 501
+    assert spool(tmp_path / "spool", "verify").returncode == 0
+
+
+class Sender(threading.Thread):
+    """One connection sending messages until told to stop or the server dies; remembers the
+    SHA-256 of every message the server acknowledged with 250, by queue id."""
+
+    def __init__(self, server, index, acked, stop):
+        super().__init__(daemon=True)
+        self.server, self.index, self.acked, self.stop = server, index, acked, stop
+
+    def run(self):
+        try:
+            with smtplib.SMTP(self.server.host, self.server.port, timeout=30,
+                              local_hostname="client.test") as c:
+                c.ehlo()
+                n = 0
+                while not self.stop.is_set() and n < 10_000:
+                    n += 1
+                    body = (f"Subject: {self.index}-{n}\r\n\r\n".encode()
+                            + os.urandom(random.randint(10, 3000)).hex().encode() + b"\r\n")
+                    c.mail("a@client.test")
+                    c.rcpt("bob@localhost")
+                    code, text = c.data(body)
+                    if code == 250:
+                        self.acked[text.split()[-1].decode()] = hashlib.sha256(body).hexdigest()
+        except (OSError, smtplib.SMTPException):
+            pass  # the server was killed under us
+
+
+@pytest.mark.parametrize("kill_after", [0.3, 1.0])
+def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after):
+    directory = tmp_path / "spool"
+    server = mxringd("--durability", "fsync", "--spool", str(directory))
+    acked, stop = {}, threading.Event()
+    senders = [Sender(server, i, acked, stop) for i in range(50)]
+    for s in senders:
+        s.start()
+    time.sleep(kill_after)
+    server.process.send_signal(signal.SIGKILL)  # mid-burst
+    server.process.wait()
+    stop.set()
+    for s in senders:
+        s.join(timeout=30)
+    assert len(acked) > 0
+    # Restart on the same spool: recovery cuts any torn tail and goes on.
+    again = mxringd("--durability", "fsync", "--spool", str(directory))
+    assert again.stop() == 0
+    verify = spool(directory, "verify")
+    assert verify.returncode == 0, verify.stderr
+    stored = read_spool(directory)
+    for queue_id, digest in acked.items():
+        assert queue_id in stored, f"acknowledged {queue_id} is missing"
+        assert hashlib.sha256(without_trace_header(stored[queue_id])).hexdigest() == digest
+    for queue_id in random.sample(sorted(acked), min(5, len(acked))):  # the CLI agrees
+        assert spool(directory, "cat", queue_id).stdout == stored[queue_id]
+
+
+def can_mount_tmpfs(path):
+    path.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_full_disk_answers_452_and_recovers(mxringd, tmp_path):
+    mount = tmp_path / "small"
+    if not can_mount_tmpfs(mount):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        directory = mount / "spool"
+        filler = mount / "filler"
+        server = mxringd("--durability", "fsync", "--spool", str(directory))
+        filler.write_bytes(b"\0" * (4 * 1024 * 1024 - 256 * 1024))  # leave ~256 KiB
+        answers, acked = [], {}
+        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+            c.ehlo()
+            for n in range(100):
+                body = f"Subject: {n}\r\n\r\n".encode() + b"x" * 8000 + b"\r\n"
+                c.mail("a@client.test")
+                c.rcpt("bob@localhost")
+                try:
+                    code, text = c.data(body)
+                except smtplib.SMTPDataError as e:
+                    code, text = e.smtp_code, e.smtp_error
+                answers.append(code)
+                if code == 250:
+                    acked[text.split()[-1].decode()] = body
+                else:
+                    assert (code, text) == (452, b"4.3.1 Insufficient system storage")
+                    c.rset()
+            assert 452 in answers and 250 in answers
+            filler.unlink()  # space comes back; the server goes on without a restart
+            c.mail("a@client.test")
+            c.rcpt("bob@localhost")
+            code, text = c.data(b"Subject: after\r\n\r\nroom again\r\n")
+            assert code == 250
+        assert server.stop() == 0
+        for queue_id, body in acked.items():
+            assert without_trace_header(spool(directory, "cat", queue_id).stdout) == body
+        assert spool(directory, "verify").returncode == 0
+    finally:
+        subprocess.run(["umount", "-l", str(mount)])
+
+
+def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
+    stall = tmp_path / "stall"
+    stall.touch()
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--storage-ring", "8", "--threads", "1", "--fault-writer-stall", str(stall))
+
+    def transaction(sock):
+        sock.sendall(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
+        reply = b""
+        while reply.count(b"\r\n") < 3:
+            reply += sock.recv(4096)
+        return reply.decode()
+
+    waiting = []
+    for n in range(6):  # three quarters of the ring: these wait on the stalled writer
+        s = socket.create_connection((server.host, server.port))
+        s.recv(4096)
+        s.sendall(b"EHLO client.test\r\n")
+        time.sleep(0.05)
+        s.recv(4096)
+        assert transaction(s).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+        s.sendall(f"Subject: {n}\r\n\r\nbody\r\n.\r\n".encode())
+        waiting.append(s)
+    time.sleep(0.3)
+    late = socket.create_connection((server.host, server.port))
+    late.recv(4096)
+    late.sendall(b"EHLO client.test\r\n")
+    time.sleep(0.05)
+    late.recv(4096)
+    assert transaction(late).endswith("451 4.3.2 System busy, try again later\r\n")
+    stall.unlink()  # the disk comes back: every waiting message is stored and answered
+    for s in waiting:
+        s.settimeout(10)
+        assert s.recv(4096).decode().startswith("250 2.0.0 Ok: queued as ")
+    assert server.stop() == 0
+    assert len(stored_ids(tmp_path / "spool")) == 6
