@@ -1,7 +1,11 @@
-"""Throughput in discard mode against Postfix's smtp-sink, measured in the same run: 1 KiB
-messages over 100 reused connections from Postfix's smtp-source (pinned to CPU 0), each
-server alone on CPU 1. Reports msgs/s and server CPU µs per message (from /proc) for each,
-medians over the repetitions, and mxring's ratios. Every run is bounded in count and time.
+"""Throughput against Postfix's smtp-sink, measured in the same run: 1 KiB messages over 100
+reused connections from Postfix's smtp-source (pinned to CPU 0), each server alone on CPU 1:
+smtp-sink (stores nothing), mxring in discard mode, and mxring with durability fsync (group
+commit to a spool in a temporary directory on the project disk). Reports msgs/s and server
+CPU µs per message (from /proc), medians over the repetitions, and ratios. For fsync it also
+reports the writer's batch sizes and the server's latency from end of data to the 250 (p50
+and p99, log2 buckets, from the reactor's own measurement). Every run is bounded in count
+and time.
 
 usage: sink_compare.py [--messages N] [--repetitions R] [--json]
 """
@@ -10,11 +14,13 @@ import json
 import os
 import resource
 import signal
+import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 
-from measure import MXRINGD, cpu_seconds, free_port, start, wait_for_port
+from measure import MXRINGD, ROOT, cpu_seconds, free_port, start, wait_for_port
 
 
 def children_cpu():
@@ -24,14 +30,20 @@ def children_cpu():
 
 def run_once(name, messages):
     port = free_port()
-    if name == "mxring":
-        command = [MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability", "discard",
+    spool = None
+    if name.startswith("mxring"):
+        durability = "fsync" if name == "mxring-fsync" else "discard"
+        command = [MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability", durability,
                    "--threads", "1", "--max-connections-per-ip", "0", "--host-name", "bench.test",
                    "--max-messages-per-connection", "100000000"]
+        if durability == "fsync":
+            spool = tempfile.mkdtemp(prefix="mxring-bench-spool-", dir=os.path.join(ROOT, "build"))
+            command += ["--spool", spool]
     else:  # the peer set-up of ../shared notes: backlog 1024, up to 1024 sessions
         command = ["smtp-sink", "-u", "nobody", "-h", "bench.test", "-m", "1024",
                    f"127.0.0.1:{port}", "1024"]
-    server = start(command, cpu=1, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()
+    server = start(command, cpu=1, stderr=log, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         time.sleep(0.3)
@@ -47,12 +59,26 @@ def run_once(name, messages):
         client_cpu = children_cpu() - client_before
         if load.returncode != 0 or load.stderr:
             raise RuntimeError(f"smtp-source against {name}: {load.stderr}")
-        return {"msgs_per_s": messages / elapsed,
-                "server_cpu_us_per_msg": server_cpu * 1e6 / messages,
-                "client_cpu_us_per_msg": client_cpu * 1e6 / messages}
+        result = {"msgs_per_s": messages / elapsed,
+                  "server_cpu_us_per_msg": server_cpu * 1e6 / messages,
+                  "client_cpu_us_per_msg": client_cpu * 1e6 / messages}
+        if name.startswith("mxring"):
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+            log.seek(0)
+            for line in log.read().decode().splitlines():
+                if "batch_sizes" in line:
+                    result["batch_sizes"] = line.split("batch_sizes")[1]
+                if "store_latency_p50_us<=" in line and name == "mxring-fsync":
+                    result["eod_to_250_p50_us"] = int(line.split("p50_us<=")[1].split()[0])
+                    result["eod_to_250_p99_us"] = int(line.split("p99_us<=")[1].split()[0])
+        return result
     finally:
-        server.send_signal(signal.SIGKILL)
-        server.wait()
+        if server.poll() is None:
+            server.send_signal(signal.SIGKILL)
+            server.wait()
+        if spool:
+            shutil.rmtree(spool, ignore_errors=True)
 
 
 def main():
@@ -61,29 +87,39 @@ def main():
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = {"smtp-sink": [], "mxring": []}
+    runs = {"smtp-sink": [], "mxring": [], "mxring-fsync": []}
     for _ in range(args.repetitions):  # interleaved, so drift hits both alike
         for name in runs:
             runs[name].append(run_once(name, args.messages))
     result = {}
     for name, samples in runs.items():
         result[name] = {key: round(statistics.median(s[key] for s in samples), 1)
-                        for key in samples[0]}
+                        for key in samples[0] if key != "batch_sizes"}
+        if "batch_sizes" in samples[-1]:
+            result[name]["batch_sizes"] = samples[-1]["batch_sizes"]
+    sink, discard, fsync = result["smtp-sink"], result["mxring"], result["mxring-fsync"]
     result["ratio"] = {
-        "msgs_per_s": round(result["mxring"]["msgs_per_s"] / result["smtp-sink"]["msgs_per_s"], 2),
-        "server_cpu_per_msg": round(result["mxring"]["server_cpu_us_per_msg"]
-                                    / result["smtp-sink"]["server_cpu_us_per_msg"], 2),
+        "msgs_per_s": round(discard["msgs_per_s"] / sink["msgs_per_s"], 2),
+        "server_cpu_per_msg": round(discard["server_cpu_us_per_msg"]
+                                    / sink["server_cpu_us_per_msg"], 2),
+        "fsync_vs_discard_msgs_per_s": round(fsync["msgs_per_s"] / discard["msgs_per_s"], 2),
+        "fsync_vs_sink_msgs_per_s": round(fsync["msgs_per_s"] / sink["msgs_per_s"], 2),
     }
     if args.json:
         print(json.dumps(result))
         return
-    print(f"{'server':<10} {'msgs/s':>10} {'server µs/msg':>14} {'client µs/msg':>14}")
+    print(f"{'server':<13} {'msgs/s':>9} {'server µs/msg':>14} {'client µs/msg':>14}")
     for name in runs:
         r = result[name]
-        print(f"{name:<10} {r['msgs_per_s']:>10.0f} {r['server_cpu_us_per_msg']:>14.1f} "
+        print(f"{name:<13} {r['msgs_per_s']:>9.0f} {r['server_cpu_us_per_msg']:>14.1f} "
               f"{r['client_cpu_us_per_msg']:>14.1f}")
-    print(f"mxring / smtp-sink: msgs/s x{result['ratio']['msgs_per_s']}, "
-          f"server CPU per message x{result['ratio']['server_cpu_per_msg']}")
+    ratio = result["ratio"]
+    print(f"mxring discard / smtp-sink: msgs/s x{ratio['msgs_per_s']}, "
+          f"server CPU per message x{ratio['server_cpu_per_msg']}")
+    print(f"mxring fsync: x{ratio['fsync_vs_discard_msgs_per_s']} of discard, "
+          f"x{ratio['fsync_vs_sink_msgs_per_s']} of smtp-sink; writer batches "
+          f"{fsync.get('batch_sizes', '')}; end of data to 250: p50 <= "
+          f"{fsync.get('eod_to_250_p50_us')} µs, p99 <= {fsync.get('eod_to_250_p99_us')} µs")
 
 
 if __name__ == "__main__":

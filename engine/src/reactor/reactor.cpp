@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
 #include <ctime>
 
@@ -23,6 +25,26 @@ namespace {
 // that connection until the session catches up (TCP back-pressure does the rest).
 constexpr std::size_t kBacklogLimit = 256 * 1024;
 constexpr std::size_t kIdleSendCapacity = 1024;
+
+std::int64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+// The upper bound, in µs, of the bucket holding the p-th fraction of `buckets` (bucket b
+// holds latencies below 2^b µs).
+std::uint64_t percentile_us(const std::array<std::uint64_t, 32>& buckets, double p) {
+  std::uint64_t total = 0;
+  for (auto n : buckets) total += n;
+  std::uint64_t seen = 0;
+  for (std::size_t b = 0; b < buckets.size(); ++b) {
+    seen += buckets[b];
+    if (total > 0 && static_cast<double>(seen) >= p * static_cast<double>(total))
+      return std::uint64_t{1} << b;
+  }
+  return 0;
+}
 
 std::int64_t monotonic_seconds() {
   timespec now{};
@@ -171,7 +193,9 @@ void Reactor::run(const std::function<void(const std::string& error)>& ready) {
                        " accepted=" + std::to_string(counters_.accepted) +
                        " refused=" + std::to_string(counters_.refused) +
                        " messages=" + std::to_string(counters_.messages) +
-                       " enobufs=" + std::to_string(counters_.enobufs));
+                       " enobufs=" + std::to_string(counters_.enobufs) + " store_latency_p50_us<=" +
+                       std::to_string(percentile_us(store_latency_, 0.5)) +
+                       " p99_us<=" + std::to_string(percentile_us(store_latency_, 0.99)));
 }
 
 std::string Reactor::set_up() {
@@ -524,7 +548,7 @@ void Reactor::hand_to_storage(Connection& c) {
     return;
   }
   StoreRequest request{std::make_unique<Message>(session.take_message()), c.slot, c.generation,
-                       durability == Durability::fsync};
+                       durability == Durability::fsync, monotonic_ns()};
   storage_->requests.try_push(request);  // cannot fail: storing_ < capacity
   ++storing_;
   storage_->writer->notify();
@@ -536,6 +560,10 @@ void Reactor::collect_storage_answers() {
   storage_->completions.pop_batch(SIZE_MAX, [this](StoreCompletion&& done) {
     --storing_;
     if (done.result == StorageResult::stored) ++counters_.messages;
+    // From the end of the data to the 250 being queued: storage's share of the latency.
+    const auto waited_us = (monotonic_ns() - done.handed_at_ns) / 1000;
+    ++store_latency_[std::min<std::size_t>(store_latency_.size() - 1,
+                                           std::bit_width(static_cast<std::uint64_t>(waited_us)))];
     if (done.slot >= slots_.size() || !slots_[done.slot]) return;
     auto& c = *slots_[done.slot];
     // A client that left while its message was written: stored, but nobody to tell.

@@ -3,6 +3,7 @@
 // the read-only configuration and the connection caps.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -110,6 +111,7 @@ class Reactor final : private SessionServices {
   bool draining_ = false;
   std::int64_t drain_deadline_ = 0;
 
+  std::array<std::uint64_t, 32> store_latency_{};  // log2 µs buckets, end of data to answer
   struct Counters {
     std::uint64_t accepted = 0, refused = 0, messages = 0, enobufs = 0;
   } counters_;

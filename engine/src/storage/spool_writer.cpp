@@ -182,7 +182,7 @@ void SpoolWriter::run() {
     write_batch(batch, results);
     std::fill(touched.begin(), touched.end(), false);
     for (std::size_t i = 0; i < pending.size(); ++i) {
-      StoreCompletion done{batch[i].slot, batch[i].generation, results[i]};
+      StoreCompletion done{batch[i].slot, batch[i].generation, results[i], batch[i].handed_at_ns};
       // Full only if a reactor broke its promise of at most `capacity` messages outstanding;
       // an answer is never dropped (its client would wait forever), so wait for room.
       auto& completions = channels_[pending[i].channel]->completions;

@@ -17,15 +17,17 @@ namespace mxring::engine {
 
 struct StoreRequest {
   std::unique_ptr<Message> message;
-  std::uint32_t slot = 0;        // the connection waiting for the answer
-  std::uint32_t generation = 0;  // ... unless it has closed since
-  bool sync = true;              // durability fsync (false: none)
+  std::uint32_t slot = 0;         // the connection waiting for the answer
+  std::uint32_t generation = 0;   // ... unless it has closed since
+  bool sync = true;               // durability fsync (false: none)
+  std::int64_t handed_at_ns = 0;  // CLOCK_MONOTONIC, for the end-of-data-to-250 latency
 };
 
 struct StoreCompletion {
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
   StorageResult result = StorageResult::stored;
+  std::int64_t handed_at_ns = 0;
 };
 
 // Wakes a sleeping writer without a system call when it is busy. Both sides make their
