@@ -5,7 +5,8 @@ CMAKE ?= cmake
 CTEST ?= ctest
 FUZZ_SECONDS ?= 600
 
-.PHONY: deps build run test test-release test-asan test-tsan test-fuzz bench fuzz format format-check \
+.PHONY: deps build run test test-release test-asan test-tsan test-fuzz bench soak fuzz format \
+        format-check \
         check-headers clean
 
 deps:
@@ -46,6 +47,11 @@ bench: build
 	bench/run-micro
 	/usr/bin/python3 bench/e2e/sink_compare.py
 	/usr/bin/python3 bench/e2e/idle_connections.py 20000
+
+# Long-running proofs kept out of `make test`: kill -9 under load at twenty points.
+soak: build
+	MXRING_SOAK=1 MXRINGD=build/release/bin/mxringd /usr/bin/python3 -m pytest -q \
+	  -p no:cacheprovider tests/integration/test_storage.py -k kill
 
 # Long fuzzing sessions on the committed corpora (new findings land in build/fuzz/findings).
 fuzz: build/fuzz/build.ninja

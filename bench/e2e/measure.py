@@ -56,3 +56,27 @@ def start(command, cpu=None, **kwargs):
     if cpu is not None:
         command = ["taskset", "-c", str(cpu)] + command
     return subprocess.Popen(command, preexec_fn=raise_file_limit, **kwargs)
+
+
+def tree_cpu_seconds(root_pid):
+    """CPU of a process and all its descendants, live or reaped (cutime/cstime), in seconds."""
+    parents, own = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        own[pid] = sum(int(x) for x in fields[11:15]) / CLOCK_TICKS
+    total = 0.0
+    for pid in own:
+        p = pid
+        while p in parents and p != root_pid and p > 1:
+            p = parents[p]
+        if p == root_pid:
+            total += own[pid]
+    return total

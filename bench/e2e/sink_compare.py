@@ -1,7 +1,8 @@
 """Throughput against Postfix's smtp-sink, measured in the same run: 1 KiB messages over 100
 reused connections from Postfix's smtp-source (pinned to CPU 0), each server alone on CPU 1:
-smtp-sink (stores nothing), mxring in discard mode, and mxring with durability fsync (group
-commit to a spool in a temporary directory on the project disk). Reports msgs/s and server
+smtp-sink (stores nothing), mxring in discard mode, mxring with durability fsync (group
+commit to a spool in a temporary directory on the project disk), and a private Postfix
+smtpd that queues every message durably (postfix_instance.py). Reports msgs/s and server
 CPU µs per message (from /proc), medians over the repetitions, and ratios. For fsync it also
 reports the writer's batch sizes and the server's latency from end of data to the 250 (p50
 and p99, log2 buckets, from the reactor's own measurement). Every run is bounded in count
@@ -20,7 +21,9 @@ import subprocess
 import tempfile
 import time
 
-from measure import MXRINGD, ROOT, cpu_seconds, free_port, start, wait_for_port
+from measure import (MXRINGD, ROOT, cpu_seconds, free_port, start, tree_cpu_seconds,
+                     wait_for_port)
+from postfix_instance import PostfixInstance
 
 
 def children_cpu():
@@ -28,7 +31,37 @@ def children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
+def run_postfix(messages):
+    """Postfix smtpd, queueing every message durably (one fsync each): far slower, so it gets
+    a tenth of the messages; rates and CPU per message still compare."""
+    messages = max(messages // 10, 5000)
+    port = free_port()
+    instance = PostfixInstance(port, cpu=1, parent=None)  # /tmp: the postfix user must reach it
+    try:
+        master = instance.master_pid()
+        wait_for_port(port)
+        cpu_before = tree_cpu_seconds(master)
+        client_before = children_cpu()
+        started = time.monotonic()
+        load = subprocess.run(
+            ["taskset", "-c", "0", "smtp-source", "-d", "-s", "100", "-m", str(messages),
+             "-l", "1024", "-f", "sender@client.test", "-t", "rcpt@localhost",
+             f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=600)
+        elapsed = time.monotonic() - started
+        server_cpu = tree_cpu_seconds(master) - cpu_before
+        client_cpu = children_cpu() - client_before
+        if load.returncode != 0 or load.stderr:
+            raise RuntimeError(f"smtp-source against postfix: {load.stderr}")
+        return {"msgs_per_s": messages / elapsed,
+                "server_cpu_us_per_msg": server_cpu * 1e6 / messages,
+                "client_cpu_us_per_msg": client_cpu * 1e6 / messages}
+    finally:
+        instance.stop()
+
+
 def run_once(name, messages):
+    if name == "postfix-smtpd":
+        return run_postfix(messages)
     port = free_port()
     spool = None
     if name.startswith("mxring"):
@@ -87,7 +120,7 @@ def main():
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = {"smtp-sink": [], "mxring": [], "mxring-fsync": []}
+    runs = {"smtp-sink": [], "mxring": [], "mxring-fsync": [], "postfix-smtpd": []}
     for _ in range(args.repetitions):  # interleaved, so drift hits both alike
         for name in runs:
             runs[name].append(run_once(name, args.messages))
@@ -104,6 +137,8 @@ def main():
                                     / sink["server_cpu_us_per_msg"], 2),
         "fsync_vs_discard_msgs_per_s": round(fsync["msgs_per_s"] / discard["msgs_per_s"], 2),
         "fsync_vs_sink_msgs_per_s": round(fsync["msgs_per_s"] / sink["msgs_per_s"], 2),
+        "fsync_vs_postfix_msgs_per_s": round(fsync["msgs_per_s"]
+                                             / result["postfix-smtpd"]["msgs_per_s"], 1),
     }
     if args.json:
         print(json.dumps(result))
@@ -117,7 +152,8 @@ def main():
     print(f"mxring discard / smtp-sink: msgs/s x{ratio['msgs_per_s']}, "
           f"server CPU per message x{ratio['server_cpu_per_msg']}")
     print(f"mxring fsync: x{ratio['fsync_vs_discard_msgs_per_s']} of discard, "
-          f"x{ratio['fsync_vs_sink_msgs_per_s']} of smtp-sink; writer batches "
+          f"x{ratio['fsync_vs_sink_msgs_per_s']} of smtp-sink, "
+          f"x{ratio['fsync_vs_postfix_msgs_per_s']} of Postfix smtpd; writer batches "
           f"{fsync.get('batch_sizes', '')}; end of data to 250: p50 <= "
           f"{fsync.get('eod_to_250_p50_us')} µs, p99 <= {fsync.get('eod_to_250_p99_us')} µs")
 

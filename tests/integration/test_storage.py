@@ -111,7 +111,12 @@ class Sender(threading.Thread):
             pass  # the server was killed under us
 
 
-@pytest.mark.parametrize("kill_after", [0.3, 1.0])
+# `make test`: two kill points; `make soak` (MXRING_SOAK=1): twenty, spread over 0.2-4 s.
+KILL_POINTS = ([0.2 + 0.2 * i for i in range(20)] if os.environ.get("MXRING_SOAK")
+               else [0.3, 1.0])
+
+
+@pytest.mark.parametrize("kill_after", KILL_POINTS)
 def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after):
     directory = tmp_path / "spool"
     server = mxringd("--durability", "fsync", "--spool", str(directory))

@@ -284,6 +284,7 @@ void Reactor::loop() {
     }
     dirty_.clear();
     on_tick();
+    publish_to_storage();
   }
 }
 
@@ -549,8 +550,15 @@ void Reactor::hand_to_storage(Connection& c) {
   }
   StoreRequest request{std::make_unique<Message>(session.take_message()), c.slot, c.generation,
                        durability == Durability::fsync, monotonic_ns()};
-  storage_->requests.try_push(request);  // cannot fail: storing_ < capacity
+  storage_->requests.try_stage(request);  // cannot fail: storing_ < capacity
   ++storing_;
+  staged_for_storage_ = true;  // published, and the writer woken, once per loop turn
+}
+
+void Reactor::publish_to_storage() {
+  if (!staged_for_storage_) return;
+  staged_for_storage_ = false;
+  storage_->requests.publish();
   storage_->writer->notify();
 }
 

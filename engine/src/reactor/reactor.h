@@ -71,6 +71,7 @@ class Reactor final : private SessionServices {
   void start_draining();
   void hand_to_storage(Connection& c);
   void collect_storage_answers();
+  void publish_to_storage();
 
   void arm_accept(unsigned listener);
   void arm_recv(Connection& c);
@@ -90,6 +91,7 @@ class Reactor final : private SessionServices {
   QueueIdGenerator queue_ids_;
   StorageChannel* storage_;
   std::size_t storing_ = 0;  // messages handed to the writer, not yet answered
+  bool staged_for_storage_ = false;
 
   std::optional<Ring> ring_;
   std::optional<BufferRing> buffers_;
