@@ -68,6 +68,24 @@ def test_smtplib_message_reads_back_byte_identical(mxringd, tmp_path):
     assert spool(tmp_path / "spool", "verify").returncode == 0
 
 
+def test_maildir_sink_gets_the_exact_message(mxringd, tmp_path):
+    maildir = tmp_path / "Maildir"
+    server = mxringd("--durability", "fsync", "--maildir", str(maildir))
+    body = b"Subject: to maildir\r\n\r\nline one\r\n.dot line\r\n"
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+        c.ehlo()
+        c.mail("alice@client.test")
+        c.rcpt("bob@localhost")
+        code, _ = c.data(body)
+        assert code == 250
+    assert server.stop() == 0
+    files = list((maildir / "new").iterdir())
+    assert len(files) == 1 and not list((maildir / "tmp").iterdir())
+    content = files[0].read_bytes()
+    assert content.startswith(b"Return-Path: <alice@client.test>\r\nReceived: from client.test")
+    assert without_trace_header(content.split(b"\r\n", 1)[1]) == body
+
+
 def test_swaks_and_smtp_source_messages_are_all_stored(mxringd, tmp_path):
     server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
     swaks = subprocess.run(["swaks", "--server", f"{server.host}:{server.port}", "--to",

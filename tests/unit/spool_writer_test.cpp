@@ -134,5 +134,29 @@ TEST_F(SpoolWriterTest, SegmentsRotateBySize) {
   EXPECT_EQ(records, 30u);
 }
 
+// The maildir sink: every message a file in new/ (Return-Path, then the content exactly),
+// nothing left in tmp/.
+TEST_F(SpoolWriterTest, MaildirGetsOneFilePerMessage) {
+  auto o = options();
+  o.maildir = (dir_ / "Maildir").string();
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  const auto done = store(0, 40);
+  writer.stop();
+  for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ / "Maildir" / "new")) {
+    std::ifstream file(entry.path(), std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(file)), {});
+    ASSERT_TRUE(content.starts_with("Return-Path: <a@client.example>\r\n"));
+    EXPECT_EQ(content.size(), 33u + 100u);
+    ++files;
+  }
+  EXPECT_EQ(files, 40u);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "Maildir" / "tmp"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "Maildir" / "cur"));
+}
+
 }  // namespace
 }  // namespace mxring::engine

@@ -99,6 +99,7 @@ void load_file(Options& o, const std::string& path) {
   if (file.contains("domain")) o.domains = toml::find<std::vector<std::string>>(file, "domain");
   if (file.contains("users")) o.users_file = toml::find<std::string>(file, "users");
   if (file.contains("spool")) o.spool = toml::find<std::string>(file, "spool");
+  if (file.contains("maildir")) o.maildir = toml::find<std::string>(file, "maildir");
   if (file.contains("durability")) {
     const auto d = durability_of(toml::find<std::string>(file, "durability"));
     if (!d) throw CLI::ValidationError("durability", "must be fsync, none or discard");
@@ -149,7 +150,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.set_help_flag("-h,--help", "Print this help and exit");
   std::string config_file;
   std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted;
-  std::string users, spool, durability, host_name, auth_users, metrics, log_level;
+  std::string users, spool, maildir, durability, host_name, auth_users, metrics, log_level;
   unsigned threads = 0, writers = 0, storage_ring = 0;
   std::uint64_t segment_size = 0, segment_age = 0;
   std::string fault_writer_stall;
@@ -171,6 +172,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "catch-all); others get 550 5.1.1. Reloaded on SIGHUP")
       ->check(CLI::ExistingFile);
   app.add_option("--spool", spool, "Spool directory");
+  app.add_option("--maildir", maildir,
+                 "Deliver into this maildir (one file a message) instead of the spool");
   app.add_option("--durability", durability,
                  "What 250 promises: fsync (default), none (page cache) or discard (sink)")
       ->check(CLI::IsMember({"fsync", "none", "discard"}));
@@ -232,6 +235,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!domains.empty()) o.domains = domains;
     if (!users.empty()) o.users_file = users;
     if (!spool.empty()) o.spool = spool;
+    if (!maildir.empty()) o.maildir = maildir;
     if (!durability.empty()) o.durability = *durability_of(durability);
     if (app.count("--threads")) o.threads = threads;
     if (app.count("--writers")) o.writers = writers;
@@ -289,6 +293,7 @@ std::string describe(const Options& o) {
       << "domain = " << list(o.domains) << "\n"
       << "users = " << toml::value(o.users_file) << "\n"
       << "spool = " << toml::value(o.spool) << "\n"
+      << "maildir = " << toml::value(o.maildir) << "\n"
       << "durability = \"" << durability_name(o.durability) << "\"\n"
       << "threads = " << o.threads << "\n"
       << "writers = " << o.writers << "\n"
@@ -357,6 +362,7 @@ engine::ServerConfig server_config(
   config.pin_threads = o.pin_threads;
   config.node_id = o.node_id;
   config.spool = o.spool;
+  config.maildir = o.maildir;
   config.writers = o.writers;
   config.storage_ring = o.storage_ring;
   config.segment_size = o.segment_size;

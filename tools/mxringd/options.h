@@ -24,6 +24,7 @@ struct Options {
   std::vector<std::string> domains = {"localhost"};
   std::string users_file;  // empty: every local part of the accepted domains
   std::string spool = "./var/spool";
+  std::string maildir;  // empty: the spool
   engine::Durability durability = engine::Durability::fsync;
   unsigned threads = 0;
   unsigned writers = 0;

@@ -99,8 +99,8 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   bool stores = false;
   for (const auto& listener : config.listeners)
     stores = stores || listener.context->config().durability != Durability::discard;
-  if (stores && config.spool.empty()) {
-    error = "durability fsync/none needs a spool directory";
+  if (stores && config.spool.empty() && config.maildir.empty()) {
+    error = "durability fsync/none needs a spool directory or a maildir";
     return nullptr;
   }
   for (const auto& listener : config.listeners) {
@@ -133,6 +133,8 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
       options.segment_size = cfg.segment_size;
       options.segment_age_s = cfg.segment_age.count();
       options.stall_file = cfg.fault_writer_stall_file;
+      options.maildir = cfg.maildir;
+      options.index = w;
       auto writer = std::make_unique<SpoolWriter>(std::move(options), std::move(served));
       if (error = writer->open(); !error.empty()) return nullptr;
       writer->start();

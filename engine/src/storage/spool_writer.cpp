@@ -65,6 +65,10 @@ SpoolWriter::~SpoolWriter() {
 }
 
 std::string SpoolWriter::open() {
+  if (!options_.maildir.empty()) {
+    maildir_.emplace(options_.maildir, options_.index);
+    return maildir_->open();
+  }
   std::error_code error;
   std::filesystem::create_directories(options_.directory, error);
   if (error) return "cannot create " + options_.directory + ": " + error.message();
@@ -197,6 +201,12 @@ void SpoolWriter::run() {
 
 std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
                                      std::vector<StorageResult>& results) {
+  if (maildir_) {
+    maildir_->write(batch, results);
+    stats_.batches.fetch_add(1, std::memory_order_relaxed);
+    stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
+    return batch.size();
+  }
   const auto now = unix_us();
   std::uint64_t bytes = 0;
   std::vector<std::string> prefixes;

@@ -1,15 +1,18 @@
 // A storage writer thread: drains every channel it serves, appends all available records to
 // its current segment with one pwritev, makes them durable with one fdatasync (group
 // commit), and only then answers each message. One record when idle, as many as wait when
-// busy: the batch grows with the load, never with a timer.
+// busy: the batch grows with the load, never with a timer. Configured with a maildir, it
+// hands the batch to MaildirStore instead.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "maildir_store.h"
 #include "storage_channel.h"
 
 namespace mxring::engine {
@@ -20,6 +23,9 @@ struct SpoolWriterOptions {
   std::int64_t segment_age_s = 3600;         // ... or once the segment is this old
   std::size_t max_batch_records = 1024;
   std::string stall_file;  // fault injection for tests: the writer pauses while it exists
+  // Non-empty: deliver into this maildir (shared by every writer) instead of segments.
+  std::string maildir;
+  unsigned index = 0;  // this writer's number (maildir file names)
 };
 
 struct WriterStats {
@@ -55,6 +61,7 @@ class SpoolWriter {
   std::uint64_t sequence_ = 0;
   std::uint64_t offset_ = 0;
   std::int64_t segment_opened_s_ = 0;
+  std::optional<MaildirStore> maildir_;
   WriterStats stats_;
 };
 

@@ -27,6 +27,7 @@ struct ServerConfig {
   std::uint16_t node_id = 0;  // part of every queue id
   // Where fsync/none listeners store: <spool>/<writer>/<sequence>.seg (SPOOL-FORMAT.md).
   std::string spool;
+  std::string maildir;   // non-empty: fsync/none listeners deliver here (one file a message)
   unsigned writers = 0;  // storage writer threads; 0: one per reactor
   std::uint64_t segment_size = 64ull << 20;
   std::chrono::seconds segment_age{3600};
