@@ -18,7 +18,9 @@ build/%/build.ninja: | deps
 build: build/release/build.ninja
 	@$(CMAKE) --build --preset release
 
-run: build
+# Only the programs: tests and benchmarks are built by `make build` and `make test`.
+run: build/release/build.ninja
+	@$(CMAKE) --build --preset release --target mxringd mxring
 	@mkdir -p var/spool
 	exec build/release/bin/mxringd
 
