@@ -128,6 +128,7 @@ void load_file(Options& o, const std::string& path) {
   number("min_rate_grace", o.min_rate_grace);
   number("shutdown_grace", o.shutdown_grace);
   number("batch_wait_us", o.batch_wait_us);
+  if (file.contains("preallocate")) o.preallocate = toml::find<bool>(file, "preallocate");
   if (file.contains("reject_long_lines"))
     o.limits.reject_long_lines = toml::find<bool>(file, "reject_long_lines");
   if (file.contains("log_level")) o.log_level = toml::find<std::string>(file, "log_level");
@@ -159,7 +160,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_connections = 0,
                 max_per_ip = 0, command_timeout = 0, data_timeout = 0, min_data_rate = 0,
                 shutdown_grace = 0, batch_wait_us = 0, min_rate_grace = 0;
-  bool no_pin = false, reject_long_lines = false;
+  bool no_pin = false, reject_long_lines = false, no_preallocate = false;
 
   app.add_option("--config", config_file, "TOML file with the same keys as the flags")
       ->check(CLI::ExistingFile);
@@ -183,6 +184,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--segment-size", segment_size,
                  "Spool segments rotate past this many octets, default 67108864");
   app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600");
+  app.add_flag("--no-preallocate", no_preallocate,
+               "Do not reserve each new spool segment's full size up front");
   app.add_option("--storage-ring", storage_ring,
                  "Messages in flight between a reactor and its writer, default 4096");
   app.add_option("--fault-writer-stall", fault_writer_stall,
@@ -245,6 +248,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--segment-age")) o.segment_age = segment_age;
     if (!fault_writer_stall.empty()) o.fault_writer_stall = fault_writer_stall;
     if (no_pin) o.pin_threads = false;
+    if (no_preallocate) o.preallocate = false;
     if (!host_name.empty()) o.host_name = host_name;
     if (app.count("--node-id")) o.node_id = node_id;
     if (app.count("--max-message-size")) o.limits.max_message_size = max_message_size;
@@ -300,6 +304,7 @@ std::string describe(const Options& o) {
       << "storage_ring = " << o.storage_ring << "\n"
       << "segment_size = " << o.segment_size << "\n"
       << "segment_age = " << o.segment_age << "\n"
+      << "preallocate = " << (o.preallocate ? "true" : "false") << "\n"
       << "node_id = " << o.node_id << "\n"
       << "max_message_size = " << o.limits.max_message_size << "\n"
       << "max_recipients = " << o.limits.max_recipients << "\n"
@@ -363,6 +368,7 @@ engine::ServerConfig server_config(
   config.node_id = o.node_id;
   config.spool = o.spool;
   config.maildir = o.maildir;
+  config.preallocate_segments = o.preallocate;
   config.writers = o.writers;
   config.storage_ring = o.storage_ring;
   config.segment_size = o.segment_size;

@@ -31,6 +31,7 @@ struct Options {
   std::size_t storage_ring = 4096;
   std::uint64_t segment_size = 64ull << 20;
   std::uint64_t segment_age = 3600;
+  bool preallocate = true;
   std::string fault_writer_stall;
   bool pin_threads = true;
   std::uint16_t node_id = 0;

@@ -134,6 +134,7 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
       options.segment_age_s = cfg.segment_age.count();
       options.stall_file = cfg.fault_writer_stall_file;
       options.maildir = cfg.maildir;
+      options.preallocate = cfg.preallocate_segments;
       options.index = w;
       auto writer = std::make_unique<SpoolWriter>(std::move(options), std::move(served));
       if (error = writer->open(); !error.empty()) return nullptr;

@@ -21,6 +21,7 @@ struct SpoolWriterOptions {
   std::string directory;                     // this writer's own: <spool>/<index>
   std::uint64_t segment_size = 64ull << 20;  // rotate past this many octets
   std::int64_t segment_age_s = 3600;         // ... or once the segment is this old
+  bool preallocate = true;                   // reserve segment_size when a segment starts
   std::size_t max_batch_records = 1024;
   std::string stall_file;  // fault injection for tests: the writer pauses while it exists
   // Non-empty: deliver into this maildir (shared by every writer) instead of segments.

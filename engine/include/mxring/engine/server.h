@@ -31,6 +31,7 @@ struct ServerConfig {
   unsigned writers = 0;  // storage writer threads; 0: one per reactor
   std::uint64_t segment_size = 64ull << 20;
   std::chrono::seconds segment_age{3600};
+  bool preallocate_segments = true;
   std::size_t storage_ring = 4096;      // messages in flight between a reactor and its writer
   std::string fault_writer_stall_file;  // tests only: writers pause while this file exists
 
