@@ -208,39 +208,65 @@ def test_full_disk_answers_452_and_recovers(mxringd, tmp_path):
         subprocess.run(["umount", "-l", str(mount)])
 
 
+def open_session(server):
+    s = socket.create_connection((server.host, server.port), timeout=10)
+    s.recv(4096)
+    s.sendall(b"EHLO client.test\r\n")
+    reply = b""
+    while not reply.endswith(b"\r\n") or b"250 " not in reply:
+        reply += s.recv(4096)
+    return s
+
+
+def start_transaction(sock):
+    sock.sendall(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
+    reply = b""
+    while reply.count(b"\r\n") < 3:
+        reply += sock.recv(4096)
+    return reply.decode()
+
+
 def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
+    """Storage half a ring behind: DATA gets 451 4.3.2. Three quarters: sessions between
+    transactions are not read until it catches up. Nothing is lost either way."""
     stall = tmp_path / "stall"
     stall.touch()
     server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
                      "--storage-ring", "8", "--threads", "1", "--fault-writer-stall", str(stall))
-
-    def transaction(sock):
-        sock.sendall(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
-        reply = b""
-        while reply.count(b"\r\n") < 3:
-            reply += sock.recv(4096)
-        return reply.decode()
-
-    waiting = []
-    for n in range(6):  # three quarters of the ring: these wait on the stalled writer
-        s = socket.create_connection((server.host, server.port))
-        s.recv(4096)
-        s.sendall(b"EHLO client.test\r\n")
-        time.sleep(0.05)
-        s.recv(4096)
-        assert transaction(s).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+    # Six clients reach DATA together, before anything is pending, then finish their messages:
+    # six waiting on the stalled writer is three quarters of the ring.
+    waiting = [open_session(server) for _ in range(6)]
+    for s in waiting:
+        assert start_transaction(s).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+    for n, s in enumerate(waiting):
         s.sendall(f"Subject: {n}\r\n\r\nbody\r\n.\r\n".encode())
-        waiting.append(s)
-    time.sleep(0.3)
-    late = socket.create_connection((server.host, server.port))
-    late.recv(4096)
-    late.sendall(b"EHLO client.test\r\n")
-    time.sleep(0.05)
-    late.recv(4096)
-    assert transaction(late).endswith("451 4.3.2 System busy, try again later\r\n")
+    time.sleep(0.5)
+    idle = socket.create_connection((server.host, server.port), timeout=10)
+    assert idle.recv(4096).startswith(b"220 ")  # greeted, then not read: no transaction yet
+    idle.sendall(b"NOOP\r\n")
+    idle.settimeout(1.0)
+    with pytest.raises(socket.timeout):  # not read while the ring is nearly full
+        idle.recv(4096)
     stall.unlink()  # the disk comes back: every waiting message is stored and answered
     for s in waiting:
         s.settimeout(10)
         assert s.recv(4096).decode().startswith("250 2.0.0 Ok: queued as ")
+    idle.settimeout(10)
+    assert idle.recv(4096) == b"250 2.0.0 Ok\r\n"  # and the held session is read again
+    # Half a ring behind: DATA is refused before the content is sent.
+    stall.touch()
+    more = [open_session(server) for _ in range(4)]
+    for s in more:
+        assert start_transaction(s).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+        s.sendall(b"Subject: again\r\n\r\nbody\r\n.\r\n")
+    time.sleep(0.5)
+    late = open_session(server)
+    assert start_transaction(late).endswith("451 4.3.2 System busy, try again later\r\n")
+    stall.unlink()
+    for s in more:
+        s.settimeout(10)
+        assert s.recv(4096).decode().startswith("250 2.0.0 Ok: queued as ")
+    for s in waiting + more + [idle, late]:
+        s.close()  # (an open transaction would hold the drain for its grace period)
     assert server.stop() == 0
-    assert len(stored_ids(tmp_path / "spool")) == 6
+    assert len(stored_ids(tmp_path / "spool")) == 10

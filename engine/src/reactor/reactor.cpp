@@ -126,6 +126,7 @@ struct Reactor::Connection {
   std::size_t send_offset = 0;
   bool recv_armed = false;
   bool recv_paused = false;
+  bool paused_for_storage = false;  // listed in paused_for_storage_
   bool send_in_flight = false;
   bool close_pending = false;
   bool closing = false;
@@ -147,7 +148,7 @@ struct Reactor::Connection {
     ++generation;
     send_offset = 0;
     recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
-        false;
+        paused_for_storage = false;
     phase = Session::Phase::greeting;
     deadline = data_started = 0;
     data_bytes = 0;
@@ -166,10 +167,15 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)),
       storage_(storage) {}
 
-// Back-pressure (DESIGN.md): past three quarters of the ring, new messages wait at DATA
-// with 451 4.3.2 instead of piling up in memory.
+// Back-pressure (DESIGN.md), in two steps. Storage lagging by half the ring: DATA gets
+// 451 4.3.2, so no new message piles up in memory. The ring three quarters full (messages
+// already past DATA kept coming): sessions between transactions are not read at all.
 bool Reactor::accepting_messages() {
-  return storage_ == nullptr || storing_ < storage_->requests.capacity() * 3 / 4;
+  return storage_ == nullptr || storing_ < storage_->requests.capacity() / 2;
+}
+
+bool Reactor::storage_nearly_full() const {
+  return storage_ != nullptr && storing_ >= storage_->requests.capacity() * 3 / 4;
 }
 
 Reactor::~Reactor() = default;
@@ -520,17 +526,40 @@ void Reactor::service(Connection& c) {
     begin_close(c);
     return;
   }
-  // Back-pressure: stop reading while the session holds too much unprocessed input.
-  if (session.backlog() > kBacklogLimit && c.recv_armed && !c.recv_paused) {
+  // Back-pressure: stop reading while the session holds too much unprocessed input, or,
+  // while the storage ring is nearly full, while it sits between transactions: its next
+  // MAIL waits in the kernel's socket buffer until the writer catches up.
+  const bool too_much_input = session.backlog() > kBacklogLimit;
+  const bool storage_lags = storage_nearly_full() && !session.in_transaction() &&
+                            session.wait() == Session::Wait::input && session.output().empty();
+  if ((too_much_input || storage_lags) && c.recv_armed && !c.recv_paused) {
     c.recv_paused = true;
+    if (storage_lags) {
+      c.paused_for_storage = true;
+      paused_for_storage_.push_back(c.slot);
+    }
     auto* sqe = ring_->sqe();
     io_uring_prep_cancel64(sqe, c.user_data(Op::recv).pack(), 0);
     io_uring_sqe_set_data64(sqe, UserData{Op::cancel, 0, 0}.pack());
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-  } else if (c.recv_paused && session.backlog() < kBacklogLimit / 2) {
+  } else if (c.recv_paused && !c.paused_for_storage && session.backlog() < kBacklogLimit / 2) {
     c.recv_paused = false;
     if (!c.recv_armed && !c.peer_closed) arm_recv(c);
   }
+}
+
+// Storage has room again: connections held between transactions read again.
+void Reactor::resume_paused_for_storage() {
+  if (paused_for_storage_.empty() || storage_nearly_full()) return;
+  for (const auto slot : paused_for_storage_) {
+    auto& c = *slots_[slot];
+    if (!c.paused_for_storage || c.closing) continue;
+    c.paused_for_storage = false;
+    c.recv_paused = false;
+    if (!c.recv_armed && !c.peer_closed) arm_recv(c);
+    mark_dirty(c);
+  }
+  paused_for_storage_.clear();
 }
 
 void Reactor::hand_to_storage(Connection& c) {
@@ -579,6 +608,7 @@ void Reactor::collect_storage_answers() {
     c.session->storage_done(done.result);
     mark_dirty(c);
   });
+  resume_paused_for_storage();
 }
 
 void Reactor::start_send(Connection& c) {

@@ -72,6 +72,7 @@ class Reactor final : private SessionServices {
   void hand_to_storage(Connection& c);
   void collect_storage_answers();
   void publish_to_storage();
+  void resume_paused_for_storage();
 
   void arm_accept(unsigned listener);
   void arm_recv(Connection& c);
@@ -82,6 +83,7 @@ class Reactor final : private SessionServices {
   QueueId next_queue_id() override { return queue_ids_.next(); }
   std::int64_t now_us() override;
   bool accepting_messages() override;
+  bool storage_nearly_full() const;
 
   const unsigned index_;
   const int cpu_;
@@ -92,6 +94,7 @@ class Reactor final : private SessionServices {
   StorageChannel* storage_;
   std::size_t storing_ = 0;  // messages handed to the writer, not yet answered
   bool staged_for_storage_ = false;
+  std::vector<std::uint32_t> paused_for_storage_;  // slots not read until storage has room
 
   std::optional<Ring> ring_;
   std::optional<BufferRing> buffers_;
