@@ -270,3 +270,42 @@ def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
         s.close()  # (an open transaction would hold the drain for its grace period)
     assert server.stop() == 0
     assert len(stored_ids(tmp_path / "spool")) == 10
+
+
+def test_durability_per_listener_from_the_config_file(tmp_path):
+    """[[listener]] tables give each listener its own durability: a sink beside fsync."""
+    from conftest import free_port
+    sink_port, store_port = free_port(), free_port()
+    config = tmp_path / "mxringd.toml"
+    config.write_text(f'''domain = ["localhost"]
+spool = "{tmp_path / 'spool'}"
+host_name = "mx.test"
+
+[[listener]]
+address = "127.0.0.1:{sink_port}"
+durability = "discard"
+
+[[listener]]
+address = "127.0.0.1:{store_port}"
+''')
+    log = open(tmp_path / "log", "w+")
+    server = subprocess.Popen([MXRINGD, "--config", str(config), "--threads", "1"],
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while "listening on" not in open(tmp_path / "log").read():
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        replies = {}
+        for port in (sink_port, store_port):
+            with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test") as c:
+                c.ehlo()
+                c.mail("a@client.test")
+                c.rcpt("b@localhost")
+                replies[port] = c.data(b"Subject: per listener\r\n\r\nhi\r\n")
+        assert replies[sink_port][1].endswith(b"(sink mode)")
+        assert replies[store_port][1].startswith(b"2.0.0 Ok: queued as ")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    assert stored_ids(tmp_path / "spool") == [replies[store_port][1].split()[-1].decode()]

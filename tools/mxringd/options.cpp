@@ -96,6 +96,27 @@ void load_file(Options& o, const std::string& path) {
     for (const auto& l : toml::find<std::vector<std::string>>(file, "listen"))
       o.listen.push_back(parse_listen(l));
   }
+  // [[listener]] tables: like `listen`, plus a durability of their own, e.g. a benchmark
+  // sink on one port beside fsync on port 25.
+  if (file.contains("listener")) {
+    if (file.contains("listen"))
+      throw CLI::ValidationError("listener", "use listen or [[listener]]");
+    o.listen.clear();
+    for (const auto& table : toml::find<std::vector<toml::value>>(file, "listener")) {
+      auto spec = parse_listen(toml::find<std::string>(table, "address"));
+      if (table.contains("role")) {
+        const auto role = role_of(toml::find<std::string>(table, "role"));
+        if (!role) throw CLI::ValidationError("listener", "role must be smtp, submission or smtps");
+        spec.role = *role;
+      }
+      if (table.contains("durability")) {
+        const auto d = durability_of(toml::find<std::string>(table, "durability"));
+        if (!d) throw CLI::ValidationError("listener", "durability must be fsync, none or discard");
+        spec.durability = d;
+      }
+      o.listen.push_back(spec);
+    }
+  }
   if (file.contains("domain")) o.domains = toml::find<std::vector<std::string>>(file, "domain");
   if (file.contains("users")) o.users_file = toml::find<std::string>(file, "users");
   if (file.contains("spool")) o.spool = toml::find<std::string>(file, "spool");
@@ -291,10 +312,14 @@ std::string describe(const Options& o) {
     return s + "]";
   };
   std::vector<std::string> listen;
-  for (const auto& l : o.listen) listen.push_back(listen_text(l));
+  bool own_durability = false;
+  for (const auto& l : o.listen) {
+    listen.push_back(listen_text(l));
+    own_durability = own_durability || l.durability.has_value();
+  }
   out << "host_name = " << toml::value(o.host_name) << "\n"
-      << "listen = " << list(listen) << "\n"
-      << "domain = " << list(o.domains) << "\n"
+      << (own_durability ? "" : "listen = " + list(listen) + "\n") << "domain = " << list(o.domains)
+      << "\n"
       << "users = " << toml::value(o.users_file) << "\n"
       << "spool = " << toml::value(o.spool) << "\n"
       << "maildir = " << toml::value(o.maildir) << "\n"
@@ -320,6 +345,14 @@ std::string describe(const Options& o) {
       << "shutdown_grace = " << o.shutdown_grace << "\n"
       << "batch_wait_us = " << o.batch_wait_us << "\n"
       << "log_level = \"" << o.log_level << "\"\n";
+  if (own_durability) {  // tables come after every plain key in TOML
+    for (const auto& l : o.listen) {
+      const auto text = listen_text(l);
+      out << "\n[[listener]]\naddress = " << toml::value(text.substr(0, text.rfind(':')))
+          << "\nrole = \"" << engine::role_name(l.role) << "\"\ndurability = \""
+          << durability_name(l.durability.value_or(o.durability)) << "\"\n";
+    }
+  }
   return out.str();
 }
 
@@ -349,7 +382,7 @@ std::optional<std::vector<std::shared_ptr<const engine::SessionContext>>> build_
     engine::SessionConfig config;
     config.host_name = o.host_name;
     config.role = l.role;
-    config.durability = o.durability;
+    config.durability = l.durability.value_or(o.durability);
     config.limits = o.limits;
     config.recipients = policy;
     contexts.push_back(engine::SessionContext::make(std::move(config)));

@@ -15,12 +15,13 @@ struct ListenSpec {
   std::string address;
   std::uint16_t port = 0;
   engine::ListenerRole role = engine::ListenerRole::smtp;
+  std::optional<engine::Durability> durability;  // [[listener]] in the file; else the global
 };
 
 struct Options {
   std::string config_file;
   std::string host_name;  // default: this machine's name (gethostname; no DNS)
-  std::vector<ListenSpec> listen = {{"127.0.0.1", 2525, engine::ListenerRole::smtp}};
+  std::vector<ListenSpec> listen = {{"127.0.0.1", 2525, engine::ListenerRole::smtp, {}}};
   std::vector<std::string> domains = {"localhost"};
   std::string users_file;  // empty: every local part of the accepted domains
   std::string spool = "./var/spool";
