@@ -31,6 +31,25 @@ def children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
+def measure_load(name, port, messages, server_cpu_seconds):
+    """Runs smtp-source (pinned to CPU 0) against `port`; rates and CPU per message."""
+    cpu_before = server_cpu_seconds()
+    client_before = children_cpu()
+    started = time.monotonic()
+    load = subprocess.run(
+        ["taskset", "-c", "0", "smtp-source", "-d", "-s", "100", "-m", str(messages),
+         "-l", "1024", "-f", "sender@client.test", "-t", "rcpt@localhost",
+         f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=600)
+    elapsed = time.monotonic() - started
+    server_cpu = server_cpu_seconds() - cpu_before
+    client_cpu = children_cpu() - client_before
+    if load.returncode != 0 or load.stderr:
+        raise RuntimeError(f"smtp-source against {name}: {load.stderr}")
+    return {"msgs_per_s": messages / elapsed,
+            "server_cpu_us_per_msg": server_cpu * 1e6 / messages,
+            "client_cpu_us_per_msg": client_cpu * 1e6 / messages}
+
+
 def run_postfix(messages):
     """Postfix smtpd, queueing every message durably (one fsync each): far slower, so it gets
     a tenth of the messages; rates and CPU per message still compare."""
@@ -40,21 +59,7 @@ def run_postfix(messages):
     try:
         master = instance.master_pid()
         wait_for_port(port)
-        cpu_before = tree_cpu_seconds(master)
-        client_before = children_cpu()
-        started = time.monotonic()
-        load = subprocess.run(
-            ["taskset", "-c", "0", "smtp-source", "-d", "-s", "100", "-m", str(messages),
-             "-l", "1024", "-f", "sender@client.test", "-t", "rcpt@localhost",
-             f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=600)
-        elapsed = time.monotonic() - started
-        server_cpu = tree_cpu_seconds(master) - cpu_before
-        client_cpu = children_cpu() - client_before
-        if load.returncode != 0 or load.stderr:
-            raise RuntimeError(f"smtp-source against postfix: {load.stderr}")
-        return {"msgs_per_s": messages / elapsed,
-                "server_cpu_us_per_msg": server_cpu * 1e6 / messages,
-                "client_cpu_us_per_msg": client_cpu * 1e6 / messages}
+        return measure_load("postfix", port, messages, lambda: tree_cpu_seconds(master))
     finally:
         instance.stop()
 
@@ -80,21 +85,7 @@ def run_once(name, messages):
     try:
         wait_for_port(port)
         time.sleep(0.3)
-        cpu_before = cpu_seconds(server.pid)
-        client_before = children_cpu()
-        started = time.monotonic()
-        load = subprocess.run(
-            ["taskset", "-c", "0", "smtp-source", "-d", "-s", "100", "-m", str(messages),
-             "-l", "1024", "-f", "sender@client.test", "-t", "rcpt@localhost",
-             f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=300)
-        elapsed = time.monotonic() - started
-        server_cpu = cpu_seconds(server.pid) - cpu_before
-        client_cpu = children_cpu() - client_before
-        if load.returncode != 0 or load.stderr:
-            raise RuntimeError(f"smtp-source against {name}: {load.stderr}")
-        result = {"msgs_per_s": messages / elapsed,
-                  "server_cpu_us_per_msg": server_cpu * 1e6 / messages,
-                  "client_cpu_us_per_msg": client_cpu * 1e6 / messages}
+        result = measure_load(name, port, messages, lambda: cpu_seconds(server.pid))
         if name.startswith("mxring"):
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)

@@ -29,6 +29,15 @@ def read_reply(sock):
             return data.decode()
 
 
+def begin_data(sock):
+    """Pipelines EHLO, MAIL, RCPT and DATA, and waits for the 354."""
+    sock.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\n"
+                 b"DATA\r\n")
+    reply = ""
+    while "354 " not in reply:
+        reply += read_reply(sock)
+
+
 def until_eof(sock):
     data = b""
     while chunk := sock.recv(4096):
@@ -93,10 +102,7 @@ def test_client_vanishing_mid_data_leaves_no_message_and_no_slot(mxringd):
     server = mxringd("--max-connections", "1")
     s = connect(server)
     read_reply(s)
-    s.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
-    reply = ""
-    while "354 " not in reply:
-        reply += read_reply(s)
+    begin_data(s)
     s.sendall(b"Subject: cut short\r\n\r\nhalf a mess")
     s.close()
     deadline = time.monotonic() + 10
@@ -128,10 +134,7 @@ def test_slow_data_below_the_minimum_rate_is_cut(mxringd):
     server = mxringd("--min-data-rate", "100000", "--min-rate-grace", "1")
     s = connect(server)
     read_reply(s)
-    s.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
-    reply = ""
-    while "354 " not in reply:
-        reply += read_reply(s)
+    begin_data(s)
     answer = ""
     for _ in range(40):  # at most 20 s of trickling
         try:
@@ -174,10 +177,7 @@ def test_sigterm_finishes_open_transactions_then_exits_zero(mxringd):
     read_reply(busy), read_reply(idle)
     idle.sendall(b"EHLO client.test\r\n")
     read_reply(idle)
-    busy.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
-    reply = ""
-    while "354 " not in reply:
-        reply += read_reply(busy)
+    begin_data(busy)
     busy.sendall(b"Subject: drain\r\n\r\nfirst half")
     server.signal(signal.SIGTERM)
     assert until_eof(idle) == "421 4.3.2 mx.test Service shutting down\r\n"
@@ -234,10 +234,7 @@ def test_smuggling_against_the_live_server(mxringd, fake_end):
     server = mxringd()
     s = connect(server)
     read_reply(s)
-    s.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
-    reply = ""
-    while "354 " not in reply:
-        reply += read_reply(s)
+    begin_data(s)
     s.sendall(b"Subject: x" + fake_end + b"MAIL FROM:<evil@attacker.test>\r\n"
               b"RCPT TO:<victim@localhost>\r\nDATA\r\nforged\r\n.\r\n")
     assert read_reply(s) == "550 5.6.0 Message has a bare CR or LF; lines end with CRLF\r\n"
