@@ -282,13 +282,7 @@ void Reactor::loop() {
     io_uring_cq_advance(ring, seen);
     last_batch = seen;
     buffers_->publish();
-    // One service per connection per turn: every reply of a batch leaves in one send.
-    for (std::size_t i = 0; i < dirty_.size(); ++i) {
-      auto& c = *slots_[dirty_[i]];
-      c.dirty = false;
-      service(c);
-    }
-    dirty_.clear();
+    service_dirty();
     on_tick();
     publish_to_storage();
   }
@@ -672,6 +666,11 @@ void Reactor::on_tick() {
       mark_dirty(*c);
     }
   }
+  service_dirty();
+}
+
+// One service per connection per turn: every reply of a batch leaves in one send.
+void Reactor::service_dirty() {
   for (std::size_t i = 0; i < dirty_.size(); ++i) {
     auto& c = *slots_[dirty_[i]];
     c.dirty = false;

@@ -61,6 +61,7 @@ class Reactor final : private SessionServices {
   void open_connection(unsigned listener, int fd);
   void feed(Connection& c, std::span<const char> bytes);
   void service(Connection& c);
+  void service_dirty();
   void start_send(Connection& c);
   void submit_send(Connection& c);
   void begin_close(Connection& c);
