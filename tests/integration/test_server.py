@@ -1,5 +1,6 @@
 """mxringd as a server: many concurrent clients, connection caps, clients that vanish,
 timeouts, SIGTERM drain and SIGHUP reload, and smuggling attempts against the live server."""
+import resource
 import signal
 import smtplib
 import socket
@@ -57,6 +58,8 @@ def send_one(server, index, barrier=None):
 
 
 def test_thousand_concurrent_connections_each_deliver(mxringd):
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 2500:
+        pytest.skip("needs a file-descriptor hard limit of 2,500 (client and server side)")
     server = mxringd("--max-connections-per-ip", "2000")
     barrier = threading.Barrier(1000)
     with ThreadPoolExecutor(max_workers=1000) as pool:
