@@ -16,6 +16,7 @@
 #include <ctime>
 
 #include "completion_rules.h"
+#include "listener_socket.h"
 #include "mxring/engine/log.h"
 
 namespace mxring::engine {
@@ -69,43 +70,8 @@ std::string numeric_address(const sockaddr_storage& address, std::uint16_t& port
 // One listening socket of one reactor; the kernel spreads connections over the reactors'
 // sockets by hash (SO_REUSEPORT).
 int open_listener(const ListenerConfig& listener, std::string& error) {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  const bool ipv6 = listener.address.find(':') != std::string::npos;
-  if (ipv6) {
-    auto& a6 = reinterpret_cast<sockaddr_in6&>(address);
-    a6.sin6_family = AF_INET6;
-    a6.sin6_port = htons(listener.port);
-    if (inet_pton(AF_INET6, listener.address.c_str(), &a6.sin6_addr) != 1)
-      length = 0;
-    else
-      length = sizeof a6;
-  } else {
-    auto& a4 = reinterpret_cast<sockaddr_in&>(address);
-    a4.sin_family = AF_INET;
-    a4.sin_port = htons(listener.port);
-    if (inet_pton(AF_INET, listener.address.c_str(), &a4.sin_addr) != 1)
-      length = 0;
-    else
-      length = sizeof a4;
-  }
-  if (length == 0) {
-    error = "not a numeric address: " + listener.address;
-    return -1;
-  }
-  const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return -1;
-  }
-  const int on = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
-  // Replies are small and each answers a command the client waits on: no Nagle delay.
-  // Accepted sockets inherit the option (uring-wolfssl.md §2.2).
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  if (ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(fd, 4096) != 0) {
+  const int fd = bind_listener(listener, true, error);
+  if (fd >= 0 && listen(fd, 4096) != 0) {
     error = "listen on " + listener.address + ":" + std::to_string(listener.port) + ": " +
             std::strerror(errno);
     close(fd);
@@ -225,6 +191,7 @@ std::string Reactor::set_up() {
     const int fd = open_listener(listener, error);
     if (fd < 0) return error;
     listeners_.push_back(fd);
+    listener_names_.push_back(listener.address + ":" + std::to_string(listener.port));
   }
   accept_armed_.assign(listeners_.size(), false);
   accept_retry_.assign(listeners_.size(), false);
@@ -381,9 +348,8 @@ void Reactor::open_connection(unsigned listener, int fd) {
   c.client = client;
   ConnectionInfo info;
   info.client_address = numeric_address(peer, info.client_port);
-  const auto& config = config_.listeners[listener];
-  info.listener = config.address + ":" + std::to_string(config.port);
-  info.role = config.role;
+  info.listener = listener_names_[listener];
+  info.role = config_.listeners[listener].role;
   c.session.emplace(contexts_[listener], static_cast<SessionServices&>(*this), std::move(info));
   c.session->greet();
   c.phase = Session::Phase::command;

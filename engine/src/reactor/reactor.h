@@ -100,6 +100,7 @@ class Reactor final : private SessionServices {
   std::optional<Ring> ring_;
   std::optional<BufferRing> buffers_;
   std::vector<int> listeners_;
+  std::vector<std::string> listener_names_;  // "address:port", formatted once
   std::vector<bool> accept_armed_;
   std::vector<bool> accept_retry_;
   int wake_fd_ = -1;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "connection_limiter.h"
+#include "listener_socket.h"
 #include "mxring/engine/log.h"
 #include "reactor.h"
 #include "ring.h"
@@ -33,38 +34,10 @@ std::vector<int> allowed_cpus() {
 // SO_REUSEPORT would let a second server on the same port silently take half the
 // connections: refuse an address someone already listens on.
 std::string check_address_free(const ListenerConfig& listener) {
-  const bool ipv6 = listener.address.find(':') != std::string::npos;
-  const int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::string("socket: ") + std::strerror(errno);
-  const int on = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  int rc;
-  if (ipv6) {
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(listener.port);
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-    if (inet_pton(AF_INET6, listener.address.c_str(), &a.sin6_addr) != 1) {
-      close(fd);
-      return "not a numeric IPv6 address: " + listener.address;
-    }
-    rc = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  } else {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(listener.port);
-    if (inet_pton(AF_INET, listener.address.c_str(), &a.sin_addr) != 1) {
-      close(fd);
-      return "not a numeric IPv4 address: " + listener.address;
-    }
-    rc = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  }
-  const int saved = errno;
-  close(fd);
-  if (rc != 0)
-    return "cannot listen on " + listener.address + ":" + std::to_string(listener.port) + ": " +
-           std::strerror(saved);
-  return {};
+  std::string error;
+  const int fd = bind_listener(listener, false, error);
+  if (fd >= 0) close(fd);
+  return error;
 }
 
 }  // namespace

@@ -11,15 +11,11 @@
 #include <ctime>
 #include <filesystem>
 
+#include "iovec_cursor.h"
 #include "mxring/engine/log.h"
 
 namespace mxring::engine {
 namespace {
-
-StorageResult failure_for(int error) {
-  return error == ENOSPC || error == EDQUOT || error == EFBIG ? StorageResult::disk_full
-                                                              : StorageResult::temporary_failure;
-}
 
 bool write_all(int fd, std::string_view head, std::string_view body) {
   iovec iov[2] = {{const_cast<char*>(head.data()), head.size()},
@@ -31,12 +27,7 @@ bool write_all(int fd, std::string_view head, std::string_view body) {
       if (errno == EINTR) continue;
       return false;
     }
-    auto left = static_cast<std::size_t>(n);
-    while (index < 2 && left >= iov[index].iov_len) left -= iov[index++].iov_len;
-    if (left > 0) {
-      iov[index].iov_base = static_cast<char*>(iov[index].iov_base) + left;
-      iov[index].iov_len -= left;
-    }
+    advance_iovecs(iov, 2, index, static_cast<std::size_t>(n));
   }
   return true;
 }
@@ -85,7 +76,7 @@ void MaildirStore::write(std::vector<StoreRequest>& batch, std::vector<StorageRe
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     const std::string head = "Return-Path: <" + message.envelope.mail_from + ">\r\n";
     if (fd < 0 || !write_all(fd, head, message.content.view())) {
-      results[i] = failure_for(errno);
+      results[i] = storage_failure(errno);
       if (fd >= 0) close(fd);
       unlink(path.c_str());
       continue;
@@ -99,7 +90,7 @@ void MaildirStore::write(std::vector<StoreRequest>& batch, std::vector<StorageRe
     const int error = errno;
     for (std::size_t i = 0; i < batch.size(); ++i)
       if (results[i] == StorageResult::stored) {
-        results[i] = failure_for(error);
+        results[i] = storage_failure(error);
         unlink((directory_ + "/tmp/" + names[i]).c_str());
       }
   }
@@ -110,7 +101,7 @@ void MaildirStore::write(std::vector<StoreRequest>& batch, std::vector<StorageRe
     const auto from = directory_ + "/tmp/" + names[i];
     const auto to = directory_ + "/new/" + names[i];
     if (rename(from.c_str(), to.c_str()) != 0) {
-      results[i] = failure_for(errno);
+      results[i] = storage_failure(errno);
       unlink(from.c_str());
       continue;
     }

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "iovec_cursor.h"
 #include "mxring/engine/log.h"
 #include "mxring/engine/spool_format.h"
 
@@ -44,12 +45,6 @@ void sync_directory(const std::string& directory) {
   if (fd < 0) return;
   fsync(fd);
   close(fd);
-}
-
-StorageResult failure_for(int error) {
-  // RFC 3463 §3.4: X.3.1 mail system full; anything else is X.3.0.
-  return error == ENOSPC || error == EDQUOT || error == EFBIG ? StorageResult::disk_full
-                                                              : StorageResult::temporary_failure;
 }
 
 }  // namespace
@@ -227,7 +222,7 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
   const bool too_big = offset_ > 0 && offset_ + bytes > options_.segment_size;
   const bool too_old = offset_ > 0 && monotonic_s() - segment_opened_s_ > options_.segment_age_s;
   if ((too_big || too_old) && !rotate()) {
-    results.assign(batch.size(), failure_for(errno));
+    results.assign(batch.size(), storage_failure(errno));
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
     return 0;
   }
@@ -250,12 +245,7 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
       break;
     }
     offset_ += static_cast<std::uint64_t>(n);
-    auto left = static_cast<std::size_t>(n);
-    while (index < iov.size() && left >= iov[index].iov_len) left -= iov[index++].iov_len;
-    if (left > 0) {  // a short write: continue inside this iovec
-      iov[index].iov_base = static_cast<char*>(iov[index].iov_base) + left;
-      iov[index].iov_len -= left;
-    }
+    advance_iovecs(iov.data(), iov.size(), index, static_cast<std::size_t>(n));
   }
   if (error == 0 && sync) {
     stats_.syncs.fetch_add(1, std::memory_order_relaxed);
@@ -266,7 +256,7 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
     // page cache's state is unknown, so go on in a new segment.
     log(Level::error, std::string("spool write failed: ") + std::strerror(error));
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
-    results.assign(batch.size(), failure_for(error));
+    results.assign(batch.size(), storage_failure(error));
     if (ftruncate(fd_, static_cast<off_t>(start)) == 0) offset_ = start;
     if (offset_ != start || (sync && error != ENOSPC && error != EDQUOT)) rotate();
     return 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 
@@ -22,6 +23,13 @@ struct StoreRequest {
   bool sync = true;               // durability fsync (false: none)
   std::int64_t handed_at_ns = 0;  // CLOCK_MONOTONIC, for the end-of-data-to-250 latency
 };
+
+// What a failed write or sync means for the client (RFC 3463 §3.4): X.3.1 mail system full,
+// anything else X.3.0.
+inline StorageResult storage_failure(int error) {
+  return error == ENOSPC || error == EDQUOT || error == EFBIG ? StorageResult::disk_full
+                                                              : StorageResult::temporary_failure;
+}
 
 struct StoreCompletion {
   std::uint32_t slot = 0;
