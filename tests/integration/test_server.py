@@ -219,6 +219,8 @@ def test_sighup_reloads_the_users_map_for_new_transactions(mxringd, tmp_path):
 
     assert rcpt("alice") == (250, b"2.1.5 Ok")
     assert rcpt("bob") == (550, b"5.1.1 Recipient address rejected: user unknown")
+    held = smtplib.SMTP(server.host, server.port, local_hostname="client.test")
+    held.ehlo()
     users.write_text("bob\n")
     server.signal(signal.SIGHUP)
     deadline = time.monotonic() + 10
@@ -228,6 +230,10 @@ def test_sighup_reloads_the_users_map_for_new_transactions(mxringd, tmp_path):
     time.sleep(0.2)  # the reactors pick the new policy up on their next wake
     assert rcpt("bob") == (250, b"2.1.5 Ok")
     assert rcpt("alice")[0] == 550
+    # A connection opened before the reload is not dropped; it keeps its snapshot.
+    held.mail("x@client.test")
+    assert held.rcpt("alice@localhost") == (250, b"2.1.5 Ok")
+    held.quit()
     server.stop()
 
 
