@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   connection.role = context->config().role;
   engine::Session session(context, services, connection);
   static test::GuardedBuffer memory(1 << 20);
-  const engine::TlsInfo tls{"TLSv1.3", "TLS_AES_128_GCM_SHA256"};
+  const engine::TlsInfo tls{"TLSv1.3", "TLS_AES_128_GCM_SHA256", ""};
 
   bool was_closed = false;
   const auto settle = [&] {

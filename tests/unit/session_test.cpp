@@ -157,7 +157,8 @@ TEST_F(SessionTest, ImplicitTlsIsKnownBeforeTheGreeting) {
   ConnectionInfo connection;
   connection.role = ListenerRole::smtps;
   Session session(SessionContext::make(config), services_, connection);
-  session.tls_established({.version = "TLSv1.3", .cipher = "TLS_CHACHA20_POLY1305_SHA256"});
+  session.tls_established(
+      {.version = "TLSv1.3", .cipher = "TLS_CHACHA20_POLY1305_SHA256", .sni = ""});
   session.greet();
   EXPECT_TRUE(session.tls_active());
   EXPECT_EQ(session.output(), "220 localhost ESMTP mxring\r\n");

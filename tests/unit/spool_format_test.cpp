@@ -34,7 +34,7 @@ Message sample_message() {
   e.role = ListenerRole::submission;
   e.helo = "client.example";
   e.esmtp = true;
-  e.tls = {"TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256"};
+  e.tls = {"TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", "mx.example.org"};
   e.auth_identity = "alice";
   e.mail_from = "alice@client.example";
   e.body = parser::Body::eight_bit_mime;
@@ -76,6 +76,7 @@ TEST(SpoolFormat, RoundTripsEveryEnvelopeField) {
   EXPECT_TRUE(e->esmtp);
   EXPECT_EQ(e->tls.version, want.tls.version);
   EXPECT_EQ(e->tls.cipher, want.tls.cipher);
+  EXPECT_EQ(e->tls.sni, want.tls.sni);
   EXPECT_EQ(e->auth_identity, "alice");
   EXPECT_EQ(e->mail_from, want.mail_from);
   EXPECT_EQ(e->body, parser::Body::eight_bit_mime);

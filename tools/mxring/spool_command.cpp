@@ -45,7 +45,8 @@ nlohmann::json envelope_json(const SpoolRecord& record) {
   j["esmtp"] = e.esmtp;
   j["tls"] = e.tls.version.empty()
                  ? nlohmann::json(nullptr)
-                 : nlohmann::json{{"version", e.tls.version}, {"cipher", e.tls.cipher}};
+                 : nlohmann::json{
+                       {"version", e.tls.version}, {"cipher", e.tls.cipher}, {"sni", e.tls.sni}};
   j["auth"] = e.auth_identity.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.auth_identity);
   j["mail_from"] = e.mail_from;
   constexpr const char* kBodies[] = {nullptr, "7BIT", "8BITMIME", "BINARYMIME"};

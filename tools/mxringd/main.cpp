@@ -1,5 +1,5 @@
 // mxringd: reads its options, starts the reactors, then owns the process's signals:
-// SIGHUP reloads the recipient policy, SIGTERM/SIGINT drain and stop (exit 0).
+// SIGHUP reloads the recipient policy and certificates, SIGTERM/SIGINT drain and stop (exit 0).
 #include <sys/resource.h>
 
 #include <atomic>
@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
   engine::set_log_level(level_of(options->log_level));
 
   std::string error;
-  auto contexts = tools::build_contexts(*options, error);
-  if (!contexts) {
+  auto runtime = tools::build_runtime(*options, error);
+  if (!runtime) {
     std::cerr << "mxringd: " << error << "\n";
     return 2;
   }
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto server = engine::Server::start(tools::server_config(*options, *contexts), error);
+  auto server = engine::Server::start(tools::server_config(*options, std::move(*runtime)), error);
   if (!server) {
     engine::log(engine::Level::error, error);
     return 1;
@@ -75,11 +75,11 @@ int main(int argc, char** argv) {
     timespec tick{0, 200'000'000};
     const int signal = sigtimedwait(&signals, nullptr, &tick);
     if (signal == SIGHUP) {
-      if (auto reloaded = tools::build_contexts(*options, error)) {
+      if (auto reloaded = tools::build_runtime(*options, error)) {
         server->reload(std::move(*reloaded));
-        engine::log(engine::Level::info, "reloaded recipient policy");
+        engine::log(engine::Level::info, "reloaded recipient policy and certificates");
       } else {
-        engine::log(engine::Level::error, "reload failed, keeping the old policy: " + error);
+        engine::log(engine::Level::error, "reload failed, keeping the old configuration: " + error);
       }
     } else if ((signal == SIGTERM || signal == SIGINT) && !draining) {
       draining = true;

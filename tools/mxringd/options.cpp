@@ -82,6 +82,16 @@ ListenSpec parse_listen(const std::string& text) {
   return spec;
 }
 
+// --tls-cert and --tls-key pair up in the order given (SNI picks among the pairs).
+std::vector<engine::TlsCertificateFiles> certificate_pairs(const std::vector<std::string>& certs,
+                                                           const std::vector<std::string>& keys) {
+  if (certs.size() != keys.size())
+    throw CLI::ValidationError("--tls-cert", "every --tls-cert needs its --tls-key, in order");
+  std::vector<engine::TlsCertificateFiles> pairs;
+  for (std::size_t i = 0; i < certs.size(); ++i) pairs.push_back({certs[i], keys[i]});
+  return pairs;
+}
+
 std::string listen_text(const ListenSpec& spec) {
   const bool ipv6 = spec.address.find(':') != std::string::npos;
   return (ipv6 ? "[" + spec.address + "]" : spec.address) + ":" + std::to_string(spec.port) + ":" +
@@ -153,6 +163,14 @@ void load_file(Options& o, const std::string& path) {
   if (file.contains("reject_long_lines"))
     o.limits.reject_long_lines = toml::find<bool>(file, "reject_long_lines");
   if (file.contains("log_level")) o.log_level = toml::find<std::string>(file, "log_level");
+  if (file.contains("tls_cert") || file.contains("tls_key")) {
+    const auto certs = toml::find_or<std::vector<std::string>>(file, "tls_cert", {});
+    const auto keys = toml::find_or<std::vector<std::string>>(file, "tls_key", {});
+    o.tls_certificates = certificate_pairs(certs, keys);
+  }
+  if (file.contains("tls_ciphers")) o.tls_ciphers = toml::find<std::string>(file, "tls_ciphers");
+  if (file.contains("tls_min_version"))
+    o.tls_min_version = toml::find<std::string>(file, "tls_min_version");
 }
 
 std::string machine_name() {
@@ -173,6 +191,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string config_file;
   std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted;
   std::string users, spool, maildir, durability, host_name, auth_users, metrics, log_level;
+  std::string tls_ciphers, tls_min_version;
   unsigned threads = 0, writers = 0, storage_ring = 0;
   std::uint64_t segment_size = 0, segment_age = 0;
   std::string fault_writer_stall;
@@ -233,8 +252,16 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--batch-wait-us", batch_wait_us,
                  "Under load, wait up to this long for more events before answering, so one "
                  "wake-up serves many connections; default 400, 0 = off");
-  app.add_option("--tls-cert", tls_certs, "Certificate file (not supported yet)");
-  app.add_option("--tls-key", tls_keys, "Private key file (not supported yet)");
+  app.add_option("--tls-cert", tls_certs,
+                 "PEM certificate (and chain); repeatable, paired in order with --tls-key. "
+                 "Enables STARTTLS and smtps listeners; SNI picks among the pairs")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_keys, "PEM private key (ECDSA or RSA) of each --tls-cert")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-ciphers", tls_ciphers,
+                 "wolfSSL cipher list; default AEAD only, ChaCha20-Poly1305 first");
+  app.add_option("--tls-min-version", tls_min_version, "1.2 (default) or 1.3")
+      ->check(CLI::IsMember({"1.2", "1.3"}));
   app.add_option("--auth-users", auth_users, "Submission credentials (not supported yet)");
   app.add_option("--metrics", metrics, "ADDR:PORT for /metrics (not supported yet)");
   app.add_option("--proxy-trusted", proxy_trusted, "PROXY protocol sources (not supported yet)");
@@ -244,10 +271,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
 
   try {
     app.parse(argc, argv);
-    if (!tls_certs.empty() || !tls_keys.empty() || !auth_users.empty() || !metrics.empty() ||
-        !proxy_trusted.empty())
-      throw CLI::ValidationError(
-          "mxringd", "TLS, AUTH, metrics and PROXY are not supported by this build yet");
+    if (!auth_users.empty() || !metrics.empty() || !proxy_trusted.empty())
+      throw CLI::ValidationError("mxringd",
+                                 "AUTH, metrics and PROXY are not supported by this build yet");
     if (!config_file.empty()) {
       o.config_file = config_file;
       load_file(o, config_file);
@@ -288,6 +314,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.batch_wait_us >= 1'000'000)
       throw CLI::ValidationError("--batch-wait-us", "must be under one second");
     if (!log_level.empty()) o.log_level = log_level;
+    if (!tls_certs.empty() || !tls_keys.empty())
+      o.tls_certificates = certificate_pairs(tls_certs, tls_keys);
+    if (!tls_ciphers.empty()) o.tls_ciphers = tls_ciphers;
+    if (!tls_min_version.empty()) o.tls_min_version = tls_min_version;
+    if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
+      throw CLI::ValidationError("tls_min_version", "must be 1.2 or 1.3");
     if (o.host_name.empty()) o.host_name = machine_name();
     if (o.node_id > 1023) throw CLI::ValidationError("--node-id", "must be 0-1023");
     if (o.listen.empty()) throw CLI::ValidationError("--listen", "at least one listener");
@@ -345,6 +377,15 @@ std::string describe(const Options& o) {
       << "shutdown_grace = " << o.shutdown_grace << "\n"
       << "batch_wait_us = " << o.batch_wait_us << "\n"
       << "log_level = \"" << o.log_level << "\"\n";
+  std::vector<std::string> certs, keys;
+  for (const auto& pair : o.tls_certificates) {
+    certs.push_back(pair.certificate);
+    keys.push_back(pair.key);
+  }
+  out << "tls_cert = " << list(certs) << "\n"
+      << "tls_key = " << list(keys) << "\n"
+      << "tls_ciphers = " << toml::value(o.tls_ciphers) << "\n"
+      << "tls_min_version = " << toml::value(o.tls_min_version) << "\n";
   if (own_durability) {  // tables come after every plain key in TOML
     for (const auto& l : o.listen) {
       const auto text = listen_text(l);
@@ -356,8 +397,16 @@ std::string describe(const Options& o) {
   return out.str();
 }
 
-std::optional<std::vector<std::shared_ptr<const engine::SessionContext>>> build_contexts(
-    const Options& o, std::string& error) {
+std::optional<engine::RuntimeConfig> build_runtime(const Options& o, std::string& error) {
+  engine::RuntimeConfig runtime;
+  if (!o.tls_certificates.empty()) {
+    engine::TlsOptions tls;
+    tls.certificates = o.tls_certificates;
+    tls.ciphers = o.tls_ciphers;
+    tls.allow_tls12 = o.tls_min_version == "1.2";
+    runtime.tls = engine::TlsCertificates::load(tls, error);
+    if (!runtime.tls) return std::nullopt;
+  }
   std::string users;
   if (!o.users_file.empty()) {
     std::ifstream file(o.users_file);
@@ -377,7 +426,6 @@ std::optional<std::vector<std::shared_ptr<const engine::SessionContext>>> build_
   }
   auto policy =
       std::make_shared<const engine::RecipientPolicy>(std::get<engine::RecipientPolicy>(built));
-  std::vector<std::shared_ptr<const engine::SessionContext>> contexts;
   for (const auto& l : o.listen) {
     engine::SessionConfig config;
     config.host_name = o.host_name;
@@ -385,17 +433,19 @@ std::optional<std::vector<std::shared_ptr<const engine::SessionContext>>> build_
     config.durability = l.durability.value_or(o.durability);
     config.limits = o.limits;
     config.recipients = policy;
-    contexts.push_back(engine::SessionContext::make(std::move(config)));
+    // RFC 3207 on smtp and submission; smtps is TLS from the first byte (RFC 8314).
+    config.starttls_available = runtime.tls != nullptr && l.role != ListenerRole::smtps;
+    runtime.contexts.push_back(engine::SessionContext::make(std::move(config)));
   }
-  return contexts;
+  return runtime;
 }
 
-engine::ServerConfig server_config(
-    const Options& o, std::vector<std::shared_ptr<const engine::SessionContext>> contexts) {
+engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runtime) {
   engine::ServerConfig config;
   for (std::size_t i = 0; i < o.listen.size(); ++i)
     config.listeners.push_back(
-        {o.listen[i].address, o.listen[i].port, o.listen[i].role, std::move(contexts[i])});
+        {o.listen[i].address, o.listen[i].port, o.listen[i].role, std::move(runtime.contexts[i])});
+  config.tls = std::move(runtime.tls);
   config.threads = o.threads;
   config.pin_threads = o.pin_threads;
   config.node_id = o.node_id;

@@ -45,6 +45,9 @@ struct Options {
   std::uint32_t min_rate_grace = 30;
   std::uint32_t shutdown_grace = 30;
   std::uint32_t batch_wait_us = 400;
+  std::vector<engine::TlsCertificateFiles> tls_certificates;  // --tls-cert/--tls-key pairs
+  std::string tls_ciphers = engine::kDefaultTlsCiphers;
+  std::string tls_min_version = "1.2";
   std::string log_level = "info";
   bool check_config = false;
 };
@@ -56,12 +59,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 // The effective configuration as TOML, the form --config reads.
 std::string describe(const Options& options);
 
-// Session contexts, one per listener, from the options and the users file read now (SIGHUP
-// calls this again). On error returns nothing and says why.
-std::optional<std::vector<std::shared_ptr<const engine::SessionContext>>> build_contexts(
-    const Options& options, std::string& error);
+// What SIGHUP reloads, read from the files now: the users file into one session context per
+// listener, the certificates and keys. On error returns nothing and says why.
+std::optional<engine::RuntimeConfig> build_runtime(const Options& options, std::string& error);
 
-engine::ServerConfig server_config(const Options& options,
-                                   std::vector<std::shared_ptr<const engine::SessionContext>>);
+engine::ServerConfig server_config(const Options& options, engine::RuntimeConfig runtime);
 
 }  // namespace mxring::tools

@@ -18,6 +18,7 @@
 #include "completion_rules.h"
 #include "listener_socket.h"
 #include "mxring/engine/log.h"
+#include "tls/tls_stream.h"
 
 namespace mxring::engine {
 namespace {
@@ -88,6 +89,7 @@ struct Reactor::Connection {
   std::uint32_t generation = 0;
   ClientKey client;
   std::optional<Session> session;
+  std::unique_ptr<tls::TlsStream> tls;  // from STARTTLS or accept (smtps) to the close
   ByteBuffer send_buffer;
   std::size_t send_offset = 0;
   bool recv_armed = false;
@@ -97,6 +99,7 @@ struct Reactor::Connection {
   bool close_pending = false;
   bool closing = false;
   bool peer_closed = false;
+  bool tls_failed = false;
   bool dirty = false;
   Session::Phase phase = Session::Phase::greeting;
   std::int64_t deadline = 0;
@@ -109,12 +112,13 @@ struct Reactor::Connection {
   // to the old connection are recognised as stale.
   void reset() {
     session.reset();
+    tls.reset();
     send_buffer.release();
     fd = -1;
     ++generation;
     send_offset = 0;
     recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
-        paused_for_storage = false;
+        paused_for_storage = tls_failed = false;
     phase = Session::Phase::greeting;
     deadline = data_started = 0;
     data_bytes = 0;
@@ -123,13 +127,14 @@ struct Reactor::Connection {
 };
 
 Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
-                 std::vector<std::shared_ptr<const SessionContext>> contexts,
+                 RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
                  StorageChannel* storage)
     : index_(index),
       cpu_(cpu),
       config_(config),
       limiter_(limiter),
-      contexts_(std::move(contexts)),
+      runtime_(std::move(runtime)),
+      tickets_(std::move(tickets)),
       queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)),
       storage_(storage) {}
 
@@ -161,13 +166,15 @@ void Reactor::run(const std::function<void(const std::string& error)>& ready) {
   }
   loop();
   tear_down();
-  log(Level::info, "reactor stopped: reactor=" + std::to_string(index_) +
-                       " accepted=" + std::to_string(counters_.accepted) +
-                       " refused=" + std::to_string(counters_.refused) +
-                       " messages=" + std::to_string(counters_.messages) +
-                       " enobufs=" + std::to_string(counters_.enobufs) + " store_latency_p50_us<=" +
-                       std::to_string(percentile_us(store_latency_, 0.5)) +
-                       " p99_us<=" + std::to_string(percentile_us(store_latency_, 0.99)));
+  log(Level::info,
+      "reactor stopped: reactor=" + std::to_string(index_) + " accepted=" +
+          std::to_string(counters_.accepted) + " refused=" + std::to_string(counters_.refused) +
+          " messages=" + std::to_string(counters_.messages) +
+          " enobufs=" + std::to_string(counters_.enobufs) +
+          " tls_handshakes=" + std::to_string(counters_.tls_handshakes) +
+          " tls_failures=" + std::to_string(counters_.tls_failures) +
+          " store_latency_p50_us<=" + std::to_string(percentile_us(store_latency_, 0.5)) +
+          " p99_us<=" + std::to_string(percentile_us(store_latency_, 0.99)));
 }
 
 std::string Reactor::set_up() {
@@ -183,6 +190,10 @@ std::string Reactor::set_up() {
   auto ring = Ring::create({}, error);  // here, on the thread that submits (SINGLE_ISSUER)
   if (!ring) return error;
   ring_.emplace(std::move(*ring));
+  if (runtime_.tls) {
+    tls_ = tls::TlsContexts::build(runtime_.tls, tickets_, error);
+    if (!tls_) return error;
+  }
   auto buffers = BufferRing::create(ring_->get(), 0, config_.receive_buffers,
                                     config_.receive_buffer_size, error);
   if (!buffers) return error;
@@ -350,8 +361,15 @@ void Reactor::open_connection(unsigned listener, int fd) {
   info.client_address = numeric_address(peer, info.client_port);
   info.listener = listener_names_[listener];
   info.role = config_.listeners[listener].role;
-  c.session.emplace(contexts_[listener], static_cast<SessionServices&>(*this), std::move(info));
-  c.session->greet();
+  const auto role = info.role;
+  c.session.emplace(runtime_.contexts[listener], static_cast<SessionServices&>(*this),
+                    std::move(info));
+  if (role == ListenerRole::smtps) {
+    // RFC 8314 §3.3: the handshake first; the greeting follows it, encrypted.
+    if (!start_tls(c)) c.tls_failed = true;
+  } else {
+    c.session->greet();
+  }
   c.phase = Session::Phase::command;
   c.deadline = now_ + config_.command_timeout.count();
   timers_->schedule(c.key(), c.deadline);
@@ -366,13 +384,15 @@ void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
   switch (rule.action) {
     case RecvAction::deliver: {
       const auto id = buffer_id(flags);
-      // The session copies what it keeps, so the buffer goes back to the kernel at once.
-      if (!c.closing) feed(c, buffers_->received(id, static_cast<std::size_t>(res)));
+      // The session (or wolfSSL) copies what it keeps, so the buffer goes back at once.
+      const auto bytes = buffers_->received(id, static_cast<std::size_t>(res));
+      if (!c.closing) c.tls ? feed_tls(c, bytes) : feed(c, bytes);
       buffers_->recycle(id);
       break;
     }
     case RecvAction::end_of_stream:
       c.peer_closed = true;
+      if (c.tls) c.tls->peer_closed();
       mark_dirty(c);
       return;
     case RecvAction::replenish_and_rearm:
@@ -392,6 +412,10 @@ void Reactor::feed(Connection& c, std::span<const char> bytes) {
   auto& session = *c.session;
   const bool was_in_data = c.phase == Session::Phase::data;
   session.receive(bytes);
+  // STARTTLS: from the next received byte on, everything is TLS (RFC 3207 §4.2). What was
+  // pipelined behind the command in this batch the session has already discarded.
+  if (session.wait() == Session::Wait::tls_handshake && !c.tls && !start_tls(c))
+    c.tls_failed = true;
   note_phase(c);
   if (was_in_data && c.phase == Session::Phase::data) {
     c.data_bytes += bytes.size();
@@ -403,6 +427,44 @@ void Reactor::feed(Connection& c, std::span<const char> bytes) {
       session.timed_out();
   }
   mark_dirty(c);
+}
+
+// Ciphertext from the socket: the handshake, then decrypted records for the session.
+void Reactor::feed_tls(Connection& c, std::span<const char> ciphertext) {
+  auto& stream = *c.tls;
+  tls_plaintext_.clear();
+  const auto received = stream.receive(ciphertext, tls_plaintext_);
+  if (received.established) {
+    ++counters_.tls_handshakes;
+    c.session->tls_established(stream.info());
+    c.session->greet();  // implicit TLS; a no-op after STARTTLS
+  }
+  if (!tls_plaintext_.empty()) feed(c, tls_plaintext_.span());
+  if (received.closed) c.peer_closed = true;
+  if (!received.ok) {
+    ++counters_.tls_failures;
+    log(Level::debug,
+        "TLS from " + c.session->connection().client_address + ": " + stream.failure());
+    c.tls_failed = true;
+  }
+  if (tls_plaintext_.footprint() > 4 * 16384) tls_plaintext_.release();
+  flush_tls(c);
+  mark_dirty(c);
+}
+
+bool Reactor::start_tls(Connection& c) {
+  if (!tls_) return false;
+  c.tls = std::make_unique<tls::TlsStream>(tls_);
+  return c.tls->failure().empty();
+}
+
+// Ciphertext goes out one send at a time; what wolfSSL writes meanwhile waits in outgoing().
+void Reactor::flush_tls(Connection& c) {
+  if (!c.tls || c.send_in_flight || c.closing || c.tls->outgoing().empty()) return;
+  std::swap(c.send_buffer, c.tls->outgoing());
+  c.tls->outgoing().clear();
+  c.send_offset = 0;
+  submit_send(c);
 }
 
 // Follows the session into and out of DATA: the data timeout and rate count from its start.
@@ -430,6 +492,7 @@ void Reactor::on_send(Connection& c, int res) {
   }
   c.send_buffer.clear();
   if (c.send_buffer.footprint() > kIdleSendCapacity) c.send_buffer.release();
+  flush_tls(c);
   mark_dirty(c);
 }
 
@@ -450,6 +513,7 @@ void Reactor::extend_deadline(Connection& c) {
 
 void Reactor::service(Connection& c) {
   if (c.closing) return;
+  if (c.tls && !c.tls->established()) return service_handshake(c);
   auto& session = *c.session;
   for (int round = 0; round < 64; ++round) {
     switch (session.wait()) {
@@ -460,9 +524,8 @@ void Reactor::service(Connection& c) {
       case Session::Wait::auth:  // AUTH is never offered without a credentials store
         session.auth_done(AuthResult::temporary_failure);
         continue;
-      case Session::Wait::tls_handshake:  // STARTTLS is never offered without a certificate
-        begin_close(c);
-        return;
+      case Session::Wait::tls_handshake:  // feed() started it; only the 220 is left to send
+        break;
       default:
         break;
     }
@@ -480,9 +543,13 @@ void Reactor::service(Connection& c) {
     }
     break;
   }
-  const bool finished = session.closed() || c.peer_closed;
+  const bool finished = session.closed() || c.peer_closed || c.tls_failed;
+  if (finished && c.tls && session.output().empty() && session.wait() != Session::Wait::storage) {
+    c.tls->close_notify();
+    flush_tls(c);
+  }
   if (finished && !c.send_in_flight && session.output().empty() &&
-      session.wait() != Session::Wait::storage) {
+      (!c.tls || c.tls->outgoing().empty()) && session.wait() != Session::Wait::storage) {
     begin_close(c);
     return;
   }
@@ -506,6 +573,16 @@ void Reactor::service(Connection& c) {
     c.recv_paused = false;
     if (!c.recv_armed && !c.peer_closed) arm_recv(c);
   }
+}
+
+// A TLS handshake in progress: no SMTP reply may be sent (it would be plaintext inside the
+// handshake) except STARTTLS's own 220, which precedes it.
+void Reactor::service_handshake(Connection& c) {
+  auto& session = *c.session;
+  if (!session.output().empty() && !c.send_in_flight) start_send(c);
+  flush_tls(c);
+  if ((c.tls_failed || c.peer_closed) && !c.send_in_flight && c.tls->outgoing().empty())
+    begin_close(c);
 }
 
 // Storage has room again: connections held between transactions read again.
@@ -573,6 +650,12 @@ void Reactor::collect_storage_answers() {
 
 void Reactor::start_send(Connection& c) {
   auto& session = *c.session;
+  if (c.tls && c.tls->established()) {
+    if (!c.tls->send(session.output())) c.tls_failed = true;
+    session.consume_output(session.output().size());
+    flush_tls(c);
+    return;
+  }
   // The session's output may grow while this send is in flight; the send owns a copy.
   c.send_buffer.clear();
   c.send_buffer.append(session.output());
@@ -628,6 +711,10 @@ void Reactor::on_tick() {
     for (auto& c : slots_) {
       if (!c || c->closing || !c->session || c->session->closed()) continue;
       if (c->session->wait() == Session::Wait::storage) continue;  // let storage answer
+      if (c->tls && !c->tls->established()) {
+        begin_close(*c);
+        continue;
+      }
       c->session->shutting_down();
       mark_dirty(*c);
     }
@@ -651,12 +738,16 @@ void Reactor::on_timer(std::uint64_t key) {
   auto& c = *slots_[slot];
   if (c.generation != static_cast<std::uint32_t>(key >> 32) || c.closing || !c.session) return;
   auto& session = *c.session;
-  if (session.wait() == Session::Wait::storage) {
+  if (session.wait() == Session::Wait::storage || session.wait() == Session::Wait::auth) {
     timers_->schedule(key, now_ + 1);  // waiting on us, not on the client
     return;
   }
   if (c.deadline > now_) {
     timers_->schedule(key, c.deadline);
+    return;
+  }
+  if (c.tls && !c.tls->established()) {  // a stalled handshake has no SMTP to answer in
+    begin_close(c);
     return;
   }
   session.timed_out();  // RFC 5321 §4.5.3.2: 421 and close
@@ -695,10 +786,10 @@ void Reactor::request_shutdown() {
   [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void Reactor::request_reload(std::vector<std::shared_ptr<const SessionContext>> contexts) {
+void Reactor::request_reload(RuntimeConfig runtime) {
   {
     std::lock_guard lock(mailbox_.mutex);
-    mailbox_.contexts = std::move(contexts);
+    mailbox_.runtime = std::move(runtime);
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
@@ -706,16 +797,34 @@ void Reactor::request_reload(std::vector<std::shared_ptr<const SessionContext>> 
 
 void Reactor::on_wake() {
   bool shutdown = false;
-  std::optional<std::vector<std::shared_ptr<const SessionContext>>> contexts;
+  std::optional<RuntimeConfig> runtime;
   {
     std::lock_guard lock(mailbox_.mutex);
     shutdown = mailbox_.shutdown;
-    contexts.swap(mailbox_.contexts);
+    runtime.swap(mailbox_.runtime);
   }
   collect_storage_answers();
-  if (contexts) contexts_ = std::move(*contexts);  // new sessions only; open ones keep theirs
+  if (runtime) apply(std::move(*runtime));
   if (shutdown && !draining_) start_draining();
   arm_wake();
+}
+
+// New connections only: open ones keep their session context and their TLS stream, whose
+// wolfSSL context lives as long as they use it.
+void Reactor::apply(RuntimeConfig runtime) {
+  if (!runtime.tls) tls_.reset();
+  if (runtime.tls && runtime.tls != runtime_.tls) {
+    std::string error;
+    auto contexts = tls::TlsContexts::build(runtime.tls, tickets_, error);
+    if (!contexts) {
+      // Checked by TlsCertificates::load before it got here; keep the old set if not.
+      log(Level::error, "reactor " + std::to_string(index_) + " keeps its certificates: " + error);
+      runtime.tls = runtime_.tls;
+    } else {
+      tls_ = std::move(contexts);
+    }
+  }
+  runtime_ = std::move(runtime);
 }
 
 void Reactor::start_draining() {

@@ -20,6 +20,7 @@
 #include "ring.h"
 #include "storage/storage_channel.h"
 #include "timer_wheel.h"
+#include "tls/tls_contexts.h"
 #include "user_data.h"
 
 namespace mxring::engine {
@@ -28,7 +29,8 @@ class Reactor final : private SessionServices {
  public:
   // `storage`: this reactor's channel to its spool writer; null when every listener discards.
   Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
-          std::vector<std::shared_ptr<const SessionContext>> contexts, StorageChannel* storage);
+          RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
+          StorageChannel* storage);
   ~Reactor();
 
   // The thread body. `ready` is called once, with an empty string when the reactor listens.
@@ -36,14 +38,14 @@ class Reactor final : private SessionServices {
 
   // From any thread.
   void request_shutdown();
-  void request_reload(std::vector<std::shared_ptr<const SessionContext>> contexts);
+  void request_reload(RuntimeConfig runtime);
 
  private:
   struct Connection;
   struct Mailbox {
     std::mutex mutex;
     bool shutdown = false;
-    std::optional<std::vector<std::shared_ptr<const SessionContext>>> contexts;
+    std::optional<RuntimeConfig> runtime;
   };
 
   std::string set_up();
@@ -60,7 +62,12 @@ class Reactor final : private SessionServices {
 
   void open_connection(unsigned listener, int fd);
   void feed(Connection& c, std::span<const char> bytes);
+  void feed_tls(Connection& c, std::span<const char> ciphertext);
+  bool start_tls(Connection& c);
+  void flush_tls(Connection& c);
   void service(Connection& c);
+  void service_handshake(Connection& c);
+  void apply(RuntimeConfig runtime);
   void service_dirty();
   void start_send(Connection& c);
   void submit_send(Connection& c);
@@ -90,7 +97,10 @@ class Reactor final : private SessionServices {
   const int cpu_;
   const ServerConfig& config_;
   ConnectionLimiter& limiter_;
-  std::vector<std::shared_ptr<const SessionContext>> contexts_;
+  RuntimeConfig runtime_;
+  std::shared_ptr<const tls::TicketKeys> tickets_;
+  std::shared_ptr<const tls::TlsContexts> tls_;  // built here from runtime_.tls; null: no TLS
+  ByteBuffer tls_plaintext_;  // what one received slice decrypted to, fed to its session
   QueueIdGenerator queue_ids_;
   StorageChannel* storage_;
   std::size_t storing_ = 0;  // messages handed to the writer, not yet answered
@@ -120,7 +130,8 @@ class Reactor final : private SessionServices {
 
   std::array<std::uint64_t, 32> store_latency_{};  // log2 µs buckets, end of data to answer
   struct Counters {
-    std::uint64_t accepted = 0, refused = 0, messages = 0, enobufs = 0;
+    std::uint64_t accepted = 0, refused = 0, messages = 0, enobufs = 0, tls_handshakes = 0,
+                  tls_failures = 0;
   } counters_;
 };
 

@@ -81,6 +81,11 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
       error = "listener " + listener.address + " needs a port";
       return nullptr;
     }
+    if (listener.role == ListenerRole::smtps && !config.tls) {
+      error = "listener " + listener.address + ":" + std::to_string(listener.port) +
+              " is smtps (implicit TLS) but no certificate is configured";
+      return nullptr;
+    }
     if (error = check_address_free(listener); !error.empty()) return nullptr;
   }
   auto state = std::make_unique<State>();
@@ -90,8 +95,11 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
       std::make_unique<ConnectionLimiter>(cfg.max_connections, cfg.max_connections_per_client);
   const auto cpus = allowed_cpus();
   const unsigned count = cfg.threads > 0 ? cfg.threads : static_cast<unsigned>(cpus.size());
-  std::vector<std::shared_ptr<const SessionContext>> contexts;
-  for (const auto& listener : cfg.listeners) contexts.push_back(listener.context);
+  RuntimeConfig runtime;
+  for (const auto& listener : cfg.listeners) runtime.contexts.push_back(listener.context);
+  runtime.tls = cfg.tls;
+  // One ticket key for every reactor and for the process's life (reloads keep it).
+  auto tickets = std::make_shared<const tls::TicketKeys>();
 
   // Storage first: recovery must finish before anything is acknowledged.
   if (stores) {
@@ -119,7 +127,7 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   std::vector<std::future<std::string>> ready;
   for (unsigned i = 0; i < count; ++i) {
     state->reactors.push_back(
-        std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, contexts,
+        std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
                                   stores ? state->channels[i].get() : nullptr));
     auto promise = std::make_shared<std::promise<std::string>>();
     ready.push_back(promise->get_future());
@@ -138,8 +146,8 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   return server;
 }
 
-void Server::reload(std::vector<std::shared_ptr<const SessionContext>> contexts) {
-  for (auto& reactor : state_->reactors) reactor->request_reload(contexts);
+void Server::reload(RuntimeConfig runtime) {
+  for (auto& reactor : state_->reactors) reactor->request_reload(runtime);
 }
 
 void Server::shutdown() {

@@ -245,8 +245,8 @@ void Session::start_content() {
       .esmtp = esmtp_,
       .client_address = connection_.client_address,
       .host_name = context_->config().host_name,
-      .tls_version = tls_.version,
-      .tls_cipher = tls_.cipher,
+      .tls_version = tls_ ? std::string_view(tls_->version) : std::string_view(),
+      .tls_cipher = tls_ ? std::string_view(tls_->cipher) : std::string_view(),
       .authenticated = authenticated(),
       .smtputf8 = envelope.smtputf8,
       .queue_id = envelope.queue_id.view(),
@@ -336,7 +336,7 @@ void Session::auth_done(AuthResult result) {
 }
 
 void Session::tls_established(TlsInfo tls) {
-  tls_ = std::move(tls);
+  tls_ = std::make_unique<TlsInfo>(std::move(tls));
   if (!greeted_) return;  // implicit TLS (RFC 8314): the greeting follows the handshake
   if (wait_ != Wait::tls_handshake) return;
   reset_after_tls();
@@ -380,8 +380,9 @@ std::size_t Session::footprint() const {
   std::size_t bytes =
       sizeof(Session) + partial_line_.footprint() + backlog_.footprint() + output_.footprint();
   const auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
-  bytes += heap(helo_) + heap(tls_.version) + heap(tls_.cipher) + heap(auth_identity_) +
-           heap(connection_.client_address) + heap(connection_.listener);
+  bytes += heap(helo_) + heap(auth_identity_) + heap(connection_.client_address) +
+           heap(connection_.listener);
+  if (tls_) bytes += sizeof(TlsInfo) + heap(tls_->version) + heap(tls_->cipher) + heap(tls_->sni);
   if (transaction_) {
     const auto& envelope = transaction_->envelope;
     bytes += sizeof(Transaction) + transaction_->content.footprint() + heap(envelope.mail_from) +

@@ -137,7 +137,7 @@ void Session::on_mail(const parser::Command& command) {
   envelope.role = connection_.role;
   envelope.helo = helo_;
   envelope.esmtp = esmtp_;
-  envelope.tls = tls_;
+  if (tls_) envelope.tls = *tls_;
   envelope.auth_identity = auth_identity_;
   if (!command.path.null) envelope.mail_from.assign(command.path.mailbox);
   envelope.body = parameters.body;

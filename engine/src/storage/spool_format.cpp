@@ -45,6 +45,7 @@ void encode_envelope(const Envelope& e, std::string& out) {
   if (!e.tls.version.empty()) {
     field(out, kTlsVersion, e.tls.version);
     field(out, kTlsCipher, e.tls.cipher);
+    if (!e.tls.sni.empty()) field(out, kTlsServerName, e.tls.sni);
   }
   if (!e.auth_identity.empty()) field(out, kAuthIdentity, e.auth_identity);
   field(out, kMailFrom, e.mail_from);
@@ -176,6 +177,9 @@ std::optional<Envelope> decode_envelope(const RecordView& record) {
         break;
       case kTlsCipher:
         e.tls.cipher = value;
+        break;
+      case kTlsServerName:
+        e.tls.sni = value;
         break;
       case kAuthIdentity:
         e.auth_identity = value;

@@ -48,7 +48,8 @@ struct ConnectionInfo {
 
 struct TlsInfo {
   std::string version;  // e.g. "TLSv1.3"; empty when the session is plaintext
-  std::string cipher;   // e.g. "TLS_AES_128_GCM_SHA256"
+  std::string cipher;   // IANA name, e.g. "TLS_AES_128_GCM_SHA256"
+  std::string sni;      // the server name the client asked for (RFC 6066 §3); may be empty
 };
 
 struct Recipient {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mxring/engine/session_config.h"
+#include "mxring/engine/tls_certificates.h"
 
 namespace mxring::engine {
 
@@ -20,9 +21,16 @@ struct ListenerConfig {
   std::shared_ptr<const SessionContext> context;
 };
 
+// What SIGHUP replaces. New connections use it; open ones keep what they started with.
+struct RuntimeConfig {
+  std::vector<std::shared_ptr<const SessionContext>> contexts;  // one per listener, in order
+  std::shared_ptr<const TlsCertificates> tls;                   // null: no STARTTLS, no smtps
+};
+
 struct ServerConfig {
   std::vector<ListenerConfig> listeners;
-  unsigned threads = 0;  // reactors; 0: one per CPU this process may run on
+  std::shared_ptr<const TlsCertificates> tls;  // null: no TLS
+  unsigned threads = 0;                        // reactors; 0: one per CPU this process may run on
   bool pin_threads = true;
   std::uint16_t node_id = 0;  // part of every queue id
   // Where fsync/none listeners store: <spool>/<writer>/<sequence>.seg (SPOOL-FORMAT.md).
@@ -61,9 +69,8 @@ class Server {
   static std::unique_ptr<Server> start(ServerConfig config, std::string& error);
   ~Server();
 
-  // New sessions use these contexts (one per listener, in configuration order); open ones
-  // keep theirs (SIGHUP reload: nothing is dropped).
-  void reload(std::vector<std::shared_ptr<const SessionContext>> contexts);
+  // New sessions use this (SIGHUP reload); open ones keep theirs, so nothing is dropped.
+  void reload(RuntimeConfig runtime);
   // Stop accepting; finish open transactions for up to shutdown_grace; 421 to the rest.
   void shutdown();
   // Returns when every reactor has stopped.

@@ -110,8 +110,9 @@ class Session {
 
   // Between MAIL and the end of the message (a graceful shutdown lets these finish).
   bool in_transaction() const { return transaction_ != nullptr || message_ready_; }
-  bool tls_active() const { return !tls_.version.empty(); }
+  bool tls_active() const { return tls_ != nullptr; }
   const SessionContext& context() const { return *context_; }
+  const ConnectionInfo& connection() const { return connection_; }
   bool authenticated() const { return !auth_identity_.empty(); }
   std::uint32_t messages_accepted() const { return messages_; }
   // Octets this session owns now, its own object included (the idle target is <= 1 KiB).
@@ -155,7 +156,7 @@ class Session {
   SessionServices& services_;
   ConnectionInfo connection_;
   std::string helo_;
-  TlsInfo tls_;
+  std::unique_ptr<TlsInfo> tls_;  // set once TLS is up; most sessions never have it
   std::string auth_identity_;
 
   parser::LineScanner lines_;

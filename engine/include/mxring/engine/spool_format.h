@@ -43,6 +43,7 @@ enum Tag : std::uint16_t {
   kMailAuth = 16,
   kDeclaredSize = 17,
   kRecipient = 18,
+  kTlsServerName = 19,  // written after kTlsCipher
 };
 
 struct RecordHeader {
