@@ -1,7 +1,9 @@
-// mxring: the command-line tool beside the server. `spool` reads what mxringd stored; the
-// load generator (`bench`) and `selftest` come with their own commands.
+// mxring: the command-line tool beside the server. `spool` reads what mxringd stored,
+// `passwd` makes --auth-users lines; the load generator (`bench`) and `selftest` come with
+// their own commands.
 #include <CLI/CLI.hpp>
 
+#include "passwd_command.h"
 #include "spool_command.h"
 
 int main(int argc, char** argv) {
@@ -9,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   mxring::tools::add_spool_command(app, exit_code);
+  mxring::tools::add_passwd_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

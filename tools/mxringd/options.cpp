@@ -168,6 +168,9 @@ void load_file(Options& o, const std::string& path) {
     const auto keys = toml::find_or<std::vector<std::string>>(file, "tls_key", {});
     o.tls_certificates = certificate_pairs(certs, keys);
   }
+  if (file.contains("auth_users")) o.auth_users = toml::find<std::string>(file, "auth_users");
+  number("auth_max_failures", o.auth_max_failures);
+  number("auth_failure_window", o.auth_failure_window);
   if (file.contains("tls_ciphers")) o.tls_ciphers = toml::find<std::string>(file, "tls_ciphers");
   if (file.contains("tls_min_version"))
     o.tls_min_version = toml::find<std::string>(file, "tls_min_version");
@@ -197,6 +200,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string fault_writer_stall;
   std::uint16_t node_id = 0;
   std::uint64_t max_message_size = 0;
+  std::uint32_t auth_max_failures = 0, auth_failure_window = 0;
   std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_connections = 0,
                 max_per_ip = 0, command_timeout = 0, data_timeout = 0, min_data_rate = 0,
                 shutdown_grace = 0, batch_wait_us = 0, min_rate_grace = 0;
@@ -262,7 +266,15 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "wolfSSL cipher list; default AEAD only, ChaCha20-Poly1305 first");
   app.add_option("--tls-min-version", tls_min_version, "1.2 (default) or 1.3")
       ->check(CLI::IsMember({"1.2", "1.3"}));
-  app.add_option("--auth-users", auth_users, "Submission credentials (not supported yet)");
+  app.add_option("--auth-users", auth_users,
+                 "Submission credentials, lines user:hash ($6$, $y$ or $argon2id$; `mxring "
+                 "passwd` makes one). AUTH is offered on submission/smtps after TLS. Reloaded on "
+                 "SIGHUP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-max-failures", auth_max_failures,
+                 "Failed AUTH attempts per client address and window before 454, default 5, "
+                 "0 = no limit");
+  app.add_option("--auth-failure-window", auth_failure_window, "Seconds, default 60");
   app.add_option("--metrics", metrics, "ADDR:PORT for /metrics (not supported yet)");
   app.add_option("--proxy-trusted", proxy_trusted, "PROXY protocol sources (not supported yet)");
   app.add_option("--log-level", log_level, "debug, info, warning or error")
@@ -271,9 +283,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
 
   try {
     app.parse(argc, argv);
-    if (!auth_users.empty() || !metrics.empty() || !proxy_trusted.empty())
+    if (!metrics.empty() || !proxy_trusted.empty())
       throw CLI::ValidationError("mxringd",
-                                 "AUTH, metrics and PROXY are not supported by this build yet");
+                                 "metrics and PROXY are not supported by this build yet");
     if (!config_file.empty()) {
       o.config_file = config_file;
       load_file(o, config_file);
@@ -317,6 +329,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!tls_certs.empty() || !tls_keys.empty())
       o.tls_certificates = certificate_pairs(tls_certs, tls_keys);
     if (!tls_ciphers.empty()) o.tls_ciphers = tls_ciphers;
+    if (!auth_users.empty()) o.auth_users = auth_users;
+    if (app.count("--auth-max-failures")) o.auth_max_failures = auth_max_failures;
+    if (app.count("--auth-failure-window")) o.auth_failure_window = auth_failure_window;
     if (!tls_min_version.empty()) o.tls_min_version = tls_min_version;
     if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
       throw CLI::ValidationError("tls_min_version", "must be 1.2 or 1.3");
@@ -385,7 +400,10 @@ std::string describe(const Options& o) {
   out << "tls_cert = " << list(certs) << "\n"
       << "tls_key = " << list(keys) << "\n"
       << "tls_ciphers = " << toml::value(o.tls_ciphers) << "\n"
-      << "tls_min_version = " << toml::value(o.tls_min_version) << "\n";
+      << "tls_min_version = " << toml::value(o.tls_min_version) << "\n"
+      << "auth_users = " << toml::value(o.auth_users) << "\n"
+      << "auth_max_failures = " << o.auth_max_failures << "\n"
+      << "auth_failure_window = " << o.auth_failure_window << "\n";
   if (own_durability) {  // tables come after every plain key in TOML
     for (const auto& l : o.listen) {
       const auto text = listen_text(l);
@@ -406,6 +424,10 @@ std::optional<engine::RuntimeConfig> build_runtime(const Options& o, std::string
     tls.allow_tls12 = o.tls_min_version == "1.2";
     runtime.tls = engine::TlsCertificates::load(tls, error);
     if (!runtime.tls) return std::nullopt;
+  }
+  if (!o.auth_users.empty()) {
+    runtime.credentials = engine::CredentialStore::load(o.auth_users, error);
+    if (!runtime.credentials) return std::nullopt;
   }
   std::string users;
   if (!o.users_file.empty()) {
@@ -435,6 +457,7 @@ std::optional<engine::RuntimeConfig> build_runtime(const Options& o, std::string
     config.recipients = policy;
     // RFC 3207 on smtp and submission; smtps is TLS from the first byte (RFC 8314).
     config.starttls_available = runtime.tls != nullptr && l.role != ListenerRole::smtps;
+    config.auth_available = runtime.credentials != nullptr;
     runtime.contexts.push_back(engine::SessionContext::make(std::move(config)));
   }
   return runtime;
@@ -446,6 +469,9 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
     config.listeners.push_back(
         {o.listen[i].address, o.listen[i].port, o.listen[i].role, std::move(runtime.contexts[i])});
   config.tls = std::move(runtime.tls);
+  config.credentials = std::move(runtime.credentials);
+  config.auth_max_failures = o.auth_max_failures;
+  config.auth_failure_window = std::chrono::seconds(o.auth_failure_window);
   config.threads = o.threads;
   config.pin_threads = o.pin_threads;
   config.node_id = o.node_id;

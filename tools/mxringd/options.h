@@ -48,6 +48,9 @@ struct Options {
   std::vector<engine::TlsCertificateFiles> tls_certificates;  // --tls-cert/--tls-key pairs
   std::string tls_ciphers = engine::kDefaultTlsCiphers;
   std::string tls_min_version = "1.2";
+  std::string auth_users;  // empty: AUTH not offered
+  std::uint32_t auth_max_failures = 5;
+  std::uint32_t auth_failure_window = 60;
   std::string log_level = "info";
   bool check_config = false;
 };

@@ -100,6 +100,7 @@ struct Reactor::Connection {
   bool closing = false;
   bool peer_closed = false;
   bool tls_failed = false;
+  bool auth_pending = false;  // credentials with the verifier thread
   bool dirty = false;
   Session::Phase phase = Session::Phase::greeting;
   std::int64_t deadline = 0;
@@ -118,7 +119,7 @@ struct Reactor::Connection {
     ++generation;
     send_offset = 0;
     recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
-        paused_for_storage = tls_failed = false;
+        paused_for_storage = tls_failed = auth_pending = false;
     phase = Session::Phase::greeting;
     deadline = data_started = 0;
     data_bytes = 0;
@@ -128,7 +129,7 @@ struct Reactor::Connection {
 
 Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
                  RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-                 StorageChannel* storage)
+                 StorageChannel* storage, AuthVerifier* auth)
     : index_(index),
       cpu_(cpu),
       config_(config),
@@ -136,7 +137,8 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       runtime_(std::move(runtime)),
       tickets_(std::move(tickets)),
       queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)),
-      storage_(storage) {}
+      storage_(storage),
+      auth_(auth) {}
 
 // Back-pressure (DESIGN.md), in two steps. Storage lagging by half the ring: DATA gets
 // 451 4.3.2, so no new message piles up in memory. The ring three quarters full (messages
@@ -149,7 +151,9 @@ bool Reactor::storage_nearly_full() const {
   return storage_ != nullptr && storing_ >= storage_->requests.capacity() * 3 / 4;
 }
 
-Reactor::~Reactor() = default;
+Reactor::~Reactor() {
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 std::int64_t Reactor::now_us() {
   timespec now{};
@@ -225,9 +229,7 @@ void Reactor::tear_down() {
     if (c && c->fd >= 0) close(c->fd);
   slots_.clear();
   buffers_.reset();
-  if (wake_fd_ >= 0) close(wake_fd_);
-  wake_fd_ = -1;
-  ring_.reset();
+  ring_.reset();  // the eventfd stays open until the destructor: the verifier may still post
 }
 
 void Reactor::loop() {
@@ -521,8 +523,9 @@ void Reactor::service(Connection& c) {
         if (session.has_message()) hand_to_storage(c);
         if (session.wait() == Session::Wait::storage) break;  // the writer will answer
         continue;
-      case Session::Wait::auth:  // AUTH is never offered without a credentials store
-        session.auth_done(AuthResult::temporary_failure);
+      case Session::Wait::auth:
+        if (!c.auth_pending) hand_to_verifier(c);
+        if (session.wait() == Session::Wait::auth) break;  // the verifier will answer
         continue;
       case Session::Wait::tls_handshake:  // feed() started it; only the 220 is left to send
         break;
@@ -619,6 +622,35 @@ void Reactor::hand_to_storage(Connection& c) {
   storage_->requests.try_stage(request);  // cannot fail: storing_ < capacity
   ++storing_;
   staged_for_storage_ = true;  // published, and the writer woken, once per loop turn
+}
+
+// Password hashes are slow on purpose: they are checked on the verifier thread.
+void Reactor::hand_to_verifier(Connection& c) {
+  auto& session = *c.session;
+  if (auth_ == nullptr || !runtime_.credentials) {
+    session.auth_done(AuthResult::temporary_failure);
+    return;
+  }
+  AuthJob job;
+  job.reactor = index_;
+  job.slot = c.slot;
+  job.generation = c.generation;
+  job.client_address = session.connection().client_address;
+  job.request = session.auth_request();
+  job.store = runtime_.credentials;
+  c.auth_pending = true;
+  auth_->submit(std::move(job));
+}
+
+void Reactor::collect_auth_answers(std::vector<AuthAnswer>& answers) {
+  for (const auto& answer : answers) {
+    if (answer.slot >= slots_.size() || !slots_[answer.slot]) continue;
+    auto& c = *slots_[answer.slot];
+    if (c.generation != answer.generation || c.closing || !c.session || !c.auth_pending) continue;
+    c.auth_pending = false;
+    c.session->auth_done(answer.result);
+    mark_dirty(c);
+  }
 }
 
 void Reactor::publish_to_storage() {
@@ -795,15 +827,27 @@ void Reactor::request_reload(RuntimeConfig runtime) {
   [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
+void Reactor::post_auth_answer(AuthAnswer answer) {
+  {
+    std::lock_guard lock(mailbox_.mutex);
+    mailbox_.auth_answers.push_back(answer);
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
 void Reactor::on_wake() {
   bool shutdown = false;
   std::optional<RuntimeConfig> runtime;
+  std::vector<AuthAnswer> auth_answers;
   {
     std::lock_guard lock(mailbox_.mutex);
     shutdown = mailbox_.shutdown;
     runtime.swap(mailbox_.runtime);
+    auth_answers.swap(mailbox_.auth_answers);
   }
   collect_storage_answers();
+  collect_auth_answers(auth_answers);
   if (runtime) apply(std::move(*runtime));
   if (shutdown && !draining_) start_draining();
   arm_wake();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_verifier.h"
 #include "buffer_ring.h"
 #include "connection_limiter.h"
 #include "mxring/engine/byte_buffer.h"
@@ -30,7 +31,7 @@ class Reactor final : private SessionServices {
   // `storage`: this reactor's channel to its spool writer; null when every listener discards.
   Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
           RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-          StorageChannel* storage);
+          StorageChannel* storage, AuthVerifier* auth);
   ~Reactor();
 
   // The thread body. `ready` is called once, with an empty string when the reactor listens.
@@ -39,6 +40,7 @@ class Reactor final : private SessionServices {
   // From any thread.
   void request_shutdown();
   void request_reload(RuntimeConfig runtime);
+  void post_auth_answer(AuthAnswer answer);
 
  private:
   struct Connection;
@@ -46,6 +48,7 @@ class Reactor final : private SessionServices {
     std::mutex mutex;
     bool shutdown = false;
     std::optional<RuntimeConfig> runtime;
+    std::vector<AuthAnswer> auth_answers;
   };
 
   std::string set_up();
@@ -78,6 +81,8 @@ class Reactor final : private SessionServices {
   void note_phase(Connection& c);
   void start_draining();
   void hand_to_storage(Connection& c);
+  void hand_to_verifier(Connection& c);
+  void collect_auth_answers(std::vector<AuthAnswer>& answers);
   void collect_storage_answers();
   void publish_to_storage();
   void resume_paused_for_storage();
@@ -103,6 +108,7 @@ class Reactor final : private SessionServices {
   ByteBuffer tls_plaintext_;  // what one received slice decrypted to, fed to its session
   QueueIdGenerator queue_ids_;
   StorageChannel* storage_;
+  AuthVerifier* auth_;
   std::size_t storing_ = 0;  // messages handed to the writer, not yet answered
   bool staged_for_storage_ = false;
   std::vector<std::uint32_t> paused_for_storage_;  // slots not read until storage has room

@@ -47,6 +47,7 @@ struct Server::State {
   std::unique_ptr<ConnectionLimiter> limiter;
   std::vector<std::unique_ptr<StorageChannel>> channels;
   std::vector<std::unique_ptr<SpoolWriter>> writers;
+  std::unique_ptr<AuthVerifier> auth;  // stopped in wait(), while every reactor still exists
   std::vector<std::unique_ptr<Reactor>> reactors;
   std::vector<std::thread> threads;
   bool joined = false;
@@ -98,6 +99,14 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   RuntimeConfig runtime;
   for (const auto& listener : cfg.listeners) runtime.contexts.push_back(listener.context);
   runtime.tls = cfg.tls;
+  runtime.credentials = cfg.credentials;
+  AuthLimits auth_limits;
+  auth_limits.max_failures = cfg.auth_max_failures;
+  auth_limits.window_seconds = cfg.auth_failure_window.count();
+  State* raw_state = state.get();
+  state->auth = std::make_unique<AuthVerifier>(auth_limits, [raw_state](unsigned r, AuthAnswer a) {
+    raw_state->reactors[r]->post_auth_answer(a);
+  });
   // One ticket key for every reactor and for the process's life (reloads keep it).
   auto tickets = std::make_shared<const tls::TicketKeys>();
 
@@ -128,7 +137,7 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   for (unsigned i = 0; i < count; ++i) {
     state->reactors.push_back(
         std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
-                                  stores ? state->channels[i].get() : nullptr));
+                                  stores ? state->channels[i].get() : nullptr, state->auth.get()));
     auto promise = std::make_shared<std::promise<std::string>>();
     ready.push_back(promise->get_future());
     Reactor* reactor = state->reactors.back().get();
@@ -158,6 +167,7 @@ void Server::wait() {
   if (state_->joined) return;
   for (auto& thread : state_->threads)
     if (thread.joinable()) thread.join();
+  state_->auth.reset();  // no answer is delivered after this
   // The reactors have waited for every answer they expected; the writers' rings are empty.
   for (std::size_t w = 0; w < state_->writers.size(); ++w) {
     auto& writer = *state_->writers[w];

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "mxring/engine/credential_store.h"
 #include "mxring/engine/session_config.h"
 #include "mxring/engine/tls_certificates.h"
 
@@ -25,12 +26,17 @@ struct ListenerConfig {
 struct RuntimeConfig {
   std::vector<std::shared_ptr<const SessionContext>> contexts;  // one per listener, in order
   std::shared_ptr<const TlsCertificates> tls;                   // null: no STARTTLS, no smtps
+  std::shared_ptr<const CredentialStore> credentials;           // null: AUTH not offered
 };
 
 struct ServerConfig {
   std::vector<ListenerConfig> listeners;
-  std::shared_ptr<const TlsCertificates> tls;  // null: no TLS
-  unsigned threads = 0;                        // reactors; 0: one per CPU this process may run on
+  std::shared_ptr<const TlsCertificates> tls;          // null: no TLS
+  std::shared_ptr<const CredentialStore> credentials;  // null: no AUTH
+  // Failed AUTH attempts per client address and window, then 454 4.7.0 until it ends.
+  std::uint32_t auth_max_failures = 5;
+  std::chrono::seconds auth_failure_window{60};
+  unsigned threads = 0;  // reactors; 0: one per CPU this process may run on
   bool pin_threads = true;
   std::uint16_t node_id = 0;  // part of every queue id
   // Where fsync/none listeners store: <spool>/<writer>/<sequence>.seg (SPOOL-FORMAT.md).
