@@ -60,7 +60,7 @@ postlog unix-dgram n - n - 1 postlogd
 
 
 class PostfixInstance:
-    def __init__(self, port, cpu, parent):
+    def __init__(self, port, cpu, parent, main_extra="", master_extra=""):
         self.root = tempfile.mkdtemp(prefix="postfix-bench-", dir=parent)
         os.chmod(self.root, 0o755)
         for d in ("etc", "queue", "data"):
@@ -68,9 +68,9 @@ class PostfixInstance:
         postfix = pwd.getpwnam("postfix")
         os.chown(os.path.join(self.root, "data"), postfix.pw_uid, postfix.pw_gid)
         with open(os.path.join(self.root, "etc/main.cf"), "w") as f:
-            f.write(MAIN_CF.format(root=self.root))
+            f.write(MAIN_CF.format(root=self.root) + main_extra.format(root=self.root))
         with open(os.path.join(self.root, "etc/master.cf"), "w") as f:
-            f.write(MASTER_CF.format(port=port))
+            f.write(MASTER_CF.format(port=port) + master_extra)
         etc = os.path.join(self.root, "etc")
         # Creates the queue directories with Postfix's owners and modes (logging to stdout:
         # a log file would need postlogd, which is not running yet).
