@@ -49,6 +49,7 @@ bench: build
 	bench/run-micro
 	/usr/bin/python3 bench/e2e/sink_compare.py
 	/usr/bin/python3 bench/e2e/idle_connections.py 20000
+	taskset -c 0 /usr/bin/python3 bench/e2e/tls_sessions.py
 
 # Long-running proofs kept out of `make test`: kill -9 under load at twenty points.
 soak: build

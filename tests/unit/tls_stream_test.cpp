@@ -3,11 +3,16 @@
 #include "tls/tls_stream.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "mxring/engine/tls_certificates.h"
 
@@ -238,6 +243,98 @@ TEST_F(TlsStreamTest, TlsOneThreeOnlyRefusesATlsOneTwoClient) {
   ASSERT_TRUE(handshake(tls12, lenient, plaintext_));
   EXPECT_EQ(lenient.info().version, "TLSv1.2");
   EXPECT_EQ(lenient.info().cipher, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+}
+
+// wolfSSL's own heap, counted through its allocator hooks (process-wide while installed):
+// blocks allocated while `server_side` is set are attributed to the server's connections.
+bool server_side = false;
+std::unordered_map<void*, std::size_t>* server_blocks = nullptr;
+long server_live_bytes() {
+  long total = 0;
+  for (const auto& [block, size] : *server_blocks) total += static_cast<long>(size);
+  return total;
+}
+void* counting_malloc(std::size_t n) {
+  void* p = std::malloc(n);
+  if (server_side && p != nullptr) (*server_blocks)[p] = malloc_usable_size(p);
+  return p;
+}
+void counting_free(void* p) {
+  server_blocks->erase(p);
+  std::free(p);
+}
+void* counting_realloc(void* p, std::size_t n) {
+  const bool ours = server_blocks->erase(p) > 0;
+  void* q = std::realloc(p, n);
+  if ((ours || server_side) && q != nullptr) (*server_blocks)[q] = malloc_usable_size(q);
+  return q;
+}
+
+// Runs `step` with allocations attributed to the server side.
+template <typename Step>
+auto as_server(Step&& step) {
+  server_side = true;
+  auto result = step();
+  server_side = false;
+  return result;
+}
+
+// What an open TLS connection costs the server inside wolfSSL stays the same after a
+// mebibyte went through it: the record buffers shrink back.
+TEST_F(TlsStreamTest, WolfsslHeapPerConnectionIsBoundedAfterBulkData) {
+  // Handshakes first: wolfSSL builds its process-wide fixed-point ECC tables (~5 MB in this
+  // build) once a point has been used a few times; they are not per connection.
+  for (int i = 0; i < 8; ++i) {
+    MemoryClient warm_up;
+    TlsStream warm_server(contexts_);
+    ASSERT_TRUE(handshake(warm_up, warm_server, plaintext_));
+  }
+  constexpr int kConnections = 20;
+  std::unordered_map<void*, std::size_t> blocks;
+  server_blocks = &blocks;
+  wolfSSL_SetAllocators(counting_malloc, counting_free, counting_realloc);
+  std::vector<std::unique_ptr<MemoryClient>> clients;
+  std::vector<std::unique_ptr<TlsStream>> servers;
+  for (int i = 0; i < kConnections; ++i) {
+    clients.push_back(std::make_unique<MemoryClient>());
+    servers.push_back(as_server([&] { return std::make_unique<TlsStream>(contexts_); }));
+    auto& client = *clients.back();
+    auto& server = *servers.back();
+    for (int round = 0; round < 20 && !(client.connect() && server.established()); ++round) {
+      const auto received = as_server([&] {
+        return server.receive({client.out.data(), client.out.size()}, plaintext_);
+      });
+      ASSERT_TRUE(received.ok);
+      client.out.clear();
+      client.in += server.outgoing().view();
+      server.outgoing().clear();
+    }
+    ASSERT_TRUE(server.established());
+    client.read();
+  }
+  const long idle = server_live_bytes() / kConnections;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    clients[i]->write(std::string(1 << 20, 'x'));
+    auto& wire = clients[i]->out;
+    const auto received = as_server([&] {
+      return servers[i]->receive({wire.data(), wire.size()}, plaintext_);
+    });
+    ASSERT_TRUE(received.ok);
+    wire.clear();
+    plaintext_.release();
+  }
+  const long after_bulk = server_live_bytes() / kConnections;
+  clients.clear();
+  servers.clear();
+  const long after_close = server_live_bytes();
+  wolfSSL_SetAllocators(nullptr, nullptr, nullptr);
+  server_blocks = nullptr;
+  EXPECT_GT(idle, 10'000);  // it is counted
+  EXPECT_LE(idle, 64 * 1024) << "wolfSSL bytes per server-side connection";
+  EXPECT_LE(after_bulk, idle + 1024) << "grew with traffic";
+  EXPECT_LE(after_close, 4096) << "left behind after close";
+  std::printf("wolfSSL heap per server-side TLS connection: %ld B idle, %ld B after 1 MiB\n", idle,
+              after_bulk);
 }
 
 TEST(TlsCertificatesTest, SelectsExactThenOneLabelWildcardElseTheFirst) {
