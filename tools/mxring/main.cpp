@@ -1,8 +1,8 @@
 // mxring: the command-line tool beside the server. `spool` reads what mxringd stored,
-// `passwd` makes --auth-users lines; the load generator (`bench`) and `selftest` come with
-// their own commands.
+// `passwd` makes --auth-users lines, `bench` is the load generator.
 #include <CLI/CLI.hpp>
 
+#include "bench/bench_command.h"
 #include "passwd_command.h"
 #include "spool_command.h"
 
@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   mxring::tools::add_spool_command(app, exit_code);
   mxring::tools::add_passwd_command(app, exit_code);
+  mxring::tools::add_bench_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -1,0 +1,152 @@
+"""`mxring bench`, the load generator, against real servers: mxringd and Postfix's smtp-sink.
+What it says was acknowledged is what the spool holds, byte for byte (--ack-log); it
+dot-stuffs, speaks STARTTLS, implicit TLS, AUTH and BDAT, keeps an open-loop rate, and
+reports refusals as errors by kind."""
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+
+from certificates import make_certificate
+from conftest import MXRINGD, free_port
+from spool_records import read_spool
+
+MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
+
+
+def bench(*args, timeout=120):
+    result = subprocess.run([MXRING, "bench", "--json", *args], capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def spool(directory, *args):
+    return subprocess.run([MXRING, "spool", "--dir", str(directory), *args], capture_output=True,
+                          timeout=60, check=True).stdout
+
+
+def without_trace_header(stored):
+    lines = stored.split(b"\r\n")
+    assert lines[0].startswith(b"Received: from ")
+    i = 1
+    while lines[i].startswith(b"\t"):
+        i += 1
+    return b"\r\n".join(lines[i:])
+
+
+def test_every_acknowledged_message_is_in_the_spool_as_sent(mxringd, tmp_path):
+    messages = tmp_path / "messages"
+    messages.mkdir()
+    (messages / "a.eml").write_bytes(b"Subject: dots\n\n.leading dot\n..two dots\n.\nend\n")
+    (messages / "b.eml").write_bytes(b"Subject: crlf\r\n\r\nalready CRLF\r\n" + b"y" * 5000 + b"\r\n")
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "8",
+                         "--count", "400", "--messages-from", str(messages),
+                         "--ack-log", str(tmp_path / "acks"))
+    assert code == 0 and report["errors"] == 0, report
+    assert report["messages"] == 400
+    assert report["replies"]["354"] == 400
+    server.stop()
+    acks = [line.split() for line in (tmp_path / "acks").read_text().splitlines()]
+    assert len(acks) == 400
+    stored = read_spool(tmp_path / "spool")  # the reader written from SPOOL-FORMAT.md
+    for queue_id, digest in acks:
+        assert hashlib.sha256(without_trace_header(stored[queue_id])).hexdigest() == digest
+    one = without_trace_header(spool(tmp_path / "spool", "cat", acks[0][0]))
+    assert one.startswith(b"X-Mxring-Bench: ")
+    assert b"\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n" in stored[acks[0][0]] or \
+        b"already CRLF" in stored[acks[0][0]]
+
+
+def test_smtp_sink_is_driven_with_pipelining_and_new_connections(mxringd, tmp_path):
+    port = free_port()
+    sink = subprocess.Popen(["smtp-sink", "-u", "nobody", "-h", "sink.test", f"127.0.0.1:{port}",
+                             "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import time
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                __import__("socket").create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        code, report = bench("--target", f"127.0.0.1:{port}", "--connections", "20",
+                             "--count", "2000", "--size", "1k,10k", "--rcpts", "3")
+        assert code == 0 and report["errors"] == 0, report
+        assert report["messages"] == 2000
+        assert report["replies"]["250"] == 2000 * 5 + 20  # MAIL, 3 RCPT, end of data; EHLO
+        for phase in ("connect_banner", "ehlo", "mail", "rcpt", "data", "end_of_data",
+                      "transaction"):
+            latency = report["latency_us"][phase]
+            assert latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+        code, report = bench("--target", f"127.0.0.1:{port}", "--connections", "10",
+                             "--count", "300", "--messages-per-connection", "1", "--no-pipeline")
+        assert code == 0 and report["errors"] == 0, report
+        assert report["connections_opened"] >= 300
+        assert report["replies"]["221"] == report["connections_opened"]
+    finally:
+        sink.kill()
+        sink.wait()
+
+
+def test_refusals_are_errors_by_kind_and_the_exit_status_says_so(mxringd):
+    server = mxringd("--domain", "accepted.test")
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "2",
+                         "--count", "10", "--to", "someone@elsewhere.test")
+    assert code == 1
+    assert report["messages"] == 0
+    assert report["error_kinds"]["RCPT 550"] == 10
+    assert report["error_kinds"]["DATA 554"] == 10
+    assert any("Relay access denied" in e for e in report["error_examples"])
+    server.stop()
+
+
+def test_tls_auth_and_bdat(mxringd, tmp_path):
+    cert, key = make_certificate(str(tmp_path), "mx", ["mx.test"])
+    users = tmp_path / "users"
+    users.write_text("alice:" + subprocess.run(["openssl", "passwd", "-6", "wonderland"],
+                                               capture_output=True, text=True).stdout)
+    submission, smtps = free_port(), free_port()
+    server = mxringd("--tls-cert", cert, "--tls-key", key, "--auth-users", str(users),
+                     "--listen", f"127.0.0.1:{submission}:submission",
+                     "--listen", f"127.0.0.1:{smtps}:smtps")
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "4",
+                         "--count", "200", "--starttls", "--bdat")
+    assert code == 0 and report["errors"] == 0, report
+    assert report["latency_us"]["tls_handshake"]["count"] == 4
+    assert "354" not in report["replies"]  # BDAT: no DATA
+    code, report = bench("--target", f"127.0.0.1:{submission}", "--connections", "4",
+                         "--count", "100", "--starttls", "--auth", "alice:wonderland",
+                         "--to", "friend@elsewhere.test")
+    assert code == 0 and report["errors"] == 0, report
+    assert report["replies"]["235"] == 4
+    code, report = bench("--target", f"127.0.0.1:{smtps}", "--connections", "4", "--count", "100",
+                         "--tls", "--auth", "alice:wonderland", "--to", "friend@elsewhere.test")
+    assert code == 0 and report["errors"] == 0, report
+    code, report = bench("--target", f"127.0.0.1:{smtps}", "--connections", "1", "--count", "5",
+                         "--tls", "--auth", "alice:wrong")
+    assert code == 1 and report["error_kinds"].get("AUTH 535", 0) >= 1
+    server.stop()
+    assert server.messages_accepted() == 400
+
+
+def test_open_loop_rate_never_exceeds_its_schedule(mxringd):
+    server = mxringd()
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "4",
+                         "--duration", "2", "--rate", "100")
+    assert code == 0 and report["errors"] == 0, report
+    # A slow machine may send fewer; the schedule never allows more (200 + the start).
+    assert 0 < report["messages"] <= 201
+    server.stop()
+
+
+@pytest.mark.parametrize("bad", [["--count", "0"], ["--size", "12"], ["--target", "nowhere"]])
+def test_bad_options_are_refused(bad):
+    args = ["--target", "127.0.0.1:1", "--count", "1"]
+    result = subprocess.run([MXRING, "bench", *args, *bad], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode != 0

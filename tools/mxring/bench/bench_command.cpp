@@ -1,0 +1,181 @@
+#include "bench_command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "bench_client.h"
+
+namespace mxring::tools {
+namespace {
+
+using bench::BenchOptions;
+using bench::BenchStats;
+
+bench::Target parse_target(const std::string& text) {
+  bench::Target target;
+  std::string port;
+  if (text.starts_with("[")) {
+    const auto close = text.find("]:");
+    if (close == std::string::npos) throw CLI::ValidationError("--target", "[IPv6]:PORT");
+    target.address = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw CLI::ValidationError("--target", "ADDR:PORT");
+    target.address = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  try {
+    const auto value = std::stoul(port);
+    if (value == 0 || value > 65535) throw std::out_of_range("port");
+    target.port = static_cast<std::uint16_t>(value);
+  } catch (const std::exception&) {
+    throw CLI::ValidationError("--target", "bad port in " + text);
+  }
+  return target;
+}
+
+nlohmann::json to_json(const BenchStats& s) {
+  nlohmann::json j;
+  const double seconds = s.elapsed_s > 0 ? s.elapsed_s : 1e-9;
+  j["messages"] = s.messages;
+  j["elapsed_s"] = s.elapsed_s;
+  j["msgs_per_s"] = static_cast<double>(s.messages) / seconds;
+  j["mb_per_s"] = static_cast<double>(s.message_bytes) / seconds / 1e6;
+  j["client_cpu_s"] = s.client_cpu_s;
+  j["client_cpu_us_per_msg"] =
+      s.messages ? s.client_cpu_s * 1e6 / static_cast<double>(s.messages) : 0;
+  j["connections_opened"] = s.connections_opened;
+  j["errors"] = s.errors;
+  j["error_kinds"] = s.error_kinds;
+  j["error_examples"] = s.error_examples;
+  nlohmann::json latency;
+  for (std::size_t p = 0; p < bench::kPhases; ++p) {
+    const auto& h = s.latency[p];
+    if (h.count() == 0) continue;
+    latency[bench::kPhaseNames[p]] = {{"count", h.count()},           {"p50", h.percentile(0.5)},
+                                      {"p90", h.percentile(0.9)},     {"p99", h.percentile(0.99)},
+                                      {"p99.9", h.percentile(0.999)}, {"max", h.max()}};
+  }
+  j["latency_us"] = latency;
+  nlohmann::json replies = nlohmann::json::object();
+  for (const auto& [code, n] : s.replies) replies[code ? std::to_string(code) : "malformed"] = n;
+  j["replies"] = replies;
+  return j;
+}
+
+void print_text(const BenchStats& s) {
+  const auto j = to_json(s);
+  std::printf("%llu messages in %.2f s: %.0f msgs/s, %.1f MB/s; client CPU %.2f s (%.1f µs/msg)\n",
+              static_cast<unsigned long long>(s.messages), s.elapsed_s,
+              j["msgs_per_s"].get<double>(), j["mb_per_s"].get<double>(), s.client_cpu_s,
+              j["client_cpu_us_per_msg"].get<double>());
+  std::printf("%-15s %10s %9s %9s %9s %9s %9s   (µs)\n", "phase", "count", "p50", "p90", "p99",
+              "p99.9", "max");
+  for (std::size_t p = 0; p < bench::kPhases; ++p) {
+    const auto& h = s.latency[p];
+    if (h.count() == 0) continue;
+    std::printf("%-15s %10llu %9llu %9llu %9llu %9llu %9llu\n", bench::kPhaseNames[p],
+                static_cast<unsigned long long>(h.count()),
+                static_cast<unsigned long long>(h.percentile(0.5)),
+                static_cast<unsigned long long>(h.percentile(0.9)),
+                static_cast<unsigned long long>(h.percentile(0.99)),
+                static_cast<unsigned long long>(h.percentile(0.999)),
+                static_cast<unsigned long long>(h.max()));
+  }
+  std::printf("replies:");
+  for (const auto& [code, n] : s.replies)
+    std::printf(" %s×%llu", code ? std::to_string(code).c_str() : "malformed",
+                static_cast<unsigned long long>(n));
+  std::printf("\nerrors: %llu\n", static_cast<unsigned long long>(s.errors));
+  for (const auto& [kind, n] : s.error_kinds)
+    std::printf("  %-30s %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+  for (const auto& example : s.error_examples) std::printf("  e.g. %s\n", example.c_str());
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& exit_code) {
+  auto* command = app.add_subcommand("bench", "SMTP load generator (io_uring, one thread)");
+  auto o = std::make_shared<BenchOptions>();
+  auto targets = std::make_shared<std::vector<std::string>>();
+  auto auth = std::make_shared<std::string>();
+  auto no_pipeline = std::make_shared<bool>(false);
+  command->add_option("--target", *targets, "ADDR:PORT ([IPv6]:PORT); repeatable: round-robin")
+      ->required();
+  command->add_option("--connections", o->connections, "Concurrent connections, default 100")
+      ->check(CLI::Range(1u, 1'000'000u));
+  command->add_option("--messages-per-connection", o->messages_per_connection,
+                      "Then QUIT and reconnect; 1 = a new connection per message; default 0 "
+                      "(keep the connection)");
+  command->add_option("--count", o->count, "Messages to send (with --duration: whichever first)");
+  command->add_option("--duration", o->duration_s, "Seconds to run after the warm-up");
+  command->add_option("--warmup", o->warmup_s, "Seconds whose messages are not counted");
+  command->add_option("--size", o->sizes,
+                      "Message size: 1024, 10k, 1m, a mix 1k,10k,100k or weighted 1k:8,100k:2; "
+                      "default 1k");
+  command->add_option("--messages-from", o->messages_from,
+                      "Real messages: a directory (a file each), an mbox, or spool:DIR");
+  command->add_option("--rcpts", o->recipients, "Recipients per message, default 1")
+      ->check(CLI::Range(1u, 10'000u));
+  command->add_option("--from", o->from, "Sender; {n} message number, {c} connection");
+  command->add_option("--to", o->to,
+                      "Recipients; {r} recipient index, {n}, {c}; default rcpt-{r}@localhost");
+  command->add_option("--helo", o->helo, "EHLO name, default client.test");
+  command->add_flag("--no-pipeline", *no_pipeline, "One command per round trip");
+  command->add_flag("--pipeline", o->pipelining, "PIPELINING when offered (the default)");
+  command->add_flag("--bdat", o->bdat, "BDAT LAST instead of DATA when CHUNKING is offered");
+  command->add_flag("--starttls", o->starttls, "STARTTLS after EHLO (RFC 3207)");
+  command->add_flag("--tls", o->implicit_tls, "Implicit TLS from the first byte (RFC 8314)");
+  command->add_option("--auth", *auth, "USER:PASSWORD for AUTH PLAIN (after TLS)");
+  command->add_option("--rate", o->rate, "Messages per second, open loop (default: closed loop)");
+  command->add_flag("--spread-sources", o->spread_sources,
+                    "Bind connections to 127.0.0.1-127.0.0.254 (many connections to loopback)");
+  command->add_option("--cpu", o->cpu, "Pin the load generator to this CPU");
+  command->add_option("--ack-log", o->ack_log,
+                      "Write `queue-id sha256` for every acknowledged message");
+  command->add_flag("--json", o->json, "One JSON object instead of the table");
+  command->callback([=, &exit_code] {
+    for (const auto& t : *targets) o->targets.push_back(parse_target(t));
+    if (o->count == 0 && o->duration_s <= 0)
+      throw CLI::ValidationError("bench", "give --count, --duration or both");
+    if (*no_pipeline) o->pipelining = false;
+    if (!auth->empty()) {
+      const auto colon = auth->find(':');
+      if (colon == std::string::npos) throw CLI::ValidationError("--auth", "USER:PASSWORD");
+      o->auth_user = auth->substr(0, colon);
+      o->auth_password = auth->substr(colon + 1);
+    }
+    o->progress = !o->json && isatty(STDERR_FILENO);
+    std::string error;
+    std::optional<bench::MessageSource> messages;
+    if (!o->messages_from.empty()) {
+      messages = bench::MessageSource::from_path(o->messages_from, error);
+    } else if (auto sizes = bench::parse_sizes(o->sizes, error)) {
+      messages = bench::MessageSource::generated(*sizes);
+    }
+    if (!messages) {
+      std::cerr << "mxring bench: " << error << "\n";
+      exit_code = 2;
+      return;
+    }
+    BenchStats stats;
+    bench::BenchClient client(*o, std::move(*messages));
+    if (!client.run(stats, error)) {
+      std::cerr << "mxring bench: " << error << "\n";
+      exit_code = 2;
+      return;
+    }
+    if (o->json)
+      std::cout << to_json(stats).dump() << "\n";
+    else
+      print_text(stats);
+    exit_code = stats.errors == 0 ? 0 : 1;
+  });
+}
+
+}  // namespace mxring::tools
