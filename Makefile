@@ -5,7 +5,7 @@ CMAKE ?= cmake
 CTEST ?= ctest
 FUZZ_SECONDS ?= 600
 
-.PHONY: deps build run test test-release test-asan test-tsan test-fuzz bench soak fuzz format \
+.PHONY: deps build run test test-release test-asan test-tsan test-fuzz bench bench-compare soak fuzz format \
         format-check \
         check-headers clean
 
@@ -50,6 +50,11 @@ bench: build
 	/usr/bin/python3 bench/e2e/sink_compare.py
 	/usr/bin/python3 bench/e2e/idle_connections.py 20000
 	taskset -c 0 /usr/bin/python3 bench/e2e/tls_sessions.py
+
+# mxringd beside Postfix smtp-sink, Postfix smtpd, Haraka (npm) and aiosmtpd under the same
+# load; the table, build/bench-compare/results.json and compare.png.
+bench-compare: build
+	/usr/bin/python3 bench/e2e/compare.py
 
 # Long-running proofs kept out of `make test`: kill -9 under load at twenty points.
 soak: build

@@ -16,10 +16,19 @@ import pytest
 MXRINGD = os.environ.get("MXRINGD", os.path.join(os.path.dirname(__file__), "../../build/release/bin/mxringd"))
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, and never one this process handed out before: a server
+    given the same port for two listeners must not be what a test sets up by accident."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def raise_file_limit(wanted=65536):

@@ -4,6 +4,7 @@ import resource
 import signal
 import smtplib
 import socket
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -251,3 +252,18 @@ def test_smuggling_against_the_live_server(mxringd, fake_end):
     assert until_eof(s) == "221 2.0.0 Bye\r\n"  # nothing smuggled was answered
     server.stop()
     assert server.messages_accepted() == 0
+
+
+def test_a_listener_given_twice_or_already_taken_is_refused(tmp_path):
+    from conftest import MXRINGD, free_port
+    port = free_port()
+    twice = subprocess.run([MXRINGD, "--listen", f"127.0.0.1:{port}", "--listen",
+                            f"127.0.0.1:{port}:smtps", "--durability", "discard"],
+                           capture_output=True, text=True, timeout=30)
+    assert twice.returncode != 0 and "given twice" in twice.stdout + twice.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        busy = subprocess.run([MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability",
+                               "discard"], capture_output=True, text=True, timeout=30)
+    assert busy.returncode != 0

@@ -77,7 +77,18 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     error = "durability fsync/none needs a spool directory or a maildir";
     return nullptr;
   }
-  for (const auto& listener : config.listeners) {
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    const auto& listener = config.listeners[i];
+    // Two listeners on one address would share its connections by SO_REUSEPORT hash: a
+    // plaintext greeting on what a client expects to be implicit TLS, and the like.
+    for (std::size_t j = 0; j < i; ++j) {
+      if (config.listeners[j].address == listener.address &&
+          config.listeners[j].port == listener.port) {
+        error = "listener " + listener.address + ":" + std::to_string(listener.port) +
+                " is given twice";
+        return nullptr;
+      }
+    }
     if (listener.port == 0) {
       error = "listener " + listener.address + " needs a port";
       return nullptr;

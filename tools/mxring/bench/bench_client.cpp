@@ -610,7 +610,7 @@ struct BenchClient::State {
     const bool more =
         options.messages_per_connection == 0 || c.messages + 1 < options.messages_per_connection;
     std::int64_t scheduled = 0;
-    if (pipelined(c) && more && take_start(scheduled)) {
+    if (pipelined(c) && options.chain && more && take_start(scheduled)) {
       c.next_tx = make_transaction(c, scheduled);
       c.next_tx->mail_sent_ns = now_ns();
       for (auto& [text, phase] : commands(c, *c.next_tx)) queue(c, text, phase);

@@ -128,6 +128,10 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   command->add_option("--helo", o->helo, "EHLO name, default client.test");
   command->add_flag("--no-pipeline", *no_pipeline, "One command per round trip");
   command->add_flag("--pipeline", o->pipelining, "PIPELINING when offered (the default)");
+  auto no_chain = std::make_shared<bool>(false);
+  command->add_flag("--no-chain", *no_chain,
+                    "With PIPELINING, wait for a message's 250 before the next MAIL (some "
+                    "servers refuse commands that follow the content in one send)");
   command->add_flag("--bdat", o->bdat, "BDAT LAST instead of DATA when CHUNKING is offered");
   command->add_flag("--starttls", o->starttls, "STARTTLS after EHLO (RFC 3207)");
   command->add_flag("--tls", o->implicit_tls, "Implicit TLS from the first byte (RFC 8314)");
@@ -144,6 +148,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
     if (o->count == 0 && o->duration_s <= 0)
       throw CLI::ValidationError("bench", "give --count, --duration or both");
     if (*no_pipeline) o->pipelining = false;
+    if (*no_chain) o->chain = false;
     if (!auth->empty()) {
       const auto colon = auth->find(':');
       if (colon == std::string::npos) throw CLI::ValidationError("--auth", "USER:PASSWORD");

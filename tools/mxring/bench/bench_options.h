@@ -26,6 +26,7 @@ struct BenchOptions {
   std::string to = "rcpt-{r}@localhost";   // and {r} recipient index
   std::string helo = "client.test";
   bool pipelining = true;  // when the server offers it (RFC 2920)
+  bool chain = true;       // with PIPELINING, the next MAIL/RCPT/DATA follow the content
   bool bdat = false;       // BDAT ... LAST instead of DATA when the server offers CHUNKING
   bool starttls = false;
   bool implicit_tls = false;
