@@ -150,3 +150,14 @@ def test_bad_options_are_refused(bad):
     result = subprocess.run([MXRING, "bench", *args, *bad], capture_output=True, text=True,
                             timeout=30)
     assert result.returncode != 0
+
+
+def test_messages_over_the_advertised_size_are_not_sent(mxringd):
+    server = mxringd("--max-message-size", "5000")
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "2",
+                         "--count", "10", "--size", "10k")
+    assert code == 1
+    assert report["error_kinds"]["over SIZE"] >= 1
+    assert "354" not in report["replies"]  # nothing was offered to the server
+    server.stop()
+    assert server.messages_accepted() == 0

@@ -132,6 +132,7 @@ struct BenchClient::State {
     std::int64_t connect_ns = 0, tls_started_ns = 0;
     std::uint64_t messages = 0;  // on this connection
     bool pipelining = false, chunking = false, starttls = false, size = false;
+    std::uint64_t size_limit = 0;  // SIZE's argument (RFC 1870); 0: none given
     std::optional<Transaction> tx, next_tx;  // next_tx: pipelined behind tx's content
     std::unique_ptr<ClientTls> tls;
   };
@@ -501,6 +502,7 @@ struct BenchClient::State {
 
   void read_extensions(Connection& c, const std::string& text) {
     c.pipelining = c.chunking = c.starttls = c.size = false;
+    c.size_limit = 0;
     std::size_t at = 0;
     while (at < text.size()) {
       auto end = text.find("\r\n", at);
@@ -513,7 +515,10 @@ struct BenchClient::State {
       if (line == "PIPELINING") c.pipelining = true;
       if (line == "CHUNKING") c.chunking = true;
       if (line == "STARTTLS") c.starttls = true;
-      if (line.starts_with("SIZE")) c.size = true;
+      if (line.starts_with("SIZE")) {
+        c.size = true;
+        if (line.size() > 5) c.size_limit = std::strtoull(line.c_str() + 5, nullptr, 10);
+      }
     }
   }
 
@@ -576,6 +581,16 @@ struct BenchClient::State {
 
   void begin_transaction(Connection& c, std::int64_t scheduled) {
     c.tx = make_transaction(c, scheduled);
+    // RFC 1870: a message over the server's SIZE is not sent; that is an error of the run.
+    const auto size = c.tx->header.size() + c.tx->message->original.size();
+    if (c.size_limit > 0 && size > c.size_limit) {
+      stats->error("over SIZE", "a " + std::to_string(size) + "-octet message, SIZE " +
+                                    std::to_string(c.size_limit));
+      c.tx.reset();
+      ++c.messages;
+      stopping = true;  // every later message would be refused alike
+      return say_quit(c);
+    }
     auto list = commands(c, *c.tx);
     c.tx->mail_sent_ns = now_ns();
     if (pipelined(c)) {
