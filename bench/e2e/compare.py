@@ -109,7 +109,6 @@ def summarise(samples):
 def chart(results, servers, path):
     data = os.path.join(OUT, "chart.dat")
     with open(data, "w") as f:
-        f.write("server " + " ".join(f'"{s}"' for s in ("1k", "10k", "100k")) + "\n")
         for server in servers:
             row = [results.get(f"{server}|{s}|mxring bench", {}).get("msgs_per_s", 0)
                    for s in ("1k", "10k", "100k")]
