@@ -132,7 +132,7 @@ struct BenchClient::State {
     std::int64_t connect_ns = 0, tls_started_ns = 0;
     std::uint64_t messages = 0;  // on this connection
     bool pipelining = false, chunking = false, starttls = false, size = false;
-    std::uint64_t size_limit = 0;  // SIZE's argument (RFC 1870); 0: none given
+    std::uint64_t size_limit = 0;            // SIZE's argument (RFC 1870); 0: none given
     std::optional<Transaction> tx, next_tx;  // next_tx: pipelined behind tx's content
     std::unique_ptr<ClientTls> tls;
   };
