@@ -70,7 +70,8 @@ def expect(sock, code):
         raise RuntimeError(f"expected {code}, got {got[:200]!r}")
 
 
-def one_session(port, context, body=BODY):
+def starttls(port, context):
+    """Connect, EHLO, STARTTLS, the handshake, EHLO again: the TLS socket, ready for MAIL."""
     raw = socket.create_connection(("127.0.0.1", port))
     expect(raw, b"220")
     raw.sendall(b"EHLO client.bench.test\r\n")
@@ -80,6 +81,11 @@ def one_session(port, context, body=BODY):
     tls = context.wrap_socket(raw, server_hostname="bench.test")
     tls.sendall(b"EHLO client.bench.test\r\n")
     expect(tls, b"250")
+    return tls
+
+
+def one_session(port, context, body=BODY):
+    tls = starttls(port, context)
     tls.sendall(b"MAIL FROM:<sender@client.test>\r\n")
     expect(tls, b"250")
     tls.sendall(b"RCPT TO:<rcpt@localhost>\r\n")
@@ -139,16 +145,8 @@ def bulk(port, megabytes, server_cpu, tls12_cipher=None):
     """One connection, 1 MiB messages over TLS: MB/s and server CPU per MB."""
     context = client_context(tls12_cipher)
     body = (b"y" * 998 + b"\r\n") * 1048
-    raw = socket.create_connection(("127.0.0.1", port))
-    expect(raw, b"220")
-    raw.sendall(b"EHLO client.bench.test\r\n")
-    expect(raw, b"250")
-    raw.sendall(b"STARTTLS\r\n")
-    expect(raw, b"220")
-    tls = context.wrap_socket(raw, server_hostname="bench.test")
+    tls = starttls(port, context)
     cipher = tls.cipher()[0]
-    tls.sendall(b"EHLO client.bench.test\r\n")
-    expect(tls, b"250")
     before = server_cpu()
     started = time.monotonic()
     for _ in range(megabytes):
@@ -216,16 +214,7 @@ def tls_memory(cert, key, connections=2000):
         base = rss_kib(server.pid)
         held = []
         for _ in range(connections):
-            raw = socket.create_connection(("127.0.0.1", port))
-            expect(raw, b"220")
-            raw.sendall(b"EHLO c\r\n")
-            expect(raw, b"250")
-            raw.sendall(b"STARTTLS\r\n")
-            expect(raw, b"220")
-            tls = context.wrap_socket(raw, server_hostname="bench.test")
-            tls.sendall(b"EHLO c\r\n")
-            expect(tls, b"250")
-            held.append(tls)
+            held.append(starttls(port, context))
         time.sleep(0.5)
         per = (rss_kib(server.pid) - base) * 1024 / connections
         for tls in held:

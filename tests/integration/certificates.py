@@ -16,3 +16,12 @@ def make_certificate(directory, name, names, key="ec"):
                     "-addext", f"subjectAltName={san}"],
                    check=True, capture_output=True, timeout=60)
     return cert_path, key_path
+
+
+def insecure_client_context():
+    """A TLS client context that accepts the throwaway certificates (tests only)."""
+    import ssl
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

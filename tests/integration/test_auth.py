@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from certificates import make_certificate
+from certificates import insecure_client_context, make_certificate
 from conftest import MXRINGD, free_port
+from spool_cli import stored_records
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 
@@ -43,10 +44,7 @@ def users(tmp_path):
 
 
 def context():
-    c = ssl.create_default_context()
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
+    return insecure_client_context()
 
 
 def auth_server(mxringd, certs, users, *extra):
@@ -57,20 +55,6 @@ def auth_server(mxringd, certs, users, *extra):
                      "--auth-users", str(users), *extra)
     server.submission, server.smtps = submission, smtps
     return server
-
-
-def envelopes(spool_dir):
-    out = []
-    listing = subprocess.run([MXRING, "spool", "--dir", str(spool_dir), "ls"], capture_output=True,
-                             text=True, check=True, timeout=60).stdout
-    for line in listing.splitlines():
-        queue_id = line.split()[0]
-        show = subprocess.run([MXRING, "spool", "--dir", str(spool_dir), "show", queue_id],
-                              capture_output=True, check=True, timeout=60).stdout
-        body = subprocess.run([MXRING, "spool", "--dir", str(spool_dir), "cat", queue_id],
-                              capture_output=True, check=True, timeout=60).stdout
-        out.append((json.loads(show), body))
-    return out
 
 
 def test_submission_login_over_starttls_relays_and_records_the_user(mxringd, certs, users,
@@ -94,7 +78,7 @@ def test_submission_login_over_starttls_relays_and_records_the_user(mxringd, cer
                         b"Subject: relayed\r\n\r\nfrom an authenticated user\r\n",
                         mail_options=["AUTH=<alice@client.test>"])
     server.stop()
-    [(envelope, body)] = envelopes(tmp_path / "spool")
+    [(envelope, body)] = stored_records(tmp_path / "spool")
     assert envelope["auth"] == "alice"
     assert envelope["role"] == "submission"
     assert envelope["recipients"][0]["address"] == "someone@elsewhere.example"

@@ -11,6 +11,7 @@ import pytest
 
 from certificates import make_certificate
 from conftest import MXRINGD, free_port
+from spool_cli import spool, without_trace_header
 from spool_records import read_spool
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
@@ -21,20 +22,6 @@ def bench(*args, timeout=120):
                             timeout=timeout)
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)
-
-
-def spool(directory, *args):
-    return subprocess.run([MXRING, "spool", "--dir", str(directory), *args], capture_output=True,
-                          timeout=60, check=True).stdout
-
-
-def without_trace_header(stored):
-    lines = stored.split(b"\r\n")
-    assert lines[0].startswith(b"Received: from ")
-    i = 1
-    while lines[i].startswith(b"\t"):
-        i += 1
-    return b"\r\n".join(lines[i:])
 
 
 def test_every_acknowledged_message_is_in_the_spool_as_sent(mxringd, tmp_path):
@@ -55,7 +42,7 @@ def test_every_acknowledged_message_is_in_the_spool_as_sent(mxringd, tmp_path):
     stored = read_spool(tmp_path / "spool")  # the reader written from SPOOL-FORMAT.md
     for queue_id, digest in acks:
         assert hashlib.sha256(without_trace_header(stored[queue_id])).hexdigest() == digest
-    one = without_trace_header(spool(tmp_path / "spool", "cat", acks[0][0]))
+    one = without_trace_header(spool(tmp_path / "spool", "cat", acks[0][0]).stdout)
     assert one.startswith(b"X-Mxring-Bench: ")
     assert b"\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n" in stored[acks[0][0]] or \
         b"already CRLF" in stored[acks[0][0]]

@@ -15,29 +15,9 @@ import time
 import pytest
 
 from conftest import MXRINGD
+from spool_cli import MXRING, spool, stored_ids, without_trace_header
 from spool_records import read_spool
 
-MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
-
-
-def spool(directory, *args):
-    return subprocess.run([MXRING, "spool", "--dir", str(directory), *args],
-                          capture_output=True, timeout=60)
-
-
-def without_trace_header(stored):
-    """The stored message minus mxring's Received: field (its first line and folded lines)."""
-    lines = stored.split(b"\r\n")
-    assert lines[0].startswith(b"Received: from ")
-    i = 1
-    while lines[i].startswith(b"\t"):
-        i += 1
-    return b"\r\n".join(lines[i:])
-
-
-def stored_ids(directory):
-    listing = spool(directory, "ls").stdout.decode().splitlines()
-    return [line.split()[0] for line in listing]
 
 
 def test_smtplib_message_reads_back_byte_identical(mxringd, tmp_path):

@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from certificates import make_certificate
+from certificates import insecure_client_context, make_certificate
 from conftest import MXRINGD, free_port
+from spool_cli import stored_records
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 
@@ -124,24 +125,11 @@ def test_sni_picks_the_certificate(mxringd, certs, name, subject):
 
 
 def stored(spool_dir):
-    listing = subprocess.run([MXRING, "spool", "--dir", str(spool_dir), "ls"],
-                             capture_output=True, timeout=60, check=True).stdout.decode()
-    records = []
-    for line in listing.splitlines():
-        queue_id = line.split()[0]
-        show = subprocess.run([MXRING, "spool", "--dir", str(spool_dir), "show", queue_id],
-                              capture_output=True, timeout=60, check=True).stdout
-        body = subprocess.run([MXRING, "spool", "--dir", str(spool_dir), "cat", queue_id],
-                              capture_output=True, timeout=60, check=True).stdout
-        records.append((json.loads(show), body))
-    return records
+    return stored_records(spool_dir)
 
 
 def client_context():
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+    return insecure_client_context()
 
 
 def test_smtplib_starttls_and_smtp_ssl_store_with_tls_in_envelope(mxringd, certs, tmp_path):
