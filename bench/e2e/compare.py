@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from measure import MXRINGD, ROOT, free_port  # noqa: E402
-from peers import PEERS, STORES, start_peer  # noqa: E402
+from peers import PEERS, start_peer  # noqa: E402
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 OUT = os.path.join(ROOT, "build", "bench-compare")

@@ -21,7 +21,6 @@ from postfix_instance import PostfixInstance
 
 PEERS = ["smtp-sink", "postfix-smtpd", "haraka-discard", "haraka-queue", "aiosmtpd-discard",
          "aiosmtpd-file", "mxring-discard", "mxring-none", "mxring-fsync"]
-STORES = {"postfix-smtpd", "haraka-queue", "aiosmtpd-file", "mxring-none", "mxring-fsync"}
 HARAKA_DIR = os.path.join(ROOT, "build", "peers", "haraka")
 
 NO_RDNS_PLUGIN = """// The benchmark must not ask DNS: answer Haraka's reverse lookup locally.

@@ -63,6 +63,15 @@ class Server:
         with open(self.log_path) as f:
             return f.read()
 
+    def wait_for_output(self, text, timeout=10):
+        """True once `text` is in the server's log (False after `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def signal(self, sig):
         self.process.send_signal(sig)
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import MXRINGD
-from spool_cli import MXRING, spool, stored_ids, without_trace_header
+from spool_cli import spool, stored_ids, without_trace_header
 from spool_records import read_spool
 
 
