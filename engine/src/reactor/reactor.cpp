@@ -170,6 +170,7 @@ void Reactor::run(const std::function<void(const std::string& error)>& ready) {
   }
   loop();
   tear_down();
+  tls::release_thread_state();
   log(Level::info,
       "reactor stopped: reactor=" + std::to_string(index_) + " accepted=" +
           std::to_string(counters_.accepted) + " refused=" + std::to_string(counters_.refused) +

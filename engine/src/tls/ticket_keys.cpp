@@ -41,6 +41,12 @@ void initialise_library() {
   std::call_once(once, [] { wolfSSL_Init(); });
 }
 
+void release_thread_state() {
+#ifdef FP_ECC
+  wc_ecc_fp_free();
+#endif
+}
+
 TicketKeys::TicketKeys() {
   random_bytes(name_.data(), name_.size());
   random_bytes(key_.data(), key_.size());
