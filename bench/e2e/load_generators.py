@@ -15,7 +15,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import MXRINGD, ROOT, cpu_seconds, free_port, start, wait_for_port  # noqa: E402
+from measure import MXRINGD, ROOT, free_port  # noqa: E402
+from peers import start_peer  # noqa: E402
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 
@@ -31,24 +31,6 @@ MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 def children_cpu():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def start_server(name, spool):
-    port = free_port()
-    if name == "smtp-sink":
-        command = ["smtp-sink", "-u", "nobody", "-h", "bench.test", "-m", "1024",
-                   f"127.0.0.1:{port}", "1024"]
-    else:
-        command = [MXRINGD, "--listen", f"127.0.0.1:{port}", "--threads", "1",
-                   "--durability", "fsync" if name == "mxring-fsync" else "discard",
-                   "--max-connections-per-ip", "0", "--host-name", "bench.test",
-                   "--max-messages-per-connection", "100000000"]
-        if name == "mxring-fsync":
-            command += ["--spool", spool]
-    server = start(command, cpu=1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
-    time.sleep(0.3)
-    return server, port
 
 
 def run_smtp_source(port, messages):
@@ -79,21 +61,18 @@ def run_mxring_bench(port, messages):
 
 
 def measure(server_name, generator, messages):
-    spool = tempfile.mkdtemp(prefix="mxring-bench-spool-", dir=os.path.join(ROOT, "build"))
-    server, port = start_server(server_name, spool)
+    workdir = tempfile.mkdtemp(prefix="mxring-bench-", dir=os.path.join(ROOT, "build"))
+    port = free_port()
+    server = start_peer(server_name, port, workdir)
     try:
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before = server.cpu_seconds()
         result = (run_mxring_bench if generator == "mxring-bench" else run_smtp_source)(
             port, messages)
-        result["server_cpu_us_per_msg"] = (cpu_seconds(server.pid) - cpu_before) * 1e6 / messages
+        result["server_cpu_us_per_msg"] = (server.cpu_seconds() - cpu_before) * 1e6 / messages
         return result
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(spool, ignore_errors=True)
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main():

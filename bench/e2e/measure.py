@@ -52,6 +52,17 @@ def wait_for_port(port, timeout=10):
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def mxringd_command(port, durability, spool=None, *extra):
+    """mxringd as every benchmark runs it: one reactor, no per-address cap, connections
+    kept for as many messages as the load sends."""
+    command = [MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability", durability,
+               "--threads", "1", "--max-connections-per-ip", "0", "--host-name", "bench.test",
+               "--max-messages-per-connection", "100000000", *extra]
+    if durability != "discard":
+        command += ["--spool", spool]
+    return command
+
+
 def start(command, cpu=None, **kwargs):
     if cpu is not None:
         command = ["taskset", "-c", str(cpu)] + command

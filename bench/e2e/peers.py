@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 
-from measure import MXRINGD, ROOT, start, tree_cpu_seconds, wait_for_port
+from measure import ROOT, mxringd_command, start, tree_cpu_seconds, wait_for_port
 from postfix_instance import PostfixInstance
 
 PEERS = ["smtp-sink", "postfix-smtpd", "haraka-discard", "haraka-queue", "aiosmtpd-discard",
@@ -105,12 +105,8 @@ def start_peer(name, port, workdir):
                          os.path.join(workdir, "aiosmtpd-mail")], cpu=1,
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
-        durability = name.split("-", 1)[1]
-        command = [MXRINGD, "--listen", f"127.0.0.1:{port}", "--threads", "1", "--durability",
-                   durability, "--max-connections-per-ip", "0", "--host-name", "bench.test",
-                   "--max-messages-per-connection", "100000000", "--max-recipients", "1000"]
-        if durability != "discard":
-            command += ["--spool", os.path.join(workdir, "mxring-spool")]
+        command = mxringd_command(port, name.split("-", 1)[1],
+                                  os.path.join(workdir, "mxring-spool"))
         process = start(command, cpu=1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, timeout=60)
     time.sleep(0.3)

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 
-from measure import (MXRINGD, ROOT, cpu_seconds, free_port, start, tree_cpu_seconds,
+from measure import (ROOT, cpu_seconds, free_port, mxringd_command, start, tree_cpu_seconds,
                      wait_for_port)
 from postfix_instance import PostfixInstance
 
@@ -71,12 +71,9 @@ def run_once(name, messages):
     spool = None
     if name.startswith("mxring"):
         durability = "fsync" if name == "mxring-fsync" else "discard"
-        command = [MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability", durability,
-                   "--threads", "1", "--max-connections-per-ip", "0", "--host-name", "bench.test",
-                   "--max-messages-per-connection", "100000000"]
         if durability == "fsync":
             spool = tempfile.mkdtemp(prefix="mxring-bench-spool-", dir=os.path.join(ROOT, "build"))
-            command += ["--spool", spool]
+        command = mxringd_command(port, durability, spool)
     else:  # the peer set-up of ../shared notes: backlog 1024, up to 1024 sessions
         command = ["smtp-sink", "-u", "nobody", "-h", "bench.test", "-m", "1024",
                    f"127.0.0.1:{port}", "1024"]

@@ -27,7 +27,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import MXRINGD, ROOT, cpu_seconds, free_port, rss_kib, start, tree_cpu_seconds, wait_for_port  # noqa: E402
+from measure import (ROOT, cpu_seconds, free_port, mxringd_command, rss_kib, start,  # noqa: E402
+                     tree_cpu_seconds, wait_for_port)
 from postfix_instance import PostfixInstance  # noqa: E402
 
 BODY = (b"Subject: tls bench\r\n\r\n" + (b"x" * 78 + b"\r\n") * 128)[:10 * 1024] + b"\r\n"
@@ -165,11 +166,8 @@ def bulk(port, megabytes, server_cpu, tls12_cipher=None):
 
 def start_mxring(cert, key, durability, spool):
     port = free_port()
-    command = [MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability", durability,
-               "--threads", "1", "--max-connections-per-ip", "0", "--host-name", "bench.test",
-               "--tls-cert", cert, "--tls-key", key, "--max-message-size", "104857600"]
-    if durability == "fsync":
-        command += ["--spool", spool]
+    command = mxringd_command(port, durability, spool, "--tls-cert", cert, "--tls-key", key,
+                              "--max-message-size", "104857600")
     server = start(command, cpu=1, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     wait_for_port(port)
     time.sleep(0.3)

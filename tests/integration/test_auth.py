@@ -40,10 +40,6 @@ def users(tmp_path):
     return path
 
 
-def context():
-    return insecure_client_context()
-
-
 def auth_server(mxringd, certs, users, *extra):
     submission, smtps = free_port(), free_port()
     server = mxringd("--listen", f"127.0.0.1:{submission}:submission",
@@ -64,7 +60,7 @@ def test_submission_login_over_starttls_relays_and_records_the_user(mxringd, cer
         assert client.docmd("AUTH", "PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=")[0] == 538
         assert client.docmd("MAIL FROM:<alice@client.test>") == (
             530, b"5.7.0 Must issue a STARTTLS command first")
-        client.starttls(context=context())
+        client.starttls(context=insecure_client_context())
         client.ehlo()
         assert client.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
         assert client.docmd("MAIL FROM:<alice@client.test>") == (
@@ -87,7 +83,7 @@ def test_submission_login_over_starttls_relays_and_records_the_user(mxringd, cer
 def test_smtp_ssl_login_with_an_argon2id_user(mxringd, certs, users):
     server = auth_server(mxringd, certs, users)
     with smtplib.SMTP_SSL(server.host, server.smtps, local_hostname="client.test",
-                          context=context()) as client:
+                          context=insecure_client_context()) as client:
         client.ehlo()
         assert "PLAIN" in client.esmtp_features["auth"]
         assert client.login("bob", "builder")[0] == 235
@@ -101,7 +97,7 @@ def test_smtp_ssl_login_with_an_argon2id_user(mxringd, certs, users):
 def test_wrong_passwords_get_535_then_454_even_for_the_right_one(mxringd, certs, users):
     server = auth_server(mxringd, certs, users, "--auth-max-failures", "3")
     with smtplib.SMTP_SSL(server.host, server.smtps, local_hostname="client.test",
-                          context=context()) as client:
+                          context=insecure_client_context()) as client:
         client.ehlo()
 
         def plain(password):  # one attempt (login() would go on to try LOGIN too)
@@ -120,7 +116,7 @@ def test_wrong_passwords_get_535_then_454_even_for_the_right_one(mxringd, certs,
         assert client.noop()[0] == 250  # the connection is still sane
     # The limit is per client address: from another loopback address alice gets in.
     with smtplib.SMTP_SSL(server.host, server.smtps, local_hostname="client.test",
-                          context=context(), source_address=("127.0.0.2", 0)) as client:
+                          context=insecure_client_context(), source_address=("127.0.0.2", 0)) as client:
         assert client.login("alice", "wonderland")[0] == 235
     server.stop()
 
@@ -128,7 +124,7 @@ def test_wrong_passwords_get_535_then_454_even_for_the_right_one(mxringd, certs,
 def test_unknown_user_and_bad_encoding_are_refused(mxringd, certs, users):
     server = auth_server(mxringd, certs, users, "--auth-max-failures", "0")
     with smtplib.SMTP_SSL(server.host, server.smtps, local_hostname="client.test",
-                          context=context()) as client:
+                          context=insecure_client_context()) as client:
         client.ehlo()
         with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
             client.login("mallory", "wonderland")
@@ -159,7 +155,7 @@ def test_swaks_auth_over_starttls_and_implicit_tls(mxringd, certs, users, mechan
 def test_smtp_role_never_offers_auth(mxringd, certs, users):
     server = auth_server(mxringd, certs, users)
     with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as client:
-        client.starttls(context=context())
+        client.starttls(context=insecure_client_context())
         client.ehlo()
         assert not client.has_extn("auth")
         assert client.docmd("AUTH", "PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=") == (
@@ -171,18 +167,18 @@ def test_smtp_role_never_offers_auth(mxringd, certs, users):
 
 def test_sighup_reloads_the_users(mxringd, certs, users):
     server = auth_server(mxringd, certs, users)
-    with smtplib.SMTP_SSL(server.host, server.smtps, context=context()) as client:
+    with smtplib.SMTP_SSL(server.host, server.smtps, context=insecure_client_context()) as client:
         with pytest.raises(smtplib.SMTPAuthenticationError):
             client.login("carol", "secret")
     users.write_text(users.read_text() + f"carol:{mxring_hash('secret')}\n")
     server.signal(signal.SIGHUP)
     server.wait_for_output("reloaded")
-    with smtplib.SMTP_SSL(server.host, server.smtps, context=context()) as client:
+    with smtplib.SMTP_SSL(server.host, server.smtps, context=insecure_client_context()) as client:
         assert client.login("carol", "secret")[0] == 235
     users.write_text("carol:plaintext-is-refused\n")
     server.signal(signal.SIGHUP)
     server.wait_for_output("reload failed")
     assert "unsupported hash" in server.output()
-    with smtplib.SMTP_SSL(server.host, server.smtps, context=context()) as client:
+    with smtplib.SMTP_SSL(server.host, server.smtps, context=insecure_client_context()) as client:
         assert client.login("alice", "wonderland")[0] == 235  # the last good file stays
     assert server.stop() == 0

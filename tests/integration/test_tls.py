@@ -122,26 +122,18 @@ def test_sni_picks_the_certificate(mxringd, certs, name, subject):
     server.stop()
 
 
-def stored(spool_dir):
-    return stored_records(spool_dir)
-
-
-def client_context():
-    return insecure_client_context()
-
-
 def test_smtplib_starttls_and_smtp_ssl_store_with_tls_in_envelope(mxringd, certs, tmp_path):
     server = tls_server(mxringd, certs, "--durability", "fsync", "--spool", str(tmp_path / "s"))
     with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as client:
         client.ehlo()
         assert client.has_extn("starttls")
-        assert client.starttls(context=client_context())[0] == 220
+        assert client.starttls(context=insecure_client_context())[0] == 220
         client.ehlo()
         assert not client.has_extn("starttls")  # RFC 3207 §4.2: not offered over TLS
         assert client.has_extn("requiretls")
         client.sendmail("alice@client.test", ["bob@localhost"], b"Subject: one\r\n\r\nover starttls\r\n")
     server.stop()
-    records = stored(tmp_path / "s")
+    records = stored_records(tmp_path / "s")
     assert len(records) == 1
     by_subject = {body.split(b"Subject: ")[1].split(b"\r\n")[0]: (e, body) for e, body in records}
     for subject, role in ((b"one", "smtp"),):
@@ -156,7 +148,7 @@ def test_smtplib_starttls_and_smtp_ssl_store_with_tls_in_envelope(mxringd, certs
 def test_smtp_ssl_on_smtps_greets_inside_tls_and_wants_auth(mxringd, certs):
     server = tls_server(mxringd, certs)
     with smtplib.SMTP_SSL(server.host, server.smtps_port, local_hostname="client.test",
-                          context=client_context()) as client:
+                          context=insecure_client_context()) as client:
         assert client.sock.version() == "TLSv1.3"
         code, _ = client.ehlo()
         assert code == 250 and not client.has_extn("starttls")
@@ -168,13 +160,13 @@ def test_smtp_ssl_on_smtps_greets_inside_tls_and_wants_auth(mxringd, certs):
 
 def test_sni_is_recorded_in_the_envelope(mxringd, certs, tmp_path):
     server = tls_server(mxringd, certs, "--durability", "fsync", "--spool", str(tmp_path / "s"))
-    context = client_context()
+    context = insecure_client_context()
     with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as client:
         client._host = "other.test"  # smtplib sends SNI for the host it was told to reach
         client.starttls(context=context)
         client.sendmail("alice@client.test", ["bob@localhost"], b"Subject: sni\r\n\r\nx\r\n")
     server.stop()
-    [(envelope, _)] = stored(tmp_path / "s")
+    [(envelope, _)] = stored_records(tmp_path / "s")
     assert envelope["tls"]["sni"] == "other.test"
 
 
@@ -243,7 +235,7 @@ def test_starttls_injection_is_never_answered(mxringd, certs, injected):
         reply, extra = starttls_with(raw, injected)
         assert reply == b"220 2.0.0 Ready to start TLS\r\n"
         assert extra == b""  # nothing answered in plaintext
-        with client_context().wrap_socket(raw, server_hostname="mx.test") as tls:
+        with insecure_client_context().wrap_socket(raw, server_hostname="mx.test") as tls:
             # The first reply inside TLS answers our command: the session started over
             # (RFC 3207 §4.2), so MAIL needs a new EHLO and nothing injected ran.
             tls.sendall(b"MAIL FROM:<alice@client.test>\r\n")
@@ -303,7 +295,7 @@ def tls_session_over_starttls(port, context, session=None):
 
 def test_session_tickets_resume_on_every_reactor(mxringd, certs):
     server = tls_server(mxringd, certs, "--threads", "2")
-    context = client_context()
+    context = insecure_client_context()
     reused, session = tls_session_over_starttls(server.port, context)
     assert not reused
     results = []
@@ -324,7 +316,7 @@ def test_sighup_swaps_certificates_and_keeps_open_connections(mxringd, certs, tm
     shutil.copy(certs["ec"][1], key)
     server = mxringd("--tls-cert", str(cert), "--tls-key", str(key))
     held = smtplib.SMTP(server.host, server.port, local_hostname="client.test")
-    held.starttls(context=client_context())
+    held.starttls(context=insecure_client_context())
     held.ehlo()
     before = s_client(server.port, "-servername", "mx.test").stdout.decode()
     assert "subject=CN = mx.test" in before

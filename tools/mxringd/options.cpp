@@ -9,6 +9,7 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "common/host_port.h"
 #include "mxring/engine/recipient_policy.h"
 
 namespace mxring::tools {
@@ -47,37 +48,17 @@ std::string durability_name(Durability d) {
 
 // ADDR:PORT[:ROLE[+proxy]], IPv6 in brackets: [::1]:2525:submission
 ListenSpec parse_listen(const std::string& text) {
+  const auto parsed = parse_host_port(text, "--listen");
   ListenSpec spec;
-  std::string rest;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      throw CLI::ValidationError("--listen", "expected [IPv6]:PORT[:ROLE], got " + text);
-    spec.address = text.substr(1, close - 1);
-    rest = text.substr(close + 2);
-  } else {
-    const auto colon = text.find(':');
-    if (colon == std::string::npos)
-      throw CLI::ValidationError("--listen", "expected ADDR:PORT[:ROLE], got " + text);
-    spec.address = text.substr(0, colon);
-    rest = text.substr(colon + 1);
-  }
-  const auto colon = rest.find(':');
-  const auto port_text = rest.substr(0, colon);
-  try {
-    const auto port = std::stoul(port_text);
-    if (port == 0 || port > 65535) throw std::out_of_range("port");
-    spec.port = static_cast<std::uint16_t>(port);
-  } catch (const std::exception&) {
-    throw CLI::ValidationError("--listen", "bad port in " + text);
-  }
-  if (colon != std::string::npos) {
-    auto role = rest.substr(colon + 1);
+  spec.address = parsed.address;
+  spec.port = parsed.port;
+  if (parsed.more) {
+    const auto& role = *parsed.more;
     if (role.ends_with("+proxy"))
       throw CLI::ValidationError("--listen", "PROXY protocol listeners are not supported yet");
-    const auto parsed = role_of(role);
-    if (!parsed) throw CLI::ValidationError("--listen", "role must be smtp, submission or smtps");
-    spec.role = *parsed;
+    const auto known = role_of(role);
+    if (!known) throw CLI::ValidationError("--listen", "role must be smtp, submission or smtps");
+    spec.role = *known;
   }
   return spec;
 }

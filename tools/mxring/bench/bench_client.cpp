@@ -126,6 +126,7 @@ struct BenchClient::State {
     ReplyReader reader;
     std::deque<Expect> expects;
     std::unique_ptr<char[]> receive_buffer;
+    sockaddr_storage peer{};  // the connect SQE points here until it completes
     std::string out, in_flight;
     std::size_t in_flight_offset = 0;
     bool sending = false;
@@ -245,7 +246,8 @@ struct BenchClient::State {
 
   void open_connection(Connection& c) {
     const auto& target = options.targets[c.index % options.targets.size()];
-    sockaddr_storage address{};
+    auto& address = c.peer;
+    address = {};
     socklen_t length = 0;
     const bool v6 = target.address.find(':') != std::string::npos;
     if (v6) {
@@ -282,9 +284,7 @@ struct BenchClient::State {
     c.connect_ns = now_ns();
     c.messages = 0;
     auto* e = sqe();
-    // The address must outlive the submission: keep it in the connection's buffer.
-    std::memcpy(c.receive_buffer.get(), &address, sizeof address);
-    io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(c.receive_buffer.get()), length);
+    io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(&c.peer), length);
     io_uring_sqe_set_data64(e, tag(Op::connect, c));
   }
 
@@ -318,13 +318,14 @@ struct BenchClient::State {
 
   // ---- sending and receiving ----
 
-  void queue(Connection& c, std::string_view bytes, Phase phase, bool expect = true) {
+  // Sends `bytes` (encrypted once TLS is up) and expects one reply of `phase` for them.
+  void queue(Connection& c, std::string_view bytes, Phase phase) {
     if (c.tls && c.tls->established()) {
       if (!c.tls->send(bytes)) return fail(c, "TLS", "TLS: " + c.tls->failure());
     } else {
       c.out.append(bytes);
     }
-    if (expect) c.expects.push_back({phase, now_ns()});
+    c.expects.push_back({phase, now_ns()});
   }
 
   void flush(Connection& c) {
@@ -547,14 +548,13 @@ struct BenchClient::State {
     queue(c, "QUIT\r\n", Phase::quit);
   }
 
-  Transaction make_transaction(Connection& c, std::int64_t scheduled) {
+  Transaction make_transaction(std::int64_t scheduled) {
     Transaction tx;
     tx.number = started++;
     tx.message = &messages.pick(tx.number);
     tx.header = "X-Mxring-Bench: " + std::to_string(tx.number) + "\r\n";
     tx.started_ns = scheduled;
     tx.counted = scheduled >= warmup_end_ns;
-    (void)c;
     return tx;
   }
 
@@ -580,7 +580,7 @@ struct BenchClient::State {
   bool pipelined(const Connection& c) const { return options.pipelining && c.pipelining; }
 
   void begin_transaction(Connection& c, std::int64_t scheduled) {
-    c.tx = make_transaction(c, scheduled);
+    c.tx = make_transaction(scheduled);
     // RFC 1870: a message over the server's SIZE is not sent; that is an error of the run.
     const auto size = c.tx->header.size() + c.tx->message->original.size();
     if (c.size_limit > 0 && size > c.size_limit) {
@@ -626,7 +626,7 @@ struct BenchClient::State {
         options.messages_per_connection == 0 || c.messages + 1 < options.messages_per_connection;
     std::int64_t scheduled = 0;
     if (pipelined(c) && options.chain && more && take_start(scheduled)) {
-      c.next_tx = make_transaction(c, scheduled);
+      c.next_tx = make_transaction(scheduled);
       c.next_tx->mail_sent_ns = now_ns();
       for (auto& [text, phase] : commands(c, *c.next_tx)) queue(c, text, phase);
     }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_client.h"
+#include "common/host_port.h"
 
 namespace mxring::tools {
 namespace {
@@ -16,27 +17,9 @@ using bench::BenchOptions;
 using bench::BenchStats;
 
 bench::Target parse_target(const std::string& text) {
-  bench::Target target;
-  std::string port;
-  if (text.starts_with("[")) {
-    const auto close = text.find("]:");
-    if (close == std::string::npos) throw CLI::ValidationError("--target", "[IPv6]:PORT");
-    target.address = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) throw CLI::ValidationError("--target", "ADDR:PORT");
-    target.address = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  try {
-    const auto value = std::stoul(port);
-    if (value == 0 || value > 65535) throw std::out_of_range("port");
-    target.port = static_cast<std::uint16_t>(value);
-  } catch (const std::exception&) {
-    throw CLI::ValidationError("--target", "bad port in " + text);
-  }
-  return target;
+  const auto parsed = parse_host_port(text, "--target");
+  if (parsed.more) throw CLI::ValidationError("--target", "expected ADDR:PORT, got " + text);
+  return {parsed.address, parsed.port};
 }
 
 nlohmann::json to_json(const BenchStats& s) {
