@@ -43,7 +43,7 @@ class Server:
     def __init__(self, args, workdir):
         self.port = free_port()
         self.host = "127.0.0.1"
-        self.log_path = os.path.join(workdir, "mxringd.log")
+        self.log_path = os.path.join(workdir, f"mxringd-{self.port}.log")  # one per server
         self.log = open(self.log_path, "w+")
         defaults = {"--durability": "discard", "--host-name": "mx.test", "--threads": "2"}
         command = [MXRINGD, "--listen", f"127.0.0.1:{self.port}"]

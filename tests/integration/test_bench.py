@@ -11,7 +11,7 @@ import pytest
 
 from certificates import make_certificate
 from conftest import MXRINGD, free_port
-from spool_cli import spool, without_trace_header
+from spool_cli import spool, stored_ids, without_trace_header
 from spool_records import read_spool
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
@@ -148,3 +148,57 @@ def test_messages_over_the_advertised_size_are_not_sent(mxringd):
     assert "354" not in report["replies"]  # nothing was offered to the server
     server.stop()
     assert server.messages_accepted() == 0
+
+
+def test_messages_from_an_mbox_and_from_a_spool_are_sent_as_they_are(mxringd, tmp_path):
+    mbox = tmp_path / "box.mbox"
+    mbox.write_bytes(b"From a@b Sat Jan  1 00:00:00 2026\nSubject: one\n\n.dot first\n"
+                     b"From c@d Sat Jan  1 00:00:01 2026\nSubject: two\n\nsecond\n")
+    first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
+    code, report = bench("--target", f"127.0.0.1:{first.port}", "--connections", "2",
+                         "--count", "20", "--messages-from", str(mbox))
+    assert code == 0 and report["messages"] == 20, report
+    first.stop()
+    stored = read_spool(tmp_path / "first")
+    bodies = {without_trace_header(m).split(b"\r\n", 1)[1] for m in stored.values()}
+    assert bodies == {b"Subject: one\r\n\r\n.dot first\r\n", b"Subject: two\r\n\r\nsecond\r\n"}
+    # What the first server stored becomes the load for a second one.
+    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
+    code, report = bench("--target", f"127.0.0.1:{second.port}", "--connections", "2",
+                         "--count", "10", "--messages-from", f"spool:{tmp_path / 'first'}")
+    assert code == 0 and report["messages"] == 10, report
+    second.stop()
+    again = read_spool(tmp_path / "second")
+    assert len(again) == 10
+    # Each resent message carries the first server's Received field after the bench header.
+    assert all(without_trace_header(m).split(b"\r\n", 1)[1].startswith(b"Received: from ")
+               for m in again.values())
+
+
+def test_targets_round_robin_sources_spread_and_the_warmup_is_not_counted(mxringd, tmp_path):
+    one = mxringd("--durability", "fsync", "--spool", str(tmp_path / "one"))
+    two = mxringd()
+    code, report = bench("--target", f"127.0.0.1:{one.port}", "--target",
+                         f"127.0.0.1:{two.port}", "--connections", "4", "--warmup", "0.5",
+                         "--duration", "0.5", "--spread-sources",
+                         "--ack-log", str(tmp_path / "acks"))
+    assert code == 0 and report["errors"] == 0, report
+    one.stop()
+    two.stop()
+    acknowledged = len((tmp_path / "acks").read_text().splitlines())
+    assert one.messages_accepted() > 0 and two.messages_accepted() > 0
+    assert one.messages_accepted() + two.messages_accepted() == acknowledged
+    assert report["messages"] < acknowledged  # the warm-up's messages are not in the report
+    clients = {json.loads(spool(tmp_path / "one", "show", queue_id).stdout)["client"]["address"]
+               for queue_id in stored_ids(tmp_path / "one")[:50]}
+    assert clients == {"127.0.0.1", "127.0.0.3"}  # connections 0 and 2 went to this target
+
+
+def test_the_servers_mailmax_is_honoured_by_reconnecting(mxringd):
+    server = mxringd("--max-messages-per-connection", "7")  # advertised as LIMITS MAILMAX=7
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "2",
+                         "--count", "50")
+    assert code == 0 and report["errors"] == 0, report
+    assert report["messages"] == 50
+    assert report["connections_opened"] >= 8  # 50 messages, at most 7 a connection
+    server.stop()

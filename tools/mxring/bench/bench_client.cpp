@@ -133,7 +133,8 @@ struct BenchClient::State {
     std::int64_t connect_ns = 0, tls_started_ns = 0;
     std::uint64_t messages = 0;  // on this connection
     bool pipelining = false, chunking = false, starttls = false, size = false;
-    std::uint64_t size_limit = 0;            // SIZE's argument (RFC 1870); 0: none given
+    std::uint64_t size_limit = 0;  // SIZE's argument (RFC 1870); 0: none given
+    std::uint64_t mail_max = 0;    // LIMITS MAILMAX (RFC 9422): messages per connection; 0: none
     std::optional<Transaction> tx, next_tx;  // next_tx: pipelined behind tx's content
     std::unique_ptr<ClientTls> tls;
   };
@@ -504,6 +505,7 @@ struct BenchClient::State {
   void read_extensions(Connection& c, const std::string& text) {
     c.pipelining = c.chunking = c.starttls = c.size = false;
     c.size_limit = 0;
+    c.mail_max = 0;
     std::size_t at = 0;
     while (at < text.size()) {
       auto end = text.find("\r\n", at);
@@ -516,6 +518,10 @@ struct BenchClient::State {
       if (line == "PIPELINING") c.pipelining = true;
       if (line == "CHUNKING") c.chunking = true;
       if (line == "STARTTLS") c.starttls = true;
+      if (line.starts_with("LIMITS ")) {
+        if (const auto mailmax = line.find("MAILMAX="); mailmax != std::string::npos)
+          c.mail_max = std::strtoull(line.c_str() + mailmax + 8, nullptr, 10);
+      }
       if (line.starts_with("SIZE")) {
         c.size = true;
         if (line.size() > 5) c.size_limit = std::strtoull(line.c_str() + 5, nullptr, 10);
@@ -532,15 +538,22 @@ struct BenchClient::State {
 
   void next_step(Connection& c) {
     if (c.stage != Stage::ready || c.tx) return;
-    const bool connection_done =
-        options.messages_per_connection > 0 && c.messages >= options.messages_per_connection;
-    if (connection_done || !may_start()) return say_quit(c);
+    if (!room_for_another(c, 0) || !may_start()) return say_quit(c);
     std::int64_t scheduled = 0;
     if (!take_start(scheduled)) {
       waiting.push_back(c.index);  // --rate: the next scheduled start takes it
       return;
     }
     begin_transaction(c, scheduled);
+  }
+
+  // Whether this connection may carry one more message beyond `in_flight` unanswered ones:
+  // --messages-per-connection, and the server's MAILMAX (then QUIT and reconnect).
+  bool room_for_another(const Connection& c, std::uint64_t in_flight) const {
+    const auto next = c.messages + in_flight;
+    if (options.messages_per_connection > 0 && next >= options.messages_per_connection)
+      return false;
+    return c.mail_max == 0 || next < c.mail_max;
   }
 
   void say_quit(Connection& c) {
@@ -622,8 +635,7 @@ struct BenchClient::State {
     queue(c, content, Phase::end_of_data);
     // RFC 2920 §3.1: the content may be followed, in the same send, by the next MAIL, RCPTs
     // and DATA: one round trip per message.
-    const bool more =
-        options.messages_per_connection == 0 || c.messages + 1 < options.messages_per_connection;
+    const bool more = room_for_another(c, 1);
     std::int64_t scheduled = 0;
     if (pipelined(c) && options.chain && more && take_start(scheduled)) {
       c.next_tx = make_transaction(scheduled);
