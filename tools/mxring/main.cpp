@@ -4,7 +4,7 @@
 
 #include "bench/bench_command.h"
 #include "passwd_command.h"
-#include "spool_command.h"
+#include "spool/spool_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"mxring: tools for the mxring SMTP ingest server", "mxring"};

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <toml.hpp>
 
 #include "common/host_port.h"
+#include "common/kafka_settings.h"
 #include "mxring/engine/recipient_policy.h"
 
 namespace mxring::tools {
@@ -29,6 +31,7 @@ std::optional<Durability> durability_of(const std::string& name) {
   if (name == "fsync") return Durability::fsync;
   if (name == "none") return Durability::none;
   if (name == "discard") return Durability::discard;
+  if (name == "kafka") return Durability::kafka;
   return std::nullopt;
 }
 
@@ -102,7 +105,9 @@ void load_file(Options& o, const std::string& path) {
       }
       if (table.contains("durability")) {
         const auto d = durability_of(toml::find<std::string>(table, "durability"));
-        if (!d) throw CLI::ValidationError("listener", "durability must be fsync, none or discard");
+        if (!d)
+          throw CLI::ValidationError("listener",
+                                     "durability must be fsync, none, discard or kafka");
         spec.durability = d;
       }
       o.listen.push_back(spec);
@@ -114,7 +119,7 @@ void load_file(Options& o, const std::string& path) {
   if (file.contains("maildir")) o.maildir = toml::find<std::string>(file, "maildir");
   if (file.contains("durability")) {
     const auto d = durability_of(toml::find<std::string>(file, "durability"));
-    if (!d) throw CLI::ValidationError("durability", "must be fsync, none or discard");
+    if (!d) throw CLI::ValidationError("durability", "must be fsync, none, discard or kafka");
     o.durability = *d;
   }
   const auto number = [&](const char* key, auto& field) {
@@ -127,6 +132,7 @@ void load_file(Options& o, const std::string& path) {
   number("storage_ring", o.storage_ring);
   number("segment_size", o.segment_size);
   number("segment_age", o.segment_age);
+  number("retention", o.retention);
   number("node_id", o.node_id);
   number("max_message_size", o.limits.max_message_size);
   number("max_recipients", o.limits.max_recipients);
@@ -155,6 +161,20 @@ void load_file(Options& o, const std::string& path) {
   if (file.contains("tls_ciphers")) o.tls_ciphers = toml::find<std::string>(file, "tls_ciphers");
   if (file.contains("tls_min_version"))
     o.tls_min_version = toml::find<std::string>(file, "tls_min_version");
+  for (const std::string name : kKafkaSettingNames) {
+    auto key = "kafka_" + name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (!file.contains(key)) continue;
+    const auto& value = toml::find(file, key);
+    const auto as_text = [](const toml::value& v) {
+      return v.is_integer() ? std::to_string(v.as_integer()) : v.as_string().str;
+    };
+    if (value.is_array()) {
+      for (const auto& item : value.as_array()) set_kafka_setting(o.kafka, name, as_text(item));
+    } else {
+      set_kafka_setting(o.kafka, name, as_text(value));
+    }
+  }
 }
 
 std::string machine_name() {
@@ -177,7 +197,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string users, spool, maildir, durability, host_name, auth_users, metrics, log_level;
   std::string tls_ciphers, tls_min_version;
   unsigned threads = 0, writers = 0, storage_ring = 0;
-  std::uint64_t segment_size = 0, segment_age = 0;
+  std::uint64_t segment_size = 0, segment_age = 0, retention = 0;
   std::string fault_writer_stall;
   std::uint16_t node_id = 0;
   std::uint64_t max_message_size = 0;
@@ -201,14 +221,18 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--maildir", maildir,
                  "Deliver into this maildir (one file a message) instead of the spool");
   app.add_option("--durability", durability,
-                 "What 250 promises: fsync (default), none (page cache) or discard (sink)")
-      ->check(CLI::IsMember({"fsync", "none", "discard"}));
+                 "What 250 promises: fsync (default), none (page cache), discard (sink) or "
+                 "kafka (the brokers acknowledged it; see --kafka-brokers)")
+      ->check(CLI::IsMember({"fsync", "none", "discard", "kafka"}));
   app.add_option("--threads", threads, "Reactor threads (default: one per CPU allowed)");
   app.add_flag("--no-pin", no_pin, "Do not pin reactor threads to CPUs");
   app.add_option("--writers", writers, "Storage writer threads (default: one per reactor)");
   app.add_option("--segment-size", segment_size,
                  "Spool segments rotate past this many octets, default 67108864");
   app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600");
+  app.add_option("--retention", retention,
+                 "Delete spool segments this many seconds old that every registered cursor "
+                 "has read past; 0 (default) keeps them");
   app.add_flag("--no-preallocate", no_preallocate,
                "Do not reserve each new spool segment's full size up front");
   app.add_option("--storage-ring", storage_ring,
@@ -256,6 +280,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "Failed AUTH attempts per client address and window before 454, default 5, "
                  "0 = no limit");
   app.add_option("--auth-failure-window", auth_failure_window, "Seconds, default 60");
+  std::map<std::string, std::vector<std::string>> kafka;
+  add_kafka_flags(app, kafka);
   app.add_option("--metrics", metrics, "ADDR:PORT for /metrics (not supported yet)");
   app.add_option("--proxy-trusted", proxy_trusted, "PROXY protocol sources (not supported yet)");
   app.add_option("--log-level", log_level, "debug, info, warning or error")
@@ -286,6 +312,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.storage_ring < 4) throw CLI::ValidationError("--storage-ring", "at least 4");
     if (app.count("--segment-size")) o.segment_size = segment_size;
     if (app.count("--segment-age")) o.segment_age = segment_age;
+    if (app.count("--retention")) o.retention = retention;
     if (!fault_writer_stall.empty()) o.fault_writer_stall = fault_writer_stall;
     if (no_pin) o.pin_threads = false;
     if (no_preallocate) o.preallocate = false;
@@ -313,6 +340,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!auth_users.empty()) o.auth_users = auth_users;
     if (app.count("--auth-max-failures")) o.auth_max_failures = auth_max_failures;
     if (app.count("--auth-failure-window")) o.auth_failure_window = auth_failure_window;
+    apply_kafka_flags(kafka, o.kafka);
     if (!tls_min_version.empty()) o.tls_min_version = tls_min_version;
     if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
       throw CLI::ValidationError("tls_min_version", "must be 1.2 or 1.3");
@@ -357,6 +385,7 @@ std::string describe(const Options& o) {
       << "storage_ring = " << o.storage_ring << "\n"
       << "segment_size = " << o.segment_size << "\n"
       << "segment_age = " << o.segment_age << "\n"
+      << "retention = " << o.retention << "\n"
       << "preallocate = " << (o.preallocate ? "true" : "false") << "\n"
       << "node_id = " << o.node_id << "\n"
       << "max_message_size = " << o.limits.max_message_size << "\n"
@@ -384,7 +413,8 @@ std::string describe(const Options& o) {
       << "tls_min_version = " << toml::value(o.tls_min_version) << "\n"
       << "auth_users = " << toml::value(o.auth_users) << "\n"
       << "auth_max_failures = " << o.auth_max_failures << "\n"
-      << "auth_failure_window = " << o.auth_failure_window << "\n";
+      << "auth_failure_window = " << o.auth_failure_window << "\n"
+      << describe_kafka(o.kafka);
   if (own_durability) {  // tables come after every plain key in TOML
     for (const auto& l : o.listen) {
       const auto text = listen_text(l);
@@ -463,6 +493,8 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   config.storage_ring = o.storage_ring;
   config.segment_size = o.segment_size;
   config.segment_age = std::chrono::seconds(o.segment_age);
+  config.kafka = o.kafka;
+  config.retention = std::chrono::seconds(o.retention);
   config.fault_writer_stall_file = o.fault_writer_stall;
   config.max_connections = o.max_connections;
   config.max_connections_per_client = o.max_connections_per_ip;

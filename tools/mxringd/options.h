@@ -32,6 +32,7 @@ struct Options {
   std::size_t storage_ring = 4096;
   std::uint64_t segment_size = 64ull << 20;
   std::uint64_t segment_age = 3600;
+  std::uint64_t retention = 0;  // seconds; 0 keeps segments forever
   bool preallocate = true;
   std::string fault_writer_stall;
   bool pin_threads = true;
@@ -52,6 +53,7 @@ struct Options {
   std::uint32_t auth_max_failures = 5;
   std::uint32_t auth_failure_window = 60;
   std::string log_level = "info";
+  engine::KafkaOptions kafka;  // durability kafka
   bool check_config = false;
 };
 

@@ -621,8 +621,12 @@ void Reactor::hand_to_storage(Connection& c) {
     session.storage_done(StorageResult::busy);  // nothing acknowledged that is not stored
     return;
   }
-  StoreRequest request{std::make_unique<Message>(session.take_message()), c.slot, c.generation,
-                       durability == Durability::fsync, monotonic_ns()};
+  StoreRequest request{std::make_unique<Message>(session.take_message()),
+                       c.slot,
+                       c.generation,
+                       durability == Durability::fsync,
+                       durability == Durability::kafka,
+                       monotonic_ns()};
   storage_->requests.try_stage(request);  // cannot fail: storing_ < capacity
   ++storing_;
   staged_for_storage_ = true;  // published, and the writer woken, once per loop turn

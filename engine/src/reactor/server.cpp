@@ -70,11 +70,19 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     error = "no listener configured";
     return nullptr;
   }
-  bool stores = false;
-  for (const auto& listener : config.listeners)
-    stores = stores || listener.context->config().durability != Durability::discard;
-  if (stores && config.spool.empty() && config.maildir.empty()) {
+  bool stores = false, spools = false, kafka = false;
+  for (const auto& listener : config.listeners) {
+    const auto durability = listener.context->config().durability;
+    stores = stores || durability != Durability::discard;
+    spools = spools || durability == Durability::fsync || durability == Durability::none;
+    kafka = kafka || durability == Durability::kafka;
+  }
+  if (spools && config.spool.empty() && config.maildir.empty()) {
     error = "durability fsync/none needs a spool directory or a maildir";
+    return nullptr;
+  }
+  if (kafka && (!config.kafka || config.kafka->brokers.empty())) {
+    error = "durability kafka needs Kafka brokers (--kafka-brokers)";
     return nullptr;
   }
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
@@ -130,9 +138,11 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
       std::vector<StorageChannel*> served;
       for (unsigned r = w; r < count; r += writers) served.push_back(state->channels[r].get());
       SpoolWriterOptions options;
-      options.directory = cfg.spool + "/" + std::to_string(w);
+      if (spools) options.directory = cfg.spool + "/" + std::to_string(w);
+      if (kafka) options.kafka = cfg.kafka;
       options.segment_size = cfg.segment_size;
       options.segment_age_s = cfg.segment_age.count();
+      options.retention_s = cfg.retention.count();
       options.stall_file = cfg.fault_writer_stall_file;
       options.maildir = cfg.maildir;
       options.preallocate = cfg.preallocate_segments;

@@ -17,6 +17,7 @@
 #include "iovec_cursor.h"
 #include "mxring/engine/log.h"
 #include "mxring/engine/spool_format.h"
+#include "mxring/engine/spool_retention.h"
 
 namespace mxring::engine {
 namespace {
@@ -60,10 +61,19 @@ SpoolWriter::~SpoolWriter() {
 }
 
 std::string SpoolWriter::open() {
+  touched_.assign(channels_.size(), false);
+  if (options_.kafka) {
+    std::string error;
+    kafka_ = KafkaSink::create(
+        *options_.kafka,
+        [this](std::size_t channel, const StoreCompletion& done) { answer(channel, done); }, error);
+    if (!kafka_) return error;
+  }
   if (!options_.maildir.empty()) {
     maildir_.emplace(options_.maildir, options_.index);
     return maildir_->open();
   }
+  if (options_.directory.empty()) return {};  // Kafka only
   std::error_code error;
   std::filesystem::create_directories(options_.directory, error);
   if (error) return "cannot create " + options_.directory + ": " + error.message();
@@ -74,8 +84,14 @@ std::string SpoolWriter::open() {
     last = std::max<std::uint64_t>(last, std::stoull(name.substr(0, 16), nullptr, 16));
   }
   if (error) return "cannot list " + options_.directory + ": " + error.message();
+  if (auto refused = commit_marker_.open(options_.directory); !refused.empty()) return refused;
   if (!open_segment(last == 0 ? 1 : last, last != 0))
     return "cannot open a segment in " + options_.directory + ": " + std::strerror(errno);
+  // Whole records a crash left behind may never have reached the disk: sync them before
+  // readers may hand them on.
+  if (fdatasync(fd_) != 0) return "cannot sync " + options_.directory + ": " + std::strerror(errno);
+  commit_marker_.publish({sequence_, offset_});
+  apply_retention();
   return {};
 }
 
@@ -134,7 +150,23 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
 }
 
 bool SpoolWriter::rotate() {
-  return open_segment(sequence_ + 1, false);
+  if (!open_segment(sequence_ + 1, false)) return false;
+  apply_retention();
+  return true;
+}
+
+// Deleting whole old segments is a few unlinks, rare (once per rotation), and on this
+// writer's own directory, so it runs here rather than on a thread of its own.
+void SpoolWriter::apply_retention() const {
+  if (options_.retention_s <= 0) return;
+  const auto slash = options_.directory.rfind('/');
+  const auto spool =
+      slash == std::string::npos ? std::string(".") : options_.directory.substr(0, slash);
+  const auto report = engine::apply_retention(spool, options_.retention_s, options_.index);
+  for (const auto& path : report.deleted) log(Level::info, "retention: deleted " + path);
+  for (const auto& line : report.held)
+    log(Level::warning, "retention: " + line + " (the consumer lags; nothing is deleted for it)");
+  for (const auto& error : report.errors) log(Level::warning, "retention paused: " + error);
 }
 
 void SpoolWriter::start() {
@@ -148,6 +180,23 @@ void SpoolWriter::stop() {
   thread_.join();
 }
 
+void SpoolWriter::answer(std::size_t channel, const StoreCompletion& completion) {
+  // Full only if a reactor broke its promise of at most `capacity` messages outstanding;
+  // an answer is never dropped (its client would wait forever), so wait for room.
+  auto& completions = channels_[channel]->completions;
+  StoreCompletion copy = completion;
+  while (!completions.try_push(copy)) std::this_thread::yield();
+  touched_[channel] = true;
+}
+
+void SpoolWriter::wake_touched_reactors() {
+  for (std::size_t i = 0; i < channels_.size(); ++i) {
+    if (!touched_[i]) continue;
+    channels_[i]->wake_reactor();
+    touched_[i] = false;
+  }
+}
+
 void SpoolWriter::run() {
   struct Pending {
     std::size_t channel;
@@ -155,8 +204,8 @@ void SpoolWriter::run() {
   };
   std::vector<Pending> pending;
   std::vector<StoreRequest> batch;
+  std::vector<std::size_t> batch_channels;
   std::vector<StorageResult> results;
-  std::vector<bool> touched(channels_.size());
   for (;;) {
     pending.clear();
     for (std::size_t i = 0; i < channels_.size(); ++i) {
@@ -166,6 +215,18 @@ void SpoolWriter::run() {
                                        });
     }
     if (pending.empty()) {
+      if (kafka_ && !kafka_->idle()) {
+        // Reports arrive through librdkafka's queue, not our signal: poll it briefly. At
+        // shutdown every message has been answered (the reactors waited for that).
+        const bool stopping = stopping_.load(std::memory_order_acquire);
+        if (stopping)
+          kafka_->abandon_unreported();
+        else
+          kafka_->service(std::chrono::milliseconds(1));
+        wake_touched_reactors();
+        if (stopping) break;
+        continue;
+      }
       if (stopping_.load(std::memory_order_acquire)) break;
       const auto token = signal_.prepare();
       bool any = false;
@@ -183,20 +244,22 @@ void SpoolWriter::run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
 
     batch.clear();
-    for (auto& p : pending) batch.push_back(std::move(p.request));
-    write_batch(batch, results);
-    std::fill(touched.begin(), touched.end(), false);
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      StoreCompletion done{batch[i].slot, batch[i].generation, results[i], batch[i].handed_at_ns};
-      // Full only if a reactor broke its promise of at most `capacity` messages outstanding;
-      // an answer is never dropped (its client would wait forever), so wait for room.
-      auto& completions = channels_[pending[i].channel]->completions;
-      while (!completions.try_push(done)) std::this_thread::yield();
-      touched[pending[i].channel] = true;
+    batch_channels.clear();
+    for (auto& p : pending) {
+      if (p.request.kafka) {
+        kafka_->send(p.channel, std::move(p.request));
+      } else {
+        batch.push_back(std::move(p.request));
+        batch_channels.push_back(p.channel);
+      }
     }
+    if (!batch.empty()) write_batch(batch, results);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      answer(batch_channels[i],
+             {batch[i].slot, batch[i].generation, results[i], batch[i].handed_at_ns});
     batch.clear();  // frees the messages on this thread
-    for (std::size_t i = 0; i < channels_.size(); ++i)
-      if (touched[i]) channels_[i]->wake_reactor();
+    if (kafka_) kafka_->service(std::chrono::milliseconds(0));
+    wake_touched_reactors();
   }
 }
 
@@ -261,6 +324,8 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
     if (offset_ != start || (sync && error != ENOSPC && error != EDQUOT)) rotate();
     return 0;
   }
+  // Durable (or, for durability none, written): spool readers may hand these on now.
+  commit_marker_.publish({sequence_, offset_});
   stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
   const auto bucket = std::min<std::size_t>(7, std::bit_width(batch.size()) - 1);

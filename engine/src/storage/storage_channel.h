@@ -21,6 +21,7 @@ struct StoreRequest {
   std::uint32_t slot = 0;         // the connection waiting for the answer
   std::uint32_t generation = 0;   // ... unless it has closed since
   bool sync = true;               // durability fsync (false: none)
+  bool kafka = false;             // durability kafka: to the writer's producer, not the spool
   std::int64_t handed_at_ns = 0;  // CLOCK_MONOTONIC, for the end-of-data-to-250 latency
 };
 

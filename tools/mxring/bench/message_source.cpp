@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/smtp_text.h"
 #include "mxring/engine/spool_reader.h"
 
 namespace mxring::tools::bench {
@@ -19,18 +20,6 @@ std::string with_crlf(std::string_view text) {
     out += text[i];
   }
   if (!out.ends_with("\r\n")) out += "\r\n";
-  return out;
-}
-
-std::string dot_stuffed(const std::string& message) {
-  std::string out;
-  out.reserve(message.size() + 64);
-  bool line_start = true;
-  for (char c : message) {
-    if (line_start && c == '.') out += '.';
-    out += c;
-    line_start = c == '\n';
-  }
   return out;
 }
 

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mxring/engine/credential_store.h"
+#include "mxring/engine/kafka_producer.h"
 #include "mxring/engine/session_config.h"
 #include "mxring/engine/tls_certificates.h"
 
@@ -41,10 +43,13 @@ struct ServerConfig {
   std::uint16_t node_id = 0;  // part of every queue id
   // Where fsync/none listeners store: <spool>/<writer>/<sequence>.seg (SPOOL-FORMAT.md).
   std::string spool;
-  std::string maildir;   // non-empty: fsync/none listeners deliver here (one file a message)
+  std::string maildir;  // non-empty: fsync/none listeners deliver here (one file a message)
+  // Where kafka listeners deliver (each storage writer runs its own producer).
+  std::optional<KafkaOptions> kafka;
   unsigned writers = 0;  // storage writer threads; 0: one per reactor
   std::uint64_t segment_size = 64ull << 20;
   std::chrono::seconds segment_age{3600};
+  std::chrono::seconds retention{0};  // spool_retention.h; 0 keeps every segment
   bool preallocate_segments = true;
   std::size_t storage_ring = 4096;      // messages in flight between a reactor and its writer
   std::string fault_writer_stall_file;  // tests only: writers pause while this file exists

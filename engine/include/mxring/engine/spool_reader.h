@@ -22,6 +22,7 @@ struct SpoolProblem {
   std::uint64_t offset = 0;
   spool::ParseStatus status = spool::ParseStatus::corrupt;
   bool last_segment = false;  // of its writer: a torn tail there is a write in progress
+  bool gap = false;           // segments were deleted before this reader read them
 };
 
 class SpoolReader {

@@ -1,4 +1,5 @@
-// `mxring spool --dir DIR ls | cat ID | show ID | verify` (DESIGN.md command-line contract).
+// `mxring spool --dir DIR ls | cat ID | show ID | verify | export | tail | replay | prune`
+// (DESIGN.md command-line contract).
 #pragma once
 
 #include <CLI/CLI.hpp>

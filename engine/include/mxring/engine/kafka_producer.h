@@ -1,0 +1,76 @@
+// Publishing stored messages to Apache Kafka through librdkafka: the `kafka` durability mode
+// (the 250 waits for the brokers' acknowledgement) and `mxring spool forward` (ships the spool
+// from a cursor). The record layout (key, value, headers) is specified in engine/KAFKA.md.
+//
+// The producer is idempotent with acks=all whatever the options say: a 250 that rests on a
+// Kafka acknowledgement must mean every in-sync replica has the message, exactly once per
+// produce call.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mxring/engine/envelope.h"
+
+namespace mxring::engine {
+
+enum class KafkaPartitioning {
+  queue_id,          // by the key: messages spread evenly
+  recipient_domain,  // by the first recipient's domain: a domain's mail stays in order
+};
+
+struct KafkaOptions {
+  std::string brokers;  // bootstrap.servers
+  std::string topic = "mxring";
+  KafkaPartitioning partitioning = KafkaPartitioning::queue_id;
+  std::string compression = "lz4";  // none, gzip, snappy, lz4, zstd
+  std::chrono::milliseconds linger{2};
+  std::chrono::milliseconds delivery_timeout{10'000};  // then the message fails (451)
+  // Any other librdkafka property (batch.size, security.protocol, sasl.*, ssl.*, ...).
+  std::vector<std::pair<std::string, std::string>> settings;
+};
+
+class KafkaProducer {
+ public:
+  // Called from poll() once per produced message: `ok` when every in-sync replica has it.
+  using Delivered = std::function<void(void* opaque, bool ok, std::string_view error)>;
+
+  // nullptr with a reason in `error` when the options are refused.
+  static std::unique_ptr<KafkaProducer> create(const KafkaOptions& options, Delivered delivered,
+                                               std::string& error);
+  ~KafkaProducer();
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  // Queues one message; `envelope` supplies the key (queue id) and the headers. Without
+  // `copy`, `content` must stay valid until its delivery is reported. False (nothing queued,
+  // no report to come) when the local queue is full or the producer has failed fatally.
+  bool produce(const Envelope& envelope, std::string_view content, void* opaque, bool copy);
+
+  // Serves delivery reports, waiting up to `timeout` for one.
+  void poll(std::chrono::milliseconds timeout);
+  // Messages produced whose delivery has not been reported yet.
+  std::size_t in_flight() const;
+  // Waits until everything is reported or `timeout` passes; false on timeout.
+  bool flush(std::chrono::milliseconds timeout);
+  // Fails every message not yet sent (and, with `in_flight_too`, those awaiting a broker's
+  // answer): each gets its report, as not delivered, at the next poll(). librdkafka keeps
+  // messages for a partition whose leader is unreachable past message.timeout.ms, so
+  // deadlines are enforced by the caller with this.
+  void purge(bool in_flight_too);
+
+ private:
+  struct State;
+  explicit KafkaProducer(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// "queue-id" or "recipient-domain"; false for anything else.
+bool parse_kafka_partitioning(const std::string& name, KafkaPartitioning& out);
+
+}  // namespace mxring::engine

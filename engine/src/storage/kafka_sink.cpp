@@ -1,0 +1,100 @@
+#include "kafka_sink.h"
+
+#include <time.h>
+
+#include "mxring/engine/log.h"
+
+namespace mxring::engine {
+namespace {
+
+std::int64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+}  // namespace
+
+struct KafkaSink::Flight {
+  std::size_t channel;
+  StoreRequest request;
+  std::int64_t deadline_ns;
+  bool answered = false;
+  bool reported = false;
+};
+
+KafkaSink::KafkaSink(std::chrono::milliseconds timeout, Answer answer)
+    : timeout_ns_(std::chrono::nanoseconds(timeout).count()), answer_(std::move(answer)) {}
+
+KafkaSink::~KafkaSink() = default;
+
+std::unique_ptr<KafkaSink> KafkaSink::create(const KafkaOptions& options, Answer answer,
+                                             std::string& error) {
+  std::unique_ptr<KafkaSink> sink(new KafkaSink(options.delivery_timeout, std::move(answer)));
+  sink->producer_ = KafkaProducer::create(
+      options,
+      [raw = sink.get()](void* opaque, bool ok, std::string_view why) {
+        raw->reported(*static_cast<Flight*>(opaque), ok, why);
+      },
+      error);
+  return sink->producer_ ? std::move(sink) : nullptr;
+}
+
+void KafkaSink::send(std::size_t channel, StoreRequest&& request) {
+  flights_.push_back(
+      std::make_unique<Flight>(Flight{channel, std::move(request), monotonic_ns() + timeout_ns_}));
+  auto& flight = *flights_.back();
+  const auto& message = *flight.request.message;
+  // The content stays alive in `flight` until its report: librdkafka does not copy it.
+  if (!producer_->produce(message.envelope, message.content.view(), &flight, false)) {
+    answer(flight, StorageResult::temporary_failure);
+    flight.reported = true;
+  }
+}
+
+void KafkaSink::reported(Flight& flight, bool ok, std::string_view error) {
+  flight.reported = true;
+  if (ok) {
+    ++delivered_;
+  } else {
+    ++failed_;
+    if (!flight.answered)
+      log(Level::warning,
+          "kafka: " + std::string(flight.request.message->envelope.queue_id.view()) +
+              " not acknowledged: " + std::string(error));
+  }
+  if (!flight.answered)
+    answer(flight, ok ? StorageResult::stored : StorageResult::temporary_failure);
+  flight.request.message.reset();  // freed on this thread, as soon as librdkafka is done
+}
+
+void KafkaSink::answer(Flight& flight, StorageResult result) {
+  flight.answered = true;
+  const auto& r = flight.request;
+  answer_(flight.channel, StoreCompletion{r.slot, r.generation, result, r.handed_at_ns});
+}
+
+void KafkaSink::service(std::chrono::milliseconds wait) {
+  producer_->poll(wait);
+  const auto now = monotonic_ns();
+  bool expired = false;
+  for (auto& flight : flights_) {
+    if (flight->deadline_ns > now) break;
+    if (!flight->answered) {
+      answer(*flight, StorageResult::temporary_failure);
+      expired = true;
+    }
+  }
+  if (expired) {
+    log(Level::warning, "kafka: messages not acknowledged within the delivery timeout: 451");
+    producer_->purge(false);
+  }
+  while (!flights_.empty() && flights_.front()->reported) flights_.pop_front();
+}
+
+void KafkaSink::abandon_unreported() {
+  producer_->purge(true);
+  for (int i = 0; i < 500 && !flights_.empty(); ++i) service(std::chrono::milliseconds(10));
+}
+
+}  // namespace mxring::engine

@@ -1,0 +1,90 @@
+// Cursor file: "mxring-cursor 1" then one line per writer: "<writer> <sequence> <offset>",
+// all decimal.
+#include "mxring/engine/spool_cursor_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace mxring::engine {
+namespace {
+
+constexpr std::string_view kFirstLine = "mxring-cursor 1";
+
+bool write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const auto n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string parent_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+std::optional<SpoolCursor> load_cursor(const std::string& path, std::string& error) {
+  std::ifstream file(path);
+  if (!file) {
+    if (errno == ENOENT) return SpoolCursor{};
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string line;
+  if (!std::getline(file, line) || line != kFirstLine) {
+    error = path + " is not an mxring cursor file";
+    return std::nullopt;
+  }
+  SpoolCursor cursor;
+  while (std::getline(file, line)) {
+    if (line.empty()) continue;
+    std::istringstream fields(line);
+    unsigned writer = 0;
+    SpoolPosition position;
+    std::string extra;
+    if (!(fields >> writer >> position.sequence >> position.offset) || (fields >> extra)) {
+      error = path + ": malformed line \"" + line + "\"";
+      return std::nullopt;
+    }
+    cursor[writer] = position;
+  }
+  return cursor;
+}
+
+bool save_cursor(const std::string& path, const SpoolCursor& cursor, std::string& error) {
+  std::string text(kFirstLine);
+  text += '\n';
+  for (const auto& [writer, position] : cursor)
+    text += std::to_string(writer) + ' ' + std::to_string(position.sequence) + ' ' +
+            std::to_string(position.offset) + '\n';
+  const auto temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  bool ok = fd >= 0 && write_all(fd, text) && fsync(fd) == 0;
+  if (fd >= 0) close(fd);
+  ok = ok && rename(temporary.c_str(), path.c_str()) == 0;
+  if (ok) {
+    const int directory = ::open(parent_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ok = directory >= 0 && fsync(directory) == 0;
+    if (directory >= 0) close(directory);
+  }
+  if (!ok) error = "cannot save the cursor " + path + ": " + std::strerror(errno);
+  return ok;
+}
+
+std::string cursor_path(const std::string& spool_directory, const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  return spool_directory + "/" + kCursorDirectory + "/" + name;
+}
+
+}  // namespace mxring::engine

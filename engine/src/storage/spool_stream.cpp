@@ -1,0 +1,188 @@
+// SpoolStream: per writer, the segment at the cursor is read with pread in large chunks (a
+// record larger than a chunk is read whole), up to the writer's commit point.
+#include "mxring/engine/spool_stream.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "commit_marker.h"
+
+namespace mxring::engine {
+namespace {
+
+constexpr std::size_t kChunk = 4u << 20;
+
+std::uint64_t load_u64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+std::uint32_t load_u32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+bool is_decimal(const char* name) {
+  if (*name == '\0') return false;
+  for (; *name != '\0'; ++name)
+    if (*name < '0' || *name > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::uint64_t> segment_sequences(const std::string& writer_directory) {
+  std::vector<std::uint64_t> sequences;
+  DIR* dir = opendir(writer_directory.c_str());
+  if (dir == nullptr) return sequences;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name.size() != 20 || !name.ends_with(".seg")) continue;
+    char* end = nullptr;
+    const auto sequence = std::strtoull(entry->d_name, &end, 16);
+    if (end == entry->d_name + 16) sequences.push_back(sequence);
+  }
+  closedir(dir);
+  std::sort(sequences.begin(), sequences.end());
+  return sequences;
+}
+
+std::string segment_path(const std::string& writer_directory, std::uint64_t sequence) {
+  char name[32];
+  std::snprintf(name, sizeof name, "/%016llx.seg", static_cast<unsigned long long>(sequence));
+  return writer_directory + name;
+}
+
+std::vector<unsigned> spool_writers(const std::string& directory) {
+  std::vector<unsigned> writers;
+  DIR* dir = opendir(directory.c_str());
+  if (dir == nullptr) return writers;
+  while (const dirent* entry = readdir(dir))
+    if (is_decimal(entry->d_name) && std::strlen(entry->d_name) < 6)
+      writers.push_back(static_cast<unsigned>(std::strtoul(entry->d_name, nullptr, 10)));
+  closedir(dir);
+  std::sort(writers.begin(), writers.end());
+  return writers;
+}
+
+// The open segment of one writer and a window of its octets.
+struct SpoolStream::Segment {
+  std::uint64_t sequence = 0;
+  std::string path;
+  int fd = -1;
+  std::string window;
+  std::uint64_t window_start = 0;
+
+  ~Segment() {
+    if (fd >= 0) close(fd);
+  }
+
+  std::uint64_t size() const {
+    struct stat info {};
+    return fstat(fd, &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+  }
+
+  // Makes [offset, offset + length) readable from the window, reading ahead up to `limit`.
+  bool cover(std::uint64_t offset, std::uint64_t length, std::uint64_t limit) {
+    if (offset >= window_start && offset + length <= window_start + window.size()) return true;
+    const auto want =
+        std::max<std::uint64_t>(length, std::min<std::uint64_t>(kChunk, limit - offset));
+    window.resize(want);
+    std::size_t got = 0;
+    while (got < want) {
+      const auto n = pread(fd, window.data() + got, want - got, static_cast<off_t>(offset + got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    window.resize(got);
+    window_start = offset;
+    return got >= length;
+  }
+};
+
+SpoolStream::SpoolStream(std::string directory, SpoolCursor cursor)
+    : directory_(std::move(directory)), cursor_(std::move(cursor)) {}
+
+SpoolStream::~SpoolStream() = default;
+
+std::vector<SpoolProblem> SpoolStream::take_problems() {
+  return std::exchange(problems_, {});
+}
+
+std::size_t SpoolStream::poll(const std::function<bool(const StreamedRecord&)>& visit) {
+  std::size_t accepted = 0;
+  for (const auto writer : spool_writers(directory_))
+    if (!stopped_[writer] && !read_writer(writer, visit, accepted)) break;
+  return accepted;
+}
+
+bool SpoolStream::read_writer(unsigned writer,
+                              const std::function<bool(const StreamedRecord&)>& visit,
+                              std::size_t& accepted) {
+  const auto directory = directory_ + "/" + std::to_string(writer);
+  // The commit point first: segments listed after it cover everything it points into.
+  const auto commit = read_commit_point(directory);
+  const auto sequences = segment_sequences(directory);
+  if (sequences.empty()) return true;
+  auto& position = cursor_[writer];
+  auto& segment = open_[writer];
+  for (;;) {
+    const auto here = std::lower_bound(sequences.begin(), sequences.end(), position.sequence);
+    if (here == sequences.end()) return true;  // not created yet
+    if (*here != position.sequence) {
+      if (position.sequence != 0)
+        problems_.push_back({segment_path(directory, position.sequence), position.offset,
+                             spool::ParseStatus::end, false, true});
+      position = {*here, 0};
+    }
+    const bool has_next = here + 1 != sequences.end();
+    if (!segment || segment->sequence != position.sequence) {
+      segment = std::make_unique<Segment>();
+      segment->sequence = position.sequence;
+      segment->path = segment_path(directory, position.sequence);
+      segment->fd = ::open(segment->path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (segment->fd < 0) return true;  // deleted under us: the next poll sees the gap
+    }
+    // A segment the writer has moved past, or any segment when no writer runs, is final.
+    const bool final = !commit || commit->sequence > position.sequence;
+    const std::uint64_t limit = final                                   ? segment->size()
+                                : commit->sequence == position.sequence ? commit->offset
+                                                                        : 0;
+    while (position.offset < limit) {
+      const auto offset = position.offset;
+      if (limit - offset < spool::kHeaderSize || !segment->cover(offset, spool::kHeaderSize, limit))
+        break;
+      const char* header = segment->window.data() + (offset - segment->window_start);
+      const std::uint64_t length =
+          spool::kHeaderSize + load_u32(header + 12) + load_u64(header + 16);
+      if (length > limit - offset) break;  // torn: never acknowledged
+      segment->cover(offset, length, limit);
+      const auto parsed = spool::parse_record(segment->window, offset - segment->window_start);
+      if (parsed.status != spool::ParseStatus::ok) {
+        problems_.push_back({segment->path, offset, parsed.status, !has_next, false});
+        stopped_[writer] = true;
+        return true;
+      }
+      const StreamedRecord record{
+          writer, position, {position.sequence, offset + length}, parsed.record};
+      if (!visit(record)) return false;
+      position.offset = offset + length;
+      ++accepted;
+    }
+    if (!final || !has_next) return true;
+    if (position.offset < limit)  // a torn record left in a segment the writer moved past
+      problems_.push_back(
+          {segment->path, position.offset, spool::ParseStatus::truncated, false, false});
+    position = {*(here + 1), 0};
+  }
+}
+
+}  // namespace mxring::engine

@@ -1,0 +1,317 @@
+"""Downstream pipelines from a running mxringd's spool: `mxring spool export` in every
+format read back by Python's own mailbox/email/json modules byte for byte, `tail` with a
+cursor killed at random points (at least once, no gaps, across rotation), `replay` into
+another server, and retention that never deletes what a registered cursor has not read."""
+import base64
+import email
+import email.policy
+import json
+import mailbox
+import os
+import random
+import re
+import signal
+import smtplib
+import subprocess
+import time
+
+from spool_cli import MXRING, spool, stored_ids, stored_records, without_trace_header
+
+# Messages chosen to break naive exporters: mbox "From " lines, dots, UTF-8, invalid UTF-8,
+# a line over 998 octets, JSON metacharacters, no final line end.
+MESSAGES = [
+    b"Subject: plain\r\n\r\nhello\r\n",
+    b"Subject: mbox traps\r\n\r\nFrom the start\r\n>From quoted\r\n>>From twice\r\nFrom\r\n",
+    b"Subject: dots\r\n\r\n.\r\n..\r\n.x\r\n",
+    "Subject: caf\u00e9 \u2603\r\n\r\nna\u00efve \U0001F600\r\n".encode(),
+    b"Subject: binary\r\n\r\n\xff\xfe\x80 not utf-8\r\n",
+    b"Subject: json\r\n\r\n\"quoted\" back\\slash \t tab \x01 control\r\n",
+    b"Subject: long\r\n\r\n" + b"x" * 3000 + b"\r\n",
+    b"Subject: no final line end\r\n\r\nlast",
+]
+
+
+def send(server, messages, sender="alice@client.test", rcpts=("bob@localhost",)):
+    """Sends each message on one connection; returns the queue ids from the 250 replies."""
+    ids = []
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+        c.ehlo()
+        for m in messages:
+            assert c.mail(sender, ["BODY=8BITMIME"])[0] == 250
+            for r in rcpts:
+                c.rcpt(r)
+            code, text = c.data(m)
+            assert code == 250, text
+            ids.append(text.split()[-1].decode())
+    return ids
+
+
+def mxring_spool(directory, *args, timeout=60):
+    return subprocess.run([MXRING, "spool", "--dir", str(directory), *args], capture_output=True,
+                          timeout=timeout)
+
+
+def stored_messages(directory):
+    return {envelope["queue_id"]: message for envelope, message in stored_records(directory)}
+
+
+def mboxrd_unquoted(message):
+    return re.sub(rb"(?m)^>(>*From )", rb"\1", message)
+
+
+def test_every_export_format_reads_back_byte_for_byte(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    ids = send(server, MESSAGES)
+    assert server.stop() == 0
+    stored = stored_messages(tmp_path / "spool")
+    assert sorted(stored) == sorted(ids)
+
+    # JSONL: one object a line with the envelope `show` prints and the message.
+    result = mxring_spool(tmp_path / "spool", "export", "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode("utf-8").splitlines()
+    assert len(lines) == len(ids)
+    for line in lines:
+        record = json.loads(line)
+        assert record["schema"] == "mxring.message.v1"
+        if "message" in record:
+            message = record["message"].encode("utf-8")
+        else:
+            message = base64.b64decode(record["message_base64"], validate=True)
+        assert message == stored[record["queue_id"]]
+        shown = json.loads(spool(tmp_path / "spool", "show", record["queue_id"]).stdout)
+        for key in ("mail_from", "recipients", "client", "helo", "received_at", "tls", "body"):
+            assert record[key] == shown[key]
+    # Valid UTF-8 travels as text, anything else as base64.
+    by_id = {json.loads(line)["queue_id"]: json.loads(line) for line in lines}
+    assert "message" in by_id[ids[3]] and "message_base64" in by_id[ids[4]]
+
+    # mbox (mboxrd): Python's mailbox finds every message; unquoting gives the stored bytes.
+    result = mxring_spool(tmp_path / "spool", "export", "--format", "mbox", "--out",
+                          str(tmp_path / "all.mbox"))
+    assert result.returncode == 0, result.stderr
+    box = mailbox.mbox(str(tmp_path / "all.mbox"))
+    exported = [mboxrd_unquoted(box.get_bytes(key)) for key in box.keys()]
+    assert sorted(exported) == sorted(stored.values())
+    assert all(box.get_message(k).get_from().startswith("alice@client.test ") for k in box.keys())
+
+    # maildir: Python's Maildir reads each file in new/.
+    result = mxring_spool(tmp_path / "spool", "export", "--format", "maildir", "--out",
+                          str(tmp_path / "maildir"))
+    assert result.returncode == 0, result.stderr
+    md = mailbox.Maildir(str(tmp_path / "maildir"), factory=None, create=False)
+    assert sorted(md.get_bytes(key) for key in md.keys()) == sorted(stored.values())
+    assert os.listdir(tmp_path / "maildir" / "tmp") == []
+
+    # eml: one file per queue id; the email package parses each.
+    result = mxring_spool(tmp_path / "spool", "export", "--format", "eml", "--out",
+                          str(tmp_path / "eml"))
+    assert result.returncode == 0, result.stderr
+    for queue_id, message in stored.items():
+        data = (tmp_path / "eml" / f"{queue_id}.eml").read_bytes()
+        assert data == message
+        parsed = email.message_from_bytes(data, policy=email.policy.default)
+        assert parsed["Received"].startswith("from client.test")
+        assert parsed["Subject"] is not None
+
+
+def test_export_selects_by_time_and_by_id(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    early = send(server, MESSAGES[:3])
+    time.sleep(1.1)
+    boundary = time.time()
+    time.sleep(0.1)
+    late = send(server, MESSAGES[3:5])
+    server.stop()
+
+    def exported(*selection):
+        result = mxring_spool(tmp_path / "spool", "export", *selection)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line)["queue_id"] for line in result.stdout.splitlines()]
+
+    assert exported("--since", f"{boundary:.6f}") == late
+    assert exported("--until", f"{boundary:.6f}") == early
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(boundary)) + \
+        f".{int(boundary % 1 * 1e6):06d}Z"
+    assert exported("--since", iso) == late
+    assert exported("--id", early[1], "--id", late[0]) == [early[1], late[0]]
+    assert mxring_spool(tmp_path / "spool", "export", "--since", "yesterday").returncode == 2
+
+
+def test_tail_exec_killed_at_random_points_delivers_everything_at_least_once(mxringd, tmp_path):
+    # Small segments: the consumer crosses many rotations, on two writers.
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--segment-size", "8192", "--threads", "2")
+    sent = []
+    for i in range(6):
+        sent += send(server, [b"Subject: n%d\r\n\r\n" % i + b"z" * 900 + b"\r\n"] * 20)
+    out = tmp_path / "delivered"
+    out.mkdir()
+    command = (f'cat > {out}/"$MXRING_QUEUE_ID".eml && '
+               f'echo "$MXRING_QUEUE_ID $SENDER $RECIPIENT" >> {out}/log')
+    tail = [MXRING, "spool", "--dir", str(tmp_path / "spool"), "tail", "--cursor", "mda",
+            "--exec", command]
+    rng = random.Random(5321)
+    for _ in range(12):
+        process = subprocess.Popen(tail + ["--follow"], stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.02, 0.25))
+        process.kill()  # SIGKILL: no chance to save anything more
+        process.wait()
+    assert subprocess.run(tail, timeout=120).returncode == 0
+    server.stop()
+    segments = [name for writer in os.listdir(tmp_path / "spool") if writer.isdigit()
+                for name in os.listdir(tmp_path / "spool" / writer)]
+    assert len(segments) > 10
+    log = (out / "log").read_text().splitlines()
+    delivered = [line.split()[0] for line in log]
+    assert set(delivered) == set(sent)  # none skipped
+    assert all(line.split()[1:] == ["alice@client.test", "bob@localhost"] for line in log)
+    stored = stored_messages(tmp_path / "spool")
+    for queue_id in sent:
+        assert (out / f"{queue_id}.eml").read_bytes() == stored[queue_id]
+    # Restarting a caught-up consumer delivers nothing again.
+    assert subprocess.run(tail, timeout=60).returncode == 0
+    assert len((out / "log").read_text().splitlines()) == len(log)
+
+
+def test_tail_follow_streams_new_messages_and_resumes_after_sigterm(mxringd, tmp_path):
+    # One writer: records come out in the order it committed them (each writer's stream is
+    # ordered; several writers interleave).
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"), "--threads",
+                     "1")
+    first = send(server, MESSAGES[:2])
+    output = tmp_path / "stream.jsonl"
+    follow = subprocess.Popen([MXRING, "spool", "--dir", str(tmp_path / "spool"), "tail",
+                               "--cursor", str(tmp_path / "cursor"), "--follow", "--out",
+                               str(output)])
+    second = send(server, MESSAGES[2:4])
+    deadline = time.monotonic() + 20
+    while (not output.exists() or len(output.read_text().splitlines()) < 4) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    follow.send_signal(signal.SIGTERM)
+    assert follow.wait(timeout=30) == 0
+    third = send(server, MESSAGES[4:6])
+    again = subprocess.run([MXRING, "spool", "--dir", str(tmp_path / "spool"), "tail",
+                            "--cursor", str(tmp_path / "cursor"), "--out", str(output)],
+                           timeout=60)
+    assert again.returncode == 0
+    ids = [json.loads(line)["queue_id"] for line in output.read_text().splitlines()]
+    assert ids == first + second + third  # in order, each once after a clean stop
+    assert (tmp_path / "cursor").read_text().startswith("mxring-cursor 1\n")
+
+
+def test_tail_hands_on_only_what_the_writer_committed(mxringd, tmp_path):
+    # A record written by pwritev is not yet acknowledged until its fdatasync: a reader that
+    # took it from the file could hand on mail the client will send again. The writer is
+    # stalled before it writes; nothing of the stalled message may come out.
+    stall = tmp_path / "stall"
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--fault-writer-stall", str(stall))
+    before = send(server, MESSAGES[:1])
+    stall.touch()
+    client = subprocess.Popen(["/usr/bin/python3", "-c", f"""
+import smtplib
+c = smtplib.SMTP("127.0.0.1", {server.port})
+c.sendmail("late@client.test", ["bob@localhost"], b"Subject: late\\r\\n\\r\\nx\\r\\n")
+"""])
+    time.sleep(0.5)
+    result = mxring_spool(tmp_path / "spool", "export")
+    assert [json.loads(line)["queue_id"] for line in result.stdout.splitlines()] == before
+    stall.unlink()
+    assert client.wait(timeout=30) == 0
+    result = mxring_spool(tmp_path / "spool", "export")
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_replay_reinjects_with_the_recorded_envelope(mxringd, tmp_path):
+    first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
+    ids = send(first, MESSAGES[:6], sender="", rcpts=("bob@localhost", "carol@localhost"))
+    ids += send(first, MESSAGES[6:], sender="x@client.test")
+    first.stop()
+    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
+    result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
+    assert result.returncode == 0, result.stderr
+    assert b"replayed 8 messages; 0 not delivered" in result.stderr
+    second.stop()
+    originals = stored_records(tmp_path / "first")
+    replayed = stored_records(tmp_path / "second")
+    assert len(replayed) == len(originals)
+    for (old_envelope, old), (new_envelope, new) in zip(originals, replayed):
+        assert new_envelope["mail_from"] == old_envelope["mail_from"]
+        assert new_envelope["recipients"] == old_envelope["recipients"]
+        # The second server adds its own trace field above the first one's.
+        resent = without_trace_header(new)
+        assert resent == old if old.endswith(b"\r\n") else resent == old + b"\r\n"
+
+
+def test_replay_reports_what_the_receiver_refused(mxringd, tmp_path):
+    first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"), "--domain",
+                    "localhost", "--domain", "elsewhere.test")
+    send(first, MESSAGES[:2], rcpts=("bob@localhost",))
+    send(first, MESSAGES[:1], rcpts=("someone@elsewhere.test",))
+    first.stop()
+    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
+    result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
+    assert result.returncode == 1
+    assert b"replayed 2 messages; 1 not delivered" in result.stderr
+    assert b"550" in result.stderr or b"554" in result.stderr
+    second.stop()
+    assert len(stored_ids(tmp_path / "second")) == 2
+
+
+def segments_of(directory):
+    return sorted(os.path.join(w, s) for w in os.listdir(directory) if w.isdigit()
+                  for s in os.listdir(os.path.join(directory, w)) if s.endswith(".seg"))
+
+
+def test_retention_keeps_what_a_registered_cursor_has_not_read(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--segment-size", "4096", "--threads", "1")
+    ids = send(server, [b"Subject: r\r\n\r\n" + b"r" * 1500 + b"\r\n"] * 12)
+    server.stop()
+    directory = tmp_path / "spool"
+    before = segments_of(directory)
+    assert len(before) > 3
+    # A registered consumer that has read nothing yet holds every segment, and is named.
+    assert mxring_spool(directory, "tail", "--cursor", "slow", "--batch", "1",
+                        "--exec", "exit 75").returncode == 75
+    result = mxring_spool(directory, "prune", "--older-than", "0")
+    assert result.returncode == 0
+    assert b"held by cursor slow" in result.stdout
+    assert segments_of(directory) == before
+    # Once it has read everything, all but each writer's last segment may go.
+    assert mxring_spool(directory, "tail", "--cursor", "slow", "--out", os.devnull,
+                        "--format", "jsonl").returncode == 0
+    result = mxring_spool(directory, "prune", "--older-than", "0")
+    assert result.returncode == 0, result.stderr
+    assert segments_of(directory) == before[-1:]
+    # What is left still reads; what the consumer already had is gone.
+    remaining = [json.loads(line)["queue_id"] for line in
+                 mxring_spool(directory, "export").stdout.splitlines()]
+    assert remaining and set(remaining) < set(ids)
+
+
+def test_mxringd_retention_deletes_old_segments_and_reports_a_lagging_consumer(mxringd, tmp_path):
+    directory = tmp_path / "spool"
+    server = mxringd("--durability", "fsync", "--spool", str(directory), "--segment-size",
+                     "4096", "--threads", "1", "--retention", "1")
+    send(server, [b"Subject: r\r\n\r\n" + b"r" * 1500 + b"\r\n"] * 6)
+    (directory / "cursors").mkdir()
+    (directory / "cursors" / "laggard").write_text("mxring-cursor 1\n")
+    time.sleep(1.2)
+    send(server, [b"Subject: r\r\n\r\n" + b"r" * 1500 + b"\r\n"] * 4)  # rotates: a pass
+    assert server.wait_for_output("held by cursor laggard")
+    assert len(segments_of(directory)) >= 4
+    # An unregistered consumer (a cursor file elsewhere) is not waited for; when it comes
+    # back it is told what it missed instead of silently skipping it.
+    (directory / "cursors" / "laggard").unlink()
+    time.sleep(1.2)
+    send(server, [b"Subject: r\r\n\r\n" + b"r" * 1500 + b"\r\n"] * 4)
+    assert server.wait_for_output("retention: deleted")
+    server.stop()
+    (tmp_path / "elsewhere").write_text("mxring-cursor 1\n0 1 0\n")
+    result = mxring_spool(directory, "tail", "--cursor", str(tmp_path / "elsewhere"), "--out",
+                          os.devnull)
+    assert result.returncode == 0
+    assert b"was deleted before it was read" in result.stderr

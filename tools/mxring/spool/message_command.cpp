@@ -1,0 +1,83 @@
+#include "message_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "envelope_json.h"
+
+namespace mxring::tools::spool {
+namespace {
+
+std::vector<std::string> environment_for(const engine::spool::RecordView& record) {
+  std::vector<std::string> variables;
+  const auto add = [&](const char* name, const std::string& value) {
+    variables.push_back(std::string(name) + "=" + value);
+  };
+  add("MXRING_QUEUE_ID", std::string(record.header.queue_id.view()));
+  add("MXRING_RECEIVED_AT", iso_time(record.header.received_at_us));
+  add("MXRING_SIZE", std::to_string(record.header.message_length));
+  const auto envelope = engine::spool::decode_envelope(record);
+  if (!envelope) return variables;
+  const auto& e = *envelope;
+  add("SENDER", e.mail_from);  // empty for the null reverse-path
+  add("RECIPIENT", e.recipients.empty() ? std::string() : e.recipients.front().address);
+  std::string all;
+  for (const auto& r : e.recipients) all += (all.empty() ? "" : "\n") + r.address;
+  add("MXRING_RECIPIENTS", all);
+  add("MXRING_RECIPIENT_COUNT", std::to_string(e.recipients.size()));
+  add("MXRING_CLIENT_ADDRESS", e.client_address);
+  add("MXRING_CLIENT_PORT", std::to_string(e.client_port));
+  add("MXRING_HELO", e.helo);
+  add("MXRING_TLS", e.tls.version.empty() ? std::string() : e.tls.version + " " + e.tls.cipher);
+  add("MXRING_AUTH", e.auth_identity);
+  return variables;
+}
+
+}  // namespace
+
+int run_message_command(const std::string& command, const engine::spool::RecordView& record) {
+  // Built before fork: the child only calls async-signal-safe functions.
+  auto variables = environment_for(record);
+  std::vector<char*> environment;
+  for (char** existing = environ; *existing != nullptr; ++existing)
+    environment.push_back(*existing);
+  for (auto& v : variables) environment.push_back(v.data());
+  environment.push_back(nullptr);
+  int input[2];
+  if (pipe2(input, O_CLOEXEC) != 0) return -1;
+  const pid_t child = fork();
+  if (child < 0) {
+    close(input[0]);
+    close(input[1]);
+    return -1;
+  }
+  if (child == 0) {
+    dup2(input[0], STDIN_FILENO);
+    signal(SIGPIPE, SIG_DFL);
+    const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+    execve("/bin/sh", const_cast<char**>(argv), environment.data());
+    _exit(127);
+  }
+  close(input[0]);
+  // A command that exits without reading its input is its own business: EPIPE is not an
+  // error here (SIGPIPE is ignored by the caller).
+  std::string_view message = record.message;
+  while (!message.empty()) {
+    const auto n = write(input[1], message.data(), message.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    message.remove_prefix(static_cast<std::size_t>(n));
+  }
+  close(input[1]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace mxring::tools::spool

@@ -1,0 +1,171 @@
+// `mxring spool tail`: hands committed records on in order and saves the cursor after each
+// hand-over, so a consumer killed at any point resumes at least once with no gap.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "message_command.h"
+#include "message_writers.h"
+#include "mxring/engine/spool_cursor_file.h"
+#include "mxring/engine/spool_stream.h"
+#include "spool_subcommands.h"
+
+namespace mxring::tools::spool {
+namespace {
+
+constexpr int kTemporaryFailure = 75;  // EX_TEMPFAIL, sysexits.h
+
+volatile sig_atomic_t stop_requested = 0;
+
+void request_stop(int) {
+  stop_requested = 1;
+}
+
+struct TailOptions {
+  std::string cursor, format = "jsonl", out = "-", exec;
+  bool follow = false;
+  std::size_t batch = 4096;
+};
+
+// Sleeps up to `duration`, waking early for SIGINT/SIGTERM.
+void pause_for(std::chrono::milliseconds duration) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (!stop_requested && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::min(duration, std::chrono::milliseconds(10)));
+}
+
+class Tail {
+ public:
+  Tail(const std::string& directory, TailOptions& options, std::string cursor_file,
+       engine::SpoolCursor cursor)
+      : options_(options), cursor_file_(std::move(cursor_file)), stream_(directory, cursor) {}
+
+  int run(std::unique_ptr<MessageWriter> writer) {
+    writer_ = std::move(writer);
+    auto idle = std::chrono::milliseconds(1);
+    while (!stop_requested) {
+      std::size_t taken = 0;
+      const auto handed = stream_.poll([&](const engine::StreamedRecord& record) {
+        if (taken == options_.batch || stop_requested) return false;
+        ++taken;
+        return options_.exec.empty() ? writer_->write(record) : deliver(record);
+      });
+      if (report_stream_problems(stream_.take_problems())) status_ = 1;
+      if (!options_.exec.empty()) {
+        if (failed_command_) return status_;
+      } else if (!writer_->error().empty() || (handed > 0 && !commit())) {
+        std::cerr << "mxring spool tail: " << writer_->error() << "\n";
+        return 1;
+      }
+      if (status_ != 0) return status_;
+      if (handed > 0 || taken > 0) {
+        idle = std::chrono::milliseconds(1);
+        continue;
+      }
+      if (!options_.follow) break;
+      pause_for(idle);
+      idle = std::min(idle * 2, std::chrono::milliseconds(50));
+    }
+    return status_;
+  }
+
+ private:
+  bool commit() {
+    if (!writer_->commit()) return false;
+    return save(stream_.cursor());
+  }
+
+  bool save(const engine::SpoolCursor& cursor) {
+    std::string error;
+    if (save_cursor(cursor_file_, cursor, error)) return true;
+    std::cerr << "mxring spool tail: " << error << "\n";
+    status_ = 1;
+    return false;
+  }
+
+  // Runs the command for one record; the cursor moves past it only on exit 0. Exit 75
+  // (EX_TEMPFAIL) is retried with back-off while following.
+  bool deliver(const engine::StreamedRecord& record) {
+    auto delay = std::chrono::milliseconds(500);
+    for (;;) {
+      const int status = run_message_command(options_.exec, record.view);
+      if (status == 0) {
+        auto cursor = stream_.cursor();
+        cursor[record.writer] = record.next;
+        if (save(cursor)) return true;
+        failed_command_ = true;
+        return false;
+      }
+      const auto id = std::string(record.view.header.queue_id.view());
+      if (status == kTemporaryFailure && options_.follow && !stop_requested) {
+        std::cerr << "mxring spool tail: --exec deferred " << id << " (exit 75); retrying in "
+                  << delay.count() << " ms\n";
+        pause_for(delay);
+        delay = std::min(delay * 2, std::chrono::milliseconds(60'000));
+        if (!stop_requested) continue;
+      }
+      std::cerr << "mxring spool tail: --exec failed for " << id << " (exit " << status
+                << "); the cursor stays before it\n";
+      status_ = status == kTemporaryFailure ? kTemporaryFailure : 1;
+      failed_command_ = true;
+      return false;
+    }
+  }
+
+  TailOptions& options_;
+  std::string cursor_file_;
+  engine::SpoolStream stream_;
+  std::unique_ptr<MessageWriter> writer_;
+  int status_ = 0;
+  bool failed_command_ = false;
+};
+
+int run_tail(const std::string& directory, TailOptions& options) {
+  std::string error;
+  std::string path;
+  auto cursor = open_consumer_cursor(directory, options.cursor, path, error);
+  const auto format = parse_format(options.format);
+  if (cursor && !format) error = "unknown format " + options.format;
+  std::unique_ptr<MessageWriter> writer;
+  if (cursor && format && options.exec.empty())
+    writer = make_message_writer(*format, options.out, true, error);
+  if (!cursor || (options.exec.empty() && !writer)) {
+    std::cerr << "mxring spool tail: " << error << "\n";
+    return 2;
+  }
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  Tail tail(directory, options, path, std::move(*cursor));
+  return tail.run(std::move(writer));
+}
+
+}  // namespace
+
+void add_tail_command(CLI::App* spool, const std::string& directory, int& exit_code) {
+  static TailOptions options;
+  auto* command = spool->add_subcommand(
+      "tail", "Hand committed messages on from a saved cursor (at least once, no gaps)");
+  command
+      ->add_option("--cursor", options.cursor,
+                   "A name (kept in <spool>/cursors/, which retention respects) or a path")
+      ->required();
+  command->add_flag("--follow,-f", options.follow,
+                    "Keep waiting for new messages until SIGINT/SIGTERM");
+  command->add_option("--format", options.format, "jsonl (default), mbox, eml or maildir");
+  command->add_option("--out", options.out,
+                      "Where the format writes ('-': standard output; appended to)");
+  command->add_option("--exec", options.exec,
+                      "Run `sh -c CMD` per message (message on stdin, envelope in the "
+                      "environment); the cursor advances on exit 0, exit 75 retries");
+  command->add_option("--batch", options.batch, "Messages per cursor save, default 4096")
+      ->check(CLI::Range(1, 1 << 20));
+  command->callback([&] { exit_code = run_tail(directory, options); });
+}
+
+}  // namespace mxring::tools::spool
