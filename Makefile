@@ -50,6 +50,8 @@ bench: build
 	/usr/bin/python3 bench/e2e/sink_compare.py
 	/usr/bin/python3 bench/e2e/idle_connections.py 20000
 	taskset -c 0 /usr/bin/python3 bench/e2e/tls_sessions.py
+	/usr/bin/python3 bench/e2e/spool_consumers.py
+	/usr/bin/python3 bench/e2e/kafka_sink.py
 
 # mxringd beside Postfix smtp-sink, Postfix smtpd, Haraka (npm) and aiosmtpd under the same
 # load; the table, build/bench-compare/results.json and compare.png.

@@ -137,6 +137,19 @@ ParseResult parse_record(std::string_view segment, std::size_t offset) {
   return result;
 }
 
+std::optional<RecipientView> parse_recipient(std::string_view value) {
+  if (value.size() < 9) return std::nullopt;
+  RecipientView r;
+  r.notify = static_cast<std::uint8_t>(value[0]);
+  const auto address_length = get<std::uint32_t>(value.data() + 1);
+  if (value.size() < 9 + std::size_t{address_length}) return std::nullopt;
+  r.address = value.substr(5, address_length);
+  const auto orcpt_length = get<std::uint32_t>(value.data() + 5 + address_length);
+  if (value.size() != 9 + std::size_t{address_length} + orcpt_length) return std::nullopt;
+  r.orcpt = value.substr(9 + address_length, orcpt_length);
+  return r;
+}
+
 std::optional<Envelope> decode_envelope(const RecordView& record) {
   Envelope e;
   e.queue_id = record.header.queue_id;
@@ -144,87 +157,79 @@ std::optional<Envelope> decode_envelope(const RecordView& record) {
   e.eight_bit = record.header.flags & kFlagEightBit;
   e.long_lines = record.header.flags & kFlagLongLines;
   e.chunked = record.header.flags & kFlagChunked;
-  auto rest = record.envelope;
-  while (!rest.empty()) {
-    if (rest.size() < 6) return std::nullopt;
-    const auto tag = get<std::uint16_t>(rest.data());
-    const auto length = get<std::uint32_t>(rest.data() + 2);
-    if (rest.size() - 6 < length) return std::nullopt;
-    const auto value = rest.substr(6, length);
-    rest.remove_prefix(6 + length);
-    const auto u8 = [&] { return value.empty() ? 0 : static_cast<std::uint8_t>(value[0]); };
-    switch (tag) {
-      case kClientAddress:
-        e.client_address = value;
-        break;
-      case kClientPort:
-        if (value.size() == 2) e.client_port = get<std::uint16_t>(value.data());
-        break;
-      case kListener:
-        e.listener = value;
-        break;
-      case kRole:
-        e.role = static_cast<ListenerRole>(u8());
-        break;
-      case kHelo:
-        e.helo = value;
-        break;
-      case kEsmtp:
-        e.esmtp = u8();
-        break;
-      case kTlsVersion:
-        e.tls.version = value;
-        break;
-      case kTlsCipher:
-        e.tls.cipher = value;
-        break;
-      case kTlsServerName:
-        e.tls.sni = value;
-        break;
-      case kAuthIdentity:
-        e.auth_identity = value;
-        break;
-      case kMailFrom:
-        e.mail_from = value;
-        break;
-      case kBody:
-        e.body = static_cast<parser::Body>(u8());
-        break;
-      case kSmtputf8:
-        e.smtputf8 = u8();
-        break;
-      case kRequiretls:
-        e.requiretls = u8();
-        break;
-      case kRet:
-        e.ret = static_cast<parser::Ret>(u8());
-        break;
-      case kEnvid:
-        e.envid = value;
-        break;
-      case kMailAuth:
-        e.mail_auth = value;
-        break;
-      case kDeclaredSize:
-        if (value.size() == 8) e.declared_size = get<std::uint64_t>(value.data());
-        break;
-      case kRecipient: {
-        if (value.size() < 9) return std::nullopt;
-        Recipient r;
-        r.notify = u8();
-        const auto address_length = get<std::uint32_t>(value.data() + 1);
-        if (value.size() < 9 + std::size_t{address_length}) return std::nullopt;
-        r.address = value.substr(5, address_length);
-        const auto orcpt_length = get<std::uint32_t>(value.data() + 5 + address_length);
-        if (value.size() != 9 + std::size_t{address_length} + orcpt_length) return std::nullopt;
-        r.orcpt = value.substr(9 + address_length, orcpt_length);
-        e.recipients.push_back(std::move(r));
-        break;
-      }
-      default:
-        break;  // a newer writer's field
-    }
-  }
+  bool recipients_ok = true;
+  const bool fields_ok =
+      for_each_envelope_field(record.envelope, [&](std::uint16_t tag, std::string_view value) {
+        const auto u8 = [&] { return value.empty() ? 0 : static_cast<std::uint8_t>(value[0]); };
+        switch (tag) {
+          case kClientAddress:
+            e.client_address = value;
+            break;
+          case kClientPort:
+            if (value.size() == 2) e.client_port = get<std::uint16_t>(value.data());
+            break;
+          case kListener:
+            e.listener = value;
+            break;
+          case kRole:
+            e.role = static_cast<ListenerRole>(u8());
+            break;
+          case kHelo:
+            e.helo = value;
+            break;
+          case kEsmtp:
+            e.esmtp = u8();
+            break;
+          case kTlsVersion:
+            e.tls.version = value;
+            break;
+          case kTlsCipher:
+            e.tls.cipher = value;
+            break;
+          case kTlsServerName:
+            e.tls.sni = value;
+            break;
+          case kAuthIdentity:
+            e.auth_identity = value;
+            break;
+          case kMailFrom:
+            e.mail_from = value;
+            break;
+          case kBody:
+            e.body = static_cast<parser::Body>(u8());
+            break;
+          case kSmtputf8:
+            e.smtputf8 = u8();
+            break;
+          case kRequiretls:
+            e.requiretls = u8();
+            break;
+          case kRet:
+            e.ret = static_cast<parser::Ret>(u8());
+            break;
+          case kEnvid:
+            e.envid = value;
+            break;
+          case kMailAuth:
+            e.mail_auth = value;
+            break;
+          case kDeclaredSize:
+            if (value.size() == 8) e.declared_size = get<std::uint64_t>(value.data());
+            break;
+          case kRecipient: {
+            const auto r = parse_recipient(value);
+            if (!r) {
+              recipients_ok = false;
+              break;
+            }
+            e.recipients.push_back({std::string(r->address), r->notify, std::string(r->orcpt)});
+            break;
+          }
+          default:
+            break;  // a newer writer's field
+        }
+      });
+  if (!fields_ok || !recipients_ok) return std::nullopt;
   return e;
 }
 

@@ -8,6 +8,8 @@
 namespace mxring::tools::spool {
 namespace {
 
+constexpr char kHex[] = "0123456789abcdef";
+
 bool continuation(unsigned char c) {
   return (c & 0xC0) == 0x80;
 }
@@ -34,7 +36,6 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
 
 // Writes the escape for the special octet(s) at *p; false on invalid UTF-8.
 bool escape_one(const unsigned char*& p, const unsigned char* end, char*& o) {
-  static constexpr char kHex[] = "0123456789abcdef";
   const unsigned char c = *p;
   if (c >= 0x80) {
     const auto n = utf8_sequence(p, end);
@@ -113,6 +114,34 @@ bool append_json_string_if_utf8(OutputBuffer& out, std::string_view bytes) {
   *o++ = '"';
   out.advance(static_cast<std::size_t>(o - start));
   return true;
+}
+
+void append_json_text(OutputBuffer& out, std::string_view bytes) {
+  if (append_json_string_if_utf8(out, bytes)) return;
+  char* const start = out.room(bytes.size() * 6 + 2);
+  char* o = start;
+  auto p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const auto end = p + bytes.size();
+  *o++ = '"';
+  while (p < end) {
+    if (plain(*p)) {
+      *o++ = static_cast<char>(*p++);
+      continue;
+    }
+    if (*p >= 0x80 && utf8_sequence(p, end) == 0) {
+      *o++ = '\\';
+      *o++ = 'u';
+      *o++ = '0';
+      *o++ = '0';
+      *o++ = kHex[*p >> 4];
+      *o++ = kHex[*p & 15];
+      ++p;
+    } else {
+      escape_one(p, end, o);
+    }
+  }
+  *o++ = '"';
+  out.advance(static_cast<std::size_t>(o - start));
 }
 
 void append_base64_string(OutputBuffer& out, std::string_view bytes) {

@@ -13,6 +13,11 @@ namespace mxring::tools::spool {
 // false (having appended nothing) otherwise.
 bool append_json_string_if_utf8(OutputBuffer& out, std::string_view bytes);
 
+// Appends `bytes` as a quoted JSON string whatever they hold: valid UTF-8 as it is, any other
+// octet as the code point of the same value (\u0080-\u00ff, as Latin-1 would read it).
+// For envelope fields, which are UTF-8 or ASCII unless a client misbehaved.
+void append_json_text(OutputBuffer& out, std::string_view bytes);
+
 // Appends `bytes` as quoted standard base64 with padding.
 void append_base64_string(OutputBuffer& out, std::string_view bytes);
 

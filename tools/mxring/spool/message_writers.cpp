@@ -87,9 +87,8 @@ class JsonlWriter final : public StreamWriter {
   using StreamWriter::StreamWriter;
   void append(const StreamedRecord& record) override {
     auto& out = this->out();
-    const auto envelope = envelope_json(record.view).dump();
     out.append(R"({"schema":"mxring.message.v1",)");
-    out.append(std::string_view(envelope).substr(1, envelope.size() - 2));
+    append_envelope_members(out, record.view);
     char spool[96];
     const int n =
         std::snprintf(spool, sizeof spool, R"(,"spool":{"writer":%u,"segment":%llu,"offset":%llu})",

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,5 +86,30 @@ ParseResult parse_record(std::string_view segment, std::size_t offset);
 
 // The envelope fields of a record (queue id, times and flags come from its header).
 std::optional<Envelope> decode_envelope(const RecordView& record);
+
+// The same without copying, for readers that only pass fields on (exports at memory speed):
+// calls visit(tag, value) for each field in order. False when the envelope is malformed.
+template <typename Visit>
+bool for_each_envelope_field(std::string_view envelope, Visit&& visit) {
+  while (!envelope.empty()) {
+    if (envelope.size() < 6) return false;
+    std::uint16_t tag;
+    std::uint32_t length;
+    std::memcpy(&tag, envelope.data(), sizeof tag);  // little-endian hosts only (x86-64)
+    std::memcpy(&length, envelope.data() + 2, sizeof length);
+    if (envelope.size() - 6 < length) return false;
+    visit(tag, envelope.substr(6, length));
+    envelope.remove_prefix(6 + std::size_t{length});
+  }
+  return true;
+}
+
+// A recipient field's value (tag kRecipient), viewed in place.
+struct RecipientView {
+  std::uint8_t notify = 0;
+  std::string_view address;
+  std::string_view orcpt;
+};
+std::optional<RecipientView> parse_recipient(std::string_view value);
 
 }  // namespace mxring::engine::spool
