@@ -12,6 +12,7 @@ import time
 import pytest
 
 from kafka_cluster import MockCluster
+from conftest import MXRINGD
 from spool_cli import MXRING, stored_ids, without_trace_header
 
 
@@ -153,3 +154,29 @@ def test_forwarder_ships_the_spool_and_catches_up_after_an_outage(mxringd, clust
     for keys_in_partition in by_partition.values():
         firsts = list(dict.fromkeys(keys_in_partition))
         assert firsts == sorted(firsts, key=order.index)
+
+
+def test_kafka_settings_come_from_the_config_file_and_flags_override_them(tmp_path):
+    config = tmp_path / "mxringd.toml"
+    config.write_text('durability = "kafka"\nkafka_brokers = "127.0.0.1:9"\n'
+                      'kafka_topic = "from-file"\nkafka_linger_ms = 7\n'
+                      'kafka_option = ["batch.size=65536", "security.protocol=plaintext"]\n')
+    result = subprocess.run([MXRINGD, "--config", str(config), "--kafka-topic", "from-flag",
+                             "--kafka-partition-by", "recipient-domain", "--check-config"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert 'durability = "kafka"' in lines
+    assert 'kafka_brokers = "127.0.0.1:9"' in lines
+    assert 'kafka_topic = "from-flag"' in lines
+    assert 'kafka_partition_by = "recipient-domain"' in lines
+    assert "kafka_linger_ms = 7" in lines
+    assert 'kafka_option = ["batch.size=65536", "security.protocol=plaintext"]' in lines
+    # What --check-config prints, --config reads back to the same configuration.
+    (tmp_path / "again.toml").write_text(result.stdout)
+    again = subprocess.run([MXRINGD, "--config", str(tmp_path / "again.toml"), "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+    assert again.stdout == result.stdout
+    refused = subprocess.run([MXRINGD, "--kafka-partition-by", "random", "--check-config"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "queue-id or recipient-domain" in refused.stderr
