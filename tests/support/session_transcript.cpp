@@ -279,7 +279,8 @@ TranscriptRun run_transcript(const Transcript& t, const std::vector<std::size_t>
                           {.client_address = "192.0.2.1",
                            .client_port = 4242,
                            .listener = "198.51.100.25:25",
-                           .role = t.config.role});
+                           .role = t.config.role,
+                           .proxy = {}});
   const engine::TlsInfo tls{.version = "TLSv1.3", .cipher = "TLS_AES_128_GCM_SHA256", .sni = ""};
   TranscriptRun run;
   std::size_t next_result = 0;

@@ -56,9 +56,11 @@ ListenSpec parse_listen(const std::string& text) {
   spec.address = parsed.address;
   spec.port = parsed.port;
   if (parsed.more) {
-    const auto& role = *parsed.more;
-    if (role.ends_with("+proxy"))
-      throw CLI::ValidationError("--listen", "PROXY protocol listeners are not supported yet");
+    auto role = *parsed.more;
+    if (role.ends_with("+proxy")) {
+      spec.proxy = true;
+      role.resize(role.size() - 6);
+    }
     const auto known = role_of(role);
     if (!known) throw CLI::ValidationError("--listen", "role must be smtp, submission or smtps");
     spec.role = *known;
@@ -79,7 +81,7 @@ std::vector<engine::TlsCertificateFiles> certificate_pairs(const std::vector<std
 std::string listen_text(const ListenSpec& spec) {
   const bool ipv6 = spec.address.find(':') != std::string::npos;
   return (ipv6 ? "[" + spec.address + "]" : spec.address) + ":" + std::to_string(spec.port) + ":" +
-         std::string(engine::role_name(spec.role));
+         std::string(engine::role_name(spec.role)) + (spec.proxy ? "+proxy" : "");
 }
 
 void load_file(Options& o, const std::string& path) {
@@ -110,6 +112,7 @@ void load_file(Options& o, const std::string& path) {
                                      "durability must be fsync, none, discard or kafka");
         spec.durability = d;
       }
+      if (table.contains("proxy")) spec.proxy = toml::find<bool>(table, "proxy");
       o.listen.push_back(spec);
     }
   }
@@ -155,6 +158,8 @@ void load_file(Options& o, const std::string& path) {
     const auto keys = toml::find_or<std::vector<std::string>>(file, "tls_key", {});
     o.tls_certificates = certificate_pairs(certs, keys);
   }
+  if (file.contains("proxy_trusted"))
+    o.proxy_trusted = toml::find<std::vector<std::string>>(file, "proxy_trusted");
   if (file.contains("auth_users")) o.auth_users = toml::find<std::string>(file, "auth_users");
   number("auth_max_failures", o.auth_max_failures);
   number("auth_failure_window", o.auth_failure_window);
@@ -283,16 +288,17 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::map<std::string, std::vector<std::string>> kafka;
   add_kafka_flags(app, kafka);
   app.add_option("--metrics", metrics, "ADDR:PORT for /metrics (not supported yet)");
-  app.add_option("--proxy-trusted", proxy_trusted, "PROXY protocol sources (not supported yet)");
+  app.add_option("--proxy-trusted", proxy_trusted,
+                 "CIDR allowed to send PROXY headers to +proxy listeners (others are refused); "
+                 "repeatable");
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
   app.add_flag("--check-config", o.check_config, "Validate, print the effective config, exit");
 
   try {
     app.parse(argc, argv);
-    if (!metrics.empty() || !proxy_trusted.empty())
-      throw CLI::ValidationError("mxringd",
-                                 "metrics and PROXY are not supported by this build yet");
+    if (!metrics.empty())
+      throw CLI::ValidationError("--metrics", "metrics are not supported by this build yet");
     if (!config_file.empty()) {
       o.config_file = config_file;
       load_file(o, config_file);
@@ -340,6 +346,15 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!auth_users.empty()) o.auth_users = auth_users;
     if (app.count("--auth-max-failures")) o.auth_max_failures = auth_max_failures;
     if (app.count("--auth-failure-window")) o.auth_failure_window = auth_failure_window;
+    if (!proxy_trusted.empty()) o.proxy_trusted = proxy_trusted;
+    for (const auto& range : o.proxy_trusted)
+      if (!engine::AddressRange::parse(range))
+        throw CLI::ValidationError("--proxy-trusted", "not an address or CIDR range: " + range);
+    for (const auto& l : o.listen)
+      if (l.proxy && o.proxy_trusted.empty())
+        throw CLI::ValidationError("--proxy-trusted",
+                                   "listener " + listen_text(l) +
+                                       " takes PROXY headers: say which balancers may send them");
     apply_kafka_flags(kafka, o.kafka);
     if (!tls_min_version.empty()) o.tls_min_version = tls_min_version;
     if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
@@ -411,6 +426,7 @@ std::string describe(const Options& o) {
       << "tls_key = " << list(keys) << "\n"
       << "tls_ciphers = " << toml::value(o.tls_ciphers) << "\n"
       << "tls_min_version = " << toml::value(o.tls_min_version) << "\n"
+      << "proxy_trusted = " << list(o.proxy_trusted) << "\n"
       << "auth_users = " << toml::value(o.auth_users) << "\n"
       << "auth_max_failures = " << o.auth_max_failures << "\n"
       << "auth_failure_window = " << o.auth_failure_window << "\n"
@@ -420,7 +436,8 @@ std::string describe(const Options& o) {
       const auto text = listen_text(l);
       out << "\n[[listener]]\naddress = " << toml::value(text.substr(0, text.rfind(':')))
           << "\nrole = \"" << engine::role_name(l.role) << "\"\ndurability = \""
-          << durability_name(l.durability.value_or(o.durability)) << "\"\n";
+          << durability_name(l.durability.value_or(o.durability)) << "\"\n"
+          << (l.proxy ? "proxy = true\n" : "");
     }
   }
   return out.str();
@@ -477,8 +494,10 @@ std::optional<engine::RuntimeConfig> build_runtime(const Options& o, std::string
 engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runtime) {
   engine::ServerConfig config;
   for (std::size_t i = 0; i < o.listen.size(); ++i)
-    config.listeners.push_back(
-        {o.listen[i].address, o.listen[i].port, o.listen[i].role, std::move(runtime.contexts[i])});
+    config.listeners.push_back({o.listen[i].address, o.listen[i].port, o.listen[i].role,
+                                std::move(runtime.contexts[i]), o.listen[i].proxy});
+  for (const auto& text : o.proxy_trusted)
+    config.proxy_trusted.push_back(*engine::AddressRange::parse(text));  // checked when parsed
   config.tls = std::move(runtime.tls);
   config.credentials = std::move(runtime.credentials);
   config.auth_max_failures = o.auth_max_failures;

@@ -16,6 +16,7 @@ struct ListenSpec {
   std::uint16_t port = 0;
   engine::ListenerRole role = engine::ListenerRole::smtp;
   std::optional<engine::Durability> durability;  // [[listener]] in the file; else the global
+  bool proxy = false;                            // ROLE+proxy: a PROXY header comes first
 };
 
 struct Options {
@@ -53,7 +54,8 @@ struct Options {
   std::uint32_t auth_max_failures = 5;
   std::uint32_t auth_failure_window = 60;
   std::string log_level = "info";
-  engine::KafkaOptions kafka;  // durability kafka
+  engine::KafkaOptions kafka;              // durability kafka
+  std::vector<std::string> proxy_trusted;  // CIDRs allowed on +proxy listeners
   bool check_config = false;
 };
 

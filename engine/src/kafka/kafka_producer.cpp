@@ -62,6 +62,12 @@ rd_kafka_headers_t* envelope_headers(const Envelope& e) {
   add("client_port", std::to_string(e.client_port));
   add("listener", e.listener);
   add("role", role_text(e.role));
+  if (!e.proxy.peer.empty()) {
+    add("proxy_peer", e.proxy.peer);
+    if (!e.proxy.authority.empty()) add("proxy_authority", e.proxy.authority);
+    if (!e.proxy.tls_version.empty()) add("proxy_tls_version", e.proxy.tls_version);
+    if (!e.proxy.tls_cipher.empty()) add("proxy_tls_cipher", e.proxy.tls_cipher);
+  }
   add("helo", e.helo);
   if (!e.tls.version.empty()) {
     add("tls_version", e.tls.version);

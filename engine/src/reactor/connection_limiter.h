@@ -50,17 +50,30 @@ class ConnectionLimiter {
       : max_total_(max_total), max_per_client_(max_per_client) {}
 
   Admission admit(const ClientKey& client) {
+    if (!admit_total()) return Admission::server_full;
+    const auto admission = admit_client(client);
+    if (admission != Admission::admitted) release_total();
+    return admission;
+  }
+
+  // The two halves, for PROXY listeners: the connection counts at accept, the client it
+  // speaks for once its header is read.
+  bool admit_total() {
     if (total_.fetch_add(1, std::memory_order_relaxed) >= max_total_) {
       total_.fetch_sub(1, std::memory_order_relaxed);
-      return Admission::server_full;
+      return false;
     }
+    return true;
+  }
+  void release_total() { total_.fetch_sub(1, std::memory_order_relaxed); }
+
+  Admission admit_client(const ClientKey& client) {
     if (max_per_client_ == 0) return Admission::admitted;
     auto& shard = shard_of(client);
     std::lock_guard lock(shard.mutex);
     auto& count = shard.counts[client];
     if (count >= max_per_client_) {
       if (count == 0) shard.counts.erase(client);
-      total_.fetch_sub(1, std::memory_order_relaxed);
       return Admission::client_full;
     }
     ++count;
@@ -68,7 +81,11 @@ class ConnectionLimiter {
   }
 
   void release(const ClientKey& client) {
-    total_.fetch_sub(1, std::memory_order_relaxed);
+    release_total();
+    release_client(client);
+  }
+
+  void release_client(const ClientKey& client) {
     if (max_per_client_ == 0) return;
     auto& shard = shard_of(client);
     std::lock_guard lock(shard.mutex);

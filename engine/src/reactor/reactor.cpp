@@ -18,6 +18,8 @@
 #include "completion_rules.h"
 #include "listener_socket.h"
 #include "mxring/engine/log.h"
+#include "mxring/parser/proxy_header.h"
+#include "proxy_client.h"
 #include "tls/tls_stream.h"
 
 namespace mxring::engine {
@@ -88,7 +90,10 @@ struct Reactor::Connection {
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
   ClientKey client;
-  std::optional<Session> session;
+  std::optional<Session> session;  // absent while a PROXY header is awaited
+  unsigned listener = 0;
+  bool client_counted = true;  // in the limiter's per-client count (after a PROXY header)
+  std::string proxy_bytes;     // a PROXY header being read; the peer's "address:port" first
   std::unique_ptr<tls::TlsStream> tls;  // from STARTTLS or accept (smtps) to the close
   ByteBuffer send_buffer;
   std::size_t send_offset = 0;
@@ -114,6 +119,8 @@ struct Reactor::Connection {
   void reset() {
     session.reset();
     tls.reset();
+    proxy_bytes = {};
+    client_counted = true;
     send_buffer.release();
     fd = -1;
     ++generation;
@@ -337,7 +344,22 @@ void Reactor::open_connection(unsigned listener, int fd) {
   socklen_t peer_length = sizeof peer;
   getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length);
   const auto client = ClientKey::of(peer);
-  const auto admission = draining_ ? Admission::server_full : limiter_.admit(client);
+  const bool proxied = config_.listeners[listener].proxy;
+  if (proxied && std::none_of(config_.proxy_trusted.begin(), config_.proxy_trusted.end(),
+                              [&](const AddressRange& r) { return r.contains(peer); })) {
+    // Only a trusted balancer may say who the client is (--proxy-trusted).
+    std::uint16_t port = 0;
+    log(Level::warning, "PROXY listener " + listener_names_[listener] + ": connection from " +
+                            numeric_address(peer, port) + " refused (not a trusted proxy)");
+    close(fd);
+    ++counters_.refused;
+    return;
+  }
+  // Behind a balancer, the per-client cap applies to the client its header names.
+  const auto admission = draining_                ? Admission::server_full
+                         : !proxied               ? limiter_.admit(client)
+                         : limiter_.admit_total() ? Admission::admitted
+                                                  : Admission::server_full;
   if (admission != Admission::admitted) {
     // A fresh socket's send buffer always takes one short line: this cannot block.
     constexpr std::string_view kServerFull = "421 4.7.0 Too many connections, try again later\r\n";
@@ -363,12 +385,30 @@ void Reactor::open_connection(unsigned listener, int fd) {
   auto& c = *slots_[slot];
   c.fd = fd;
   c.client = client;
+  c.listener = listener;
   ConnectionInfo info;
   info.client_address = numeric_address(peer, info.client_port);
-  info.listener = listener_names_[listener];
-  info.role = config_.listeners[listener].role;
+  c.deadline = now_ + config_.command_timeout.count();
+  timers_->schedule(c.key(), c.deadline);
+  ++live_;
+  if (proxied) {
+    // No greeting yet: the balancer's header comes first (read_proxy_header).
+    c.client_counted = false;
+    c.proxy_bytes = info.client_address.find(':') == std::string::npos
+                        ? info.client_address + ":" + std::to_string(info.client_port)
+                        : "[" + info.client_address + "]:" + std::to_string(info.client_port);
+    c.proxy_bytes += '\n';
+  } else {
+    start_session(c, std::move(info));
+  }
+  arm_recv(c);
+}
+
+void Reactor::start_session(Connection& c, ConnectionInfo info) {
+  info.listener = listener_names_[c.listener];
+  info.role = config_.listeners[c.listener].role;
   const auto role = info.role;
-  c.session.emplace(runtime_.contexts[listener], static_cast<SessionServices&>(*this),
+  c.session.emplace(runtime_.contexts[c.listener], static_cast<SessionServices&>(*this),
                     std::move(info));
   if (role == ListenerRole::smtps) {
     // RFC 8314 §3.3: the handshake first; the greeting follows it, encrypted.
@@ -377,11 +417,46 @@ void Reactor::open_connection(unsigned listener, int fd) {
     c.session->greet();
   }
   c.phase = Session::Phase::command;
-  c.deadline = now_ + config_.command_timeout.count();
-  timers_->schedule(c.key(), c.deadline);
-  ++live_;
-  arm_recv(c);
   mark_dirty(c);
+}
+
+// The first octets of a PROXY listener's connection: the balancer's header, then the
+// client's own bytes. A malformed or oversized header closes the connection without a word
+// (it did not come from a client that speaks SMTP to us).
+void Reactor::read_proxy_header(Connection& c, std::span<const char> bytes) {
+  const auto peer_end = c.proxy_bytes.find('\n') + 1;
+  c.proxy_bytes.append(bytes.data(), bytes.size());
+  const auto header = parser::parse_proxy_header(std::string_view(c.proxy_bytes).substr(peer_end));
+  if (header.status == parser::ProxyStatus::need_more) return;
+  ConnectionInfo info;
+  ProxyInfo proxy;
+  proxy.peer = c.proxy_bytes.substr(0, peer_end - 1);
+  sockaddr_storage client{};
+  socklen_t length = sizeof client;
+  getpeername(c.fd, reinterpret_cast<sockaddr*>(&client), &length);
+  if (header.status == parser::ProxyStatus::invalid || !proxied_client(header, client)) {
+    log(Level::warning, "PROXY listener " + listener_names_[c.listener] +
+                            ": malformed header from " + proxy.peer + "; closed");
+    begin_close(c);
+    return;
+  }
+  read_proxy_tlvs(header, proxy);
+  info.proxy = std::make_shared<const ProxyInfo>(std::move(proxy));
+  info.client_address = numeric_address(client, info.client_port);
+  c.client = ClientKey::of(client);
+  if (limiter_.admit_client(c.client) != Admission::admitted) {
+    constexpr std::string_view kClientFull =
+        "421 4.7.0 Too many connections from your address, try again later\r\n";
+    [[maybe_unused]] const auto sent =
+        ::send(c.fd, kClientFull.data(), kClientFull.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    begin_close(c);
+    return;
+  }
+  c.client_counted = true;
+  const std::string rest = c.proxy_bytes.substr(peer_end + header.length);
+  c.proxy_bytes = {};
+  start_session(c, std::move(info));
+  if (!rest.empty()) c.tls ? feed_tls(c, rest) : feed(c, rest);
 }
 
 void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
@@ -392,7 +467,12 @@ void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
       const auto id = buffer_id(flags);
       // The session (or wolfSSL) copies what it keeps, so the buffer goes back at once.
       const auto bytes = buffers_->received(id, static_cast<std::size_t>(res));
-      if (!c.closing) c.tls ? feed_tls(c, bytes) : feed(c, bytes);
+      if (c.closing) {
+      } else if (!c.session) {
+        read_proxy_header(c, bytes);
+      } else {
+        c.tls ? feed_tls(c, bytes) : feed(c, bytes);
+      }
       buffers_->recycle(id);
       break;
     }
@@ -519,6 +599,10 @@ void Reactor::extend_deadline(Connection& c) {
 
 void Reactor::service(Connection& c) {
   if (c.closing) return;
+  if (!c.session) {  // still awaiting its PROXY header
+    if (c.peer_closed) begin_close(c);
+    return;
+  }
   if (c.tls && !c.tls->established()) return service_handshake(c);
   auto& session = *c.session;
   for (int round = 0; round < 64; ++round) {
@@ -716,7 +800,10 @@ void Reactor::begin_close(Connection& c) {
   if (c.closing) return;
   c.closing = true;
   --live_;
-  limiter_.release(c.client);
+  if (c.client_counted)
+    limiter_.release(c.client);
+  else
+    limiter_.release_total();
   if (c.recv_armed || c.send_in_flight) {
     // A plain close leaves an armed multishot recv holding the socket: no FIN reaches the
     // peer until it is cancelled (uring-wolfssl.md §2.2). Cancel first, then close.
@@ -749,7 +836,12 @@ void Reactor::on_tick() {
   }
   if (draining_ && now_ >= drain_deadline_) {
     for (auto& c : slots_) {
-      if (!c || c->closing || !c->session || c->session->closed()) continue;
+      if (!c || c->closing) continue;
+      if (!c->session) {  // never got as far as a greeting
+        begin_close(*c);
+        continue;
+      }
+      if (c->session->closed()) continue;
       if (c->session->wait() == Session::Wait::storage) continue;  // let storage answer
       if (c->tls && !c->tls->established()) {
         begin_close(*c);
@@ -776,7 +868,14 @@ void Reactor::on_timer(std::uint64_t key) {
   const auto slot = static_cast<std::uint32_t>(key);
   if (slot >= slots_.size() || !slots_[slot]) return;
   auto& c = *slots_[slot];
-  if (c.generation != static_cast<std::uint32_t>(key >> 32) || c.closing || !c.session) return;
+  if (c.generation != static_cast<std::uint32_t>(key >> 32) || c.closing) return;
+  if (!c.session) {  // no PROXY header in time
+    if (c.deadline > now_)
+      timers_->schedule(key, c.deadline);
+    else
+      begin_close(c);
+    return;
+  }
   auto& session = *c.session;
   if (session.wait() == Session::Wait::storage || session.wait() == Session::Wait::auth) {
     timers_->schedule(key, now_ + 1);  // waiting on us, not on the client

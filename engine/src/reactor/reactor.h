@@ -64,6 +64,8 @@ class Reactor final : private SessionServices {
   void on_timer(std::uint64_t key);
 
   void open_connection(unsigned listener, int fd);
+  void start_session(Connection& c, ConnectionInfo info);
+  void read_proxy_header(Connection& c, std::span<const char> bytes);
   void feed(Connection& c, std::span<const char> bytes);
   void feed_tls(Connection& c, std::span<const char> ciphertext);
   bool start_tls(Connection& c);

@@ -135,6 +135,7 @@ void Session::on_mail(const parser::Command& command) {
   envelope.client_port = connection_.client_port;
   envelope.listener = connection_.listener;
   envelope.role = connection_.role;
+  if (connection_.proxy) envelope.proxy = *connection_.proxy;
   envelope.helo = helo_;
   envelope.esmtp = esmtp_;
   if (tls_) envelope.tls = *tls_;

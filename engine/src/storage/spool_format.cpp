@@ -40,6 +40,12 @@ void encode_envelope(const Envelope& e, std::string& out) {
   number_field<std::uint16_t>(out, kClientPort, e.client_port);
   field(out, kListener, e.listener);
   number_field<std::uint8_t>(out, kRole, static_cast<std::uint8_t>(e.role));
+  if (!e.proxy.peer.empty()) {
+    field(out, kProxyPeer, e.proxy.peer);
+    if (!e.proxy.authority.empty()) field(out, kProxyAuthority, e.proxy.authority);
+    if (!e.proxy.tls_version.empty()) field(out, kProxyTlsVersion, e.proxy.tls_version);
+    if (!e.proxy.tls_cipher.empty()) field(out, kProxyTlsCipher, e.proxy.tls_cipher);
+  }
   field(out, kHelo, e.helo);
   number_field<std::uint8_t>(out, kEsmtp, e.esmtp);
   if (!e.tls.version.empty()) {
@@ -173,6 +179,18 @@ std::optional<Envelope> decode_envelope(const RecordView& record) {
             break;
           case kRole:
             e.role = static_cast<ListenerRole>(u8());
+            break;
+          case kProxyPeer:
+            e.proxy.peer = value;
+            break;
+          case kProxyAuthority:
+            e.proxy.authority = value;
+            break;
+          case kProxyTlsVersion:
+            e.proxy.tls_version = value;
+            break;
+          case kProxyTlsCipher:
+            e.proxy.tls_cipher = value;
             break;
           case kHelo:
             e.helo = value;

@@ -119,7 +119,21 @@ void append_envelope_members(OutputBuffer& out, const format::RecordView& record
   out.append(R"(,"role":")");
   const auto* role = f.get(format::kRole);
   out.append(engine::role_name(static_cast<engine::ListenerRole>(role ? byte_of(*role) : 0)));
-  out.append(R"(","helo":)");
+  out.append(R"(","proxy":)");
+  if (const auto* peer = f.get(format::kProxyPeer)) {
+    out.append(R"({"peer":)");
+    append_json_text(out, *peer);
+    for (const auto& [tag, name] : {std::pair{format::kProxyAuthority, R"(,"authority":)"},
+                                    {format::kProxyTlsVersion, R"(,"tls_version":)"},
+                                    {format::kProxyTlsCipher, R"(,"tls_cipher":)"}}) {
+      out.append(name);
+      append_text_or_null(out, f.get(tag));
+    }
+    out.append("}");
+  } else {
+    out.append("null");
+  }
+  out.append(R"(,"helo":)");
   append_text_or_null(out, f.get(format::kHelo));
   out.append(R"(,"esmtp":)");
   const auto* esmtp = f.get(format::kEsmtp);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,12 +39,23 @@ enum class ListenerRole : std::uint8_t {
 
 std::string_view role_name(ListenerRole role);
 
-// The transport facts of one connection, fixed when it is accepted.
+// What a load balancer told about the client through the PROXY protocol; empty without it.
+struct ProxyInfo {
+  std::string peer;         // the balancer itself, "address:port" ("[v6]:port")
+  std::string authority;    // v2 TLV: the server name the client asked the balancer for
+  std::string tls_version;  // v2 TLV: the client's TLS to the balancer, e.g. "TLSv1.3"
+  std::string tls_cipher;
+};
+
+// The transport facts of one connection, fixed when it is accepted (or when its PROXY
+// header has been read: then client_* are the balancer's word, and `proxy` says who said so).
 struct ConnectionInfo {
   std::string client_address;  // numeric: "192.0.2.1" or "2001:db8::1" (no DNS is asked)
   std::uint16_t client_port = 0;
   std::string listener;  // the listener's address as configured, e.g. "127.0.0.1:2525"
   ListenerRole role = ListenerRole::smtp;
+  // Shared and immutable: a connection's idle footprint stays small (most have none).
+  std::shared_ptr<const ProxyInfo> proxy;
 };
 
 struct TlsInfo {
@@ -66,6 +78,7 @@ struct Envelope {
   std::uint16_t client_port = 0;
   std::string listener;
   ListenerRole role = ListenerRole::smtp;
+  ProxyInfo proxy;   // empty unless the listener takes PROXY headers
   std::string helo;  // the HELO/EHLO argument as sent
   bool esmtp = false;
   TlsInfo tls;

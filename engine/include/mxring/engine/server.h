@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "mxring/engine/address_range.h"
 #include "mxring/engine/credential_store.h"
 #include "mxring/engine/kafka_producer.h"
 #include "mxring/engine/session_config.h"
@@ -22,6 +23,9 @@ struct ListenerConfig {
   std::uint16_t port = 0;
   ListenerRole role = ListenerRole::smtp;
   std::shared_ptr<const SessionContext> context;
+  // Every connection starts with a PROXY protocol header (v1 or v2) from a trusted
+  // balancer (ServerConfig::proxy_trusted); connections from elsewhere are closed.
+  bool proxy = false;
 };
 
 // What SIGHUP replaces. New connections use it; open ones keep what they started with.
@@ -46,7 +50,8 @@ struct ServerConfig {
   std::string maildir;  // non-empty: fsync/none listeners deliver here (one file a message)
   // Where kafka listeners deliver (each storage writer runs its own producer).
   std::optional<KafkaOptions> kafka;
-  unsigned writers = 0;  // storage writer threads; 0: one per reactor
+  std::vector<AddressRange> proxy_trusted;  // who may connect to `proxy` listeners
+  unsigned writers = 0;                     // storage writer threads; 0: one per reactor
   std::uint64_t segment_size = 64ull << 20;
   std::chrono::seconds segment_age{3600};
   std::chrono::seconds retention{0};  // spool_retention.h; 0 keeps every segment

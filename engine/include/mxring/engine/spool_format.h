@@ -45,6 +45,10 @@ enum Tag : std::uint16_t {
   kDeclaredSize = 17,
   kRecipient = 18,
   kTlsServerName = 19,  // written after kTlsCipher
+  kProxyPeer = 20,      // PROXY protocol: written after kRole, then 21-23 when present
+  kProxyAuthority = 21,
+  kProxyTlsVersion = 22,
+  kProxyTlsCipher = 23,
 };
 
 struct RecordHeader {

@@ -1,0 +1,216 @@
+"""PROXY protocol listeners behind a real HAProxy (Debian's): with send-proxy (v1) and
+send-proxy-v2 the stored envelope carries the original client's address and names the
+balancer; with HAProxy terminating TLS, the v2 TLVs (TLS version, cipher, SNI) are recorded.
+Connections from sources not in --proxy-trusted are refused; malformed, lying and absent
+headers are refused without crashing, and mail still flows afterwards."""
+import json
+import os
+import smtplib
+import socket
+import ssl
+import struct
+import subprocess
+import time
+
+import pytest
+
+from certificates import make_certificate
+from conftest import MXRINGD, free_port
+from spool_cli import spool, stored_ids
+
+CLIENT = "127.0.0.5"    # the mail client's own address
+BALANCER = "127.0.0.9"  # HAProxy's address towards mxringd
+
+
+class HAProxy:
+    def __init__(self, workdir, backend_port, server_options, bind_options=""):
+        self.port = free_port()
+        config = os.path.join(workdir, f"haproxy-{self.port}.cfg")
+        with open(config, "w") as f:
+            f.write(f"""global
+    maxconn 200
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend smtp
+    bind 127.0.0.1:{self.port} {bind_options}
+    default_backend mx
+backend mx
+    server mx 127.0.0.1:{backend_port} source {BALANCER} {server_options}
+""")
+        self.process = subprocess.Popen(["haproxy", "-db", "-f", config],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"haproxy: {self.process.stderr.read()}")
+                time.sleep(0.05)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    started = []
+
+    def start(*args, **kwargs):
+        h = HAProxy(str(tmp_path), *args, **kwargs)
+        started.append(h)
+        return h
+
+    yield start
+    for h in started:
+        h.stop()
+
+
+def send_through(port, smtp_class=smtplib.SMTP, **kwargs):
+    with smtp_class("127.0.0.1", port, source_address=(CLIENT, 0),
+                    local_hostname="client.test", **kwargs) as c:
+        c.ehlo()
+        c.mail("alice@client.test")
+        c.rcpt("bob@localhost")
+        code, text = c.data(b"Subject: behind a balancer\r\n\r\nhello\r\n")
+        assert code == 250, text
+        return text.split()[-1].decode()
+
+
+def envelope_of(tmp_path, queue_id):
+    return json.loads(spool(tmp_path / "spool", "show", queue_id).stdout)
+
+
+def start_proxy_mxringd(mxringd, tmp_path, *extra):
+    port = free_port()
+    server = mxringd("--listen", f"127.0.0.1:{port}:smtp+proxy", "--proxy-trusted",
+                     f"{BALANCER}/32", "--durability", "fsync", "--spool",
+                     str(tmp_path / "spool"), *extra)
+    return server, port
+
+
+@pytest.mark.parametrize("version", ["send-proxy", "send-proxy-v2"])
+def test_haproxy_passes_the_original_client_address(mxringd, haproxy, tmp_path, version):
+    server, port = start_proxy_mxringd(mxringd, tmp_path)
+    balancer = haproxy(port, version)
+    queue_id = send_through(balancer.port)
+    server.stop()
+    envelope = envelope_of(tmp_path, queue_id)
+    assert envelope["client"]["address"] == CLIENT
+    assert envelope["proxy"]["peer"].startswith(BALANCER + ":")
+    stored = spool(tmp_path / "spool", "cat", queue_id).stdout
+    assert stored.startswith(b"Received: from client.test ([" + CLIENT.encode() + b"])")
+
+
+def test_tls_terminated_at_haproxy_is_recorded_from_the_v2_tlvs(mxringd, haproxy, tmp_path):
+    cert, key = make_certificate(str(tmp_path), "mx", ["mx.test"])
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(open(cert, "rb").read() + open(key, "rb").read())
+    server, port = start_proxy_mxringd(mxringd, tmp_path)
+    balancer = haproxy(port, "send-proxy-v2 proxy-v2-options ssl,ssl-cipher,authority",
+                       bind_options=f"ssl crt {bundle}")
+    context = ssl.create_default_context(cafile=cert)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    with socket.create_connection(("127.0.0.1", balancer.port),
+                                  source_address=(CLIENT, 0)) as raw:
+        with context.wrap_socket(raw, server_hostname="mx.test") as tls:
+            smtp = smtplib.SMTP()
+            smtp.sock = tls
+            smtp.file = None
+            assert smtp.getreply()[0] == 220
+            smtp.ehlo("client.test")
+            smtp.mail("alice@client.test")
+            smtp.rcpt("bob@localhost")
+            code, text = smtp.data(b"Subject: tls at the edge\r\n\r\nhi\r\n")
+            assert code == 250
+            smtp.quit()
+    server.stop()
+    envelope = envelope_of(tmp_path, text.split()[-1].decode())
+    assert envelope["client"]["address"] == CLIENT
+    assert envelope["proxy"]["authority"] == "mx.test"
+    assert envelope["proxy"]["tls_version"] == "TLSv1.3"
+    assert envelope["proxy"]["tls_cipher"].startswith("TLS_")
+    assert envelope["tls"] is None  # mxringd itself spoke plaintext to the balancer
+
+
+def raw_exchange(port, payload, source=BALANCER, timeout=5):
+    """Sends `payload` from `source`; returns everything received until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), source_address=(source, 0),
+                                  timeout=timeout) as s:
+        s.sendall(payload)
+        received = b""
+        while True:
+            try:
+                chunk = s.recv(4096)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def v2_header(body, command=0x21, family=0x11):
+    return V2_SIGNATURE + bytes([command, family]) + struct.pack(">H", len(body)) + body
+
+
+@pytest.mark.parametrize("payload", [
+    b"EHLO no-header.test\r\n",                                     # a client, no header
+    b"PROXY TCP4 192.0.2.1 127.0.0.1 1 2\r\n"[:20] + b"\r\n",         # cut short
+    b"PROXY TCP4 999.1.1.1 127.0.0.1 1000 25\r\nEHLO x\r\n",          # not an address
+    b"PROXY TCP6 192.0.2.1 127.0.0.1 1000 25\r\n",                    # wrong family
+    b"PROXY TCP4 192.0.2.1 127.0.0.1 99999 25\r\n",                   # port out of range
+    b"PROXY " + b"A" * 200 + b"\r\n",                                 # longer than v1 allows
+    v2_header(b"\x00" * 12, family=0x31),                             # UNIX socket
+    V2_SIGNATURE + b"\x21\x11\xff\xff" + b"\x00" * 64,                # lying length
+    v2_header(b"\xc0\x00\x02\x01\x7f\x00\x00\x01\x04\x00\x00\x19" + b"\x02\x00\x09ab"),  # TLV overrun
+    bytes(range(256)),                                                 # binary garbage
+])
+def test_malformed_headers_are_refused_without_a_word(mxringd, tmp_path, payload):
+    server, port = start_proxy_mxringd(mxringd, tmp_path, "--command-timeout", "2")
+    assert raw_exchange(port, payload) == b""
+    assert server.process.poll() is None
+    # A proper header still gets through afterwards, with the address it names.
+    reply = raw_exchange(port, b"PROXY TCP4 192.0.2.44 127.0.0.1 4000 25\r\nEHLO x.test\r\n"
+                         b"MAIL FROM:<a@x.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n"
+                         b"Subject: ok\r\n\r\nok\r\n.\r\nQUIT\r\n")
+    assert b"250 2.0.0 Ok: queued as" in reply
+    server.stop()
+    assert envelope_of(tmp_path, stored_ids(tmp_path / "spool")[0])["client"]["address"] == \
+        "192.0.2.44"
+
+
+def test_v2_local_and_v1_unknown_keep_the_balancers_address(mxringd, tmp_path):
+    server, port = start_proxy_mxringd(mxringd, tmp_path)
+    transaction = (b"EHLO x.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n"
+                   b"Subject: hc\r\n\r\nok\r\n.\r\nQUIT\r\n")
+    assert b"queued as" in raw_exchange(port, v2_header(b"", command=0x20, family=0) + transaction)
+    assert b"queued as" in raw_exchange(port, b"PROXY UNKNOWN\r\n" + transaction)
+    server.stop()
+    for queue_id in stored_ids(tmp_path / "spool"):
+        assert envelope_of(tmp_path, queue_id)["client"]["address"] == BALANCER
+
+
+def test_untrusted_sources_are_refused_and_the_header_must_come_in_time(mxringd, tmp_path):
+    server, port = start_proxy_mxringd(mxringd, tmp_path, "--command-timeout", "1")
+    header = b"PROXY TCP4 192.0.2.1 127.0.0.1 1000 25\r\nEHLO x\r\n"
+    assert raw_exchange(port, header, source=CLIENT) == b""
+    assert server.wait_for_output(f"connection from {CLIENT} refused (not a trusted proxy)")
+    started = time.monotonic()
+    assert raw_exchange(port, b"", timeout=10) == b""  # says nothing: closed at the timeout
+    assert time.monotonic() - started < 8
+    assert b"250" in raw_exchange(port, header)
+
+
+def test_a_proxy_listener_without_trusted_sources_does_not_start():
+    result = subprocess.run([MXRINGD, "--listen", "127.0.0.1:2999:smtp+proxy", "--check-config"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "--proxy-trusted" in result.stderr
