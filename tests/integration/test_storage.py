@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import MXRINGD
+from conftest import MXRINGD, free_port, http_get
 from spool_cli import spool, stored_ids, without_trace_header
 from spool_records import read_spool
 
@@ -154,7 +154,9 @@ def test_full_disk_answers_452_and_recovers(mxringd, tmp_path):
     try:
         directory = mount / "spool"
         filler = mount / "filler"
-        server = mxringd("--durability", "fsync", "--spool", str(directory))
+        metrics_port = free_port()
+        server = mxringd("--durability", "fsync", "--spool", str(directory), "--metrics",
+                         f"127.0.0.1:{metrics_port}")
         filler.write_bytes(b"\0" * (4 * 1024 * 1024 - 256 * 1024))  # leave ~256 KiB
         answers, acked = [], {}
         with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
@@ -174,11 +176,18 @@ def test_full_disk_answers_452_and_recovers(mxringd, tmp_path):
                     assert (code, text) == (452, b"4.3.1 Insufficient system storage")
                     c.rset()
             assert 452 in answers and 250 in answers
+            # Orchestrators stop sending traffic to a node whose storage fails.
+            assert http_get(metrics_port, "/readyz") == (503, "not ready\n")
+            assert http_get(metrics_port, "/healthz")[0] == 200  # alive: do not restart it
+            failed = sum(1 for a in answers if a == 452)
+            assert f'mxring_messages_total{{result="storage_failed"}} {failed}' in \
+                http_get(metrics_port, "/metrics")[1]
             filler.unlink()  # space comes back; the server goes on without a restart
             c.mail("a@client.test")
             c.rcpt("bob@localhost")
             code, text = c.data(b"Subject: after\r\n\r\nroom again\r\n")
             assert code == 250
+            assert http_get(metrics_port, "/readyz") == (200, "ready\n")
         assert server.stop() == 0
         for queue_id, body in acked.items():
             assert without_trace_header(spool(directory, "cat", queue_id).stdout) == body

@@ -158,6 +158,7 @@ void load_file(Options& o, const std::string& path) {
     const auto keys = toml::find_or<std::vector<std::string>>(file, "tls_key", {});
     o.tls_certificates = certificate_pairs(certs, keys);
   }
+  if (file.contains("metrics")) o.metrics = toml::find<std::string>(file, "metrics");
   if (file.contains("proxy_trusted"))
     o.proxy_trusted = toml::find<std::vector<std::string>>(file, "proxy_trusted");
   if (file.contains("auth_users")) o.auth_users = toml::find<std::string>(file, "auth_users");
@@ -287,7 +288,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--auth-failure-window", auth_failure_window, "Seconds, default 60");
   std::map<std::string, std::vector<std::string>> kafka;
   add_kafka_flags(app, kafka);
-  app.add_option("--metrics", metrics, "ADDR:PORT for /metrics (not supported yet)");
+  app.add_option("--metrics", metrics,
+                 "ADDR:PORT serving /metrics (Prometheus), /healthz and /readyz over HTTP");
   app.add_option("--proxy-trusted", proxy_trusted,
                  "CIDR allowed to send PROXY headers to +proxy listeners (others are refused); "
                  "repeatable");
@@ -297,8 +299,6 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
 
   try {
     app.parse(argc, argv);
-    if (!metrics.empty())
-      throw CLI::ValidationError("--metrics", "metrics are not supported by this build yet");
     if (!config_file.empty()) {
       o.config_file = config_file;
       load_file(o, config_file);
@@ -347,6 +347,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--auth-max-failures")) o.auth_max_failures = auth_max_failures;
     if (app.count("--auth-failure-window")) o.auth_failure_window = auth_failure_window;
     if (!proxy_trusted.empty()) o.proxy_trusted = proxy_trusted;
+    if (!metrics.empty()) o.metrics = metrics;
+    if (!o.metrics.empty()) parse_host_port(o.metrics, "--metrics");  // throws when malformed
     for (const auto& range : o.proxy_trusted)
       if (!engine::AddressRange::parse(range))
         throw CLI::ValidationError("--proxy-trusted", "not an address or CIDR range: " + range);
@@ -427,6 +429,7 @@ std::string describe(const Options& o) {
       << "tls_ciphers = " << toml::value(o.tls_ciphers) << "\n"
       << "tls_min_version = " << toml::value(o.tls_min_version) << "\n"
       << "proxy_trusted = " << list(o.proxy_trusted) << "\n"
+      << "metrics = " << toml::value(o.metrics) << "\n"
       << "auth_users = " << toml::value(o.auth_users) << "\n"
       << "auth_max_failures = " << o.auth_max_failures << "\n"
       << "auth_failure_window = " << o.auth_failure_window << "\n"
@@ -496,6 +499,11 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   for (std::size_t i = 0; i < o.listen.size(); ++i)
     config.listeners.push_back({o.listen[i].address, o.listen[i].port, o.listen[i].role,
                                 std::move(runtime.contexts[i]), o.listen[i].proxy});
+  if (!o.metrics.empty()) {
+    const auto metrics = parse_host_port(o.metrics, "--metrics");
+    config.metrics_address = metrics.address;
+    config.metrics_port = metrics.port;
+  }
   for (const auto& text : o.proxy_trusted)
     config.proxy_trusted.push_back(*engine::AddressRange::parse(text));  // checked when parsed
   config.tls = std::move(runtime.tls);

@@ -56,6 +56,7 @@ struct Options {
   std::string log_level = "info";
   engine::KafkaOptions kafka;              // durability kafka
   std::vector<std::string> proxy_trusted;  // CIDRs allowed on +proxy listeners
+  std::string metrics;                     // ADDR:PORT for /metrics, /healthz, /readyz; empty: off
   bool check_config = false;
 };
 

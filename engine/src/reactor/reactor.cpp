@@ -38,12 +38,12 @@ std::int64_t monotonic_ns() {
 
 // The upper bound, in µs, of the bucket holding the p-th fraction of `buckets` (bucket b
 // holds latencies below 2^b µs).
-std::uint64_t percentile_us(const std::array<std::uint64_t, 32>& buckets, double p) {
+std::uint64_t percentile_us(const Log2Histogram& histogram, double p) {
   std::uint64_t total = 0;
-  for (auto n : buckets) total += n;
+  for (const auto& n : histogram.buckets) total += n.get();
   std::uint64_t seen = 0;
-  for (std::size_t b = 0; b < buckets.size(); ++b) {
-    seen += buckets[b];
+  for (std::size_t b = 0; b < histogram.buckets.size(); ++b) {
+    seen += histogram.buckets[b].get();
     if (total > 0 && static_cast<double>(seen) >= p * static_cast<double>(total))
       return std::uint64_t{1} << b;
   }
@@ -93,6 +93,7 @@ struct Reactor::Connection {
   std::optional<Session> session;  // absent while a PROXY header is awaited
   unsigned listener = 0;
   bool client_counted = true;  // in the limiter's per-client count (after a PROXY header)
+  bool http_answered = false;  // an HTTP connection whose response is on its way
   std::string proxy_bytes;     // a PROXY header being read; the peer's "address:port" first
   std::unique_ptr<tls::TlsStream> tls;  // from STARTTLS or accept (smtps) to the close
   ByteBuffer send_buffer;
@@ -121,6 +122,8 @@ struct Reactor::Connection {
     tls.reset();
     proxy_bytes = {};
     client_counted = true;
+    http_answered = false;
+    listener = 0;
     send_buffer.release();
     fd = -1;
     ++generation;
@@ -136,7 +139,7 @@ struct Reactor::Connection {
 
 Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
                  RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-                 StorageChannel* storage, AuthVerifier* auth)
+                 StorageChannel* storage, AuthVerifier* auth, const ServerMetrics* metrics_page)
     : index_(index),
       cpu_(cpu),
       config_(config),
@@ -145,7 +148,8 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       tickets_(std::move(tickets)),
       queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)),
       storage_(storage),
-      auth_(auth) {}
+      auth_(auth),
+      metrics_page_(metrics_page) {}
 
 // Back-pressure (DESIGN.md), in two steps. Storage lagging by half the ring: DATA gets
 // 451 4.3.2, so no new message piles up in memory. The ring three quarters full (messages
@@ -179,14 +183,15 @@ void Reactor::run(const std::function<void(const std::string& error)>& ready) {
   tear_down();
   tls::release_thread_state();
   log(Level::info,
-      "reactor stopped: reactor=" + std::to_string(index_) + " accepted=" +
-          std::to_string(counters_.accepted) + " refused=" + std::to_string(counters_.refused) +
-          " messages=" + std::to_string(counters_.messages) +
-          " enobufs=" + std::to_string(counters_.enobufs) +
-          " tls_handshakes=" + std::to_string(counters_.tls_handshakes) +
-          " tls_failures=" + std::to_string(counters_.tls_failures) +
-          " store_latency_p50_us<=" + std::to_string(percentile_us(store_latency_, 0.5)) +
-          " p99_us<=" + std::to_string(percentile_us(store_latency_, 0.99)));
+      "reactor stopped: reactor=" + std::to_string(index_) +
+          " accepted=" + std::to_string(metrics_.accepted.get()) + " refused=" +
+          std::to_string(metrics_.refused_limit.get() + metrics_.refused_untrusted_proxy.get()) +
+          " messages=" + std::to_string(metrics_.messages_stored.get()) +
+          " enobufs=" + std::to_string(metrics_.receive_buffers_exhausted.get()) +
+          " tls_handshakes=" + std::to_string(metrics_.tls_handshakes.get()) +
+          " tls_failures=" + std::to_string(metrics_.tls_failures.get()) +
+          " store_latency_p50_us<=" + std::to_string(percentile_us(metrics_.store_latency, 0.5)) +
+          " p99_us<=" + std::to_string(percentile_us(metrics_.store_latency, 0.99)));
 }
 
 std::string Reactor::set_up() {
@@ -215,6 +220,14 @@ std::string Reactor::set_up() {
     if (fd < 0) return error;
     listeners_.push_back(fd);
     listener_names_.push_back(listener.address + ":" + std::to_string(listener.port));
+  }
+  if (metrics_page_ != nullptr && config_.metrics_port != 0) {
+    const int fd = open_listener(
+        {config_.metrics_address, config_.metrics_port, ListenerRole::smtp, nullptr, false}, error);
+    if (fd < 0) return error;
+    metrics_listener_ = static_cast<unsigned>(listeners_.size());
+    listeners_.push_back(fd);
+    listener_names_.push_back(config_.metrics_address + ":" + std::to_string(config_.metrics_port));
   }
   accept_armed_.assign(listeners_.size(), false);
   accept_retry_.assign(listeners_.size(), false);
@@ -340,6 +353,7 @@ void Reactor::on_accept(unsigned listener, int res, std::uint32_t flags) {
 }
 
 void Reactor::open_connection(unsigned listener, int fd) {
+  if (listener == metrics_listener_) return open_http(fd);
   sockaddr_storage peer{};
   socklen_t peer_length = sizeof peer;
   getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length);
@@ -352,7 +366,7 @@ void Reactor::open_connection(unsigned listener, int fd) {
     log(Level::warning, "PROXY listener " + listener_names_[listener] + ": connection from " +
                             numeric_address(peer, port) + " refused (not a trusted proxy)");
     close(fd);
-    ++counters_.refused;
+    metrics_.refused_untrusted_proxy.add();
     return;
   }
   // Behind a balancer, the per-client cap applies to the client its header names.
@@ -369,10 +383,10 @@ void Reactor::open_connection(unsigned listener, int fd) {
     [[maybe_unused]] const auto sent =
         ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
-    ++counters_.refused;
+    metrics_.refused_limit.add();
     return;
   }
-  ++counters_.accepted;
+  metrics_.accepted.add();
   std::uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -390,7 +404,7 @@ void Reactor::open_connection(unsigned listener, int fd) {
   info.client_address = numeric_address(peer, info.client_port);
   c.deadline = now_ + config_.command_timeout.count();
   timers_->schedule(c.key(), c.deadline);
-  ++live_;
+  metrics_.open.set(++live_ - http_live_);
   if (proxied) {
     // No greeting yet: the balancer's header comes first (read_proxy_header).
     c.client_counted = false;
@@ -402,6 +416,71 @@ void Reactor::open_connection(unsigned listener, int fd) {
     start_session(c, std::move(info));
   }
   arm_recv(c);
+}
+
+// The metrics listener: one HTTP/1.x request per connection, answered from memory and
+// closed. It never touches the SMTP limits, and a slow or silent peer is dropped at the
+// command timeout like any other.
+void Reactor::open_http(int fd) {
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::make_unique<Connection>());
+    slots_.back()->slot = slot;
+  }
+  auto& c = *slots_[slot];
+  c.fd = fd;
+  c.listener = metrics_listener_;
+  c.deadline = now_ + std::min<std::int64_t>(10, config_.command_timeout.count());
+  timers_->schedule(c.key(), c.deadline);
+  ++live_;
+  ++http_live_;
+  arm_recv(c);
+}
+
+void Reactor::read_http_request(Connection& c, std::span<const char> bytes) {
+  if (c.http_answered) return;
+  c.proxy_bytes.append(bytes.data(), bytes.size());
+  constexpr std::size_t kMaxRequest = 8192;
+  const auto end = c.proxy_bytes.find("\r\n\r\n");
+  if (end == std::string::npos && c.proxy_bytes.size() < kMaxRequest) return;
+  std::string_view status = "200 OK", type = "text/plain; charset=utf-8", body;
+  std::string page;
+  const std::string_view request(c.proxy_bytes);
+  const auto line = request.substr(0, request.find("\r\n"));
+  const auto target_start = line.find(' ') + 1;
+  const auto target = line.substr(target_start, line.find(' ', target_start) - target_start);
+  const auto path = target.substr(0, target.find('?'));
+  if (end == std::string::npos) {
+    status = "431 Request Header Fields Too Large";
+  } else if (!line.starts_with("GET ") && !line.starts_with("HEAD ")) {
+    status = "405 Method Not Allowed";
+  } else if (path == "/metrics") {
+    page = metrics_page_->page();
+    type = "text/plain; version=0.0.4; charset=utf-8";
+    body = page;
+  } else if (path == "/healthz") {
+    body = "ok\n";
+  } else if (path == "/readyz") {
+    const bool ready = metrics_page_->ready(draining_);
+    status = ready ? "200 OK" : "503 Service Unavailable";
+    body = ready ? "ready\n" : "not ready\n";
+  } else {
+    status = "404 Not Found";
+  }
+  std::string response =
+      "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: " + std::string(type) +
+      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  if (!line.starts_with("HEAD ")) response += body;
+  c.proxy_bytes = {};
+  c.http_answered = true;
+  c.send_buffer.clear();
+  c.send_buffer.append(response);
+  c.send_offset = 0;
+  submit_send(c);
 }
 
 void Reactor::start_session(Connection& c, ConnectionInfo info) {
@@ -468,6 +547,8 @@ void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
       // The session (or wolfSSL) copies what it keeps, so the buffer goes back at once.
       const auto bytes = buffers_->received(id, static_cast<std::size_t>(res));
       if (c.closing) {
+      } else if (c.listener == metrics_listener_) {
+        read_http_request(c, bytes);
       } else if (!c.session) {
         read_proxy_header(c, bytes);
       } else {
@@ -482,7 +563,7 @@ void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
       mark_dirty(c);
       return;
     case RecvAction::replenish_and_rearm:
-      ++counters_.enobufs;
+      metrics_.receive_buffers_exhausted.add();
       buffers_->publish();
       break;
     case RecvAction::cancelled:
@@ -521,14 +602,14 @@ void Reactor::feed_tls(Connection& c, std::span<const char> ciphertext) {
   tls_plaintext_.clear();
   const auto received = stream.receive(ciphertext, tls_plaintext_);
   if (received.established) {
-    ++counters_.tls_handshakes;
+    metrics_.tls_handshakes.add();
     c.session->tls_established(stream.info());
     c.session->greet();  // implicit TLS; a no-op after STARTTLS
   }
   if (!tls_plaintext_.empty()) feed(c, tls_plaintext_.span());
   if (received.closed) c.peer_closed = true;
   if (!received.ok) {
-    ++counters_.tls_failures;
+    metrics_.tls_failures.add();
     log(Level::debug,
         "TLS from " + c.session->connection().client_address + ": " + stream.failure());
     c.tls_failed = true;
@@ -599,8 +680,8 @@ void Reactor::extend_deadline(Connection& c) {
 
 void Reactor::service(Connection& c) {
   if (c.closing) return;
-  if (!c.session) {  // still awaiting its PROXY header
-    if (c.peer_closed) begin_close(c);
+  if (!c.session) {  // HTTP, or still awaiting its PROXY header
+    if (c.peer_closed || (c.http_answered && !c.send_in_flight)) begin_close(c);
     return;
   }
   if (c.tls && !c.tls->established()) return service_handshake(c);
@@ -696,7 +777,7 @@ void Reactor::hand_to_storage(Connection& c) {
   if (durability == Durability::discard || storage_ == nullptr) {
     // The benchmark sink: acknowledged, kept nowhere, and the 250 says so.
     auto message = session.take_message();
-    ++counters_.messages;
+    metrics_.messages_stored.add();
     session.storage_done(StorageResult::stored);
     return;
   }
@@ -740,6 +821,7 @@ void Reactor::collect_auth_answers(std::vector<AuthAnswer>& answers) {
     auto& c = *slots_[answer.slot];
     if (c.generation != answer.generation || c.closing || !c.session || !c.auth_pending) continue;
     c.auth_pending = false;
+    (answer.result == AuthResult::success ? metrics_.auth_successes : metrics_.auth_failures).add();
     c.session->auth_done(answer.result);
     mark_dirty(c);
   }
@@ -757,11 +839,11 @@ void Reactor::collect_storage_answers() {
   if (storage_ == nullptr) return;
   storage_->completions.pop_batch(SIZE_MAX, [this](StoreCompletion&& done) {
     --storing_;
-    if (done.result == StorageResult::stored) ++counters_.messages;
+    (done.result == StorageResult::stored ? metrics_.messages_stored : metrics_.messages_failed)
+        .add();
     // From the end of the data to the 250 being queued: storage's share of the latency.
-    const auto waited_us = (monotonic_ns() - done.handed_at_ns) / 1000;
-    ++store_latency_[std::min<std::size_t>(store_latency_.size() - 1,
-                                           std::bit_width(static_cast<std::uint64_t>(waited_us)))];
+    metrics_.store_latency.record_us(
+        static_cast<std::uint64_t>((monotonic_ns() - done.handed_at_ns) / 1000));
     if (done.slot >= slots_.size() || !slots_[done.slot]) return;
     auto& c = *slots_[done.slot];
     // A client that left while its message was written: stored, but nobody to tell.
@@ -800,7 +882,11 @@ void Reactor::begin_close(Connection& c) {
   if (c.closing) return;
   c.closing = true;
   --live_;
-  if (c.client_counted)
+  if (c.listener == metrics_listener_) --http_live_;
+  metrics_.open.set(live_ - http_live_);
+  if (c.listener == metrics_listener_)
+    ;  // HTTP connections are not SMTP clients: not counted
+  else if (c.client_counted)
     limiter_.release(c.client);
   else
     limiter_.release_total();

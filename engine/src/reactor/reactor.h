@@ -18,7 +18,9 @@
 #include "mxring/engine/queue_id_generator.h"
 #include "mxring/engine/server.h"
 #include "mxring/engine/session.h"
+#include "reactor_metrics.h"
 #include "ring.h"
+#include "server_metrics.h"
 #include "storage/storage_channel.h"
 #include "timer_wheel.h"
 #include "tls/tls_contexts.h"
@@ -31,7 +33,7 @@ class Reactor final : private SessionServices {
   // `storage`: this reactor's channel to its spool writer; null when every listener discards.
   Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
           RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-          StorageChannel* storage, AuthVerifier* auth);
+          StorageChannel* storage, AuthVerifier* auth, const ServerMetrics* metrics_page = nullptr);
   ~Reactor();
 
   // The thread body. `ready` is called once, with an empty string when the reactor listens.
@@ -66,6 +68,8 @@ class Reactor final : private SessionServices {
   void open_connection(unsigned listener, int fd);
   void start_session(Connection& c, ConnectionInfo info);
   void read_proxy_header(Connection& c, std::span<const char> bytes);
+  void open_http(int fd);
+  void read_http_request(Connection& c, std::span<const char> bytes);
   void feed(Connection& c, std::span<const char> bytes);
   void feed_tls(Connection& c, std::span<const char> ciphertext);
   bool start_tls(Connection& c);
@@ -128,7 +132,8 @@ class Reactor final : private SessionServices {
   std::vector<std::unique_ptr<Connection>> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> dirty_;
-  std::uint32_t live_ = 0;
+  std::uint32_t live_ = 0;       // open connections, SMTP and HTTP
+  std::uint32_t http_live_ = 0;  // of which HTTP (metrics)
 
   std::int64_t now_ = 0;  // CLOCK_MONOTONIC seconds, read once per loop turn
   std::int64_t last_tick_ = 0;
@@ -136,11 +141,12 @@ class Reactor final : private SessionServices {
   bool draining_ = false;
   std::int64_t drain_deadline_ = 0;
 
-  std::array<std::uint64_t, 32> store_latency_{};  // log2 µs buckets, end of data to answer
-  struct Counters {
-    std::uint64_t accepted = 0, refused = 0, messages = 0, enobufs = 0, tls_handshakes = 0,
-                  tls_failures = 0;
-  } counters_;
+  ReactorMetrics metrics_;
+  const ServerMetrics* metrics_page_;  // non-null on the reactor that serves HTTP
+  unsigned metrics_listener_ = ~0u;    // its index in listeners_
+
+ public:
+  const ReactorMetrics& metrics() const { return metrics_; }
 };
 
 }  // namespace mxring::engine

@@ -49,6 +49,7 @@ struct Server::State {
   std::vector<std::unique_ptr<SpoolWriter>> writers;
   std::unique_ptr<AuthVerifier> auth;  // stopped in wait(), while every reactor still exists
   std::vector<std::unique_ptr<Reactor>> reactors;
+  ServerMetrics metrics;  // what the first reactor serves on the metrics listener
   std::vector<std::thread> threads;
   bool joined = false;
 };
@@ -108,6 +109,11 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     }
     if (error = check_address_free(listener); !error.empty()) return nullptr;
   }
+  if (config.metrics_port != 0) {
+    error = check_address_free(
+        {config.metrics_address, config.metrics_port, ListenerRole::smtp, nullptr, false});
+    if (!error.empty()) return nullptr;
+  }
   auto state = std::make_unique<State>();
   state->config = std::move(config);
   auto& cfg = state->config;
@@ -154,14 +160,20 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     }
   }
 
-  std::vector<std::future<std::string>> ready;
+  // Every reactor exists, and the metrics page knows them all, before any thread starts.
   for (unsigned i = 0; i < count; ++i) {
     state->reactors.push_back(
         std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
-                                  stores ? state->channels[i].get() : nullptr, state->auth.get()));
+                                  stores ? state->channels[i].get() : nullptr, state->auth.get(),
+                                  i == 0 ? &state->metrics : nullptr));
+    state->metrics.add_reactor(&state->reactors.back()->metrics());
+  }
+  for (const auto& writer : state->writers) state->metrics.add_writer(&writer->stats());
+  std::vector<std::future<std::string>> ready;
+  for (auto& owned : state->reactors) {
     auto promise = std::make_shared<std::promise<std::string>>();
     ready.push_back(promise->get_future());
-    Reactor* reactor = state->reactors.back().get();
+    Reactor* reactor = owned.get();
     state->threads.emplace_back(
         [reactor, promise] { reactor->run([&](const std::string& e) { promise->set_value(e); }); });
   }

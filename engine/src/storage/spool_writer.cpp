@@ -312,13 +312,19 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
   }
   if (error == 0 && sync) {
     stats_.syncs.fetch_add(1, std::memory_order_relaxed);
+    const auto started = std::chrono::steady_clock::now();
     if (fdatasync(fd_) != 0) error = errno;
+    stats_.sync_latency.record_us(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count()));
   }
   if (error != 0) {
     // Nothing of this batch is acknowledged. Cut what it wrote; after a failed fdatasync the
     // page cache's state is unknown, so go on in a new segment.
     log(Level::error, std::string("spool write failed: ") + std::strerror(error));
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
+    stats_.healthy.store(false, std::memory_order_relaxed);
     results.assign(batch.size(), storage_failure(error));
     if (ftruncate(fd_, static_cast<off_t>(start)) == 0) offset_ = start;
     if (offset_ != start || (sync && error != ENOSPC && error != EDQUOT)) rotate();
@@ -327,6 +333,8 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
   // Durable (or, for durability none, written): spool readers may hand these on now.
   commit_marker_.publish({sequence_, offset_});
   stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
+  stats_.records_in_batches.fetch_add(batch.size(), std::memory_order_relaxed);
+  stats_.healthy.store(true, std::memory_order_relaxed);
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
   const auto bucket = std::min<std::size_t>(7, std::bit_width(batch.size()) - 1);
   stats_.batch_histogram[bucket].fetch_add(1, std::memory_order_relaxed);

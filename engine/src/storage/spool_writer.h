@@ -16,6 +16,7 @@
 #include "commit_marker.h"
 #include "kafka_sink.h"
 #include "maildir_store.h"
+#include "reactor/reactor_metrics.h"
 #include "storage_channel.h"
 
 namespace mxring::engine {
@@ -36,7 +37,10 @@ struct SpoolWriterOptions {
 
 struct WriterStats {
   std::atomic<std::uint64_t> records{0}, batches{0}, syncs{0}, failures{0};
+  std::atomic<std::uint64_t> records_in_batches{0};    // spool records, batch by batch
   std::atomic<std::uint64_t> batch_histogram[8] = {};  // 1, 2-3, 4-7, ..., 128+ records
+  Log2Histogram sync_latency;                          // fdatasync, written by the writer
+  std::atomic<bool> healthy{true};                     // the last spool batch was stored
 };
 
 class SpoolWriter {

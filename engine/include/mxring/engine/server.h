@@ -51,7 +51,10 @@ struct ServerConfig {
   // Where kafka listeners deliver (each storage writer runs its own producer).
   std::optional<KafkaOptions> kafka;
   std::vector<AddressRange> proxy_trusted;  // who may connect to `proxy` listeners
-  unsigned writers = 0;                     // storage writer threads; 0: one per reactor
+  // HTTP: /metrics (Prometheus), /healthz, /readyz, served by the first reactor. Port 0: off.
+  std::string metrics_address;
+  std::uint16_t metrics_port = 0;
+  unsigned writers = 0;  // storage writer threads; 0: one per reactor
   std::uint64_t segment_size = 64ull << 20;
   std::chrono::seconds segment_age{3600};
   std::chrono::seconds retention{0};  // spool_retention.h; 0 keeps every segment

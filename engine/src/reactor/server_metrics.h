@@ -1,0 +1,29 @@
+// The metrics page (/metrics, Prometheus text exposition format 0.0.4) and readiness
+// (/readyz) of a whole server, read by the reactor that serves HTTP. Counters live with
+// their owners (reactors, storage writers) and are summed here, at scrape time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "reactor_metrics.h"
+#include "storage/spool_writer.h"
+
+namespace mxring::engine {
+
+class ServerMetrics {
+ public:
+  // Filled before any reactor thread starts; read-only afterwards.
+  void add_reactor(const ReactorMetrics* reactor) { reactors_.push_back(reactor); }
+  void add_writer(const WriterStats* writer) { writers_.push_back(writer); }
+
+  std::string page() const;
+  // Accepting and storage healthy: no writer's last batch failed.
+  bool ready(bool draining) const;
+
+ private:
+  std::vector<const ReactorMetrics*> reactors_;
+  std::vector<const WriterStats*> writers_;
+};
+
+}  // namespace mxring::engine
