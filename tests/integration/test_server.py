@@ -207,6 +207,17 @@ def test_sigterm_finishes_open_transactions_then_exits_zero(mxringd):
     assert server.messages_accepted() == 1
 
 
+def reload_and_wait(server, marker):
+    """SIGHUP, then wait for one more log line containing `marker`."""
+    before = server.output().count(marker)
+    server.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while server.output().count(marker) == before:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)  # the reactors pick the new configuration up on their next wake
+
+
 def test_sighup_reloads_the_users_map_for_new_transactions(mxringd, tmp_path):
     users = tmp_path / "users"
     users.write_text("alice\n")
@@ -223,12 +234,7 @@ def test_sighup_reloads_the_users_map_for_new_transactions(mxringd, tmp_path):
     held = smtplib.SMTP(server.host, server.port, local_hostname="client.test")
     held.ehlo()
     users.write_text("bob\n")
-    server.signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "reloaded recipient policy" not in server.output():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    time.sleep(0.2)  # the reactors pick the new policy up on their next wake
+    reload_and_wait(server, "reloaded recipient policy")
     assert rcpt("bob") == (250, b"2.1.5 Ok")
     assert rcpt("alice")[0] == 550
     # A connection opened before the reload is not dropped; it keeps its snapshot.
@@ -267,3 +273,25 @@ def test_a_listener_given_twice_or_already_taken_is_refused(tmp_path):
         busy = subprocess.run([MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability",
                                "discard"], capture_output=True, text=True, timeout=30)
     assert busy.returncode != 0
+
+
+def test_sighup_rereads_the_config_file_and_keeps_it_when_broken(mxringd, tmp_path):
+    config = tmp_path / "mxringd.toml"
+    config.write_text('max_recipients = 2\nlog_level = "info"\n')
+    server = mxringd("--config", str(config))
+
+    def accepted_rcpts(count):
+        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+            c.ehlo()
+            c.mail("x@client.test")
+            return sum(c.rcpt(f"r{i}@localhost")[0] == 250 for i in range(count))
+
+    assert accepted_rcpts(4) == 2
+    config.write_text('max_recipients = 3\nlog_level = "debug"\nsegment_size = 1000000\n')
+    reload_and_wait(server, "reloaded recipient policy, limits")
+    assert accepted_rcpts(4) == 3
+    assert "reload: segment_size changed; it takes effect after a restart" in server.output()
+    config.write_text('max_recipients = "not a number\n')
+    reload_and_wait(server, "reload failed, keeping the old configuration")
+    assert accepted_rcpts(4) == 3
+    assert server.process.poll() is None

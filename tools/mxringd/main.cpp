@@ -1,14 +1,21 @@
 // mxringd: reads its options, starts the reactors, then owns the process's signals:
 // SIGHUP reloads the recipient policy and certificates, SIGTERM/SIGINT drain and stop (exit 0).
-#include <sys/resource.h>
+// Started as root with --user, it binds and opens its spool first, then serves as that user.
+// Under systemd it reports readiness, reloads, stopping and a watchdog heartbeat.
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
+#include "file_limit.h"
 #include "mxring/engine/log.h"
 #include "options.h"
+#include "privileges.h"
+#include "service_notifier.h"
 
 using namespace mxring;
 
@@ -40,11 +47,28 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Each connection is a file descriptor: take every one the hard limit allows.
-  rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
+  auto effective = *options;
+  std::string warning;
+  if (!tools::ensure_file_limit(effective.max_connections, effective.max_connections_given, warning,
+                                error)) {
+    std::cerr << "mxringd: " << error << "\n";
+    return 2;
+  }
+  if (!warning.empty()) engine::log(engine::Level::warning, warning);
+  std::optional<tools::ServiceUser> service_user;
+  if (!effective.user.empty()) {
+    if (geteuid() != 0) {
+      std::cerr << "mxringd: --user needs mxringd to start as root\n";
+      return 2;
+    }
+    service_user = tools::find_service_user(effective.user, effective.group, error);
+    if (!service_user) {
+      std::cerr << "mxringd: " << error << "\n";
+      return 2;
+    }
+  } else if (geteuid() == 0) {
+    engine::log(engine::Level::warning,
+                "running as root: give --user to serve as an unprivileged user");
   }
 
   // Every thread inherits this mask, so only the sigtimedwait below sees these signals.
@@ -54,16 +78,41 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto server = engine::Server::start(tools::server_config(*options, std::move(*runtime)), error);
+  auto server = engine::Server::start(tools::server_config(effective, std::move(*runtime)), error);
   if (!server) {
     engine::log(engine::Level::error, error);
     return 1;
+  }
+  if (service_user) {
+    // Bound and opened as root; from here on, never root again.
+    for (const auto& directory : {effective.spool, effective.maildir}) {
+      if (!directory.empty() && access(directory.c_str(), F_OK) == 0 &&
+          !tools::hand_over(directory, *service_user, error)) {
+        engine::log(engine::Level::error, error);
+        return 1;
+      }
+    }
+    if (!tools::drop_privileges(*service_user, error)) {
+      engine::log(engine::Level::error, error);
+      return 1;
+    }
+    for (const auto& directory : {effective.spool, effective.maildir}) {
+      if (!directory.empty() && access(directory.c_str(), R_OK | W_OK | X_OK) != 0) {
+        engine::log(engine::Level::error,
+                    "user " + service_user->name + " cannot use " + directory +
+                        " (a parent directory forbids it?): " + std::strerror(errno));
+        return 1;
+      }
+    }
+    engine::log(engine::Level::info, "serving as user " + service_user->name);
   }
   std::string listening;
   for (const auto& l : options->listen)
     listening += (listening.empty() ? "" : ", ") + l.address + ":" + std::to_string(l.port) + " (" +
                  std::string(engine::role_name(l.role)) + ")";
   engine::log(engine::Level::info, "listening on " + listening);
+  tools::ServiceNotifier notifier;
+  notifier.ready("listening on " + listening);
 
   std::atomic<bool> stopped{false};
   std::thread waiter([&] {
@@ -74,15 +123,32 @@ int main(int argc, char** argv) {
   while (!stopped) {
     timespec tick{0, 200'000'000};
     const int signal = sigtimedwait(&signals, nullptr, &tick);
+    notifier.tick(server->slowest_reactor_turns());
     if (signal == SIGHUP) {
-      if (auto reloaded = tools::build_runtime(*options, error)) {
+      // The configuration file and flags are read again: recipient policy, limits, host name,
+      // certificates, AUTH users and the log level apply to new connections; a file that does
+      // not parse changes nothing.
+      notifier.reloading();
+      int ignored = 0;
+      auto fresh = tools::parse_options(argc, argv, ignored);
+      auto reloaded = fresh ? tools::build_runtime(*fresh, error) : std::nullopt;
+      if (!fresh) error = "the configuration does not parse (see above)";
+      if (reloaded) {
         server->reload(std::move(*reloaded));
-        engine::log(engine::Level::info, "reloaded recipient policy and certificates");
+        engine::set_log_level(level_of(fresh->log_level));
+        for (const auto& name : tools::restart_only_changes(*options, *fresh))
+          engine::log(engine::Level::warning,
+                      "reload: " + name + " changed; it takes effect after a restart");
+        engine::log(engine::Level::info,
+                    "reloaded recipient policy, limits, certificates, AUTH users and log level");
+        notifier.ready("reloaded");
       } else {
         engine::log(engine::Level::error, "reload failed, keeping the old configuration: " + error);
+        notifier.ready("reload failed; serving with the old configuration");
       }
     } else if ((signal == SIGTERM || signal == SIGINT) && !draining) {
       draining = true;
+      notifier.stopping();
       engine::log(engine::Level::info, "draining: no new connections, open transactions finish");
       server->shutdown();
     }

@@ -158,6 +158,9 @@ void load_file(Options& o, const std::string& path) {
     const auto keys = toml::find_or<std::vector<std::string>>(file, "tls_key", {});
     o.tls_certificates = certificate_pairs(certs, keys);
   }
+  if (file.contains("user")) o.user = toml::find<std::string>(file, "user");
+  if (file.contains("group")) o.group = toml::find<std::string>(file, "group");
+  o.max_connections_given = o.max_connections_given || file.contains("max_connections");
   if (file.contains("metrics")) o.metrics = toml::find<std::string>(file, "metrics");
   if (file.contains("proxy_trusted"))
     o.proxy_trusted = toml::find<std::vector<std::string>>(file, "proxy_trusted");
@@ -254,6 +257,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_flag("--reject-long-lines", reject_long_lines,
                "Refuse messages with lines over 998 octets (default: store them intact)");
   app.add_option("--max-connections", max_connections, "Open connections, default 50000");
+  std::string user, group;
+  app.add_option("--user", user,
+                 "Started as root: bind, open the spool, then serve as this user (the spool is "
+                 "given to it)");
+  app.add_option("--group", group, "... and this group (default: the user's own)");
   app.add_option("--max-connections-per-ip", max_per_ip,
                  "Open connections per client address, default 100, 0 = no cap");
   app.add_option("--command-timeout", command_timeout, "Seconds, default 300 (RFC 5321)");
@@ -330,6 +338,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--max-errors")) o.limits.max_errors = max_errors;
     if (reject_long_lines) o.limits.reject_long_lines = true;
     if (app.count("--max-connections")) o.max_connections = max_connections;
+    o.max_connections_given = o.max_connections_given || app.count("--max-connections") > 0;
+    if (!user.empty()) o.user = user;
+    if (!group.empty()) o.group = group;
+    if (!o.group.empty() && o.user.empty())
+      throw CLI::ValidationError("--group", "only with --user");
     if (app.count("--max-connections-per-ip")) o.max_connections_per_ip = max_per_ip;
     if (app.count("--command-timeout")) o.command_timeout = command_timeout;
     if (app.count("--data-timeout")) o.data_timeout = data_timeout;
@@ -430,6 +443,8 @@ std::string describe(const Options& o) {
       << "tls_min_version = " << toml::value(o.tls_min_version) << "\n"
       << "proxy_trusted = " << list(o.proxy_trusted) << "\n"
       << "metrics = " << toml::value(o.metrics) << "\n"
+      << "user = " << toml::value(o.user) << "\n"
+      << "group = " << toml::value(o.group) << "\n"
       << "auth_users = " << toml::value(o.auth_users) << "\n"
       << "auth_max_failures = " << o.auth_max_failures << "\n"
       << "auth_failure_window = " << o.auth_failure_window << "\n"
@@ -532,6 +547,39 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   config.shutdown_grace = std::chrono::seconds(o.shutdown_grace);
   config.batch_wait = std::chrono::microseconds(o.batch_wait_us);
   return config;
+}
+
+std::vector<std::string> restart_only_changes(const Options& running, const Options& fresh) {
+  std::vector<std::string> changed;
+  const auto check = [&](const char* name, const auto& a, const auto& b) {
+    if (!(a == b)) changed.push_back(name);
+  };
+  std::vector<std::string> listen_a, listen_b;
+  for (const auto& l : running.listen) listen_a.push_back(listen_text(l));
+  for (const auto& l : fresh.listen) listen_b.push_back(listen_text(l));
+  check("listen", listen_a, listen_b);
+  check("spool", running.spool, fresh.spool);
+  check("maildir", running.maildir, fresh.maildir);
+  check("durability", running.durability, fresh.durability);
+  check("threads", running.threads, fresh.threads);
+  check("writers", running.writers, fresh.writers);
+  check("storage_ring", running.storage_ring, fresh.storage_ring);
+  check("segment_size", running.segment_size, fresh.segment_size);
+  check("segment_age", running.segment_age, fresh.segment_age);
+  check("retention", running.retention, fresh.retention);
+  check("node_id", running.node_id, fresh.node_id);
+  check("max_connections", running.max_connections, fresh.max_connections);
+  check("max_connections_per_ip", running.max_connections_per_ip, fresh.max_connections_per_ip);
+  check("command_timeout", running.command_timeout, fresh.command_timeout);
+  check("data_timeout", running.data_timeout, fresh.data_timeout);
+  check("metrics", running.metrics, fresh.metrics);
+  check("proxy_trusted", running.proxy_trusted, fresh.proxy_trusted);
+  check("user", running.user, fresh.user);
+  check("group", running.group, fresh.group);
+  check("kafka", describe_kafka(running.kafka), describe_kafka(fresh.kafka));
+  check("auth_max_failures", running.auth_max_failures, fresh.auth_max_failures);
+  check("auth_failure_window", running.auth_failure_window, fresh.auth_failure_window);
+  return changed;
 }
 
 }  // namespace mxring::tools

@@ -56,7 +56,9 @@ struct Options {
   std::string log_level = "info";
   engine::KafkaOptions kafka;              // durability kafka
   std::vector<std::string> proxy_trusted;  // CIDRs allowed on +proxy listeners
-  std::string metrics;                     // ADDR:PORT for /metrics, /healthz, /readyz; empty: off
+  std::string user, group;             // started as root: serve as this user (and group) once bound
+  bool max_connections_given = false;  // by flag or file: never lowered to fit the fd limit
+  std::string metrics;                 // ADDR:PORT for /metrics, /healthz, /readyz; empty: off
   bool check_config = false;
 };
 
@@ -72,5 +74,9 @@ std::string describe(const Options& options);
 std::optional<engine::RuntimeConfig> build_runtime(const Options& options, std::string& error);
 
 engine::ServerConfig server_config(const Options& options, engine::RuntimeConfig runtime);
+
+// What SIGHUP cannot change (listeners, storage, threads, process settings): the names of the
+// settings that differ, which take effect only after a restart.
+std::vector<std::string> restart_only_changes(const Options& running, const Options& fresh);
 
 }  // namespace mxring::tools

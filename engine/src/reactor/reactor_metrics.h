@@ -42,6 +42,7 @@ struct alignas(64) ReactorMetrics {
   OwnedCounter tls_handshakes, tls_failures;
   OwnedCounter auth_successes, auth_failures;
   Log2Histogram store_latency;  // end of data to the storage answer
+  OwnedCounter loop_turns;      // event-loop iterations: at least one a second while alive
 };
 
 }  // namespace mxring::engine

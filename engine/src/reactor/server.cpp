@@ -188,6 +188,13 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   return server;
 }
 
+std::uint64_t Server::slowest_reactor_turns() const {
+  std::uint64_t slowest = UINT64_MAX;
+  for (const auto& reactor : state_->reactors)
+    slowest = std::min(slowest, reactor->metrics().loop_turns.get());
+  return state_->reactors.empty() ? 0 : slowest;
+}
+
 void Server::reload(RuntimeConfig runtime) {
   for (auto& reactor : state_->reactors) reactor->request_reload(runtime);
 }

@@ -96,6 +96,9 @@ class Server {
   void wait();
 
   std::uint32_t open_connections() const;
+  // Event-loop turns of the reactor that has made the fewest: it grows at least once a
+  // second per reactor while every reactor is alive, so a stuck one stops it.
+  std::uint64_t slowest_reactor_turns() const;
 
  private:
   struct State;
