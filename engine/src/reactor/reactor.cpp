@@ -353,6 +353,22 @@ void Reactor::on_accept(unsigned listener, int res, std::uint32_t flags) {
   }
 }
 
+// A free connection slot (or a new one) for socket `fd`.
+Reactor::Connection& Reactor::take_slot(int fd) {
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::make_unique<Connection>());
+    slots_.back()->slot = slot;
+  }
+  auto& c = *slots_[slot];
+  c.fd = fd;
+  return c;
+}
+
 void Reactor::open_connection(unsigned listener, int fd) {
   if (listener == metrics_listener_) return open_http(fd);
   sockaddr_storage peer{};
@@ -388,17 +404,7 @@ void Reactor::open_connection(unsigned listener, int fd) {
     return;
   }
   metrics_.accepted.add();
-  std::uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.push_back(std::make_unique<Connection>());
-    slots_.back()->slot = slot;
-  }
-  auto& c = *slots_[slot];
-  c.fd = fd;
+  auto& c = take_slot(fd);
   c.client = client;
   c.listener = listener;
   ConnectionInfo info;
@@ -423,17 +429,7 @@ void Reactor::open_connection(unsigned listener, int fd) {
 // closed. It never touches the SMTP limits, and a slow or silent peer is dropped at the
 // command timeout like any other.
 void Reactor::open_http(int fd) {
-  std::uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.push_back(std::make_unique<Connection>());
-    slots_.back()->slot = slot;
-  }
-  auto& c = *slots_[slot];
-  c.fd = fd;
+  auto& c = take_slot(fd);
   c.listener = metrics_listener_;
   c.deadline = now_ + std::min<std::int64_t>(10, config_.command_timeout.count());
   timers_->schedule(c.key(), c.deadline);

@@ -65,6 +65,7 @@ class Reactor final : private SessionServices {
   void on_tick();
   void on_timer(std::uint64_t key);
 
+  Connection& take_slot(int fd);
   void open_connection(unsigned listener, int fd);
   void start_session(Connection& c, ConnectionInfo info);
   void read_proxy_header(Connection& c, std::span<const char> bytes);

@@ -3,12 +3,9 @@
 // record of a batch is acknowledged (acks=all). When the brokers are away, the batch is
 // retried from the saved cursor with back-off: the spool buffers, the forwarder catches up,
 // nothing is skipped (a record may be sent twice: at least once).
-#include <signal.h>
-
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <thread>
 
 #include "common/kafka_settings.h"
 #include "mxring/engine/kafka_producer.h"
@@ -19,23 +16,12 @@
 namespace mxring::tools::spool {
 namespace {
 
-volatile sig_atomic_t stop_requested = 0;
-void request_stop(int) {
-  stop_requested = 1;
-}
-
 struct ForwardOptions {
   std::string cursor;
   bool follow = false;
   std::size_t batch = 10'000;
   std::map<std::string, std::vector<std::string>> kafka;
 };
-
-void pause_for(std::chrono::milliseconds duration) {
-  const auto until = std::chrono::steady_clock::now() + duration;
-  while (!stop_requested && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-}
 
 int run_forward(const std::string& directory, ForwardOptions& options) {
   engine::KafkaOptions kafka;
@@ -65,17 +51,14 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
     std::cerr << "mxring spool forward: " << error << "\n";
     return 2;
   }
-  struct sigaction action {};
-  action.sa_handler = request_stop;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  stop_on_signals();
 
   auto stream = std::make_unique<engine::SpoolStream>(directory, *saved);
   auto idle = std::chrono::milliseconds(1);
   auto backoff = std::chrono::milliseconds(250);
   std::uint64_t forwarded = 0;
   int status = 0;
-  while (!stop_requested) {
+  while (!stop_requested()) {
     std::size_t taken = 0;
     bool refused = false;
     stream->poll([&](const engine::StreamedRecord& record) {
@@ -86,7 +69,7 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
       envelope->received_at_us = record.view.header.received_at_us;
       while (!producer->produce(*envelope, record.view.message, nullptr, true)) {
         producer->poll(std::chrono::milliseconds(10));  // the local queue is full: drain
-        if (stop_requested) {
+        if (stop_requested()) {
           refused = true;
           return false;
         }
@@ -97,7 +80,7 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
     if (report_stream_problems(stream->take_problems())) status = 1;
     if (taken == 0) {
       if (!options.follow || status != 0) break;
-      pause_for(idle);
+      pause_unless_stopping(idle);
       idle = std::min(idle * 2, std::chrono::milliseconds(50));
       continue;
     }
@@ -131,7 +114,7 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
       status = 1;
       break;
     }
-    pause_for(backoff);
+    pause_unless_stopping(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
     stream = std::make_unique<engine::SpoolStream>(directory, *saved);
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ void add_forward_command(CLI::App* spool, const std::string& directory, int& exi
 std::optional<engine::SpoolCursor> open_consumer_cursor(const std::string& directory,
                                                         const std::string& name, std::string& path,
                                                         std::string& error);
+
+// Long-running consumers stop at a record boundary on SIGINT/SIGTERM.
+void stop_on_signals();
+bool stop_requested();
+// Sleeps up to `duration`, waking early when asked to stop.
+void pause_unless_stopping(std::chrono::milliseconds duration);
 
 // Prints the stream's problems to standard error; true when one is corruption.
 bool report_stream_problems(const std::vector<engine::SpoolProblem>& problems);

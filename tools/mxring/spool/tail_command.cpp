@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <thread>
 
 #include "message_command.h"
 #include "message_writers.h"
@@ -18,24 +17,11 @@ namespace {
 
 constexpr int kTemporaryFailure = 75;  // EX_TEMPFAIL, sysexits.h
 
-volatile sig_atomic_t stop_requested = 0;
-
-void request_stop(int) {
-  stop_requested = 1;
-}
-
 struct TailOptions {
   std::string cursor, format = "jsonl", out = "-", exec;
   bool follow = false;
   std::size_t batch = 4096;
 };
-
-// Sleeps up to `duration`, waking early for SIGINT/SIGTERM.
-void pause_for(std::chrono::milliseconds duration) {
-  const auto until = std::chrono::steady_clock::now() + duration;
-  while (!stop_requested && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::min(duration, std::chrono::milliseconds(10)));
-}
 
 class Tail {
  public:
@@ -46,10 +32,10 @@ class Tail {
   int run(std::unique_ptr<MessageWriter> writer) {
     writer_ = std::move(writer);
     auto idle = std::chrono::milliseconds(1);
-    while (!stop_requested) {
+    while (!stop_requested()) {
       std::size_t taken = 0;
       const auto handed = stream_.poll([&](const engine::StreamedRecord& record) {
-        if (taken == options_.batch || stop_requested) return false;
+        if (taken == options_.batch || stop_requested()) return false;
         ++taken;
         return options_.exec.empty() ? writer_->write(record) : deliver(record);
       });
@@ -66,7 +52,7 @@ class Tail {
         continue;
       }
       if (!options_.follow) break;
-      pause_for(idle);
+      pause_unless_stopping(idle);
       idle = std::min(idle * 2, std::chrono::milliseconds(50));
     }
     return status_;
@@ -100,12 +86,12 @@ class Tail {
         return false;
       }
       const auto id = std::string(record.view.header.queue_id.view());
-      if (status == kTemporaryFailure && options_.follow && !stop_requested) {
+      if (status == kTemporaryFailure && options_.follow && !stop_requested()) {
         std::cerr << "mxring spool tail: --exec deferred " << id << " (exit 75); retrying in "
                   << delay.count() << " ms\n";
-        pause_for(delay);
+        pause_unless_stopping(delay);
         delay = std::min(delay * 2, std::chrono::milliseconds(60'000));
-        if (!stop_requested) continue;
+        if (!stop_requested()) continue;
       }
       std::cerr << "mxring spool tail: --exec failed for " << id << " (exit " << status
                 << "); the cursor stays before it\n";
@@ -136,10 +122,7 @@ int run_tail(const std::string& directory, TailOptions& options) {
     std::cerr << "mxring spool tail: " << error << "\n";
     return 2;
   }
-  struct sigaction action {};
-  action.sa_handler = request_stop;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  stop_on_signals();
   signal(SIGPIPE, SIG_IGN);
   Tail tail(directory, options, path, std::move(*cursor));
   return tail.run(std::move(writer));
