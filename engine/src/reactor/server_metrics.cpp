@@ -28,10 +28,15 @@ class Page {
     std::snprintf(number, sizeof number, "%.9g", value);
     text_ += name + ' ' + number + '\n';
   }
-  // Log2 microsecond buckets as a histogram in seconds.
-  template <typename Buckets>
-  void histogram(const std::string& name, const Buckets& sum_over) {
-    std::uint64_t cumulative = 0;
+  // Log2 microsecond histograms (one per reactor or writer), summed, in seconds.
+  void seconds_histogram(const std::string& name, const std::vector<const Log2Histogram*>& parts) {
+    const auto sum_over = [&](std::size_t b) {
+      std::uint64_t n = 0;
+      for (const auto* h : parts) n += h->buckets[b].get();
+      return n;
+    };
+    std::uint64_t cumulative = 0, sum_us = 0;
+    for (const auto* h : parts) sum_us += h->sum_us.get();
     for (std::size_t b = 0; b + 1 < 32; ++b) {
       cumulative += sum_over(b);
       char le[32];
@@ -41,6 +46,7 @@ class Page {
     cumulative += sum_over(31);
     sample(name + "_bucket{le=\"+Inf\"}", cumulative);
     sample(name + "_count", cumulative);
+    sample(name + "_sum", static_cast<double>(sum_us) / 1e6);
   }
   std::string take() { return std::move(text_); }
 
@@ -86,14 +92,9 @@ std::string ServerMetrics::page() const {
   p.sample("mxring_auth_attempts_total{result=\"failure\"}", total(&ReactorMetrics::auth_failures));
   p.family("mxring_store_latency_seconds", "histogram",
            "From the end of a message's data to the storage answer (the wait for the 250).");
-  p.histogram("mxring_store_latency_seconds", [&](std::size_t b) {
-    std::uint64_t n = 0;
-    for (const auto* r : reactors_) n += r->store_latency.buckets[b].get();
-    return n;
-  });
-  std::uint64_t store_sum_us = 0;
-  for (const auto* r : reactors_) store_sum_us += r->store_latency.sum_us.get();
-  p.sample("mxring_store_latency_seconds_sum", static_cast<double>(store_sum_us) / 1e6);
+  std::vector<const Log2Histogram*> store_latency;
+  for (const auto* r : reactors_) store_latency.push_back(&r->store_latency);
+  p.seconds_histogram("mxring_store_latency_seconds", store_latency);
 
   const auto writers = [&](auto member) {
     std::uint64_t sum = 0;
@@ -119,14 +120,9 @@ std::string ServerMetrics::page() const {
   p.sample("mxring_storage_batch_records_count", cumulative);
   p.sample("mxring_storage_batch_records_sum", writers(&WriterStats::records_in_batches));
   p.family("mxring_storage_sync_seconds", "histogram", "fdatasync latency.");
-  p.histogram("mxring_storage_sync_seconds", [&](std::size_t b) {
-    std::uint64_t n = 0;
-    for (const auto* w : writers_) n += w->sync_latency.buckets[b].get();
-    return n;
-  });
-  std::uint64_t sync_sum_us = 0;
-  for (const auto* w : writers_) sync_sum_us += w->sync_latency.sum_us.get();
-  p.sample("mxring_storage_sync_seconds_sum", static_cast<double>(sync_sum_us) / 1e6);
+  std::vector<const Log2Histogram*> sync_latency;
+  for (const auto* w : writers_) sync_latency.push_back(&w->sync_latency);
+  p.seconds_histogram("mxring_storage_sync_seconds", sync_latency);
   return p.take();
 }
 
