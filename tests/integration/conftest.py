@@ -41,6 +41,16 @@ def raise_file_limit(wanted=65536):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def listening(port):
+    """True once something listens on 127.0.0.1:port (from /proc: no connection made)."""
+    with open("/proc/net/tcp") as table:
+        for row in table.readlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            if state == "0A" and int(local.split(":")[1], 16) == port:
+                return True
+    return False
+
+
 class Server:
     def __init__(self, args, workdir):
         self.port = free_port()
@@ -55,15 +65,23 @@ class Server:
         command += list(args)
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
                                         preexec_fn=raise_file_limit)
+        if "--log-file" in args:  # the server's own log goes there, not to stdout
+            self.log_path = args[list(args).index("--log-file") + 1]
+        # "listening on" is an info line; a quieter server is seen listening in /proc instead.
+        quiet = "--log-level" in args and args[list(args).index("--log-level") + 1] in (
+            "warning", "error")
         deadline = time.monotonic() + 10
-        while "listening on" not in self.output():
+        while not (listening(self.port) if quiet else "listening on" in self.output()):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"mxringd did not start: {self.output()}")
             time.sleep(0.02)
 
     def output(self):
-        with open(self.log_path) as f:
-            return f.read()
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except FileNotFoundError:  # a --log-file not created yet (or rotated away)
+            return ""
 
     def wait_for_output(self, text, timeout=10):
         """True once `text` is in the server's log (False after `timeout` seconds)."""

@@ -77,9 +77,22 @@ def test_prometheus_scrapes_exactly_what_was_sent(mxringd, prometheus, tmp_path)
     api = prometheus(metrics_port)
     expected = {
         'mxring_messages_total{result="stored"}': 17,
+        'mxring_messages_stored_total{durability="fsync"}': 17,
         "mxring_connections_accepted_total": 2,
         "mxring_storage_records_total": 17,
         "mxring_store_latency_seconds_count": 17,
+        # By reply code: smtplib waits for every reply, so each answer is timed on its own.
+        'mxring_transactions_total{code="250"}': 17,
+        'mxring_recipients_total{code="250"}': 17,
+        'mxring_recipients_total{code="550"}': 1,
+        'mxring_replies_total{command="MAIL",code="250"}': 18,
+        'mxring_replies_total{command="DATA",code="354"}': 17,
+        'mxring_replies_total{command="greeting",code="220"}': 2,
+        'mxring_phase_seconds_count{phase="end_of_data"}': 17,
+        'mxring_phase_seconds_count{phase="mail"}': 18,
+        'mxring_phase_seconds_count{phase="rcpt"}': 18,
+        'mxring_phase_seconds_count{phase="banner_to_ehlo"}': 2,
+        "mxring_storage_in_flight": 0,
         'up{job="mxring"}': 1,
     }
     deadline = time.monotonic() + 60
@@ -97,6 +110,8 @@ def test_prometheus_scrapes_exactly_what_was_sent(mxringd, prometheus, tmp_path)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert metric(page, "mxring_connections_open") == 0
     assert metric(page, "mxring_storage_syncs_total") >= 1
+    # Every octet the clients sent: at least the 17 bodies and the commands around them.
+    assert metric(page, "mxring_received_bytes_total") > 17 * len(b"Subject: m0\r\n\r\nx\r\n")
 
 
 def test_health_and_readiness(mxringd, tmp_path):
@@ -135,3 +150,22 @@ def test_the_metrics_listener_refuses_junk_and_smtp_carries_on(mxringd):
     assert metric(page, "mxring_connections_accepted_total") == 1
     assert server.process.poll() is None
     assert os.path.exists(f"/proc/{server.process.pid}")
+
+
+def test_tls_sessions_are_counted_by_version_and_cipher(mxringd, tmp_path):
+    from certificates import insecure_client_context, make_certificate
+    cert, key = make_certificate(str(tmp_path), "mx", ["mx.test"], "ec")
+    metrics_port = free_port()
+    server = mxringd("--tls-cert", cert, "--tls-key", key, "--metrics", f"127.0.0.1:{metrics_port}")
+    for _ in range(3):
+        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as client:
+            client.starttls(context=insecure_client_context())
+            client.sendmail("alice@client.test", ["bob@localhost"], b"Subject: t\r\n\r\nx\r\n")
+    _, page = http_get(metrics_port, "/metrics")
+    series = ('mxring_tls_sessions_total{version="TLSv1.3",'
+              'cipher="TLS_CHACHA20_POLY1305_SHA256"}')
+    assert metric(page, series) == 3, page
+    assert metric(page, 'mxring_replies_total{command="STARTTLS",code="220"}') == 3
+    lint = subprocess.run(["promtool", "check", "metrics"], input=page, capture_output=True,
+                          text=True, timeout=30)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

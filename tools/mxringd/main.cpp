@@ -19,24 +19,23 @@
 
 using namespace mxring;
 
-namespace {
-
-engine::Level level_of(const std::string& name) {
-  if (name == "debug") return engine::Level::debug;
-  if (name == "warning") return engine::Level::warning;
-  if (name == "error") return engine::Level::error;
-  return engine::Level::info;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   int exit_code = 0;
   const auto options = tools::parse_options(argc, argv, exit_code);
   if (!options) return exit_code;
-  engine::set_log_level(level_of(options->log_level));
 
   std::string error;
+  // From here on the log is written by its own thread: a slow disk or a full pipe never
+  // holds up a reactor (lines are dropped and counted instead).
+  if (!engine::start_logging(tools::log_options(*options), error)) {
+    std::cerr << "mxringd: " << error << "\n";
+    return 2;
+  }
+  struct StopLogging {
+    ~StopLogging() { engine::stop_logging(); }
+  } stop_logging_at_exit;
   auto runtime = tools::build_runtime(*options, error);
   if (!runtime) {
     std::cerr << "mxringd: " << error << "\n";
@@ -92,6 +91,12 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    // The log file too, so SIGHUP can open it again after a rotation.
+    if (!effective.log_file.empty() &&
+        chown(effective.log_file.c_str(), service_user->uid, service_user->gid) != 0)
+      engine::log(engine::Level::warning, "cannot give the log file " + effective.log_file +
+                                              " to " + service_user->name + ": " +
+                                              std::strerror(errno));
     if (!tools::drop_privileges(*service_user, error)) {
       engine::log(engine::Level::error, error);
       return 1;
@@ -134,8 +139,9 @@ int main(int argc, char** argv) {
       auto reloaded = fresh ? tools::build_runtime(*fresh, error) : std::nullopt;
       if (!fresh) error = "the configuration does not parse (see above)";
       if (reloaded) {
+        if (!engine::reconfigure_logging(tools::log_options(*fresh), error))
+          engine::log(engine::Level::error, "reload: " + error + "; logging where it was");
         server->reload(std::move(*reloaded));
-        engine::set_log_level(level_of(fresh->log_level));
         for (const auto& name : tools::restart_only_changes(*options, *fresh))
           engine::log(engine::Level::warning,
                       "reload: " + name + " changed; it takes effect after a restart");
@@ -155,5 +161,5 @@ int main(int argc, char** argv) {
   }
   waiter.join();
   engine::log(engine::Level::info, "stopped");
-  return 0;
+  return 0;  // the log is written out and closed on the way out
 }

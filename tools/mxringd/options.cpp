@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -16,6 +17,30 @@
 
 namespace mxring::tools {
 namespace {
+
+// The per-client rate limits, each a flag and a config key (Postfix's anvil rates).
+struct RateSetting {
+  const char* flag;
+  const char* key;
+  engine::RateLimits::Kind kind;
+  bool per_network;
+  const char* help;
+};
+constexpr std::array<RateSetting, 6> kRateSettings = {{
+    {"--connection-rate-per-ip", "connection_rate_per_ip", engine::RateLimits::connections, false,
+     "New connections per client address and --rate-window before 421 4.7.0; 0 (default) = no "
+     "limit"},
+    {"--connection-rate-per-net", "connection_rate_per_net", engine::RateLimits::connections, true,
+     "... per client network (/24, /64)"},
+    {"--message-rate-per-ip", "message_rate_per_ip", engine::RateLimits::messages, false,
+     "MAIL commands per client address and window before 450 4.7.1; 0 = no limit"},
+    {"--message-rate-per-net", "message_rate_per_net", engine::RateLimits::messages, true,
+     "... per client network"},
+    {"--recipient-rate-per-ip", "recipient_rate_per_ip", engine::RateLimits::recipients, false,
+     "RCPT commands per client address and window before 450 4.7.1; 0 = no limit"},
+    {"--recipient-rate-per-net", "recipient_rate_per_net", engine::RateLimits::recipients, true,
+     "... per client network"},
+}};
 
 using engine::Durability;
 using engine::ListenerRole;
@@ -153,6 +178,18 @@ void load_file(Options& o, const std::string& path) {
   if (file.contains("reject_long_lines"))
     o.limits.reject_long_lines = toml::find<bool>(file, "reject_long_lines");
   if (file.contains("log_level")) o.log_level = toml::find<std::string>(file, "log_level");
+  if (file.contains("log_format")) o.log_format = toml::find<std::string>(file, "log_format");
+  if (file.contains("log_file")) o.log_file = toml::find<std::string>(file, "log_file");
+  number("log_sample", o.log_sample);
+  for (const auto& rate : kRateSettings) {
+    number(rate.key,
+           (rate.per_network ? o.rate_limits.per_network : o.rate_limits.per_address)[rate.kind]);
+  }
+  number("rate_ipv4_prefix", o.rate_limits.ipv4_prefix);
+  number("rate_ipv6_prefix", o.rate_limits.ipv6_prefix);
+  if (file.contains("rate_window"))
+    o.rate_limits.window = std::chrono::seconds(toml::find<std::uint64_t>(file, "rate_window"));
+  number("auth_max_failures_per_net", o.auth_max_failures_per_network);
   if (file.contains("tls_cert") || file.contains("tls_key")) {
     const auto certs = toml::find_or<std::vector<std::string>>(file, "tls_cert", {});
     const auto keys = toml::find_or<std::vector<std::string>>(file, "tls_key", {});
@@ -184,6 +221,15 @@ void load_file(Options& o, const std::string& path) {
       set_kafka_setting(o.kafka, name, as_text(value));
     }
   }
+}
+
+void check_log_and_rate_settings(const Options& o) {
+  if (o.log_format != "auto" && o.log_format != "json" && o.log_format != "text")
+    throw CLI::ValidationError("log_format", "must be auto, json or text");
+  if (o.log_sample == 0) throw CLI::ValidationError("log_sample", "at least 1");
+  if (o.rate_limits.ipv4_prefix > 32 || o.rate_limits.ipv6_prefix > 128)
+    throw CLI::ValidationError("rate prefix", "IPv4 prefix 0-32, IPv6 prefix 0-128");
+  if (o.rate_limits.window.count() <= 0) throw CLI::ValidationError("rate_window", "at least 1");
 }
 
 std::string machine_name() {
@@ -301,8 +347,33 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--proxy-trusted", proxy_trusted,
                  "CIDR allowed to send PROXY headers to +proxy listeners (others are refused); "
                  "repeatable");
-  app.add_option("--log-level", log_level, "debug, info, warning or error")
+  app.add_option("--log-level", log_level,
+                 "debug, info (default: a line per connection and per transaction), warning "
+                 "(problems only) or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  std::string log_format, log_file;
+  std::uint32_t log_sample = 0;
+  app.add_option("--log-format", log_format,
+                 "json (one object a line), text, or auto (default: text on a terminal, else json)")
+      ->check(CLI::IsMember({"auto", "json", "text"}));
+  app.add_option("--log-file", log_file,
+                 "Append the log here instead of stderr; opened again on SIGHUP (log rotation)");
+  app.add_option("--log-sample", log_sample,
+                 "Keep 1 in N info-level connection and transaction lines (problems are always "
+                 "logged); default 1")
+      ->check(CLI::PositiveNumber);
+  std::array<std::uint32_t, kRateSettings.size()> rates{};
+  for (std::size_t i = 0; i < kRateSettings.size(); ++i)
+    app.add_option(kRateSettings[i].flag, rates[i], kRateSettings[i].help);
+  std::uint32_t rate_window = 0, auth_failures_per_net = 0;
+  std::uint8_t rate_v4 = 0, rate_v6 = 0;
+  app.add_option("--rate-window", rate_window,
+                 "Seconds each rate limit counts over, from a client's first event; default 60");
+  app.add_option("--rate-ipv4-prefix", rate_v4, "IPv4 network of the *-per-net limits, default 24");
+  app.add_option("--rate-ipv6-prefix", rate_v6, "IPv6 network of the *-per-net limits, default 64");
+  app.add_option("--auth-max-failures-per-net", auth_failures_per_net,
+                 "Failed AUTH attempts per client network and window before 454, 0 (default) = "
+                 "no limit");
   app.add_flag("--check-config", o.check_config, "Validate, print the effective config, exit");
 
   try {
@@ -353,6 +424,20 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.batch_wait_us >= 1'000'000)
       throw CLI::ValidationError("--batch-wait-us", "must be under one second");
     if (!log_level.empty()) o.log_level = log_level;
+    if (!log_format.empty()) o.log_format = log_format;
+    if (!log_file.empty()) o.log_file = log_file;
+    if (app.count("--log-sample")) o.log_sample = log_sample;
+    for (std::size_t i = 0; i < kRateSettings.size(); ++i) {
+      if (app.count(kRateSettings[i].flag) == 0) continue;
+      (kRateSettings[i].per_network ? o.rate_limits.per_network
+                                    : o.rate_limits.per_address)[kRateSettings[i].kind] = rates[i];
+    }
+    if (app.count("--rate-window")) o.rate_limits.window = std::chrono::seconds(rate_window);
+    if (app.count("--rate-ipv4-prefix")) o.rate_limits.ipv4_prefix = rate_v4;
+    if (app.count("--rate-ipv6-prefix")) o.rate_limits.ipv6_prefix = rate_v6;
+    if (app.count("--auth-max-failures-per-net"))
+      o.auth_max_failures_per_network = auth_failures_per_net;
+    check_log_and_rate_settings(o);
     if (!tls_certs.empty() || !tls_keys.empty())
       o.tls_certificates = certificate_pairs(tls_certs, tls_keys);
     if (!tls_ciphers.empty()) o.tls_ciphers = tls_ciphers;
@@ -431,7 +516,18 @@ std::string describe(const Options& o) {
       << "min_rate_grace = " << o.min_rate_grace << "\n"
       << "shutdown_grace = " << o.shutdown_grace << "\n"
       << "batch_wait_us = " << o.batch_wait_us << "\n"
-      << "log_level = \"" << o.log_level << "\"\n";
+      << "log_level = \"" << o.log_level << "\"\n"
+      << "log_format = \"" << o.log_format << "\"\n"
+      << "log_file = " << toml::value(o.log_file) << "\n"
+      << "log_sample = " << o.log_sample << "\n";
+  for (const auto& rate : kRateSettings)
+    out << rate.key << " = "
+        << (rate.per_network ? o.rate_limits.per_network : o.rate_limits.per_address)[rate.kind]
+        << "\n";
+  out << "rate_window = " << o.rate_limits.window.count() << "\n"
+      << "rate_ipv4_prefix = " << unsigned{o.rate_limits.ipv4_prefix} << "\n"
+      << "rate_ipv6_prefix = " << unsigned{o.rate_limits.ipv6_prefix} << "\n"
+      << "auth_max_failures_per_net = " << o.auth_max_failures_per_network << "\n";
   std::vector<std::string> certs, keys;
   for (const auto& pair : o.tls_certificates) {
     certs.push_back(pair.certificate);
@@ -506,7 +602,23 @@ std::optional<engine::RuntimeConfig> build_runtime(const Options& o, std::string
     config.auth_available = runtime.credentials != nullptr;
     runtime.contexts.push_back(engine::SessionContext::make(std::move(config)));
   }
+  runtime.rate_limits = o.rate_limits;
   return runtime;
+}
+
+engine::LogOptions log_options(const Options& o) {
+  engine::LogOptions log;
+  log.path = o.log_file;
+  const bool terminal = o.log_file.empty() && isatty(STDERR_FILENO);
+  log.format = o.log_format == "text" || (o.log_format == "auto" && terminal)
+                   ? engine::LogFormat::text
+                   : engine::LogFormat::json;
+  log.level = o.log_level == "debug"     ? engine::Level::debug
+              : o.log_level == "warning" ? engine::Level::warning
+              : o.log_level == "error"   ? engine::Level::error
+                                         : engine::Level::info;
+  log.sample = o.log_sample;
+  return log;
 }
 
 engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runtime) {
@@ -524,6 +636,8 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   config.tls = std::move(runtime.tls);
   config.credentials = std::move(runtime.credentials);
   config.auth_max_failures = o.auth_max_failures;
+  config.auth_max_failures_per_network = o.auth_max_failures_per_network;
+  config.rate_limits = runtime.rate_limits;
   config.auth_failure_window = std::chrono::seconds(o.auth_failure_window);
   config.threads = o.threads;
   config.pin_threads = o.pin_threads;
@@ -579,6 +693,8 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
   check("kafka", describe_kafka(running.kafka), describe_kafka(fresh.kafka));
   check("auth_max_failures", running.auth_max_failures, fresh.auth_max_failures);
   check("auth_failure_window", running.auth_failure_window, fresh.auth_failure_window);
+  check("auth_max_failures_per_net", running.auth_max_failures_per_network,
+        fresh.auth_max_failures_per_network);
   return changed;
 }
 

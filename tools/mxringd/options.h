@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "mxring/engine/log.h"
 #include "mxring/engine/server.h"
 
 namespace mxring::tools {
@@ -54,6 +55,11 @@ struct Options {
   std::uint32_t auth_max_failures = 5;
   std::uint32_t auth_failure_window = 60;
   std::string log_level = "info";
+  std::string log_format = "auto";  // auto: text on a terminal, JSON lines otherwise
+  std::string log_file;             // empty: stderr
+  std::uint32_t log_sample = 1;     // keep 1 in N info-level connection/transaction lines
+  engine::RateLimits rate_limits;
+  std::uint32_t auth_max_failures_per_network = 0;
   engine::KafkaOptions kafka;              // durability kafka
   std::vector<std::string> proxy_trusted;  // CIDRs allowed on +proxy listeners
   std::string user, group;             // started as root: serve as this user (and group) once bound
@@ -74,6 +80,9 @@ std::string describe(const Options& options);
 std::optional<engine::RuntimeConfig> build_runtime(const Options& options, std::string& error);
 
 engine::ServerConfig server_config(const Options& options, engine::RuntimeConfig runtime);
+
+// The log settings the options ask for (`auto` resolved against stderr).
+engine::LogOptions log_options(const Options& options);
 
 // What SIGHUP cannot change (listeners, storage, threads, process settings): the names of the
 // settings that differ, which take effect only after a restart.

@@ -25,6 +25,7 @@ class AuthThrottle {
   }
 
   void failed(const std::string& client, std::int64_t now) {
+    if (max_failures_ == 0) return;  // not limited: nothing to remember
     auto& entry = failures_[client];
     if (entry.count == 0 || now - entry.since >= window_) entry = {now, 0};
     ++entry.count;

@@ -23,6 +23,7 @@ AuthVerifier::AuthVerifier(AuthLimits limits, Deliver deliver)
     : limits_(limits),
       deliver_(std::move(deliver)),
       throttle_(limits.max_failures, limits.window_seconds),
+      network_throttle_(limits.max_failures_per_network, limits.window_seconds),
       thread_([this] { run(); }) {}
 
 AuthVerifier::~AuthVerifier() {
@@ -67,7 +68,9 @@ void AuthVerifier::run() {
 
 AuthResult AuthVerifier::check(AuthJob& job) {
   const auto now = monotonic_seconds();
-  if (throttle_.blocked(job.client_address, now)) return AuthResult::temporary_failure;
+  if (throttle_.blocked(job.client_address, now) ||
+      network_throttle_.blocked(job.client_network, now))
+    return AuthResult::temporary_failure;
   const auto& r = job.request;
   // PLAIN's authorization identity may only name the user itself (RFC 4616 §2): acting as
   // someone else is not offered.
@@ -75,6 +78,7 @@ AuthResult AuthVerifier::check(AuthJob& job) {
   if (job.store && own_identity && job.store->verify(r.user, r.password))
     return AuthResult::success;
   throttle_.failed(job.client_address, now);
+  network_throttle_.failed(job.client_network, now);
   return AuthResult::invalid;
 }
 

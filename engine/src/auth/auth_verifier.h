@@ -23,6 +23,7 @@ struct AuthJob {
   unsigned reactor = 0;
   std::uint32_t slot = 0, generation = 0;
   std::string client_address;
+  std::string client_network;  // the client's /24 or /64, as 16 raw octets
   AuthRequest request;
   std::shared_ptr<const CredentialStore> store;  // the snapshot the session started with
 };
@@ -33,7 +34,8 @@ struct AuthAnswer {
 };
 
 struct AuthLimits {
-  std::uint32_t max_failures = 5;  // per client address and window; 0: no limit
+  std::uint32_t max_failures = 5;              // per client address and window; 0: no limit
+  std::uint32_t max_failures_per_network = 0;  // per /24 (IPv4) or /64 (IPv6); 0: no limit
   std::int64_t window_seconds = 60;
   std::size_t max_queued = 1024;  // more waiting jobs than this: 454 at once
 };
@@ -55,7 +57,7 @@ class AuthVerifier {
 
   AuthLimits limits_;
   Deliver deliver_;
-  AuthThrottle throttle_;
+  AuthThrottle throttle_, network_throttle_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<AuthJob> queue_;

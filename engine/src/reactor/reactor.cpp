@@ -20,6 +20,8 @@
 #include "mxring/engine/log.h"
 #include "mxring/parser/proxy_header.h"
 #include "proxy_client.h"
+#include "reactor_connection.h"
+#include "session/replies.h"
 #include "tls/tls_stream.h"
 
 namespace mxring::engine {
@@ -85,61 +87,10 @@ int open_listener(const ListenerConfig& listener, std::string& error) {
 
 }  // namespace
 
-struct Reactor::Connection {
-  int fd = -1;
-  std::uint32_t slot = 0;
-  std::uint32_t generation = 0;
-  ClientKey client;
-  std::optional<Session> session;  // absent while a PROXY header is awaited
-  unsigned listener = 0;
-  bool client_counted = true;  // in the limiter's per-client count (after a PROXY header)
-  bool http_answered = false;  // an HTTP connection whose response is on its way
-  std::string proxy_bytes;     // a PROXY header being read; the peer's "address:port" first
-  std::unique_ptr<tls::TlsStream> tls;  // from STARTTLS or accept (smtps) to the close
-  ByteBuffer send_buffer;
-  std::size_t send_offset = 0;
-  bool recv_armed = false;
-  bool recv_paused = false;
-  bool paused_for_storage = false;  // listed in paused_for_storage_
-  bool send_in_flight = false;
-  bool close_pending = false;
-  bool closing = false;
-  bool peer_closed = false;
-  bool tls_failed = false;
-  bool auth_pending = false;  // credentials with the verifier thread
-  bool dirty = false;
-  Session::Phase phase = Session::Phase::greeting;
-  std::int64_t deadline = 0;
-  std::int64_t data_started = 0;
-  std::uint64_t data_bytes = 0;
-
-  std::uint64_t key() const { return static_cast<std::uint64_t>(generation) << 32 | slot; }
-
-  // Back to a free slot. The generation moves on, so completions and timers still addressed
-  // to the old connection are recognised as stale.
-  void reset() {
-    session.reset();
-    tls.reset();
-    proxy_bytes = {};
-    client_counted = true;
-    http_answered = false;
-    listener = 0;
-    send_buffer.release();
-    fd = -1;
-    ++generation;
-    send_offset = 0;
-    recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
-        paused_for_storage = tls_failed = auth_pending = false;
-    phase = Session::Phase::greeting;
-    deadline = data_started = 0;
-    data_bytes = 0;
-  }
-  UserData user_data(Op op) const { return {op, generation, slot}; }
-};
-
 Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
                  RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-                 StorageChannel* storage, AuthVerifier* auth, const ServerMetrics* metrics_page)
+                 StorageChannel* storage, AuthVerifier* auth, RateExchange* rate_exchange,
+                 const ServerMetrics* metrics_page)
     : index_(index),
       cpu_(cpu),
       config_(config),
@@ -149,6 +100,7 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)),
       storage_(storage),
       auth_(auth),
+      rate_limiter_(runtime_.rate_limits, index, rate_exchange),
       metrics_page_(metrics_page) {}
 
 // Back-pressure (DESIGN.md), in two steps. Storage lagging by half the ring: DATA gets
@@ -277,7 +229,9 @@ void Reactor::loop() {
       log(Level::error, std::string("io_uring_submit_and_wait: ") + std::strerror(-rc));
       break;
     }
-    now_ = monotonic_seconds();
+    turn_ns_ = monotonic_ns();
+    now_ = turn_ns_ / 1'000'000'000;
+    rate_limiter_.take_peer_events(now_);
     unsigned head = 0, seen = 0;
     io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(ring, head, cqe) {
@@ -290,6 +244,7 @@ void Reactor::loop() {
     service_dirty();
     on_tick();
     publish_to_storage();
+    events_.flush();
   }
 }
 
@@ -401,14 +356,20 @@ void Reactor::open_connection(unsigned listener, int fd) {
         ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
     metrics_.refused_limit.add();
+    std::uint16_t port = 0;
+    log_refused_connection(numeric_address(peer, port), admission == Admission::server_full
+                                                            ? "server_connection_limit"
+                                                            : "client_connection_limit");
     return;
   }
   metrics_.accepted.add();
   auto& c = take_slot(fd);
   c.client = client;
   c.listener = listener;
+  c.opened_ns = turn_ns_;
   ConnectionInfo info;
   info.client_address = numeric_address(peer, info.client_port);
+  info.client_octets = client.octets;
   c.deadline = now_ + config_.command_timeout.count();
   timers_->schedule(c.key(), c.deadline);
   metrics_.open.set(++live_ - http_live_);
@@ -486,9 +447,12 @@ void Reactor::start_session(Connection& c, ConnectionInfo info) {
   const auto role = info.role;
   c.session.emplace(runtime_.contexts[c.listener], static_cast<SessionServices&>(*this),
                     std::move(info));
+  c.rate_refused = !admit_connection(c);
   if (role == ListenerRole::smtps) {
-    // RFC 8314 §3.3: the handshake first; the greeting follows it, encrypted.
+    // RFC 8314 §3.3: the handshake first; the greeting (or refusal) follows it, encrypted.
     if (!start_tls(c)) c.tls_failed = true;
+  } else if (c.rate_refused) {
+    c.session->refuse(replies::kConnectionRateExceeded);
   } else {
     c.session->greet();
   }
@@ -520,6 +484,7 @@ void Reactor::read_proxy_header(Connection& c, std::span<const char> bytes) {
   info.proxy = std::make_shared<const ProxyInfo>(std::move(proxy));
   info.client_address = numeric_address(client, info.client_port);
   c.client = ClientKey::of(client);
+  info.client_octets = c.client.octets;
   if (limiter_.admit_client(c.client) != Admission::admitted) {
     constexpr std::string_view kClientFull =
         "421 4.7.0 Too many connections from your address, try again later\r\n";
@@ -543,6 +508,13 @@ void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
       const auto id = buffer_id(flags);
       // The session (or wolfSSL) copies what it keeps, so the buffer goes back at once.
       const auto bytes = buffers_->received(id, static_cast<std::size_t>(res));
+      if (c.listener != metrics_listener_) {
+        metrics_.bytes_received.add(bytes.size());
+        c.bytes_in += bytes.size();
+        // Answer latency counts from the oldest unanswered command, or from the last octets
+        // of a message (its end is what the final reply answers).
+        if (c.input_ns == 0 || c.phase == Session::Phase::data) c.input_ns = turn_ns_;
+      }
       if (c.closing) {
       } else if (c.listener == metrics_listener_) {
         read_http_request(c, bytes);
@@ -600,8 +572,11 @@ void Reactor::feed_tls(Connection& c, std::span<const char> ciphertext) {
   const auto received = stream.receive(ciphertext, tls_plaintext_);
   if (received.established) {
     metrics_.tls_handshakes.add();
-    c.session->tls_established(stream.info());
-    c.session->greet();  // implicit TLS; a no-op after STARTTLS
+    auto info = stream.info();
+    metrics_.tls_sessions.count(info.version, info.cipher);
+    c.session->tls_established(std::move(info));
+    // Implicit TLS: the greeting now; after STARTTLS both are no-ops.
+    c.rate_refused ? c.session->refuse(replies::kConnectionRateExceeded) : c.session->greet();
   }
   if (!tls_plaintext_.empty()) feed(c, tls_plaintext_.span());
   if (received.closed) c.peer_closed = true;
@@ -775,22 +750,30 @@ void Reactor::hand_to_storage(Connection& c) {
     // The benchmark sink: acknowledged, kept nowhere, and the 250 says so.
     auto message = session.take_message();
     metrics_.messages_stored.add();
+    metrics_.stored_by_durability[static_cast<std::size_t>(durability)].add();
+    finish_transaction_note(note_transaction(session, message.envelope, message.content.size()),
+                            StorageResult::stored, 0);
     session.storage_done(StorageResult::stored);
     return;
   }
   if (storing_ >= storage_->requests.capacity()) {
-    session.take_message();
+    const auto message = session.take_message();
+    finish_transaction_note(note_transaction(session, message.envelope, message.content.size()),
+                            StorageResult::busy, 0);
     session.storage_done(StorageResult::busy);  // nothing acknowledged that is not stored
     return;
   }
-  StoreRequest request{std::make_unique<Message>(session.take_message()),
+  auto message = std::make_unique<Message>(session.take_message());
+  const auto note = note_transaction(session, message->envelope, message->content.size());
+  StoreRequest request{std::move(message),
                        c.slot,
                        c.generation,
                        durability == Durability::fsync,
                        durability == Durability::kafka,
-                       monotonic_ns()};
+                       monotonic_ns(),
+                       note};
   storage_->requests.try_stage(request);  // cannot fail: storing_ < capacity
-  ++storing_;
+  metrics_.storage_in_flight.set(++storing_);
   staged_for_storage_ = true;  // published, and the writer woken, once per loop turn
 }
 
@@ -806,6 +789,9 @@ void Reactor::hand_to_verifier(Connection& c) {
   job.slot = c.slot;
   job.generation = c.generation;
   job.client_address = session.connection().client_address;
+  const auto network =
+      network_of(c.client, config_.rate_limits.ipv4_prefix, config_.rate_limits.ipv6_prefix);
+  job.client_network.assign(reinterpret_cast<const char*>(network.octets.data()), 16);
   job.request = session.auth_request();
   job.store = runtime_.credentials;
   c.auth_pending = true;
@@ -835,12 +821,15 @@ void Reactor::publish_to_storage() {
 void Reactor::collect_storage_answers() {
   if (storage_ == nullptr) return;
   storage_->completions.pop_batch(SIZE_MAX, [this](StoreCompletion&& done) {
-    --storing_;
+    metrics_.storage_in_flight.set(--storing_);
     (done.result == StorageResult::stored ? metrics_.messages_stored : metrics_.messages_failed)
         .add();
+    if (done.result == StorageResult::stored)
+      metrics_.stored_by_durability[static_cast<std::size_t>(done.durability)].add();
     // From the end of the data to the 250 being queued: storage's share of the latency.
-    metrics_.store_latency.record_us(
-        static_cast<std::uint64_t>((monotonic_ns() - done.handed_at_ns) / 1000));
+    const auto store_us = (monotonic_ns() - done.handed_at_ns) / 1000;
+    metrics_.store_latency.record_us(static_cast<std::uint64_t>(store_us));
+    finish_transaction_note(done.log_note, done.result, store_us);
     if (done.slot >= slots_.size() || !slots_[done.slot]) return;
     auto& c = *slots_[done.slot];
     // A client that left while its message was written: stored, but nobody to tell.
@@ -853,6 +842,7 @@ void Reactor::collect_storage_answers() {
 
 void Reactor::start_send(Connection& c) {
   auto& session = *c.session;
+  time_answer(c);
   if (c.tls && c.tls->established()) {
     if (!c.tls->send(session.output())) c.tls_failed = true;
     session.consume_output(session.output().size());
@@ -878,6 +868,7 @@ void Reactor::submit_send(Connection& c) {
 void Reactor::begin_close(Connection& c) {
   if (c.closing) return;
   c.closing = true;
+  if (c.session) log_connection_closed(c);
   --live_;
   if (c.listener == metrics_listener_) --http_live_;
   metrics_.open.set(live_ - http_live_);
@@ -1058,6 +1049,8 @@ void Reactor::apply(RuntimeConfig runtime) {
       tls_ = std::move(contexts);
     }
   }
+  rate_limiter_.set_limits(runtime.rate_limits);
+  events_.refresh();  // the log's format and sampling may have changed too
   runtime_ = std::move(runtime);
 }
 

@@ -15,9 +15,11 @@
 #include "buffer_ring.h"
 #include "connection_limiter.h"
 #include "mxring/engine/byte_buffer.h"
+#include "mxring/engine/log.h"
 #include "mxring/engine/queue_id_generator.h"
 #include "mxring/engine/server.h"
 #include "mxring/engine/session.h"
+#include "rate_limiter.h"
 #include "reactor_metrics.h"
 #include "ring.h"
 #include "server_metrics.h"
@@ -33,7 +35,8 @@ class Reactor final : private SessionServices {
   // `storage`: this reactor's channel to its spool writer; null when every listener discards.
   Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
           RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-          StorageChannel* storage, AuthVerifier* auth, const ServerMetrics* metrics_page = nullptr);
+          StorageChannel* storage, AuthVerifier* auth, RateExchange* rate_exchange = nullptr,
+          const ServerMetrics* metrics_page = nullptr);
   ~Reactor();
 
   // The thread body. `ready` is called once, with an empty string when the reactor listens.
@@ -105,6 +108,21 @@ class Reactor final : private SessionServices {
   bool accepting_messages() override;
   bool storage_nearly_full() const;
 
+  // SessionServices: rate limits, metrics and logs (reactor_events.cpp).
+  bool admit_message(const Session& session) override;
+  bool admit_recipient(const Session& session) override;
+  void replied(ReplyTo to, unsigned code) override;
+  void message_refused(const Session& session, const Envelope& envelope, unsigned code) override;
+  bool admit_connection(Connection& c);
+  void time_answer(Connection& c);
+  void log_refused_connection(std::string_view client, std::string_view reason);
+  void log_connection_closed(const Connection& c);
+  // A message handed to storage: its log line, written up to the outcome, waits under the
+  // returned note (0: not logged) until the answer finishes it.
+  std::uint32_t note_transaction(const Session& session, const Envelope& envelope,
+                                 std::size_t size);
+  void finish_transaction_note(std::uint32_t note, StorageResult result, std::int64_t store_us);
+
   const unsigned index_;
   const int cpu_;
   const ServerConfig& config_;
@@ -143,6 +161,11 @@ class Reactor final : private SessionServices {
   std::int64_t drain_deadline_ = 0;
 
   ReactorMetrics metrics_;
+  EventLog events_;
+  RateLimiter rate_limiter_;
+  std::vector<std::string> transaction_notes_;  // indexed by note - 1
+  std::vector<std::uint32_t> free_notes_;
+  std::int64_t turn_ns_ = 0;           // CLOCK_MONOTONIC when this loop turn's completions arrived
   const ServerMetrics* metrics_page_;  // non-null on the reactor that serves HTTP
   unsigned metrics_listener_ = ~0u;    // its index in listeners_
 

@@ -13,6 +13,7 @@
 #include "connection_limiter.h"
 #include "listener_socket.h"
 #include "mxring/engine/log.h"
+#include "rate_limiter.h"
 #include "reactor.h"
 #include "ring.h"
 #include "storage/spool_writer.h"
@@ -48,6 +49,7 @@ struct Server::State {
   std::vector<std::unique_ptr<StorageChannel>> channels;
   std::vector<std::unique_ptr<SpoolWriter>> writers;
   std::unique_ptr<AuthVerifier> auth;  // stopped in wait(), while every reactor still exists
+  std::unique_ptr<RateExchange> rate_exchange;  // with rate limits and several reactors
   std::vector<std::unique_ptr<Reactor>> reactors;
   ServerMetrics metrics;  // what the first reactor serves on the metrics listener
   std::vector<std::thread> threads;
@@ -125,8 +127,10 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   for (const auto& listener : cfg.listeners) runtime.contexts.push_back(listener.context);
   runtime.tls = cfg.tls;
   runtime.credentials = cfg.credentials;
+  runtime.rate_limits = cfg.rate_limits;
   AuthLimits auth_limits;
   auth_limits.max_failures = cfg.auth_max_failures;
+  auth_limits.max_failures_per_network = cfg.auth_max_failures_per_network;
   auth_limits.window_seconds = cfg.auth_failure_window.count();
   State* raw_state = state.get();
   state->auth = std::make_unique<AuthVerifier>(auth_limits, [raw_state](unsigned r, AuthAnswer a) {
@@ -160,12 +164,14 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     }
   }
 
+  // Always with several reactors: a reload may turn rate limits on.
+  if (count > 1) state->rate_exchange = std::make_unique<RateExchange>(count);
   // Every reactor exists, and the metrics page knows them all, before any thread starts.
   for (unsigned i = 0; i < count; ++i) {
     state->reactors.push_back(
         std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
                                   stores ? state->channels[i].get() : nullptr, state->auth.get(),
-                                  i == 0 ? &state->metrics : nullptr));
+                                  state->rate_exchange.get(), i == 0 ? &state->metrics : nullptr));
     state->metrics.add_reactor(&state->reactors.back()->metrics());
   }
   for (const auto& writer : state->writers) state->metrics.add_writer(&writer->stats());

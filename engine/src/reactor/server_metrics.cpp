@@ -2,7 +2,10 @@
 // base units (seconds), histograms as cumulative _bucket{le=...}, _sum and _count.
 #include "server_metrics.h"
 
+#include <algorithm>
 #include <cstdio>
+
+#include "mxring/engine/log.h"
 
 namespace mxring::engine {
 namespace {
@@ -29,7 +32,17 @@ class Page {
     text_ += name + ' ' + number + '\n';
   }
   // Log2 microsecond histograms (one per reactor or writer), summed, in seconds.
-  void seconds_histogram(const std::string& name, const std::vector<const Log2Histogram*>& parts) {
+  void seconds_histogram(const std::string& name, const std::vector<const Log2Histogram*>& parts,
+                         const std::string& labels = {}) {
+    const auto with = [&](const std::string& suffix, const std::string& le) {
+      std::string series = name + suffix;
+      if (labels.empty() && le.empty()) return series;
+      series += '{';
+      series += labels;
+      if (!labels.empty() && !le.empty()) series += ',';
+      if (!le.empty()) series += "le=\"" + le + "\"";
+      return series + '}';
+    };
     const auto sum_over = [&](std::size_t b) {
       std::uint64_t n = 0;
       for (const auto* h : parts) n += h->buckets[b].get();
@@ -41,18 +54,45 @@ class Page {
       cumulative += sum_over(b);
       char le[32];
       std::snprintf(le, sizeof le, "%.6g", static_cast<double>(std::uint64_t{1} << b) / 1e6);
-      sample(name + "_bucket{le=\"" + le + "\"}", cumulative);
+      sample(with("_bucket", le), cumulative);
     }
     cumulative += sum_over(31);
-    sample(name + "_bucket{le=\"+Inf\"}", cumulative);
-    sample(name + "_count", cumulative);
-    sample(name + "_sum", static_cast<double>(sum_us) / 1e6);
+    sample(with("_bucket", "+Inf"), cumulative);
+    sample(with("_count", ""), cumulative);
+    sample(with("_sum", ""), static_cast<double>(sum_us) / 1e6);
   }
   std::string take() { return std::move(text_); }
 
  private:
   std::string text_;
 };
+
+constexpr std::string_view reply_to_label(ReplyTo to) {
+  constexpr std::string_view kLabels[] = {
+      "greeting",       "HELO", "EHLO",    "MAIL",    "RCPT",      "DATA", "BDAT",
+      "end_of_message", "RSET", "NOOP",    "QUIT",    "VRFY",      "EXPN", "HELP",
+      "STARTTLS",       "AUTH", "XCLIENT", "unknown", "connection"};
+  static_assert(std::size(kLabels) == kReplyToCount);
+  return kLabels[static_cast<std::size_t>(to)];
+}
+
+constexpr std::string_view kPhaseLabels[kReplyPhaseCount] = {"banner_to_ehlo", "mail", "rcpt",
+                                                             "data", "end_of_data"};
+constexpr std::string_view kDurabilityLabels[] = {"fsync", "none", "discard", "kafka"};
+
+// Prometheus label values are quoted strings: backslash, quote and newline escaped.
+std::string label_value(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -71,6 +111,8 @@ std::string ServerMetrics::page() const {
            total(&ReactorMetrics::refused_limit));
   p.sample("mxring_connections_refused_total{reason=\"untrusted_proxy\"}",
            total(&ReactorMetrics::refused_untrusted_proxy));
+  p.sample("mxring_connections_refused_total{reason=\"rate\"}",
+           total(&ReactorMetrics::refused_rate));
   p.family("mxring_connections_open", "gauge", "Connections open now.");
   p.sample("mxring_connections_open", total(&ReactorMetrics::open));
   p.family("mxring_messages_total", "counter",
@@ -78,6 +120,95 @@ std::string ServerMetrics::page() const {
   p.sample("mxring_messages_total{result=\"stored\"}", total(&ReactorMetrics::messages_stored));
   p.sample("mxring_messages_total{result=\"storage_failed\"}",
            total(&ReactorMetrics::messages_failed));
+  p.family("mxring_messages_stored_total", "counter",
+           "Messages acknowledged with 250, by the durability the 250 promised.");
+  for (std::size_t d = 0; d < std::size(kDurabilityLabels); ++d) {
+    std::uint64_t n = 0;
+    for (const auto* r : reactors_) n += r->stored_by_durability[d].get();
+    p.sample(
+        "mxring_messages_stored_total{durability=\"" + std::string(kDurabilityLabels[d]) + "\"}",
+        n);
+  }
+  // Replies by command and code; series appear once a code has been sent.
+  const auto reply_count = [&](ReplyTo to, std::size_t slot) {
+    std::uint64_t n = 0;
+    for (const auto* r : reactors_) n += r->replies[static_cast<std::size_t>(to)][slot].get();
+    return n;
+  };
+  const auto code_label = [](std::size_t slot) {
+    return slot == 0 ? std::string("other") : std::to_string(kReplyCodes[slot]);
+  };
+  // Each family's samples together (the exposition format wants them grouped).
+  const auto replies_of = [&](ReplyTo what, const std::string& name, bool with_command) {
+    for (std::size_t slot = 0; slot < kReplyCodes.size(); ++slot) {
+      const auto n = reply_count(what, slot);
+      if (n == 0) continue;
+      std::string labels =
+          with_command ? "command=\"" + std::string(reply_to_label(what)) + "\"," : "";
+      p.sample(name + "{" + labels + "code=\"" + code_label(slot) + "\"}", n);
+    }
+  };
+  p.family("mxring_transactions_total", "counter",
+           "Transactions that reached the end of their data, by the code of the final reply.");
+  replies_of(ReplyTo::end_of_message, "mxring_transactions_total", false);
+  p.family("mxring_recipients_total", "counter", "RCPT commands, by reply code.");
+  replies_of(ReplyTo::rcpt, "mxring_recipients_total", false);
+  p.family("mxring_replies_total", "counter",
+           "Replies to the other commands (and the greeting and connection-level 421s), by "
+           "command and code.");
+  for (std::size_t to = 0; to < kReplyToCount; ++to) {
+    const auto what = static_cast<ReplyTo>(to);
+    if (what != ReplyTo::end_of_message && what != ReplyTo::rcpt)
+      replies_of(what, "mxring_replies_total", true);
+  }
+  p.family("mxring_rate_limited_total", "counter",
+           "Commands refused by the per-client rate limits (450 4.7.1), by command.");
+  p.sample("mxring_rate_limited_total{command=\"MAIL\"}",
+           total(&ReactorMetrics::rate_limited_messages));
+  p.sample("mxring_rate_limited_total{command=\"RCPT\"}",
+           total(&ReactorMetrics::rate_limited_recipients));
+  p.family("mxring_received_bytes_total", "counter",
+           "Octets received from SMTP clients (TLS connections: as sent, encrypted).");
+  p.sample("mxring_received_bytes_total", total(&ReactorMetrics::bytes_received));
+  p.family("mxring_storage_in_flight", "gauge",
+           "Messages handed to storage writers and not yet answered (ring occupancy).");
+  p.sample("mxring_storage_in_flight", total(&ReactorMetrics::storage_in_flight));
+  p.family("mxring_phase_seconds", "histogram",
+           "From the receive that completed a command to the send of its answer, by phase; "
+           "banner_to_ehlo from the connection's start to the first HELO/EHLO answer.");
+  for (std::size_t phase = 0; phase < kReplyPhaseCount; ++phase) {
+    std::vector<const Log2Histogram*> parts;
+    for (const auto* r : reactors_) parts.push_back(&r->phase_latency[phase]);
+    p.seconds_histogram("mxring_phase_seconds", parts,
+                        "phase=\"" + std::string(kPhaseLabels[phase]) + "\"");
+  }
+  p.family("mxring_tls_sessions_total", "counter",
+           "TLS handshakes completed, by protocol version and cipher.");
+  {
+    std::vector<std::pair<std::string, std::uint64_t>> sessions;  // label set -> count
+    std::uint64_t other = 0;
+    for (const auto* r : reactors_) {
+      const auto used = r->tls_sessions.used();
+      for (std::uint32_t i = 0; i < used; ++i) {
+        const auto& slot = r->tls_sessions.slot(i);
+        const auto labels = "version=\"" + label_value(slot.version) + "\",cipher=\"" +
+                            label_value(slot.cipher) + "\"";
+        auto found = std::find_if(sessions.begin(), sessions.end(),
+                                  [&](const auto& s) { return s.first == labels; });
+        if (found == sessions.end())
+          sessions.emplace_back(labels, slot.count.get());
+        else
+          found->second += slot.count.get();
+      }
+      other += r->tls_sessions.other();
+    }
+    for (const auto& [labels, n] : sessions)
+      p.sample("mxring_tls_sessions_total{" + labels + "}", n);
+    if (other > 0) p.sample("mxring_tls_sessions_total{version=\"other\",cipher=\"other\"}", other);
+  }
+  p.family("mxring_log_lines_dropped_total", "counter",
+           "Log lines dropped because the log writer could not keep up.");
+  p.sample("mxring_log_lines_dropped_total", log_lines_dropped());
   p.family("mxring_receive_buffers_exhausted_total", "counter",
            "Receives that found no provided buffer (ENOBUFS) and were re-armed after a refill.");
   p.sample("mxring_receive_buffers_exhausted_total",

@@ -63,6 +63,13 @@ inline constexpr std::string_view kRelayDenied = "550 5.7.1 Relay access denied\
 inline constexpr std::string_view kTooManyRecipients = "452 4.5.3 Too many recipients\r\n";
 inline constexpr std::string_view kTooManyMessages =
     "452 4.5.3 Too many messages in this session; please reconnect\r\n";
+// Per-client rate limits (Postfix's anvil answers the same): try again later.
+inline constexpr std::string_view kMessageRateExceeded =
+    "450 4.7.1 Too many messages from your address; try again later\r\n";
+inline constexpr std::string_view kRecipientRateExceeded =
+    "450 4.7.1 Too many recipients from your address; try again later\r\n";
+inline constexpr std::string_view kConnectionRateExceeded =
+    "421 4.7.0 Too many connections from your address; try again later\r\n";
 // RFC 1870 §6: 552 for a size over the fixed maximum, at MAIL and after the content.
 inline constexpr std::string_view kMessageTooBig =
     "552 5.3.4 Message size exceeds fixed maximum message size\r\n";

@@ -26,6 +26,12 @@ constexpr std::size_t kIdleOutputCapacity = 512;
 
 }  // namespace
 
+unsigned reply_code(std::string_view reply) {
+  if (reply.size() < 3) return 0;
+  return static_cast<unsigned>(reply[0] - '0') * 100 + static_cast<unsigned>(reply[1] - '0') * 10 +
+         static_cast<unsigned>(reply[2] - '0');
+}
+
 Session::Session(std::shared_ptr<const SessionContext> context, SessionServices& services,
                  ConnectionInfo connection)
     : context_(std::move(context)),
@@ -41,7 +47,17 @@ Session::~Session() {
 void Session::greet() {
   if (greeted_ || wait_ == Wait::closed) return;
   greeted_ = true;
+  const auto before = output_.size();
   reply(context_->greeting());
+  answered(ReplyTo::greeting, before);
+}
+
+void Session::refuse(std::string_view text) {
+  if (greeted_ || wait_ == Wait::closed) return;
+  greeted_ = true;
+  const auto before = output_.size();
+  close_with(text, CloseReason::rate_limited);
+  answered(ReplyTo::greeting, before);
 }
 
 void Session::receive(std::span<const char> bytes) {
@@ -49,7 +65,9 @@ void Session::receive(std::span<const char> bytes) {
   if (!greeted_) {
     // RFC 5321 §4.3.1 has the client wait for the greeting; one that talks first is a
     // spam engine or a protocol confusion (Postfix postscreen's pregreet test).
-    close_with(replies::kEarlyTalker);
+    const auto before = output_.size();
+    close_with(replies::kEarlyTalker, CloseReason::early_talker);
+    answered(ReplyTo::greeting, before);
     return;
   }
   if (backlog() == 0 && can_process()) {
@@ -170,16 +188,21 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
 
 void Session::on_line(std::string_view line, const parser::Line& framing) {
   if (!framing.valid()) {
+    const auto to = mode_ == Mode::sasl ? ReplyTo::auth : ReplyTo::unknown;
     if (mode_ == Mode::sasl) {
       sasl_.reset();
       mode_ = Mode::command;
     }
     // CVE-2023-51764 class: a line with a bare CR/LF is refused whole, never split or mended.
+    const auto before = output_.size();
     reject(framing.too_long ? replies::kLineTooLong : replies::kBareLineEndInCommand);
+    answered(to, before);
     return;
   }
   if (mode_ == Mode::sasl) {
+    const auto before = output_.size();
     on_sasl_line(line);
+    answered(ReplyTo::auth, before);
   } else {
     on_command(line);
   }
@@ -191,13 +214,13 @@ void Session::finish_data() {
   auto& transaction = *transaction_;
   // DESIGN.md: content with a bare CR or LF is refused, never normalised (SMTP smuggling).
   if (flags.bare_cr || flags.bare_lf) {
-    reject(replies::kBareLineEndInData);
+    refuse_message(replies::kBareLineEndInData);
   } else if (flags.nul) {
-    reject(replies::kNulInData);
+    refuse_message(replies::kNulInData);
   } else if (transaction.overflowed) {
-    reply(replies::kMessageTooBig);
+    refuse_message(replies::kMessageTooBig);
   } else if (flags.long_line && context_->limits().reject_long_lines) {
-    reject(replies::kLongLineInData);
+    refuse_message(replies::kLongLineInData);
   } else {
     transaction.envelope.eight_bit = flags.eight_bit;
     transaction.envelope.long_lines = flags.long_line;
@@ -216,10 +239,12 @@ void Session::finish_bdat_chunk() {
     const auto refusal = bdat_refusal_;
     bdat_refusal_ = {};
     if (refusal == replies::kMessageTooBig || refusal == replies::kSystemBusy) {
-      reply(refusal);
+      refuse_message(refusal);
       end_transaction();
     } else {
+      const auto before = output_.size();
       reject(refusal);
+      answered(ReplyTo::bdat, before);
     }
     return;
   }
@@ -230,9 +255,11 @@ void Session::finish_bdat_chunk() {
   char text[64];
   auto* end = std::to_chars(text, text + 24, bdat_chunk_size_).ptr;
   constexpr std::string_view kTail = " octets received\r\n";
+  const auto before = output_.size();
   reply("250 2.0.0 ");
   reply({text, static_cast<std::size_t>(end - text)});
   reply(kTail);
+  answered(ReplyTo::bdat, before);
 }
 
 void Session::start_content() {
@@ -279,6 +306,8 @@ void Session::storage_done(StorageResult result) {
   wait_ = Wait::input;
   message_ready_ = false;
   transaction_.reset();
+  const auto before = output_.size();
+  if (result != StorageResult::stored) ++refused_;
   switch (result) {
     case StorageResult::stored: {
       // DESIGN.md durability contract: the text says what the 250 promises.
@@ -312,12 +341,14 @@ void Session::storage_done(StorageResult result) {
       reply(replies::kSystemBusy);
       break;
   }
+  answered(ReplyTo::end_of_message, before);
   resume();
 }
 
 void Session::auth_done(AuthResult result) {
   if (wait_ != Wait::auth || !auth_) return;
   wait_ = Wait::input;
+  const auto before = output_.size();
   switch (result) {
     case AuthResult::success:
       auth_identity_ = auth_->user;
@@ -330,6 +361,7 @@ void Session::auth_done(AuthResult result) {
       reply(replies::kAuthTemporary);
       break;
   }
+  answered(ReplyTo::auth, before);
   explicit_bzero(auth_->password.data(), auth_->password.size());
   auth_.reset();
   resume();
@@ -357,11 +389,17 @@ void Session::reset_after_tls() {
 }
 
 void Session::timed_out() {
-  if (wait_ != Wait::closed) close_with(context_->timeout_reply());
+  if (wait_ == Wait::closed) return;
+  const auto before = output_.size();
+  close_with(context_->timeout_reply(), CloseReason::timeout);
+  answered(ReplyTo::connection, before);
 }
 
 void Session::shutting_down() {
-  if (wait_ != Wait::closed) close_with(context_->shutdown_reply());
+  if (wait_ == Wait::closed) return;
+  const auto before = output_.size();
+  close_with(context_->shutdown_reply(), CloseReason::shutdown);
+  answered(ReplyTo::connection, before);
 }
 
 void Session::consume_output(std::size_t sent) {
@@ -400,11 +438,15 @@ void Session::reply(std::string_view text) {
 void Session::reject(std::string_view text) {
   reply(text);
   // Postfix's smtpd_hard_error_limit: a client that keeps failing is cut off.
-  if (++errors_ >= context_->limits().max_errors) close_with(context_->too_many_errors());
+  if (++errors_ >= context_->limits().max_errors) {
+    close_with(context_->too_many_errors(), CloseReason::too_many_errors);
+    services_.replied(ReplyTo::connection, 421);
+  }
 }
 
-void Session::close_with(std::string_view text) {
+void Session::close_with(std::string_view text, CloseReason reason) {
   reply(text);
+  close_reason_ = reason;
   wait_ = Wait::closed;
   mode_ = Mode::command;
   transaction_.reset();
@@ -413,6 +455,22 @@ void Session::close_with(std::string_view text) {
   partial_line_.release();
   backlog_.release();
   backlog_offset_ = 0;
+}
+
+// The end of the data, refused: the transaction is over and the host hears why.
+void Session::refuse_message(std::string_view text) {
+  if (transaction_) services_.message_refused(*this, transaction_->envelope, reply_code(text));
+  ++refused_;
+  const auto before = output_.size();
+  // A message too big is the client's honest mistake; malformed content counts as an error.
+  text == replies::kMessageTooBig || text == replies::kSystemBusy ? reply(text) : reject(text);
+  answered(ReplyTo::end_of_message, before);
+}
+
+void Session::answered(ReplyTo to, std::size_t before) {
+  if (output_.size() < before + 3) return;
+  last_reply_to_ = to;
+  services_.replied(to, reply_code(output_.view().substr(before, 3)));
 }
 
 void Session::end_transaction() {

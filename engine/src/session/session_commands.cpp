@@ -44,15 +44,59 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
+ReplyTo reply_to(parser::Verb verb) {
+  using parser::Verb;
+  switch (verb) {
+    case Verb::helo:
+      return ReplyTo::helo;
+    case Verb::ehlo:
+      return ReplyTo::ehlo;
+    case Verb::mail:
+      return ReplyTo::mail;
+    case Verb::rcpt:
+      return ReplyTo::rcpt;
+    case Verb::data:
+      return ReplyTo::data;
+    case Verb::bdat:
+      return ReplyTo::bdat;
+    case Verb::rset:
+      return ReplyTo::rset;
+    case Verb::noop:
+      return ReplyTo::noop;
+    case Verb::quit:
+      return ReplyTo::quit;
+    case Verb::vrfy:
+      return ReplyTo::vrfy;
+    case Verb::expn:
+      return ReplyTo::expn;
+    case Verb::help:
+      return ReplyTo::help;
+    case Verb::starttls:
+      return ReplyTo::starttls;
+    case Verb::auth:
+      return ReplyTo::auth;
+    default:
+      return ReplyTo::unknown;
+  }
+}
+
 }  // namespace
 
 void Session::on_command(std::string_view line) {
   const auto parsed = parser::parse_command(line, context_->limits().command);
   const auto& command = parsed.command;
+  const auto before = output_.size();
   if (parsed.error != parser::CommandError::none) {
     reject(error_reply(parsed.error, command.verb));
-    return;
+  } else {
+    dispatch(command);
   }
+  // A BDAT chunk is answered once it has been read (finish_bdat_chunk counts it).
+  if (command.verb != parser::Verb::bdat || parsed.error != parser::CommandError::none)
+    answered(reply_to(command.verb), before);
+}
+
+void Session::dispatch(const parser::Command& command) {
   using parser::Verb;
   switch (command.verb) {
     case Verb::helo:
@@ -81,7 +125,7 @@ void Session::on_command(std::string_view line) {
       reply(replies::kOk);
       break;
     case Verb::quit:
-      close_with(replies::kBye);
+      close_with(replies::kBye, CloseReason::quit);
       break;
     case Verb::vrfy:
       reply(replies::kCannotVrfy);
@@ -128,6 +172,7 @@ void Session::on_mail(const parser::Command& command) {
     return reply(replies::kMessageTooBig);  // RFC 1870 §6
   if (command.path.utf8 && !parameters.smtputf8) return reject(replies::kNeedSmtputf8);
   if (parameters.requiretls && !tls_active()) return reject(replies::kRequiretlsNeedsTls);
+  if (!services_.admit_message(*this)) return reply(replies::kMessageRateExceeded);
 
   transaction_ = std::make_unique<Transaction>();
   auto& envelope = transaction_->envelope;
@@ -172,6 +217,7 @@ void Session::on_rcpt(const parser::Command& command) {
         return reject(replies::kRelayDenied);
     }
   }
+  if (!services_.admit_recipient(*this)) return reply(replies::kRecipientRateExceeded);
   auto& recipient = envelope.recipients.emplace_back();
   recipient.address.assign(command.path.mailbox);
   recipient.notify = command.rcpt.notify;

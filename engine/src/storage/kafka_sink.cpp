@@ -71,7 +71,7 @@ void KafkaSink::reported(Flight& flight, bool ok, std::string_view error) {
 void KafkaSink::answer(Flight& flight, StorageResult result) {
   flight.answered = true;
   const auto& r = flight.request;
-  answer_(flight.channel, StoreCompletion{r.slot, r.generation, result, r.handed_at_ns});
+  answer_(flight.channel, StoreCompletion::answer(r, result));
 }
 
 void KafkaSink::service(std::chrono::milliseconds wait) {

@@ -255,8 +255,7 @@ void SpoolWriter::run() {
     }
     if (!batch.empty()) write_batch(batch, results);
     for (std::size_t i = 0; i < batch.size(); ++i)
-      answer(batch_channels[i],
-             {batch[i].slot, batch[i].generation, results[i], batch[i].handed_at_ns});
+      answer(batch_channels[i], StoreCompletion::answer(batch[i], results[i]));
     batch.clear();  // frees the messages on this thread
     if (kafka_) kafka_->service(std::chrono::milliseconds(0));
     wake_touched_reactors();

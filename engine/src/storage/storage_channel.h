@@ -23,6 +23,7 @@ struct StoreRequest {
   bool sync = true;               // durability fsync (false: none)
   bool kafka = false;             // durability kafka: to the writer's producer, not the spool
   std::int64_t handed_at_ns = 0;  // CLOCK_MONOTONIC, for the end-of-data-to-250 latency
+  std::uint32_t log_note = 0;     // the reactor's pending log line (0: none), handed back
 };
 
 // What a failed write or sync means for the client (RFC 3463 §3.4): X.3.1 mail system full,
@@ -36,7 +37,20 @@ struct StoreCompletion {
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
   StorageResult result = StorageResult::stored;
+  Durability durability = Durability::fsync;
   std::int64_t handed_at_ns = 0;
+  std::uint32_t log_note = 0;
+
+  static StoreCompletion answer(const StoreRequest& request, StorageResult result) {
+    return {request.slot,
+            request.generation,
+            result,
+            request.kafka  ? Durability::kafka
+            : request.sync ? Durability::fsync
+                           : Durability::none,
+            request.handed_at_ns,
+            request.log_note};
+  }
 };
 
 // Wakes a sleeping writer without a system call when it is busy. Both sides make their

@@ -52,6 +52,7 @@ struct ProxyInfo {
 struct ConnectionInfo {
   std::string client_address;  // numeric: "192.0.2.1" or "2001:db8::1" (no DNS is asked)
   std::uint16_t client_port = 0;
+  std::array<std::uint8_t, 16> client_octets{};  // the same, IPv4 mapped (per-client limits)
   std::string listener;  // the listener's address as configured, e.g. "127.0.0.1:2525"
   ListenerRole role = ListenerRole::smtp;
   // Shared and immutable: a connection's idle footprint stays small (most have none).

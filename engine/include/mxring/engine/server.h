@@ -3,6 +3,7 @@
 // thread that owns the process's signals.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,21 @@
 #include "mxring/engine/tls_certificates.h"
 
 namespace mxring::engine {
+
+// Per-client rate limits (Postfix's anvil rates, KumoMTA's throttles), per address and per
+// network (IPv4 /24, IPv6 /64 by default), each counted over a fixed window that starts at
+// the client's first event. Past a limit: 421 4.7.0 at connect, 450 4.7.1 at MAIL and RCPT.
+struct RateLimits {
+  enum Kind : std::uint8_t { connections, messages, recipients, kinds };
+  std::array<std::uint32_t, kinds> per_address{};  // 0: no limit
+  std::array<std::uint32_t, kinds> per_network{};
+  std::uint8_t ipv4_prefix = 24;
+  std::uint8_t ipv6_prefix = 64;
+  std::chrono::seconds window{60};
+
+  bool limits(Kind kind) const { return per_address[kind] > 0 || per_network[kind] > 0; }
+  bool any() const { return limits(connections) || limits(messages) || limits(recipients); }
+};
 
 struct ListenerConfig {
   std::string address;  // numeric IPv4 or IPv6
@@ -33,14 +49,18 @@ struct RuntimeConfig {
   std::vector<std::shared_ptr<const SessionContext>> contexts;  // one per listener, in order
   std::shared_ptr<const TlsCertificates> tls;                   // null: no STARTTLS, no smtps
   std::shared_ptr<const CredentialStore> credentials;           // null: AUTH not offered
+  RateLimits rate_limits;
 };
 
 struct ServerConfig {
   std::vector<ListenerConfig> listeners;
   std::shared_ptr<const TlsCertificates> tls;          // null: no TLS
   std::shared_ptr<const CredentialStore> credentials;  // null: no AUTH
-  // Failed AUTH attempts per client address and window, then 454 4.7.0 until it ends.
+  RateLimits rate_limits;
+  // Failed AUTH attempts per client address (and per network) and window, then 454 4.7.0
+  // until it ends.
   std::uint32_t auth_max_failures = 5;
+  std::uint32_t auth_max_failures_per_network = 0;  // 0: no limit
   std::chrono::seconds auth_failure_window{60};
   unsigned threads = 0;  // reactors; 0: one per CPU this process may run on
   bool pin_threads = true;

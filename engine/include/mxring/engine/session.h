@@ -19,7 +19,47 @@
 
 namespace mxring::engine {
 
-// What the session asks of its host synchronously. Neither call may block.
+class Session;
+
+// What a reply answers, for the metrics' count of replies by command and code.
+enum class ReplyTo : std::uint8_t {
+  greeting,  // 220, or 554 to an early talker
+  helo,
+  ehlo,
+  mail,
+  rcpt,
+  data,            // 354, or a refusal of DATA itself
+  bdat,            // a chunk taken (250) or a BDAT refused before the end of the message
+  end_of_message,  // the transaction's outcome: 250 queued, or why not
+  rset,
+  noop,
+  quit,
+  vrfy,
+  expn,
+  help,
+  starttls,
+  auth,
+  xclient,
+  unknown,     // unrecognised commands and malformed lines
+  connection,  // 421 for a timeout, a shutdown or too many errors
+};
+inline constexpr std::size_t kReplyToCount = static_cast<std::size_t>(ReplyTo::connection) + 1;
+
+// The three-digit code a reply starts with (RFC 5321 §4.2).
+unsigned reply_code(std::string_view reply);
+
+// Why a session closed itself (the host knows the other reasons: the client left, TLS failed).
+enum class CloseReason : std::uint8_t {
+  none,
+  quit,
+  early_talker,
+  too_many_errors,
+  timeout,
+  shutdown,
+  rate_limited,
+};
+
+// What the session asks of its host synchronously. No call may block.
 class SessionServices {
  public:
   virtual QueueId next_queue_id() = 0;
@@ -27,6 +67,13 @@ class SessionServices {
   // False while storage lags too far behind: DATA and BDAT then get 451 4.3.2 before the
   // client sends the content (DESIGN.md back-pressure).
   virtual bool accepting_messages() { return true; }
+  // Per-client rate limits: false refuses this MAIL (or RCPT) with 450 4.7.1.
+  virtual bool admit_message(const Session&) { return true; }
+  virtual bool admit_recipient(const Session&) { return true; }
+  // Observations for metrics and logs.
+  virtual void replied(ReplyTo, unsigned /*code*/) {}
+  // A transaction refused at the end of its data (a stored one goes to the host instead).
+  virtual void message_refused(const Session&, const Envelope&, unsigned /*code*/) {}
 
  protected:
   ~SessionServices() = default;
@@ -107,6 +154,8 @@ class Session {
   // The host ends the session: 421 and close (RFC 5321 §3.8, §4.5.3.2).
   void timed_out();
   void shutting_down();
+  // Instead of greet(): a client over its connection rate gets this reply and is closed.
+  void refuse(std::string_view reply);
 
   // Between MAIL and the end of the message (a graceful shutdown lets these finish).
   bool in_transaction() const { return transaction_ != nullptr || message_ready_; }
@@ -114,7 +163,16 @@ class Session {
   const SessionContext& context() const { return *context_; }
   const ConnectionInfo& connection() const { return connection_; }
   bool authenticated() const { return !auth_identity_.empty(); }
+  const std::string& auth_identity() const { return auth_identity_; }
+  const std::string& helo() const { return helo_; }
+  const TlsInfo* tls() const { return tls_.get(); }
+  // Messages that reached the end of their data (stored or not), and how many were refused.
   std::uint32_t messages_accepted() const { return messages_; }
+  std::uint32_t messages_refused() const { return refused_; }
+  std::uint32_t errors() const { return errors_; }
+  CloseReason close_reason() const { return close_reason_; }
+  // What the last reply queued answered (the reactor times each answer by it).
+  ReplyTo last_reply_to() const { return last_reply_to_; }
   // Octets this session owns now, its own object included (the idle target is <= 1 KiB).
   std::size_t footprint() const;
 
@@ -131,6 +189,7 @@ class Session {
   std::size_t take_bdat_bytes(std::span<const char> in);
   void on_line(std::string_view line, const parser::Line& framing);
   void on_command(std::string_view line);
+  void dispatch(const parser::Command& command);
   void on_sasl_line(std::string_view line);
 
   void on_helo(const parser::Command& command, bool extended);
@@ -150,7 +209,10 @@ class Session {
 
   void reply(std::string_view text);
   void reject(std::string_view text);  // a reply that counts toward the error limit
-  void close_with(std::string_view text);
+  void close_with(std::string_view text, CloseReason reason);
+  // Counts the reply queued since output_ held `before` octets as answering `to`.
+  void answered(ReplyTo to, std::size_t before);
+  void refuse_message(std::string_view text);  // at the end of the data
 
   std::shared_ptr<const SessionContext> context_;
   SessionServices& services_;
@@ -181,7 +243,10 @@ class Session {
   std::uint64_t bdat_chunk_size_ = 0;
   std::string_view bdat_refusal_;  // the reply owed once a refused BDAT's chunk is read
   std::uint32_t messages_ = 0;
+  std::uint32_t refused_ = 0;
   std::uint32_t errors_ = 0;
+  CloseReason close_reason_ = CloseReason::none;
+  ReplyTo last_reply_to_ = ReplyTo::greeting;
 };
 
 }  // namespace mxring::engine

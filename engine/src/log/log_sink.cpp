@@ -1,0 +1,242 @@
+// The log's one writer thread and the queue in front of it. Producers append under a mutex
+// held only for a memcpy (reactors only try it); the writer swaps the queue out and writes
+// it with no lock held, so a slow disk or a full pipe stalls the writer, never a producer.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "mxring/engine/log.h"
+
+namespace mxring::engine {
+namespace {
+
+// Past this many queued octets lines are dropped (and counted) rather than queued.
+constexpr std::size_t kQueueLimit = 16u << 20;
+// A reactor's own buffer is handed over at least this often (in octets) ...
+constexpr std::size_t kProducerLimit = 4u << 20;
+// ... and the writer collects what has queued at most this often, so a busy server makes
+// a few large writes a second rather than one per line.
+constexpr auto kWriterPause = std::chrono::milliseconds(20);
+
+struct Sink {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::string queue;
+  bool running = false;
+  bool stopping = false;
+  int fd = STDERR_FILENO;
+  bool own_fd = false;
+  std::vector<int> retired;  // log files replaced on reload, closed by the writer when idle
+  std::thread writer;
+
+  std::atomic<Level> level{Level::info};
+  std::atomic<LogFormat> format{LogFormat::json};
+  std::atomic<std::uint32_t> sample{1};
+  std::atomic<std::uint64_t> dropped{0};
+};
+
+Sink& sink() {
+  static Sink instance;
+  return instance;
+}
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to complain to; the lines are lost
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+std::size_t count_lines(std::string_view bytes) {
+  std::size_t n = 0;
+  for (const char c : bytes) n += c == '\n';
+  return n;
+}
+
+void writer_loop() {
+  auto& s = sink();
+  std::string batch;
+  std::unique_lock lock(s.mutex);
+  for (;;) {
+    s.wake.wait(lock, [&] { return s.stopping || !s.queue.empty() || !s.retired.empty(); });
+    // Not writing now, so no batch can be in flight to a file replaced on reload.
+    for (const int fd : s.retired) ::close(fd);
+    s.retired.clear();
+    if (!s.stopping) {
+      lock.unlock();
+      std::this_thread::sleep_for(kWriterPause);
+      lock.lock();
+    }
+    batch.swap(s.queue);
+    const int fd = s.fd;
+    const bool last = s.stopping;
+    lock.unlock();
+    write_all(fd, batch);
+    batch.clear();
+    if (batch.capacity() > kQueueLimit) batch.shrink_to_fit();
+    if (last) return;
+    lock.lock();
+  }
+}
+
+// Appends `bytes` (whole lines) to the queue; false when over the limit (dropped).
+bool enqueue_locked(Sink& s, std::string_view bytes) {
+  if (s.queue.size() + bytes.size() > kQueueLimit) {
+    s.dropped.fetch_add(count_lines(bytes), std::memory_order_relaxed);
+    return false;
+  }
+  const bool was_empty = s.queue.empty();
+  s.queue.append(bytes);
+  if (was_empty) s.wake.notify_one();
+  return true;
+}
+
+int open_log_file(const std::string& path, std::string& error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) error = "cannot open log file " + path + ": " + std::strerror(errno);
+  return fd;
+}
+
+void apply_settings(Sink& s, const LogOptions& options) {
+  s.level.store(options.level, std::memory_order_relaxed);
+  s.format.store(options.format, std::memory_order_relaxed);
+  s.sample.store(std::max<std::uint32_t>(1, options.sample), std::memory_order_relaxed);
+}
+
+}  // namespace
+
+bool start_logging(const LogOptions& options, std::string& error) {
+  auto& s = sink();
+  int fd = STDERR_FILENO;
+  if (!options.path.empty() && (fd = open_log_file(options.path, error)) < 0) return false;
+  apply_settings(s, options);
+  std::lock_guard lock(s.mutex);
+  s.fd = fd;
+  s.own_fd = !options.path.empty();
+  s.stopping = false;
+  s.running = true;
+  s.writer = std::thread(writer_loop);
+  return true;
+}
+
+bool reconfigure_logging(const LogOptions& options, std::string& error) {
+  auto& s = sink();
+  apply_settings(s, options);
+  int fd = STDERR_FILENO;
+  if (!options.path.empty() && (fd = open_log_file(options.path, error)) < 0) return false;
+  std::lock_guard lock(s.mutex);
+  // The writer may be writing a batch to the old file now: it closes it once it is not.
+  if (s.own_fd) {
+    if (s.running) {
+      s.retired.push_back(s.fd);
+      s.wake.notify_one();
+    } else {
+      ::close(s.fd);
+    }
+  }
+  s.fd = fd;
+  s.own_fd = !options.path.empty();
+  return true;
+}
+
+void stop_logging() {
+  auto& s = sink();
+  {
+    std::lock_guard lock(s.mutex);
+    if (!s.running) return;
+    s.stopping = true;
+    s.wake.notify_one();
+  }
+  s.writer.join();
+  std::lock_guard lock(s.mutex);
+  s.running = false;
+  write_all(s.fd, s.queue);
+  s.queue.clear();
+  if (s.own_fd) ::close(s.fd);
+  s.fd = STDERR_FILENO;
+  s.own_fd = false;
+}
+
+void set_log_level(Level minimum) {
+  sink().level.store(minimum, std::memory_order_relaxed);
+}
+
+bool log_enabled(Level level) {
+  return level >= sink().level.load(std::memory_order_relaxed);
+}
+
+std::uint64_t log_lines_dropped() {
+  return sink().dropped.load(std::memory_order_relaxed);
+}
+
+void log(Level level, std::string_view message) {
+  if (!log_enabled(level)) return;
+  auto& s = sink();
+  std::string line;
+  LogLine(line, s.format.load(std::memory_order_relaxed), level, "log").text("message", message);
+  std::unique_lock lock(s.mutex);
+  if (s.running) {
+    enqueue_locked(s, line);
+  } else {
+    lock.unlock();
+    write_all(STDERR_FILENO, line);  // before start or after stop: one write, whole
+  }
+}
+
+EventLog::EventLog() {
+  refresh();
+}
+
+EventLog::~EventLog() {
+  flush();
+  if (!buffer_.empty()) {
+    std::lock_guard lock(sink().mutex);
+    enqueue_locked(sink(), buffer_);
+  }
+}
+
+void EventLog::refresh() {
+  format_ = sink().format.load(std::memory_order_relaxed);
+  sample_ = sink().sample.load(std::memory_order_relaxed);
+}
+
+bool EventLog::wants(Level level) {
+  if (!log_enabled(level)) return false;
+  if (level != Level::info || sample_ <= 1) return true;
+  if (++skipped_ < sample_) return false;
+  skipped_ = 0;
+  return true;
+}
+
+void EventLog::flush() {
+  if (buffer_.empty()) return;
+  auto& s = sink();
+  std::unique_lock lock(s.mutex, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    if (buffer_.size() > kProducerLimit) {
+      s.dropped.fetch_add(count_lines(buffer_), std::memory_order_relaxed);
+      buffer_.clear();
+    }
+    return;
+  }
+  if (!s.running) {
+    lock.unlock();
+    write_all(STDERR_FILENO, buffer_);
+  } else {
+    enqueue_locked(s, buffer_);
+  }
+  buffer_.clear();
+  if (buffer_.capacity() > kProducerLimit) buffer_.shrink_to_fit();
+}
+
+}  // namespace mxring::engine

@@ -1,0 +1,92 @@
+#include "rate_limiter.h"
+
+#include <algorithm>
+
+namespace mxring::engine {
+namespace {
+
+// Events in flight from one reactor to another; a turn's worth at any realistic rate. When a
+// ring is full the event is counted locally only (and the miss is a metric).
+constexpr std::size_t kExchangeRing = 512;
+
+bool ipv4_mapped(const ClientKey& key) {
+  for (int i = 0; i < 10; ++i)
+    if (key.octets[i] != 0) return false;
+  return key.octets[10] == 0xff && key.octets[11] == 0xff;
+}
+
+}  // namespace
+
+ClientKey network_of(const ClientKey& client, unsigned ipv4_prefix, unsigned ipv6_prefix) {
+  // IPv4 lives in the last four octets of its mapped form: its prefix counts from octet 12.
+  const unsigned keep =
+      ipv4_mapped(client) ? 96u + std::min(ipv4_prefix, 32u) : std::min(ipv6_prefix, 128u);
+  ClientKey network = client;
+  for (unsigned bit = keep; bit < 128; ++bit)
+    network.octets[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+  return network;
+}
+
+RateExchange::RateExchange(unsigned reactors) : reactors_(reactors) {
+  rings_.resize(std::size_t{reactors} * reactors);
+  for (unsigned from = 0; from < reactors; ++from)
+    for (unsigned to = 0; to < reactors; ++to)
+      if (from != to)
+        rings_[from * reactors + to] = std::make_unique<SpscRing<RateEvent>>(kExchangeRing);
+}
+
+RateLimiter::RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange)
+    : limits_(limits), reactor_(reactor), exchange_(exchange) {}
+
+RateLimiter::Window& RateLimiter::window(Table& table, const ClientKey& key, std::int64_t now) {
+  auto& w = table[key];
+  if (w.since == 0 || now - w.since >= limits_.window.count()) w = Window{.since = now};
+  return w;
+}
+
+bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
+  if (!enabled(kind)) return true;
+  const auto per_address = limits_.per_address[kind];
+  const auto per_network = limits_.per_network[kind];
+  if (per_address > 0 && window(addresses_, client, now).counts[kind] >= per_address) return false;
+  if (per_network > 0 && window(networks_, network_of(client), now).counts[kind] >= per_network)
+    return false;
+  count(kind, client, now);
+  if (exchange_ != nullptr) {
+    for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
+      if (peer == reactor_) continue;
+      RateEvent event{client, kind};
+      if (!exchange_->ring(reactor_, peer).try_push(event)) ++not_shared_;
+    }
+  }
+  return true;
+}
+
+void RateLimiter::count(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
+  if (now - last_sweep_ >= limits_.window.count()) sweep(now);
+  if (limits_.per_address[kind] > 0) ++window(addresses_, client, now).counts[kind];
+  if (limits_.per_network[kind] > 0) ++window(networks_, network_of(client), now).counts[kind];
+}
+
+void RateLimiter::take_peer_events(std::int64_t now) {
+  if (exchange_ == nullptr || !limits_.any()) return;
+  for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
+    if (peer == reactor_) continue;
+    exchange_->ring(peer, reactor_).pop_batch(SIZE_MAX, [&](RateEvent&& event) {
+      count(event.kind, event.client, now);
+    });
+  }
+}
+
+// Once a window: forget clients whose window has ended, so memory follows the clients seen
+// in the last window, not every client ever.
+void RateLimiter::sweep(std::int64_t now) {
+  last_sweep_ = now;
+  const auto ended = [&](const auto& item) {
+    return now - item.second.since >= limits_.window.count();
+  };
+  std::erase_if(addresses_, ended);
+  std::erase_if(networks_, ended);
+}
+
+}  // namespace mxring::engine
