@@ -52,6 +52,7 @@ bench: build
 	taskset -c 0 /usr/bin/python3 bench/e2e/tls_sessions.py
 	/usr/bin/python3 bench/e2e/spool_consumers.py
 	/usr/bin/python3 bench/e2e/kafka_sink.py
+	/usr/bin/python3 bench/e2e/observability_cost.py
 
 # mxringd beside Postfix smtp-sink, Postfix smtpd, Haraka (npm) and aiosmtpd under the same
 # load; the table, build/bench-compare/results.json and compare.png.

@@ -20,8 +20,8 @@ import tempfile
 import shutil
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import (ROOT, cpu_seconds, free_port, mxringd_command, start,  # noqa: E402
-                     wait_for_port)
+from measure import (ROOT, closed_loop_1k, cpu_seconds, free_port,  # noqa: E402
+                     mxringd_command, start, wait_for_port)
 
 BIN = os.path.dirname(os.environ.get("MXRINGD", os.path.join(ROOT, "build/release/bin/mxringd")))
 
@@ -35,13 +35,7 @@ def run(mode, cluster, workdir, duration):
     try:
         wait_for_port(port)
         server_cpu, broker_cpu = cpu_seconds(server.pid), cpu_seconds(cluster["process"].pid)
-        result = subprocess.run([os.path.join(BIN, "mxring"), "bench", "--target",
-                                 f"127.0.0.1:{port}", "--connections", "100", "--warmup", "2",
-                                 "--duration", str(duration), "--size", "1024", "--cpu", "1",
-                                 "--json"], capture_output=True, text=True, timeout=900)
-        report = json.loads(result.stdout)
-        if report["errors"]:
-            raise RuntimeError(f"mxring bench: {report['error_kinds']}")
+        report = closed_loop_1k(port, duration)
         server_cpu = cpu_seconds(server.pid) - server_cpu
         broker_cpu = cpu_seconds(cluster["process"].pid) - broker_cpu
     finally:

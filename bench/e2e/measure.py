@@ -1,5 +1,6 @@
 """Shared helpers for the end-to-end benchmarks: process CPU and RSS from /proc, free ports,
 file-descriptor limits, and starting servers pinned to a CPU."""
+import json
 import os
 import resource
 import socket
@@ -61,6 +62,19 @@ def mxringd_command(port, durability, spool=None, *extra):
     if durability != "discard":
         command += ["--spool", spool]
     return command
+
+
+def closed_loop_1k(port, duration):
+    """mxring bench's report for the standard load: 100 connections, 1 KiB messages, closed
+    loop, 2 s warm-up, on CPU 1. Errors (any unexpected reply) fail the measurement."""
+    result = subprocess.run([os.path.join(os.path.dirname(MXRINGD), "mxring"), "bench",
+                             "--target", f"127.0.0.1:{port}", "--connections", "100",
+                             "--warmup", "2", "--duration", str(duration), "--size", "1024",
+                             "--cpu", "1", "--json"], capture_output=True, text=True, timeout=900)
+    report = json.loads(result.stdout)
+    if report["errors"]:
+        raise RuntimeError(f"mxring bench: {report['error_kinds']}")
+    return report
 
 
 def start(command, cpu=None, **kwargs):

@@ -2,6 +2,9 @@
 // memory (greeting, EHLO, MAIL, RCPT, DATA with a body, QUIT, as a pipelining client sends
 // them), a new session each time, recipient policy on. BM_SessionBodyScan times the DATA
 // scan of the same body alone, so the session's own cost is the difference.
+// BM_TransactionLogLine prices the structured log's share of a message: the JSON line
+// written up to the outcome when the message goes to storage, then finished (the reactor's
+// own code, engine/src/reactor/event_fields.cpp).
 #include <benchmark/benchmark.h>
 
 #include <charconv>
@@ -9,6 +12,7 @@
 #include <string>
 
 #include "corpus.h"
+#include "event_fields.h"
 #include "mxring/engine/recipient_policy.h"
 #include "mxring/engine/session.h"
 
@@ -104,6 +108,36 @@ void BM_SessionBodyScan(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_SessionBodyScan)->Arg(1024);
+
+void BM_TransactionLogLine(benchmark::State& state) {
+  const auto format = state.range(0) == 0 ? LogFormat::json : LogFormat::text;
+  BenchServices services;
+  ConnectionInfo connection;
+  connection.client_address = "192.0.2.1";
+  connection.client_port = 40123;
+  Session session(bench_context(), services, connection);
+  const PaddedInput ehlo(std::string("EHLO client.example.org\r\n"));
+  session.greet();
+  session.receive(ehlo.span());
+  Envelope envelope;
+  envelope.queue_id = services.next_queue_id();
+  envelope.mail_from = "bounce-1234@lists.example.org";
+  envelope.recipients.resize(1);
+  envelope.received_at_us = services.now_us() - 250;
+  std::string note, lines;
+  for (auto _ : state) {
+    note.clear();
+    auto fragment = LogLine::fragment(note, format);
+    transaction_fields(fragment, session, envelope, 1432, services.now_us());
+    {
+      LogLine line(lines, format, Level::info, "transaction", services.now_us());
+      transaction_outcome(line.fields(note), StorageResult::stored, 1800);
+    }
+    if (lines.size() > (1 << 20)) lines.clear();  // the reactor hands it on once a turn
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TransactionLogLine)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace mxring::bench

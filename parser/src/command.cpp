@@ -53,6 +53,8 @@ Verb verb_of(std::string_view line) {
       return Verb::bdat;
     case word("star"):
       return iequals(line.substr(0, 8), "starttls") ? Verb::starttls : Verb::unknown;
+    case word("xcli"):
+      return iequals(line.substr(0, 7), "xclient") ? Verb::xclient : Verb::unknown;
     default:
       return Verb::unknown;
   }
@@ -337,6 +339,15 @@ CommandError parse_arguments(std::string_view args, Command& command) {
     }
     case Verb::auth:
       return parse_auth(args, command);
+    case Verb::xclient: {
+      // One or more attribute=value words; parse_xclient() reads them.
+      const auto list = trim_trailing_spaces(args);
+      if (list.size() < 2 || list[0] != ' ') return CommandError::syntax;
+      command.argument = skip_spaces(list);
+      for (const char c : command.argument)
+        if (c != ' ' && !is(c, detail::kPrintable)) return CommandError::syntax;
+      return CommandError::none;
+    }
     case Verb::bdat:
       return parse_bdat(args, command);
     case Verb::unknown:
@@ -345,9 +356,9 @@ CommandError parse_arguments(std::string_view args, Command& command) {
   return CommandError::unrecognized;
 }
 
-constexpr std::array<std::string_view, 15> kVerbNames = {
+constexpr std::array<std::string_view, 16> kVerbNames = {
     "",     "HELO", "EHLO", "MAIL", "RCPT",     "DATA", "RSET", "NOOP",
-    "QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "BDAT"};
+    "QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "BDAT", "XCLIENT"};
 
 }  // namespace
 
@@ -363,7 +374,9 @@ ParsedCommand parse_command(std::string_view line, const CommandLimits& limits) 
     parsed.error = CommandError::unrecognized;
     return parsed;
   }
-  const std::size_t verb_length = command.verb == Verb::starttls ? 8 : 4;
+  const std::size_t verb_length = command.verb == Verb::starttls  ? 8
+                                  : command.verb == Verb::xclient ? 7
+                                                                  : 4;
   if (line.size() > verb_length && line[verb_length] != ' ') {  // e.g. "MAILX"
     command.verb = Verb::unknown;
     parsed.error = CommandError::unrecognized;

@@ -73,6 +73,8 @@ class Server:
         deadline = time.monotonic() + 10
         while not (listening(self.port) if quiet else "listening on" in self.output()):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()  # never left running behind a failed start
+                self.process.wait()
                 raise RuntimeError(f"mxringd did not start: {self.output()}")
             time.sleep(0.02)
 

@@ -2,7 +2,8 @@
 send-proxy-v2 the stored envelope carries the original client's address and names the
 balancer; with HAProxy terminating TLS, the v2 TLVs (TLS version, cipher, SNI) are recorded.
 Connections from sources not in --proxy-trusted are refused; malformed, lying and absent
-headers are refused without crashing, and mail still flows afterwards."""
+headers are refused without crashing, and mail still flows afterwards. XCLIENT (Postfix's
+attributes) names the client for trusted proxies only."""
 import json
 import os
 import smtplib
@@ -16,7 +17,7 @@ import pytest
 
 from certificates import make_certificate
 from conftest import MXRINGD, free_port
-from spool_cli import spool, stored_ids
+from spool_cli import spool, stored_ids, stored_records
 
 CLIENT = "127.0.0.5"    # the mail client's own address
 BALANCER = "127.0.0.9"  # HAProxy's address towards mxringd
@@ -214,3 +215,47 @@ def test_a_proxy_listener_without_trusted_sources_does_not_start():
     result = subprocess.run([MXRINGD, "--listen", "127.0.0.1:2999:smtp+proxy", "--check-config"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "--proxy-trusted" in result.stderr
+
+
+def test_xclient_from_a_trusted_proxy_names_the_client(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--xclient-trusted", f"{BALANCER}/32")
+    with smtplib.SMTP(server.host, server.port, source_address=(BALANCER, 0),
+                      local_hostname="proxy.test") as c:
+        c.ehlo()
+        assert c.has_extn("xclient")
+        assert c.esmtp_features["xclient"] == "NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT"
+        code, text = c.docmd("XCLIENT", "ADDR=IPV6:2001:db8::7 PORT=4711 NAME=mail.client.test "
+                                        "PROTO=ESMTP HELO=client+2Etest LOGIN=alice")
+        assert code == 220 and b"ESMTP mxring" in text  # the greeting again (XCLIENT_README)
+        c.ehlo_resp = None
+        c.ehlo("client.test")
+        c.sendmail("a@client.test", ["bob@localhost"], b"Subject: via xclient\r\n\r\nx\r\n")
+    server.stop()
+    [(envelope, body)] = stored_records(tmp_path / "spool")
+    assert envelope["client"] == {"address": "2001:db8::7", "port": 4711}
+    assert envelope["proxy"]["via"] == "xclient"
+    assert envelope["proxy"]["client_name"] == "mail.client.test"
+    assert envelope["proxy"]["peer"].startswith(BALANCER + ":")
+    assert envelope["auth"] == "alice"
+    assert envelope["helo"] == "client.test"
+    assert b"2001:db8::7" in body.split(b"\r\n\r\n")[0]  # the Received header names it
+
+
+def test_xclient_from_anyone_else_is_refused_and_changes_nothing(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--xclient-trusted", f"{BALANCER}/32")
+    with smtplib.SMTP(server.host, server.port, source_address=(CLIENT, 0)) as c:
+        c.ehlo()
+        assert not c.has_extn("xclient")
+        assert c.docmd("XCLIENT", "ADDR=192.0.2.1")[0] == 550
+        c.sendmail("a@client.test", ["bob@localhost"], b"Subject: direct\r\n\r\nx\r\n")
+    with smtplib.SMTP(server.host, server.port, source_address=(BALANCER, 0)) as c:
+        c.ehlo()
+        assert c.docmd("XCLIENT", "ADDR=not-an-address")[0] == 501
+        assert c.docmd("XCLIENT", "COLOUR=blue")[0] == 501
+        c.mail("a@client.test")
+        assert c.docmd("XCLIENT", "ADDR=192.0.2.1")[0] == 503  # not inside a transaction
+    server.stop()
+    [(envelope, _)] = stored_records(tmp_path / "spool")
+    assert envelope["client"]["address"] == CLIENT and envelope["proxy"] is None

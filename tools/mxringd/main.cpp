@@ -26,6 +26,14 @@ int main(int argc, char** argv) {
   const auto options = tools::parse_options(argc, argv, exit_code);
   if (!options) return exit_code;
 
+  // Every thread (the log writer, reactors, storage writers) inherits this mask, so
+  // only the sigtimedwait below sees these signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
   std::string error;
   // From here on the log is written by its own thread: a slow disk or a full pipe never
   // holds up a reactor (lines are dropped and counted instead).
@@ -69,13 +77,6 @@ int main(int argc, char** argv) {
     engine::log(engine::Level::warning,
                 "running as root: give --user to serve as an unprivileged user");
   }
-
-  // Every thread inherits this mask, so only the sigtimedwait below sees these signals.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   auto server = engine::Server::start(tools::server_config(effective, std::move(*runtime)), error);
   if (!server) {

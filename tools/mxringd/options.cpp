@@ -60,20 +60,6 @@ std::optional<Durability> durability_of(const std::string& name) {
   return std::nullopt;
 }
 
-std::string durability_name(Durability d) {
-  switch (d) {
-    case Durability::fsync:
-      return "fsync";
-    case Durability::none:
-      return "none";
-    case Durability::discard:
-      return "discard";
-    case Durability::kafka:
-      return "kafka";
-  }
-  return "fsync";
-}
-
 // ADDR:PORT[:ROLE[+proxy]], IPv6 in brackets: [::1]:2525:submission
 ListenSpec parse_listen(const std::string& text) {
   const auto parsed = parse_host_port(text, "--listen");
@@ -201,6 +187,8 @@ void load_file(Options& o, const std::string& path) {
   if (file.contains("metrics")) o.metrics = toml::find<std::string>(file, "metrics");
   if (file.contains("proxy_trusted"))
     o.proxy_trusted = toml::find<std::vector<std::string>>(file, "proxy_trusted");
+  if (file.contains("xclient_trusted"))
+    o.xclient_trusted = toml::find<std::vector<std::string>>(file, "xclient_trusted");
   if (file.contains("auth_users")) o.auth_users = toml::find<std::string>(file, "auth_users");
   number("auth_max_failures", o.auth_max_failures);
   number("auth_failure_window", o.auth_failure_window);
@@ -248,7 +236,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "mxringd"};
   app.set_help_flag("-h,--help", "Print this help and exit");
   std::string config_file;
-  std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted;
+  std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted, xclient_trusted;
   std::string users, spool, maildir, durability, host_name, auth_users, metrics, log_level;
   std::string tls_ciphers, tls_min_version;
   unsigned threads = 0, writers = 0, storage_ring = 0;
@@ -347,6 +335,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--proxy-trusted", proxy_trusted,
                  "CIDR allowed to send PROXY headers to +proxy listeners (others are refused); "
                  "repeatable");
+  app.add_option("--xclient-trusted", xclient_trusted,
+                 "CIDR whose clients may send XCLIENT (Postfix's attributes) to say who their "
+                 "own client is; repeatable");
   app.add_option("--log-level", log_level,
                  "debug, info (default: a line per connection and per transaction), warning "
                  "(problems only) or error")
@@ -445,6 +436,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--auth-max-failures")) o.auth_max_failures = auth_max_failures;
     if (app.count("--auth-failure-window")) o.auth_failure_window = auth_failure_window;
     if (!proxy_trusted.empty()) o.proxy_trusted = proxy_trusted;
+    if (!xclient_trusted.empty()) o.xclient_trusted = xclient_trusted;
+    for (const auto& range : o.xclient_trusted)
+      if (!engine::AddressRange::parse(range))
+        throw CLI::ValidationError("--xclient-trusted", "not an address or CIDR range: " + range);
     if (!metrics.empty()) o.metrics = metrics;
     if (!o.metrics.empty()) parse_host_port(o.metrics, "--metrics");  // throws when malformed
     for (const auto& range : o.proxy_trusted)
@@ -494,7 +489,7 @@ std::string describe(const Options& o) {
       << "users = " << toml::value(o.users_file) << "\n"
       << "spool = " << toml::value(o.spool) << "\n"
       << "maildir = " << toml::value(o.maildir) << "\n"
-      << "durability = \"" << durability_name(o.durability) << "\"\n"
+      << "durability = \"" << engine::durability_name(o.durability) << "\"\n"
       << "threads = " << o.threads << "\n"
       << "writers = " << o.writers << "\n"
       << "storage_ring = " << o.storage_ring << "\n"
@@ -538,6 +533,7 @@ std::string describe(const Options& o) {
       << "tls_ciphers = " << toml::value(o.tls_ciphers) << "\n"
       << "tls_min_version = " << toml::value(o.tls_min_version) << "\n"
       << "proxy_trusted = " << list(o.proxy_trusted) << "\n"
+      << "xclient_trusted = " << list(o.xclient_trusted) << "\n"
       << "metrics = " << toml::value(o.metrics) << "\n"
       << "user = " << toml::value(o.user) << "\n"
       << "group = " << toml::value(o.group) << "\n"
@@ -550,7 +546,7 @@ std::string describe(const Options& o) {
       const auto text = listen_text(l);
       out << "\n[[listener]]\naddress = " << toml::value(text.substr(0, text.rfind(':')))
           << "\nrole = \"" << engine::role_name(l.role) << "\"\ndurability = \""
-          << durability_name(l.durability.value_or(o.durability)) << "\"\n"
+          << engine::durability_name(l.durability.value_or(o.durability)) << "\"\n"
           << (l.proxy ? "proxy = true\n" : "");
     }
   }
@@ -633,6 +629,8 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   }
   for (const auto& text : o.proxy_trusted)
     config.proxy_trusted.push_back(*engine::AddressRange::parse(text));  // checked when parsed
+  for (const auto& text : o.xclient_trusted)
+    config.xclient_trusted.push_back(*engine::AddressRange::parse(text));
   config.tls = std::move(runtime.tls);
   config.credentials = std::move(runtime.credentials);
   config.auth_max_failures = o.auth_max_failures;
@@ -688,6 +686,7 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
   check("data_timeout", running.data_timeout, fresh.data_timeout);
   check("metrics", running.metrics, fresh.metrics);
   check("proxy_trusted", running.proxy_trusted, fresh.proxy_trusted);
+  check("xclient_trusted", running.xclient_trusted, fresh.xclient_trusted);
   check("user", running.user, fresh.user);
   check("group", running.group, fresh.group);
   check("kafka", describe_kafka(running.kafka), describe_kafka(fresh.kafka));

@@ -60,8 +60,9 @@ struct Options {
   std::uint32_t log_sample = 1;     // keep 1 in N info-level connection/transaction lines
   engine::RateLimits rate_limits;
   std::uint32_t auth_max_failures_per_network = 0;
-  engine::KafkaOptions kafka;              // durability kafka
-  std::vector<std::string> proxy_trusted;  // CIDRs allowed on +proxy listeners
+  engine::KafkaOptions kafka;                // durability kafka
+  std::vector<std::string> proxy_trusted;    // CIDRs allowed on +proxy listeners
+  std::vector<std::string> xclient_trusted;  // CIDRs allowed to send XCLIENT
   std::string user, group;             // started as root: serve as this user (and group) once bound
   bool max_connections_given = false;  // by flag or file: never lowered to fit the fd limit
   std::string metrics;                 // ADDR:PORT for /metrics, /healthz, /readyz; empty: off

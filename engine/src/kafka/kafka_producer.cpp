@@ -67,6 +67,8 @@ rd_kafka_headers_t* envelope_headers(const Envelope& e) {
     if (!e.proxy.authority.empty()) add("proxy_authority", e.proxy.authority);
     if (!e.proxy.tls_version.empty()) add("proxy_tls_version", e.proxy.tls_version);
     if (!e.proxy.tls_cipher.empty()) add("proxy_tls_cipher", e.proxy.tls_cipher);
+    if (!e.proxy.via.empty()) add("proxy_via", e.proxy.via);
+    if (!e.proxy.client_name.empty()) add("client_name", e.proxy.client_name);
   }
   add("helo", e.helo);
   if (!e.tls.version.empty()) {

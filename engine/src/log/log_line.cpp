@@ -1,6 +1,8 @@
 // Event lines in the two formats. The timestamp's date and time of day are formatted once a
 // second per thread; a line costs a clock read and appends.
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include "mxring/engine/json_text.h"
@@ -23,25 +25,36 @@ constexpr std::string_view level_name(Level level) {
   return "info";
 }
 
-// "2026-11-28T12:00:00.123456Z" (RFC 3339, UTC, microseconds).
-void append_timestamp(std::string& out) {
+// "2026-11-28T12:00:00.123456Z" (RFC 3339, UTC, microseconds) at `o` (27 octets).
+// `unix_us` < 0: now.
+char* write_timestamp(char* o, std::int64_t unix_us) {
   thread_local time_t cached_second = -1;
   thread_local char cached[24];
   thread_local std::size_t cached_length = 0;
   timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
+  if (unix_us < 0) {
+    clock_gettime(CLOCK_REALTIME, &now);
+  } else {
+    now.tv_sec = static_cast<time_t>(unix_us / 1'000'000);
+    now.tv_nsec = static_cast<long>(unix_us % 1'000'000) * 1000;
+  }
   if (now.tv_sec != cached_second) {
     tm utc{};
     gmtime_r(&now.tv_sec, &utc);
     cached_length = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S.", &utc);
     cached_second = now.tv_sec;
   }
-  out.append(cached, cached_length);
-  char micros[6];
+  std::memcpy(o, cached, cached_length);
+  o += cached_length;
   auto us = static_cast<unsigned>(now.tv_nsec / 1000);
-  for (int i = 5; i >= 0; --i, us /= 10) micros[i] = static_cast<char>('0' + us % 10);
-  out.append(micros, 6);
-  out += 'Z';
+  for (int i = 5; i >= 0; --i, us /= 10) o[i] = static_cast<char>('0' + us % 10);
+  o[6] = 'Z';
+  return o + 7;
+}
+
+char* put(char* o, std::string_view text) {
+  std::memcpy(o, text.data(), text.size());
+  return o + text.size();
 }
 
 // Text values go bare when they are plain tokens, else as JSON strings (quoted, escaped).
@@ -55,74 +68,106 @@ bool bare_token(std::string_view value) {
 
 }  // namespace
 
-LogLine::LogLine(std::string& out, LogFormat format, Level level, std::string_view event)
-    : out_(out), format_(format) {
-  if (format_ == LogFormat::json) {
-    out_ += "{\"ts\":\"";
-    append_timestamp(out_);
-    out_ += "\",\"level\":\"";
-    out_ += level_name(level);
-    out_ += "\",\"event\":\"";
-    out_ += event;  // a name from the code, never from a client
-    out_ += '"';
-  } else {
-    append_timestamp(out_);
-    out_ += ' ';
-    out_ += level_name(level);
-    out_ += ": mxringd:";
-    if (event != "log") {  // an operational line is just its message
-      out_ += ' ';
-      out_ += event;
-    }
-  }
+// Lines are written through a cursor into room made in the string ahead of it (the string is
+// cut back to the cursor at the end): a field costs a few stores, not a string append each.
+char* LogLine::room(std::size_t n) {
+  // resize() zero-fills what it adds, so add a line's worth, not more (the string's own
+  // growth keeps reallocation amortised).
+  if (out_.size() - at_ < n) out_.resize(at_ + std::max<std::size_t>(n, 320));
+  return out_.data() + at_;
 }
 
-void LogLine::key(std::string_view key) {
+void LogLine::advance(const char* end) {
+  at_ = static_cast<std::size_t>(end - out_.data());
+}
+
+LogLine::LogLine(std::string& out, LogFormat format, Level level, std::string_view event,
+                 std::int64_t unix_us)
+    : out_(out), format_(format), at_(out.size()) {
+  char* o = room(96 + event.size());
   if (format_ == LogFormat::json) {
-    out_ += ",\"";
-    out_ += key;
-    out_ += "\":";
+    o = put(o, "{\"ts\":\"");
+    o = write_timestamp(o, unix_us);
+    o = put(o, "\",\"level\":\"");
+    o = put(o, level_name(level));
+    o = put(o, "\",\"event\":\"");
+    o = put(o, event);  // a name from the code, never from a client
+    *o++ = '"';
   } else {
-    out_ += ' ';
-    out_ += key;
-    out_ += '=';
+    o = write_timestamp(o, unix_us);
+    *o++ = ' ';
+    o = put(o, level_name(level));
+    o = put(o, ": mxringd:");
+    if (event != "log") {  // an operational line is just its message
+      *o++ = ' ';
+      o = put(o, event);
+    }
   }
+  advance(o);
+}
+
+LogLine::LogLine(std::string& out, LogFormat format)
+    : out_(out), format_(format), ended_(true), at_(out.size()) {}
+
+LogLine::~LogLine() {
+  end();
+}
+
+char* LogLine::key(char* o, std::string_view key) const {
+  const bool json = format_ == LogFormat::json;
+  *o++ = json ? ',' : ' ';
+  if (json) *o++ = '"';
+  o = put(o, key);
+  if (json) *o++ = '"';
+  *o++ = json ? ':' : '=';
+  return o;
 }
 
 LogLine& LogLine::text(std::string_view key, std::string_view value, bool omit_empty) {
   if (value.empty() && omit_empty) return *this;
+  char* o = room(key.size() + 4 + json_string_room(value.size()));
   // An operational message reads better whole after the prefix than as message="...".
   if (format_ == LogFormat::text && key == "message") {
-    out_ += ' ';
-    out_ += value;
+    *o++ = ' ';
+    advance(put(o, value));
     return *this;
   }
-  this->key(key);
-  if (format_ == LogFormat::text && bare_token(value))
-    out_ += value;
-  else
-    append_json_text(out_, value);
+  o = this->key(o, key);
+  if (bare_token(value)) {  // the usual case: nothing to escape
+    const bool quote = format_ == LogFormat::json;
+    if (quote) *o++ = '"';
+    o = put(o, value);
+    if (quote) *o++ = '"';
+  } else {
+    o = write_json_text(value, o);
+  }
+  advance(o);
   return *this;
 }
 
 LogLine& LogLine::number(std::string_view key, std::uint64_t value) {
-  this->key(key);
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out_.append(digits, static_cast<std::size_t>(end - digits));
+  char* o = this->key(room(key.size() + 4 + 24), key);
+  advance(std::to_chars(o, o + 24, value).ptr);
   return *this;
 }
 
 LogLine& LogLine::flag(std::string_view key, bool value) {
-  this->key(key);
-  out_ += value ? "true" : "false";
+  char* o = this->key(room(key.size() + 4 + 5), key);
+  advance(put(o, value ? "true" : "false"));
+  return *this;
+}
+
+LogLine& LogLine::fields(std::string_view written) {
+  advance(put(room(written.size()), written));
   return *this;
 }
 
 void LogLine::end() {
-  if (ended_) return;
-  ended_ = true;
-  out_ += format_ == LogFormat::json ? "}\n" : "\n";
+  if (!ended_) {
+    ended_ = true;
+    advance(put(room(2), format_ == LogFormat::json ? "}\n" : "\n"));
+  }
+  out_.resize(at_);  // the room not used
 }
 
 }  // namespace mxring::engine

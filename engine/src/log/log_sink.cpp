@@ -101,6 +101,14 @@ bool enqueue_locked(Sink& s, std::string_view bytes) {
   return true;
 }
 
+// A producer's whole buffer: swapped in when the queue is empty (no copy), else appended.
+bool enqueue_buffer_locked(Sink& s, std::string& buffer) {
+  if (!s.queue.empty()) return enqueue_locked(s, buffer);
+  s.queue.swap(buffer);
+  s.wake.notify_one();
+  return true;
+}
+
 int open_log_file(const std::string& path, std::string& error) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) error = "cannot open log file " + path + ": " + std::strerror(errno);
@@ -233,7 +241,7 @@ void EventLog::flush() {
     lock.unlock();
     write_all(STDERR_FILENO, buffer_);
   } else {
-    enqueue_locked(s, buffer_);
+    enqueue_buffer_locked(s, buffer_);
   }
   buffer_.clear();
   if (buffer_.capacity() > kProducerLimit) buffer_.shrink_to_fit();

@@ -119,6 +119,7 @@ Reactor::~Reactor() {
 }
 
 std::int64_t Reactor::now_us() {
+  if (turn_unix_us_ > 0) return turn_unix_us_;  // read once a loop turn
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
   return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
@@ -231,6 +232,10 @@ void Reactor::loop() {
     }
     turn_ns_ = monotonic_ns();
     now_ = turn_ns_ / 1'000'000'000;
+    // Wall-clock time for this turn's envelopes and log lines: one clock read, not one each.
+    turn_unix_us_ = 0;
+    turn_unix_us_ = now_us();
+    events_.set_clock(turn_unix_us_);
     rate_limiter_.take_peer_events(now_);
     unsigned head = 0, seen = 0;
     io_uring_cqe* cqe = nullptr;
@@ -324,6 +329,11 @@ Reactor::Connection& Reactor::take_slot(int fd) {
   return c;
 }
 
+bool Reactor::xclient_trusted(const sockaddr_storage& client) const {
+  return std::any_of(config_.xclient_trusted.begin(), config_.xclient_trusted.end(),
+                     [&](const AddressRange& r) { return r.contains(client); });
+}
+
 void Reactor::open_connection(unsigned listener, int fd) {
   if (listener == metrics_listener_) return open_http(fd);
   sockaddr_storage peer{};
@@ -370,6 +380,7 @@ void Reactor::open_connection(unsigned listener, int fd) {
   ConnectionInfo info;
   info.client_address = numeric_address(peer, info.client_port);
   info.client_octets = client.octets;
+  info.xclient_trusted = xclient_trusted(peer);
   c.deadline = now_ + config_.command_timeout.count();
   timers_->schedule(c.key(), c.deadline);
   metrics_.open.set(++live_ - http_live_);
@@ -485,6 +496,7 @@ void Reactor::read_proxy_header(Connection& c, std::span<const char> bytes) {
   info.client_address = numeric_address(client, info.client_port);
   c.client = ClientKey::of(client);
   info.client_octets = c.client.octets;
+  info.xclient_trusted = xclient_trusted(client);
   if (limiter_.admit_client(c.client) != Admission::admitted) {
     constexpr std::string_view kClientFull =
         "421 4.7.0 Too many connections from your address, try again later\r\n";

@@ -70,6 +70,7 @@ class Reactor final : private SessionServices {
 
   Connection& take_slot(int fd);
   void open_connection(unsigned listener, int fd);
+  bool xclient_trusted(const sockaddr_storage& client) const;
   void start_session(Connection& c, ConnectionInfo info);
   void read_proxy_header(Connection& c, std::span<const char> bytes);
   void open_http(int fd);
@@ -116,6 +117,7 @@ class Reactor final : private SessionServices {
   bool admit_connection(Connection& c);
   void time_answer(Connection& c);
   void log_refused_connection(std::string_view client, std::string_view reason);
+  void log_rate_limited(const Session& session, std::string_view limit);
   void log_connection_closed(const Connection& c);
   // A message handed to storage: its log line, written up to the outcome, waits under the
   // returned note (0: not logged) until the answer finishes it.
@@ -166,6 +168,7 @@ class Reactor final : private SessionServices {
   std::vector<std::string> transaction_notes_;  // indexed by note - 1
   std::vector<std::uint32_t> free_notes_;
   std::int64_t turn_ns_ = 0;           // CLOCK_MONOTONIC when this loop turn's completions arrived
+  std::int64_t turn_unix_us_ = 0;      // CLOCK_REALTIME then, in µs (0 before the first turn)
   const ServerMetrics* metrics_page_;  // non-null on the reactor that serves HTTP
   unsigned metrics_listener_ = ~0u;    // its index in listeners_
 

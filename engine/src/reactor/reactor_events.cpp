@@ -3,6 +3,7 @@
 // transaction. Everything here runs on the reactor's thread and touches only its own state.
 #include <ctime>
 
+#include "event_fields.h"
 #include "reactor.h"
 #include "reactor_connection.h"
 
@@ -19,71 +20,33 @@ ClientKey key_of(const Session& session) {
   return ClientKey{session.connection().client_octets};
 }
 
-std::string_view durability_name(Durability durability) {
-  switch (durability) {
-    case Durability::fsync:
-      return "fsync";
-    case Durability::none:
-      return "none";
-    case Durability::discard:
-      return "discard";
-    case Durability::kafka:
-      return "kafka";
-  }
-  return "fsync";
-}
-
-std::string_view close_reason_name(CloseReason reason) {
-  switch (reason) {
-    case CloseReason::none:
-      return "client_closed";
-    case CloseReason::quit:
-      return "quit";
-    case CloseReason::early_talker:
-      return "early_talker";
-    case CloseReason::too_many_errors:
-      return "too_many_errors";
-    case CloseReason::timeout:
-      return "timeout";
-    case CloseReason::shutdown:
-      return "shutdown";
-    case CloseReason::rate_limited:
-      return "rate_limited";
-  }
-  return "client_closed";
-}
-
-// The fields every line about a session carries: who, where from, how.
-void session_fields(LogLine& line, const Session& session) {
-  const auto& connection = session.connection();
-  line.text("client", connection.client_address)
-      .number("client_port", connection.client_port)
-      .text("listener", connection.listener);
-  if (connection.proxy) line.text("proxy", connection.proxy->peer);
-  line.text("helo", session.helo());
-  if (const auto* tls = session.tls())
-    line.text("tls", tls->version).text("cipher", tls->cipher).text("sni", tls->sni);
-  line.text("auth", session.auth_identity());
-}
-
 }  // namespace
 
 bool Reactor::admit_connection(Connection& c) {
   if (rate_limiter_.admit(RateLimits::connections, c.client, now_)) return true;
   metrics_.refused_rate.add();
-  return false;
+  return false;  // the connection's own log line says rate_limited
 }
 
 bool Reactor::admit_message(const Session& session) {
   if (rate_limiter_.admit(RateLimits::messages, key_of(session), now_)) return true;
   metrics_.rate_limited_messages.add();
+  log_rate_limited(session, "messages");
   return false;
 }
 
 bool Reactor::admit_recipient(const Session& session) {
   if (rate_limiter_.admit(RateLimits::recipients, key_of(session), now_)) return true;
   metrics_.rate_limited_recipients.add();
+  log_rate_limited(session, "recipients");
   return false;
+}
+
+void Reactor::log_rate_limited(const Session& session, std::string_view limit) {
+  if (!events_.wants(Level::warning)) return;
+  events_.line(Level::warning, "rate_limited")
+      .text("client", session.connection().client_address)
+      .text("limit", limit);
 }
 
 void Reactor::replied(ReplyTo to, unsigned code) {
@@ -139,6 +102,8 @@ void Reactor::log_connection_closed(const Connection& c) {
   if (!events_.wants(level)) return;
   auto line = events_.line(level, "connection");
   session_fields(line, session);
+  line.text("listener", session.connection().listener)
+      .text("durability", durability_name(session.context().config().durability));
   line.number("messages", session.messages_accepted())
       .number("refused", session.messages_refused())
       .number("errors", session.errors())
@@ -165,14 +130,7 @@ std::uint32_t Reactor::note_transaction(const Session& session, const Envelope& 
   text.clear();
   text += info ? 'i' : 'w';  // the lowest level this line may be written at
   auto line = LogLine::fragment(text, events_.format());
-  line.text("queue_id", envelope.queue_id.view());
-  session_fields(line, session);
-  line.text("from", envelope.mail_from, /*omit_empty=*/false)
-      .number("rcpts", envelope.recipients.size())
-      .number("size", size)
-      .text("durability", durability_name(session.context().config().durability))
-      .number("data_us", static_cast<std::uint64_t>(
-                             std::max<std::int64_t>(0, now_us() - envelope.received_at_us)));
+  transaction_fields(line, session, envelope, size, now_us());
   return note;
 }
 
@@ -183,12 +141,8 @@ void Reactor::finish_transaction_note(std::uint32_t note, StorageResult result,
   const std::string_view text = transaction_notes_[note - 1];
   const bool stored = result == StorageResult::stored;
   if (stored && text[0] != 'i') return;  // sampled away, or info not wanted
-  const unsigned code = result == StorageResult::disk_full ? 452 : stored ? 250 : 451;
-  events_.line(stored ? Level::info : Level::warning, "transaction")
-      .fields(text.substr(1))
-      .number("code", code)
-      .text("result", stored ? "stored" : "storage_failed")
-      .number("store_us", static_cast<std::uint64_t>(store_us));
+  auto line = events_.line(stored ? Level::info : Level::warning, "transaction");
+  transaction_outcome(line.fields(text.substr(1)), result, store_us);
 }
 
 void Reactor::message_refused(const Session& session, const Envelope& envelope, unsigned code) {

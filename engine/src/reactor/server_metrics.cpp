@@ -78,7 +78,6 @@ constexpr std::string_view reply_to_label(ReplyTo to) {
 
 constexpr std::string_view kPhaseLabels[kReplyPhaseCount] = {"banner_to_ehlo", "mail", "rcpt",
                                                              "data", "end_of_data"};
-constexpr std::string_view kDurabilityLabels[] = {"fsync", "none", "discard", "kafka"};
 
 // Prometheus label values are quoted strings: backslash, quote and newline escaped.
 std::string label_value(std::string_view value) {
@@ -122,12 +121,13 @@ std::string ServerMetrics::page() const {
            total(&ReactorMetrics::messages_failed));
   p.family("mxring_messages_stored_total", "counter",
            "Messages acknowledged with 250, by the durability the 250 promised.");
-  for (std::size_t d = 0; d < std::size(kDurabilityLabels); ++d) {
+  for (std::size_t d = 0; d < std::tuple_size_v<decltype(ReactorMetrics::stored_by_durability)>;
+       ++d) {
     std::uint64_t n = 0;
     for (const auto* r : reactors_) n += r->stored_by_durability[d].get();
-    p.sample(
-        "mxring_messages_stored_total{durability=\"" + std::string(kDurabilityLabels[d]) + "\"}",
-        n);
+    p.sample("mxring_messages_stored_total{durability=\"" +
+                 std::string(durability_name(static_cast<Durability>(d))) + "\"}",
+             n);
   }
   // Replies by command and code; series appear once a code has been sent.
   const auto reply_count = [&](ReplyTo to, std::size_t slot) {

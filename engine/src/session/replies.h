@@ -113,6 +113,12 @@ inline constexpr std::string_view kSaslEmptyChallenge = "334 \r\n";
 inline constexpr std::string_view kSaslUsername = "334 VXNlcm5hbWU6\r\n";  // "Username:"
 inline constexpr std::string_view kSaslPassword = "334 UGFzc3dvcmQ6\r\n";  // "Password:"
 
+// XCLIENT (Postfix's replies).
+inline constexpr std::string_view kXclientNotAuthorized =
+    "550 5.7.0 Error: insufficient authorization\r\n";
+inline constexpr std::string_view kXclientBadAttribute =
+    "501 5.5.4 Bad XCLIENT attribute or value\r\n";
+
 // Connection.
 inline constexpr std::string_view kEarlyTalker =
     "554 5.5.1 Protocol error: client sent data before the greeting\r\n";

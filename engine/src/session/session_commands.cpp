@@ -1,9 +1,14 @@
 // The session's command handlers: one function per verb, each checking sequence, parameters
 // and policy in the order RFC 5321 §4.1.4 and the extension RFCs give, then replying.
+#include <arpa/inet.h>
+
+#include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "mxring/engine/session.h"
 #include "mxring/parser/text.h"
+#include "mxring/parser/xclient.h"
 #include "replies.h"
 #include "sasl.h"
 #include "session_state.h"
@@ -75,6 +80,8 @@ ReplyTo reply_to(parser::Verb verb) {
       return ReplyTo::starttls;
     case Verb::auth:
       return ReplyTo::auth;
+    case Verb::xclient:
+      return ReplyTo::xclient;
     default:
       return ReplyTo::unknown;
   }
@@ -142,6 +149,9 @@ void Session::dispatch(const parser::Command& command) {
     case Verb::auth:
       on_auth(command);
       break;
+    case Verb::xclient:
+      on_xclient(command);
+      break;
     case Verb::unknown:
       reject(replies::kUnrecognized);
       break;
@@ -153,7 +163,8 @@ void Session::on_helo(const parser::Command& command, bool extended) {
   end_transaction();
   helo_.assign(command.argument);
   esmtp_ = extended;
-  reply(extended ? context_->ehlo_reply(tls_active()) : context_->helo_reply());
+  reply(extended ? context_->ehlo_reply(tls_active(), connection_.xclient_trusted)
+                 : context_->helo_reply());
 }
 
 void Session::on_mail(const parser::Command& command) {
@@ -340,6 +351,73 @@ void Session::on_sasl_line(std::string_view line) {
     return reject(replies::kAuthInvalid);
   }
   wait_ = Wait::auth;
+}
+
+// Postfix's XCLIENT: a trusted proxy (nginx's mail module, a Postfix front end) says who its
+// client is. The session then starts over as if that client had connected: the 220 greeting
+// again, HELO/EHLO expected, and the envelope records the client named and the proxy that
+// named it. Only --xclient-trusted peers may use it (Postfix: smtpd_authorized_xclient_hosts).
+void Session::on_xclient(const parser::Command& command) {
+  if (!connection_.xclient_trusted) return reject(replies::kXclientNotAuthorized);
+  if (transaction_) return reject(replies::kTransactionInProgress);
+  parser::XclientAttributes attributes;
+  if (!parser::parse_xclient(command.argument, attributes))
+    return reject(replies::kXclientBadAttribute);
+  using A = parser::XclientAttribute;
+  const auto value = [&](A a) -> std::optional<std::string> {
+    if (!attributes.has(a)) return std::nullopt;
+    auto text = decode_xtext(attributes[a]);
+    if (text == parser::kXclientUnavailable || text == parser::kXclientTempUnavailable)
+      text.clear();
+    return text;
+  };
+  ConnectionInfo named = connection_;
+  if (auto addr = value(A::addr); addr && !addr->empty()) {
+    const bool v6 = addr->size() > 5 && strncasecmp(addr->c_str(), "IPV6:", 5) == 0;
+    const auto text = v6 ? addr->substr(5) : *addr;
+    unsigned char octets[16] = {};
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), octets) != 1)
+      return reject(replies::kXclientBadAttribute);
+    named.client_address = text;
+    named.client_octets = {};
+    if (v6) {
+      std::memcpy(named.client_octets.data(), octets, 16);
+    } else {
+      named.client_octets[10] = named.client_octets[11] = 0xff;
+      std::memcpy(named.client_octets.data() + 12, octets, 4);
+    }
+  }
+  if (auto port = value(A::port); port && !port->empty()) {
+    unsigned number = 0;
+    const auto [end, error] = std::from_chars(port->data(), port->data() + port->size(), number);
+    if (error != std::errc{} || end != port->data() + port->size() || number > 65535)
+      return reject(replies::kXclientBadAttribute);
+    named.client_port = static_cast<std::uint16_t>(number);
+  }
+  const auto proto = value(A::proto);
+  if (proto && !proto->empty() && !iequals(*proto, "SMTP") && !iequals(*proto, "ESMTP"))
+    return reject(replies::kXclientBadAttribute);
+  const auto helo = value(A::helo);
+  const auto login = value(A::login);
+  const auto name = value(A::name);
+  for (const auto* text : {&helo, &login, &name})
+    if (*text && !parser::is_valid_utf8(**text)) return reject(replies::kXclientBadAttribute);
+
+  // Valid: from here on this is the named client's session.
+  auto proxy = std::make_shared<ProxyInfo>();
+  proxy->peer =
+      connection_.client_address.find(':') == std::string::npos
+          ? connection_.client_address + ":" + std::to_string(connection_.client_port)
+          : "[" + connection_.client_address + "]:" + std::to_string(connection_.client_port);
+  proxy->via = "xclient";
+  if (name) proxy->client_name = *name;
+  named.proxy = std::move(proxy);
+  connection_ = std::move(named);
+  end_transaction();
+  helo_ = helo.value_or(std::string());
+  esmtp_ = proto ? iequals(*proto, "ESMTP") : esmtp_;
+  if (login) auth_identity_ = *login;
+  reply(context_->greeting());
 }
 
 }  // namespace mxring::engine

@@ -18,6 +18,20 @@ std::string_view role_name(ListenerRole role) {
   return "smtp";
 }
 
+std::string_view durability_name(Durability durability) {
+  switch (durability) {
+    case Durability::fsync:
+      return "fsync";
+    case Durability::none:
+      return "none";
+    case Durability::discard:
+      return "discard";
+    case Durability::kafka:
+      return "kafka";
+  }
+  return "fsync";
+}
+
 namespace {
 
 std::string decimal(std::uint64_t value) {
@@ -27,7 +41,7 @@ std::string decimal(std::uint64_t value) {
 }
 
 // RFC 5321 §4.1.1.1: the first line names the host, each further line one extension.
-std::string format_ehlo_reply(const SessionConfig& config, bool tls_active) {
+std::string format_ehlo_reply(const SessionConfig& config, bool tls_active, bool xclient) {
   std::vector<std::string> lines = {
       config.host_name,
       "PIPELINING",                                       // RFC 2920
@@ -46,6 +60,7 @@ std::string format_ehlo_reply(const SessionConfig& config, bool tls_active) {
   if (tls_active) lines.push_back("REQUIRETLS");                               // RFC 8689 §4
   lines.push_back("LIMITS RCPTMAX=" + decimal(config.limits.max_recipients) +  // RFC 9422
                   " MAILMAX=" + decimal(config.limits.max_messages));
+  if (xclient) lines.push_back("XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT");
   std::string reply;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     reply += i + 1 < lines.size() ? "250-" : "250 ";
@@ -65,8 +80,10 @@ SessionContext::SessionContext(SessionConfig config) : config_(std::move(config)
   const auto& host = config_.host_name;
   greeting_ = "220 " + host + " ESMTP mxring\r\n";
   helo_reply_ = "250 " + host + "\r\n";
-  ehlo_plain_ = format_ehlo_reply(config_, false);
-  ehlo_tls_ = format_ehlo_reply(config_, true);
+  ehlo_plain_ = format_ehlo_reply(config_, false, false);
+  ehlo_tls_ = format_ehlo_reply(config_, true, false);
+  ehlo_plain_xclient_ = format_ehlo_reply(config_, false, true);
+  ehlo_tls_xclient_ = format_ehlo_reply(config_, true, true);
   too_many_errors_ = "421 4.7.0 " + host + " Error: too many errors\r\n";
   timeout_ = "421 4.4.2 " + host + " Error: timeout exceeded\r\n";  // RFC 5321 §4.5.3.2
   shutdown_ = "421 4.3.2 " + host + " Service shutting down\r\n";   // RFC 3463 §3.4 X.3.2

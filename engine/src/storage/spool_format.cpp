@@ -45,6 +45,8 @@ void encode_envelope(const Envelope& e, std::string& out) {
     if (!e.proxy.authority.empty()) field(out, kProxyAuthority, e.proxy.authority);
     if (!e.proxy.tls_version.empty()) field(out, kProxyTlsVersion, e.proxy.tls_version);
     if (!e.proxy.tls_cipher.empty()) field(out, kProxyTlsCipher, e.proxy.tls_cipher);
+    if (!e.proxy.via.empty()) field(out, kProxyVia, e.proxy.via);
+    if (!e.proxy.client_name.empty()) field(out, kClientName, e.proxy.client_name);
   }
   field(out, kHelo, e.helo);
   number_field<std::uint8_t>(out, kEsmtp, e.esmtp);
@@ -191,6 +193,12 @@ std::optional<Envelope> decode_envelope(const RecordView& record) {
             break;
           case kProxyTlsCipher:
             e.proxy.tls_cipher = value;
+            break;
+          case kProxyVia:
+            e.proxy.via = value;
+            break;
+          case kClientName:
+            e.proxy.client_name = value;
             break;
           case kHelo:
             e.helo = value;

@@ -125,7 +125,9 @@ void append_envelope_members(OutputBuffer& out, const format::RecordView& record
     append_json_text(out, *peer);
     for (const auto& [tag, name] : {std::pair{format::kProxyAuthority, R"(,"authority":)"},
                                     {format::kProxyTlsVersion, R"(,"tls_version":)"},
-                                    {format::kProxyTlsCipher, R"(,"tls_cipher":)"}}) {
+                                    {format::kProxyTlsCipher, R"(,"tls_cipher":)"},
+                                    {format::kProxyVia, R"(,"via":)"},
+                                    {format::kClientName, R"(,"client_name":)"}}) {
       out.append(name);
       append_text_or_null(out, f.get(tag));
     }

@@ -39,9 +39,12 @@ enum class ListenerRole : std::uint8_t {
 
 std::string_view role_name(ListenerRole role);
 
-// What a load balancer told about the client through the PROXY protocol; empty without it.
+// Who told us the client's address when it was not the connection itself: a load balancer
+// through the PROXY protocol, or a trusted proxy through XCLIENT. Empty otherwise.
 struct ProxyInfo {
-  std::string peer;         // the balancer itself, "address:port" ("[v6]:port")
+  std::string peer;         // the balancer or proxy itself, "address:port" ("[v6]:port")
+  std::string via;          // "xclient" when XCLIENT named the client; empty: a PROXY header
+  std::string client_name;  // XCLIENT NAME: the client's host name as the proxy found it
   std::string authority;    // v2 TLV: the server name the client asked the balancer for
   std::string tls_version;  // v2 TLV: the client's TLS to the balancer, e.g. "TLSv1.3"
   std::string tls_cipher;
@@ -53,6 +56,7 @@ struct ConnectionInfo {
   std::string client_address;  // numeric: "192.0.2.1" or "2001:db8::1" (no DNS is asked)
   std::uint16_t client_port = 0;
   std::array<std::uint8_t, 16> client_octets{};  // the same, IPv4 mapped (per-client limits)
+  bool xclient_trusted = false;                  // may send XCLIENT (--xclient-trusted)
   std::string listener;  // the listener's address as configured, e.g. "127.0.0.1:2525"
   ListenerRole role = ListenerRole::smtp;
   // Shared and immutable: a connection's idle footprint stays small (most have none).

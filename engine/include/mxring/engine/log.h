@@ -45,12 +45,14 @@ void log(Level level, std::string_view message);
 //   text: 2026-11-28T12:00:00.123456Z info: mxringd: transaction k=v k="a b" ...
 class LogLine {
  public:
-  LogLine(std::string& out, LogFormat format, Level level, std::string_view event);
+  // `unix_us`: the line's time in microseconds since the epoch; negative reads the clock.
+  LogLine(std::string& out, LogFormat format, Level level, std::string_view event,
+          std::int64_t unix_us = -1);
   // Fields only, no head and no end: to be added to a line later with fields().
   static LogLine fragment(std::string& out, LogFormat format) { return LogLine(out, format); }
   LogLine(const LogLine&) = delete;
   LogLine& operator=(const LogLine&) = delete;
-  ~LogLine() { end(); }
+  ~LogLine();
 
   // Client-supplied text is escaped (JSON, and quoted in text when it needs it); an empty
   // value is left out.
@@ -58,19 +60,19 @@ class LogLine {
   LogLine& number(std::string_view key, std::uint64_t value);
   LogLine& flag(std::string_view key, bool value);
   // What a fragment of the same format wrote.
-  LogLine& fields(std::string_view written) {
-    out_ += written;
-    return *this;
-  }
+  LogLine& fields(std::string_view written);
   void end();
 
  private:
-  LogLine(std::string& out, LogFormat format) : out_(out), format_(format), ended_(true) {}
-  void key(std::string_view key);
+  LogLine(std::string& out, LogFormat format);
+  char* room(std::size_t n);
+  void advance(const char* end);
+  char* key(char* at, std::string_view key) const;
 
   std::string& out_;
   LogFormat format_;
   bool ended_ = false;
+  std::size_t at_;  // where the next octet goes; out_ holds room past it until end()
 };
 
 // A thread's event lines, handed to the writer without waiting (reactors).
@@ -84,8 +86,11 @@ class EventLog {
   // Whether an event at `level` is written at all; info-level events are also sampled.
   bool wants(Level level);
   LogLine line(Level level, std::string_view event) {
-    return LogLine(buffer_, format_, level, event);
+    return LogLine(buffer_, format_, level, event, clock_us_);
   }
+  // A reactor reads the clock once a loop turn; its lines carry that time (µs since the
+  // epoch; negative: each line reads the clock).
+  void set_clock(std::int64_t unix_us) { clock_us_ = unix_us; }
   LogFormat format() const { return format_; }
   // Hands the buffered lines to the writer if its queue is free now; else keeps them for the
   // next call (and drops them, counted, past a bound).
@@ -98,6 +103,7 @@ class EventLog {
   LogFormat format_;
   std::uint32_t sample_ = 1;
   std::uint32_t skipped_ = 0;
+  std::int64_t clock_us_ = -1;
 };
 
 }  // namespace mxring::engine

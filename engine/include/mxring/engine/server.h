@@ -70,7 +70,8 @@ struct ServerConfig {
   std::string maildir;  // non-empty: fsync/none listeners deliver here (one file a message)
   // Where kafka listeners deliver (each storage writer runs its own producer).
   std::optional<KafkaOptions> kafka;
-  std::vector<AddressRange> proxy_trusted;  // who may connect to `proxy` listeners
+  std::vector<AddressRange> proxy_trusted;    // who may connect to `proxy` listeners
+  std::vector<AddressRange> xclient_trusted;  // who may send XCLIENT (Postfix's attributes)
   // HTTP: /metrics (Prometheus), /healthz, /readyz, served by the first reactor. Port 0: off.
   std::string metrics_address;
   std::uint16_t metrics_port = 0;

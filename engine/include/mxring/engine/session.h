@@ -199,6 +199,7 @@ class Session {
   void on_bdat(const parser::Command& command);
   void on_starttls();
   void on_auth(const parser::Command& command);
+  void on_xclient(const parser::Command& command);
 
   void start_content();
   void finish_data();

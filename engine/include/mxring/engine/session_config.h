@@ -14,6 +14,7 @@ namespace mxring::engine {
 
 // What a 250 after the message means (DESIGN.md, durability contract); the reply says which.
 enum class Durability : std::uint8_t { fsync, none, discard, kafka };
+std::string_view durability_name(Durability durability);  // "fsync", "none", ...
 
 struct SessionLimits {
   std::uint64_t max_message_size = 50ull << 20;  // SIZE (RFC 1870); body octets after unstuffing
@@ -48,8 +49,11 @@ class SessionContext {
   const std::string& helo_reply() const { return helo_reply_; }
   // EHLO's reply lists what this session may use now (RFC 5321 §4.1.1.1): STARTTLS only
   // before TLS, AUTH and REQUIRETLS only after it (RFC 4954 §4, RFC 8689 §4).
-  const std::string& ehlo_reply(bool tls_active) const {
-    return tls_active ? ehlo_tls_ : ehlo_plain_;
+  // XCLIENT is listed only to the proxies trusted with it (Postfix's
+  // smtpd_authorized_xclient_hosts).
+  const std::string& ehlo_reply(bool tls_active, bool xclient = false) const {
+    return xclient ? (tls_active ? ehlo_tls_xclient_ : ehlo_plain_xclient_)
+                   : (tls_active ? ehlo_tls_ : ehlo_plain_);
   }
   const std::string& too_many_errors() const { return too_many_errors_; }
   const std::string& timeout_reply() const { return timeout_; }
@@ -64,6 +68,8 @@ class SessionContext {
   std::string helo_reply_;
   std::string ehlo_plain_;
   std::string ehlo_tls_;
+  std::string ehlo_plain_xclient_;
+  std::string ehlo_tls_xclient_;
   std::string too_many_errors_;
   std::string timeout_;
   std::string shutdown_;

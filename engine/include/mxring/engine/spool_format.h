@@ -49,6 +49,8 @@ enum Tag : std::uint16_t {
   kProxyAuthority = 21,
   kProxyTlsVersion = 22,
   kProxyTlsCipher = 23,
+  kProxyVia = 24,    // "xclient" when XCLIENT named the client (absent: PROXY header)
+  kClientName = 25,  // XCLIENT NAME
 };
 
 struct RecordHeader {

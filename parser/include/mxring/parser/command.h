@@ -25,6 +25,7 @@ enum class Verb : std::uint8_t {
   starttls,
   auth,
   bdat,
+  xclient,  // Postfix's XCLIENT, for trusted proxies (parser/xclient.h reads its attributes)
 };
 
 std::string_view verb_name(Verb verb);
@@ -73,7 +74,8 @@ struct RcptParameters {
 
 struct Command {
   Verb verb = Verb::unknown;
-  // HELO/EHLO: the client's name; VRFY/EXPN/HELP/NOOP: the text; AUTH: the mechanism.
+  // HELO/EHLO: the client's name; VRFY/EXPN/HELP/NOOP: the text; AUTH: the mechanism;
+  // XCLIENT: its attribute list.
   std::string_view argument;
   std::string_view auth_initial_response;  // AUTH: optional second argument ("=" for empty)
   Path path;                               // MAIL, RCPT

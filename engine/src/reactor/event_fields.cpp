@@ -1,0 +1,63 @@
+#include "event_fields.h"
+
+#include <algorithm>
+
+namespace mxring::engine {
+
+std::string_view close_reason_name(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::none:
+      return "client_closed";
+    case CloseReason::quit:
+      return "quit";
+    case CloseReason::early_talker:
+      return "early_talker";
+    case CloseReason::too_many_errors:
+      return "too_many_errors";
+    case CloseReason::timeout:
+      return "timeout";
+    case CloseReason::shutdown:
+      return "shutdown";
+    case CloseReason::rate_limited:
+      return "rate_limited";
+  }
+  return "client_closed";
+}
+
+// The fields every line about a session carries: who, where from, how. (The listener, and
+// so the durability its 250 promised, is on the connection's line.)
+void session_fields(LogLine& line, const Session& session) {
+  const auto& connection = session.connection();
+  line.text("client", connection.client_address).number("client_port", connection.client_port);
+  if (connection.proxy) line.text("proxy", connection.proxy->peer);
+  line.text("helo", session.helo());
+  if (const auto* tls = session.tls())
+    line.text("tls", tls->version).text("cipher", tls->cipher).text("sni", tls->sni);
+  line.text("auth", session.auth_identity());
+}
+
+void transaction_fields(LogLine& line, const Session& session, const Envelope& envelope,
+                        std::size_t size, std::int64_t now_us) {
+  // The client's port and listener are on its connection's line.
+  line.text("queue_id", envelope.queue_id.view())
+      .text("client", session.connection().client_address);
+  if (const auto& proxy = session.connection().proxy) line.text("proxy", proxy->peer);
+  line.text("helo", session.helo());
+  if (const auto* tls = session.tls()) line.text("tls", tls->version).text("cipher", tls->cipher);
+  line.text("auth", session.auth_identity());
+  line.text("from", envelope.mail_from, /*omit_empty=*/false)
+      .number("rcpts", envelope.recipients.size())
+      .number("size", size)
+      .number("data_us", static_cast<std::uint64_t>(
+                             std::max<std::int64_t>(0, now_us - envelope.received_at_us)));
+}
+
+void transaction_outcome(LogLine& line, StorageResult result, std::int64_t store_us) {
+  const bool stored = result == StorageResult::stored;
+  const unsigned code = result == StorageResult::disk_full ? 452 : stored ? 250 : 451;
+  line.number("code", code)
+      .text("result", stored ? "stored" : "storage_failed")
+      .number("store_us", static_cast<std::uint64_t>(store_us));
+}
+
+}  // namespace mxring::engine
