@@ -9,7 +9,8 @@ import pytest
 
 from conftest import http_get, free_port
 
-WINDOW = 3  # seconds: short, so the reset is seen
+WINDOW = 3600  # seconds: counts that must not reset while a loaded machine runs the test
+SHORT_WINDOW = 4  # for the test that waits for a window to end
 
 
 def connect(server, source="127.0.0.1"):
@@ -32,11 +33,10 @@ def metric(page, name):
     return 0.0
 
 
-def test_connection_rate_per_address_trips_and_resets(mxringd):
+def test_connection_rate_per_address_trips_at_the_count(mxringd):
     metrics_port = free_port()
     server = mxringd("--connection-rate-per-ip", "5", "--rate-window", str(WINDOW),
                      "--metrics", f"127.0.0.1:{metrics_port}")
-    started = time.monotonic()
     # Ten connections spread over both reactors by the kernel: five admitted, then refused.
     codes = [greeting_code(server) for _ in range(10)]
     assert codes == [220] * 5 + [421] * 5, codes
@@ -45,14 +45,21 @@ def test_connection_rate_per_address_trips_and_resets(mxringd):
     _, page = http_get(metrics_port, "/metrics")
     assert metric(page, 'mxring_connections_refused_total{reason="rate"}') == 5
     assert metric(page, 'mxring_replies_total{command="greeting",code="421"}') == 5
-    time.sleep(max(0.0, started + WINDOW + 0.5 - time.monotonic()))
-    assert greeting_code(server) == 220  # a new window
+
+
+def test_a_new_window_admits_again(mxringd):
+    server = mxringd("--connection-rate-per-ip", "2", "--rate-window", str(SHORT_WINDOW))
+    started = time.monotonic()
+    codes = [greeting_code(server) for _ in range(3)]
+    if time.monotonic() - started < SHORT_WINDOW:  # else the window ended under our feet
+        assert codes == [220, 220, 421]
+    time.sleep(max(0.0, started + SHORT_WINDOW + 0.5 - time.monotonic()))
+    assert greeting_code(server) == 220
 
 
 def test_message_rate_per_network_spans_addresses(mxringd):
     server = mxringd("--message-rate-per-net", "4", "--rate-window", str(WINDOW))
     results = []
-    started = time.monotonic()
     for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):  # one /24
         with connect(server, source) as c:
             for _ in range(2):
@@ -64,9 +71,6 @@ def test_message_rate_per_network_spans_addresses(mxringd):
                     results.append(e.smtp_code)
     assert results == [250, 250, 250, 250, 450, 450]
     with connect(server, "127.0.1.1") as c:  # another /24
-        c.sendmail("a@client.test", ["bob@localhost"], b"x\r\n")
-    time.sleep(max(0.0, started + WINDOW + 0.5 - time.monotonic()))
-    with connect(server, "127.0.0.3") as c:
         c.sendmail("a@client.test", ["bob@localhost"], b"x\r\n")
 
 
