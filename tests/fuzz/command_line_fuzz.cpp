@@ -1,6 +1,6 @@
 // Fuzz target: bytes framed into lines by the LineScanner (as a connection would feed them),
-// each line parsed. Checks that every view the parser returns lies inside its line and that
-// the framing never holds more than the cap plus one read.
+// each line parsed (and XCLIENT's attribute list). Checks that every view the parser returns
+// lies inside its line and that the framing never holds more than the cap plus one read.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +11,7 @@
 #include "mxring/parser/command.h"
 #include "mxring/parser/line_scanner.h"
 #include "mxring/parser/padding.h"
+#include "mxring/parser/xclient.h"
 
 using namespace mxring::parser;
 
@@ -30,6 +31,11 @@ void parse_line(std::string_view line) {
         c.mail.envid, c.mail.auth, c.rcpt.orcpt_type, c.rcpt.orcpt_address})
     check_inside(part, line);
   if (parsed.error == CommandError::none && c.verb == Verb::unknown) std::abort();
+  if (parsed.error == CommandError::none && c.verb == Verb::xclient) {
+    XclientAttributes attributes;
+    if (parse_xclient(c.argument, attributes))
+      for (auto value : attributes.values) check_inside(value, line);
+  }
 }
 
 }  // namespace

@@ -106,6 +106,11 @@ def test_haproxy_passes_the_original_client_address(mxringd, haproxy, tmp_path, 
     assert envelope["proxy"]["peer"].startswith(BALANCER + ":")
     stored = spool(tmp_path / "spool", "cat", queue_id).stdout
     assert stored.startswith(b"Received: from client.test ([" + CLIENT.encode() + b"])")
+    # The log names the client too, and the balancer that named it.
+    [line] = [json.loads(l) for l in server.output().splitlines()
+              if '"event":"transaction"' in l]
+    assert line["queue_id"] == queue_id and line["client"] == CLIENT
+    assert line["proxy"].startswith(BALANCER + ":")
 
 
 def test_tls_terminated_at_haproxy_is_recorded_from_the_v2_tlvs(mxringd, haproxy, tmp_path):
@@ -137,6 +142,10 @@ def test_tls_terminated_at_haproxy_is_recorded_from_the_v2_tlvs(mxringd, haproxy
     assert envelope["proxy"]["tls_version"] == "TLSv1.3"
     assert envelope["proxy"]["tls_cipher"].startswith("TLS_")
     assert envelope["tls"] is None  # mxringd itself spoke plaintext to the balancer
+    [line] = [json.loads(l) for l in server.output().splitlines()
+              if '"event":"transaction"' in l]
+    assert line["proxy_tls"] == "TLSv1.3" and line["proxy_authority"] == "mx.test"
+    assert line["proxy_cipher"] == envelope["proxy"]["tls_cipher"]
 
 
 def raw_exchange(port, payload, source=BALANCER, timeout=5):

@@ -1,6 +1,7 @@
 """Running as a service: started as root with --user, mxringd serves as that user (seen in
 /proc/<pid>/status) and keeps storing across rotation in the spool it handed over; it speaks
-sd_notify to a NOTIFY_SOCKET (READY, watchdog pings, RELOADING, STOPPING); it refuses a
+sd_notify to a NOTIFY_SOCKET (READY, watchdog pings, RELOADING, STOPPING); with --chroot it is
+confined to its spool and still stores, rotates, speaks TLS and notifies; it refuses a
 connection cap its file-descriptor limit cannot hold; systemd accepts the unit file."""
 import os
 import pathlib
@@ -71,6 +72,8 @@ def test_root_drops_to_the_service_user_for_good(tmp_path, world_reachable_direc
     process, port = start(["--user", "nobody", "--durability", "fsync", "--spool",
                            str(directory), "--segment-size", "4096"])
     try:
+        # Connections wait in the backlog until root is gone: a greeting proves the drop.
+        smtplib.SMTP("127.0.0.1", port).quit()
         ids = proc_ids(process.pid)
         assert ids["Uid"] == [str(nobody.pw_uid)] * 4  # real, effective, saved, filesystem
         assert ids["Gid"] == [str(nobody.pw_gid)] * 4
@@ -88,6 +91,50 @@ def test_root_drops_to_the_service_user_for_good(tmp_path, world_reachable_direc
     assert len(files) > 4
     assert all(os.stat(f).st_uid == nobody.pw_uid for f in files)
     assert b"10 records" in spool(directory, "verify").stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+def test_chroot_confines_the_server_to_its_spool(tmp_path, world_reachable_directory):
+    from certificates import insecure_client_context, make_certificate
+    cert, key = make_certificate(str(tmp_path), "mx", ["mx.test"], "ec")
+    directory = world_reachable_directory / "spool"
+    notify = str(tmp_path / "notify")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(notify)
+    listener.settimeout(15)
+    process, port = start(["--user", "nobody", "--chroot", "--durability", "fsync", "--spool",
+                           str(directory), "--segment-size", "4096", "--tls-cert", cert,
+                           "--tls-key", key],
+                          env=dict(os.environ, NOTIFY_SOCKET=notify, WATCHDOG_USEC="1000000"))
+    try:
+        assert listener.recv(4096).decode().startswith("READY=1")
+        assert os.readlink(f"/proc/{process.pid}/root") == str(directory)
+        assert proc_ids(process.pid)["Uid"] == [str(pwd.getpwnam("nobody").pw_uid)] * 4
+        with smtplib.SMTP("127.0.0.1", port) as c:
+            c.starttls(context=insecure_client_context())  # wolfSSL's randomness, confined
+            for i in range(6):  # rotations: new segments created inside the chroot
+                c.sendmail("a@client.test", ["b@localhost"],
+                           b"Subject: %d\r\n\r\n" % i + b"x" * 1500 + b"\r\n")
+        # Watchdog pings still reach systemd's socket, whose path the chroot hides.
+        assert listener.recv(4096).decode() == "WATCHDOG=1"
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0]
+        listener.close()
+    assert process.returncode == 0, output
+    assert "(--chroot)" in output and "not reloading under --chroot" in output
+    assert b"6 records" in spool(directory, "verify").stdout
+
+
+def test_chroot_needs_a_user_and_a_local_store():
+    for args, message in ((["--chroot"], "only with --user"),
+                          (["--chroot", "--user", "nobody", "--durability", "kafka",
+                            "--kafka-brokers", "127.0.0.1:9"], "not with --maildir or kafka")):
+        result = subprocess.run([MXRINGD, "--listen", f"127.0.0.1:{free_port()}", *args],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0 and message in result.stderr, result.stderr
 
 
 def test_an_unknown_or_root_service_user_is_refused():

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -78,7 +79,20 @@ int main(int argc, char** argv) {
                 "running as root: give --user to serve as an unprivileged user");
   }
 
-  auto server = engine::Server::start(tools::server_config(effective, std::move(*runtime)), error);
+  tools::ServiceNotifier notifier;  // connected now: --chroot hides its socket's path later
+  if (effective.chroot) {
+    // The spool becomes the process's root: the writers are given paths relative to it.
+    std::error_code failure;
+    std::filesystem::create_directories(effective.spool, failure);
+    if (failure || chdir(effective.spool.c_str()) != 0) {
+      std::cerr << "mxringd: --chroot: cannot enter " << effective.spool << "\n";
+      return 2;
+    }
+    effective.spool = ".";
+  }
+  auto config = tools::server_config(effective, std::move(*runtime));
+  config.accept_at_start = !service_user;  // else only once root is gone (serve() below)
+  auto server = engine::Server::start(std::move(config), error);
   if (!server) {
     engine::log(engine::Level::error, error);
     return 1;
@@ -98,6 +112,10 @@ int main(int argc, char** argv) {
       engine::log(engine::Level::warning, "cannot give the log file " + effective.log_file +
                                               " to " + service_user->name + ": " +
                                               std::strerror(errno));
+    if (effective.chroot && !tools::enter_chroot(error)) {
+      engine::log(engine::Level::error, error);
+      return 1;
+    }
     if (!tools::drop_privileges(*service_user, error)) {
       engine::log(engine::Level::error, error);
       return 1;
@@ -110,14 +128,16 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    engine::log(engine::Level::info, "serving as user " + service_user->name);
+    server->serve();
+    engine::log(engine::Level::info,
+                "serving as user " + service_user->name +
+                    (effective.chroot ? ", confined to " + options->spool + " (--chroot)" : ""));
   }
   std::string listening;
   for (const auto& l : options->listen)
     listening += (listening.empty() ? "" : ", ") + l.address + ":" + std::to_string(l.port) + " (" +
                  std::string(engine::role_name(l.role)) + ")";
   engine::log(engine::Level::info, "listening on " + listening);
-  tools::ServiceNotifier notifier;
   notifier.ready("listening on " + listening);
 
   std::atomic<bool> stopped{false};
@@ -130,7 +150,12 @@ int main(int argc, char** argv) {
     timespec tick{0, 200'000'000};
     const int signal = sigtimedwait(&signals, nullptr, &tick);
     notifier.tick(server->slowest_reactor_turns());
-    if (signal == SIGHUP) {
+    if (signal == SIGHUP && effective.chroot) {
+      // The files it would read again are outside the chroot now.
+      engine::log(engine::Level::warning,
+                  "SIGHUP: not reloading under --chroot (the configuration files are outside "
+                  "the spool); restart mxringd to change settings");
+    } else if (signal == SIGHUP) {
       // The configuration file and flags are read again: recipient policy, limits, host name,
       // certificates, AUTH users and the log level apply to new connections; a file that does
       // not parse changes nothing.

@@ -159,6 +159,7 @@ void load_file(Options& o, const std::string& path) {
   number("min_data_rate", o.min_data_rate);
   number("min_rate_grace", o.min_rate_grace);
   number("shutdown_grace", o.shutdown_grace);
+  number("greet_delay", o.greet_delay);
   number("batch_wait_us", o.batch_wait_us);
   if (file.contains("preallocate")) o.preallocate = toml::find<bool>(file, "preallocate");
   if (file.contains("reject_long_lines"))
@@ -183,6 +184,7 @@ void load_file(Options& o, const std::string& path) {
   }
   if (file.contains("user")) o.user = toml::find<std::string>(file, "user");
   if (file.contains("group")) o.group = toml::find<std::string>(file, "group");
+  if (file.contains("chroot")) o.chroot = toml::find<bool>(file, "chroot");
   o.max_connections_given = o.max_connections_given || file.contains("max_connections");
   if (file.contains("metrics")) o.metrics = toml::find<std::string>(file, "metrics");
   if (file.contains("proxy_trusted"))
@@ -247,7 +249,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::uint32_t auth_max_failures = 0, auth_failure_window = 0;
   std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_connections = 0,
                 max_per_ip = 0, command_timeout = 0, data_timeout = 0, min_data_rate = 0,
-                shutdown_grace = 0, batch_wait_us = 0, min_rate_grace = 0;
+                shutdown_grace = 0, batch_wait_us = 0, min_rate_grace = 0, greet_delay = 0;
   bool no_pin = false, reject_long_lines = false, no_preallocate = false;
 
   app.add_option("--config", config_file, "TOML file with the same keys as the flags")
@@ -296,6 +298,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "Started as root: bind, open the spool, then serve as this user (the spool is "
                  "given to it)");
   app.add_option("--group", group, "... and this group (default: the user's own)");
+  bool chroot = false;
+  app.add_flag("--chroot", chroot,
+               "With --user: confine mxringd to its spool directory once it has started "
+               "(SIGHUP then cannot re-read files outside it; restart to change settings)");
   app.add_option("--max-connections-per-ip", max_per_ip,
                  "Open connections per client address, default 100, 0 = no cap");
   app.add_option("--command-timeout", command_timeout, "Seconds, default 300 (RFC 5321)");
@@ -306,6 +312,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--min-rate-grace", min_rate_grace, "Seconds, default 30");
   app.add_option("--shutdown-grace", shutdown_grace,
                  "Seconds open transactions may finish after SIGTERM, default 30");
+  app.add_option("--greet-delay", greet_delay,
+                 "Seconds to hold the greeting; a client that talks first gets 554 (Postfix "
+                 "postscreen's pregreet test). Default 0: greet at once");
   app.add_option("--batch-wait-us", batch_wait_us,
                  "Under load, wait up to this long for more events before answering, so one "
                  "wake-up serves many connections; default 400, 0 = off");
@@ -405,12 +414,22 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!group.empty()) o.group = group;
     if (!o.group.empty() && o.user.empty())
       throw CLI::ValidationError("--group", "only with --user");
+    if (chroot) o.chroot = true;
+    if (o.chroot && o.user.empty()) throw CLI::ValidationError("--chroot", "only with --user");
+    // Inside the spool there is no resolver configuration and no maildir elsewhere.
+    bool kafka_listener = o.durability == engine::Durability::kafka;
+    for (const auto& l : o.listen)
+      kafka_listener = kafka_listener || l.durability == engine::Durability::kafka;
+    if (o.chroot && (kafka_listener || !o.maildir.empty()))
+      throw CLI::ValidationError("--chroot", "not with --maildir or kafka durability");
     if (app.count("--max-connections-per-ip")) o.max_connections_per_ip = max_per_ip;
     if (app.count("--command-timeout")) o.command_timeout = command_timeout;
     if (app.count("--data-timeout")) o.data_timeout = data_timeout;
     if (app.count("--min-data-rate")) o.min_data_rate = min_data_rate;
     if (app.count("--min-rate-grace")) o.min_rate_grace = min_rate_grace;
     if (app.count("--shutdown-grace")) o.shutdown_grace = shutdown_grace;
+    if (app.count("--greet-delay")) o.greet_delay = greet_delay;
+    if (o.greet_delay > 60) throw CLI::ValidationError("--greet-delay", "at most 60 seconds");
     if (app.count("--batch-wait-us")) o.batch_wait_us = batch_wait_us;
     if (o.batch_wait_us >= 1'000'000)
       throw CLI::ValidationError("--batch-wait-us", "must be under one second");
@@ -510,6 +529,7 @@ std::string describe(const Options& o) {
       << "min_data_rate = " << o.min_data_rate << "\n"
       << "min_rate_grace = " << o.min_rate_grace << "\n"
       << "shutdown_grace = " << o.shutdown_grace << "\n"
+      << "greet_delay = " << o.greet_delay << "\n"
       << "batch_wait_us = " << o.batch_wait_us << "\n"
       << "log_level = \"" << o.log_level << "\"\n"
       << "log_format = \"" << o.log_format << "\"\n"
@@ -537,6 +557,7 @@ std::string describe(const Options& o) {
       << "metrics = " << toml::value(o.metrics) << "\n"
       << "user = " << toml::value(o.user) << "\n"
       << "group = " << toml::value(o.group) << "\n"
+      << "chroot = " << (o.chroot ? "true" : "false") << "\n"
       << "auth_users = " << toml::value(o.auth_users) << "\n"
       << "auth_max_failures = " << o.auth_max_failures << "\n"
       << "auth_failure_window = " << o.auth_failure_window << "\n"
@@ -657,6 +678,7 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   config.min_data_rate = o.min_data_rate;
   config.min_rate_grace = std::chrono::seconds(o.min_rate_grace);
   config.shutdown_grace = std::chrono::seconds(o.shutdown_grace);
+  config.greet_delay = std::chrono::seconds(o.greet_delay);
   config.batch_wait = std::chrono::microseconds(o.batch_wait_us);
   return config;
 }
@@ -684,11 +706,13 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
   check("max_connections_per_ip", running.max_connections_per_ip, fresh.max_connections_per_ip);
   check("command_timeout", running.command_timeout, fresh.command_timeout);
   check("data_timeout", running.data_timeout, fresh.data_timeout);
+  check("greet_delay", running.greet_delay, fresh.greet_delay);
   check("metrics", running.metrics, fresh.metrics);
   check("proxy_trusted", running.proxy_trusted, fresh.proxy_trusted);
   check("xclient_trusted", running.xclient_trusted, fresh.xclient_trusted);
   check("user", running.user, fresh.user);
   check("group", running.group, fresh.group);
+  check("chroot", running.chroot, fresh.chroot);
   check("kafka", describe_kafka(running.kafka), describe_kafka(fresh.kafka));
   check("auth_max_failures", running.auth_max_failures, fresh.auth_max_failures);
   check("auth_failure_window", running.auth_failure_window, fresh.auth_failure_window);

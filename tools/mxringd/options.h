@@ -47,6 +47,7 @@ struct Options {
   std::uint32_t min_data_rate = 1024;
   std::uint32_t min_rate_grace = 30;
   std::uint32_t shutdown_grace = 30;
+  std::uint32_t greet_delay = 0;
   std::uint32_t batch_wait_us = 400;
   std::vector<engine::TlsCertificateFiles> tls_certificates;  // --tls-cert/--tls-key pairs
   std::string tls_ciphers = engine::kDefaultTlsCiphers;
@@ -66,6 +67,7 @@ struct Options {
   std::string user, group;             // started as root: serve as this user (and group) once bound
   bool max_connections_given = false;  // by flag or file: never lowered to fit the fd limit
   std::string metrics;                 // ADDR:PORT for /metrics, /healthz, /readyz; empty: off
+  bool chroot = false;                 // with --user: confined to the spool once started
   bool check_config = false;
 };
 

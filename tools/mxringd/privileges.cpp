@@ -2,6 +2,8 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -65,6 +67,23 @@ bool drop_privileges(const ServiceUser& user, std::string& error) {
   // Never serve as root: if any way back remains, stop here.
   if (setuid(0) == 0 || seteuid(0) == 0 || getuid() == 0 || geteuid() == 0) {
     error = "still able to become root after dropping privileges; refusing to serve";
+    return false;
+  }
+  return true;
+}
+
+bool enter_chroot(std::string& error) {
+  struct stat device {};
+  if ((mkdir("dev", 0755) != 0 && errno != EEXIST) ||
+      (mknod("dev/urandom", S_IFCHR | 0444, makedev(1, 9)) != 0 && errno != EEXIST) ||
+      stat("dev/urandom", &device) != 0 || !S_ISCHR(device.st_mode) ||
+      device.st_rdev != makedev(1, 9)) {
+    error =
+        std::string("cannot make dev/urandom in the spool for --chroot: ") + std::strerror(errno);
+    return false;
+  }
+  if (chroot(".") != 0 || chdir("/") != 0) {
+    error = std::string("cannot chroot to the spool: ") + std::strerror(errno);
     return false;
   }
   return true;

@@ -28,4 +28,10 @@ bool hand_over(const std::string& directory, const ServiceUser& user, std::strin
 
 bool drop_privileges(const ServiceUser& user, std::string& error);
 
+// Confines the process to the current directory (the spool, where mxringd has already
+// moved): chroot(".") then chdir("/"). Done as root, before drop_privileges(). wolfSSL seeds
+// every TLS session from /dev/urandom by path, so that device is made inside first
+// (<spool>/dev/urandom, root's; spool readers skip what is not a writer's directory).
+bool enter_chroot(std::string& error);
+
 }  // namespace mxring::tools

@@ -24,12 +24,22 @@ std::string_view close_reason_name(CloseReason reason) {
   return "client_closed";
 }
 
+// Who named the client, and what the balancer's PROXY v2 TLVs said about it.
+void proxy_fields(LogLine& line, const ProxyInfo& proxy) {
+  line.text("proxy", proxy.peer)
+      .text("proxy_via", proxy.via)
+      .text("client_name", proxy.client_name)
+      .text("proxy_authority", proxy.authority)
+      .text("proxy_tls", proxy.tls_version)
+      .text("proxy_cipher", proxy.tls_cipher);
+}
+
 // The fields every line about a session carries: who, where from, how. (The listener, and
 // so the durability its 250 promised, is on the connection's line.)
 void session_fields(LogLine& line, const Session& session) {
   const auto& connection = session.connection();
   line.text("client", connection.client_address).number("client_port", connection.client_port);
-  if (connection.proxy) line.text("proxy", connection.proxy->peer);
+  if (connection.proxy) proxy_fields(line, *connection.proxy);
   line.text("helo", session.helo());
   if (const auto* tls = session.tls())
     line.text("tls", tls->version).text("cipher", tls->cipher).text("sni", tls->sni);
@@ -41,7 +51,7 @@ void transaction_fields(LogLine& line, const Session& session, const Envelope& e
   // The client's port and listener are on its connection's line.
   line.text("queue_id", envelope.queue_id.view())
       .text("client", session.connection().client_address);
-  if (const auto& proxy = session.connection().proxy) line.text("proxy", proxy->peer);
+  if (const auto& proxy = session.connection().proxy) proxy_fields(line, *proxy);
   line.text("helo", session.helo());
   if (const auto* tls = session.tls()) line.text("tls", tls->version).text("cipher", tls->cipher);
   line.text("auth", session.auth_identity());

@@ -12,6 +12,9 @@ namespace mxring::engine {
 
 std::string_view close_reason_name(CloseReason reason);
 
+// The proxy or balancer that named the client (empty fields are left out).
+void proxy_fields(LogLine& line, const ProxyInfo& proxy);
+
 // Who, where from, how: on every line about a session.
 void session_fields(LogLine& line, const Session& session);
 

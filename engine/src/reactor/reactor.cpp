@@ -184,7 +184,8 @@ std::string Reactor::set_up() {
   }
   accept_armed_.assign(listeners_.size(), false);
   accept_retry_.assign(listeners_.size(), false);
-  for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
+  if (config_.accept_at_start)
+    for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
   if (storage_ != nullptr) storage_->reactor_wake_fd = wake_fd_;
@@ -464,6 +465,10 @@ void Reactor::start_session(Connection& c, ConnectionInfo info) {
     if (!start_tls(c)) c.tls_failed = true;
   } else if (c.rate_refused) {
     c.session->refuse(replies::kConnectionRateExceeded);
+  } else if (config_.greet_delay.count() > 0) {
+    // The greeting waits; whatever the client sends meanwhile makes it an early talker.
+    c.greeting_held = true;
+    timers_->schedule(c.key(), now_ + config_.greet_delay.count());
   } else {
     c.session->greet();
   }
@@ -963,6 +968,13 @@ void Reactor::on_timer(std::uint64_t key) {
     return;
   }
   auto& session = *c.session;
+  if (c.greeting_held) {
+    c.greeting_held = false;
+    session.greet();  // a no-op for a session already closed as an early talker
+    mark_dirty(c);
+    if (c.deadline > now_) timers_->schedule(key, c.deadline);
+    return;
+  }
   if (session.wait() == Session::Wait::storage || session.wait() == Session::Wait::auth) {
     timers_->schedule(key, now_ + 1);  // waiting on us, not on the client
     return;
@@ -1011,6 +1023,15 @@ void Reactor::request_shutdown() {
   [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
+void Reactor::request_serve() {
+  {
+    std::lock_guard lock(mailbox_.mutex);
+    mailbox_.serve = true;
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
 void Reactor::request_reload(RuntimeConfig runtime) {
   {
     std::lock_guard lock(mailbox_.mutex);
@@ -1030,12 +1051,13 @@ void Reactor::post_auth_answer(AuthAnswer answer) {
 }
 
 void Reactor::on_wake() {
-  bool shutdown = false;
+  bool shutdown = false, serve = false;
   std::optional<RuntimeConfig> runtime;
   std::vector<AuthAnswer> auth_answers;
   {
     std::lock_guard lock(mailbox_.mutex);
     shutdown = mailbox_.shutdown;
+    serve = std::exchange(mailbox_.serve, false);
     runtime.swap(mailbox_.runtime);
     auth_answers.swap(mailbox_.auth_answers);
   }
@@ -1043,6 +1065,8 @@ void Reactor::on_wake() {
   collect_auth_answers(auth_answers);
   if (runtime) apply(std::move(*runtime));
   if (shutdown && !draining_) start_draining();
+  if (serve && !draining_)
+    for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
   arm_wake();
 }
 

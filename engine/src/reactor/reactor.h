@@ -44,6 +44,7 @@ class Reactor final : private SessionServices {
 
   // From any thread.
   void request_shutdown();
+  void request_serve();  // start accepting (ServerConfig::accept_at_start false)
   void request_reload(RuntimeConfig runtime);
   void post_auth_answer(AuthAnswer answer);
 
@@ -52,6 +53,7 @@ class Reactor final : private SessionServices {
   struct Mailbox {
     std::mutex mutex;
     bool shutdown = false;
+    bool serve = false;
     std::optional<RuntimeConfig> runtime;
     std::vector<AuthAnswer> auth_answers;
   };

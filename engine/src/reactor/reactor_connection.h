@@ -36,8 +36,9 @@ struct Reactor::Connection {
   bool tls_failed = false;
   bool auth_pending = false;  // credentials with the verifier thread
   bool dirty = false;
-  bool rate_refused = false;  // over its connection rate: 421 instead of the greeting
-  bool ehlo_timed = false;    // banner_to_ehlo recorded
+  bool rate_refused = false;   // over its connection rate: 421 instead of the greeting
+  bool ehlo_timed = false;     // banner_to_ehlo recorded
+  bool greeting_held = false;  // --greet-delay: the greeting waits for the timer
   Session::Phase phase = Session::Phase::greeting;
   std::int64_t deadline = 0;
   std::int64_t data_started = 0;
@@ -62,7 +63,8 @@ struct Reactor::Connection {
     ++generation;
     send_offset = 0;
     recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
-        paused_for_storage = tls_failed = auth_pending = rate_refused = ehlo_timed = false;
+        paused_for_storage = tls_failed = auth_pending = rate_refused = ehlo_timed = greeting_held =
+            false;
     phase = Session::Phase::greeting;
     deadline = data_started = opened_ns = input_ns = 0;
     data_bytes = bytes_in = 0;

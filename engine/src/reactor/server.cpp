@@ -205,6 +205,10 @@ void Server::reload(RuntimeConfig runtime) {
   for (auto& reactor : state_->reactors) reactor->request_reload(runtime);
 }
 
+void Server::serve() {
+  for (auto& reactor : state_->reactors) reactor->request_serve();
+}
+
 void Server::shutdown() {
   for (auto& reactor : state_->reactors) reactor->request_shutdown();
 }

@@ -93,9 +93,16 @@ struct ServerConfig {
   std::uint32_t min_data_rate = 1024;  // octets per second; 0: off
   std::chrono::seconds min_rate_grace{30};
   std::chrono::seconds shutdown_grace{30};
+  // Postscreen's pregreet test: hold the greeting this long; a client that talks before it
+  // (RFC 5321 §4.3.1 forbids it; spam engines do) gets 554 and is closed. 0: greet at once.
+  std::chrono::seconds greet_delay{0};
   // Under load a reactor waits up to this long for more completions before it answers, so
   // one wake-up serves many connections. 0: answer every completion at once.
   std::chrono::microseconds batch_wait{400};
+
+  // False: listen at start (connections wait in the kernel's backlog) but accept only after
+  // serve(), so a server that drops root first never serves a client as root.
+  bool accept_at_start = true;
 
   unsigned receive_buffers = 1024;       // per reactor, a power of two
   unsigned receive_buffer_size = 16384;  // octets
@@ -111,6 +118,8 @@ class Server {
 
   // New sessions use this (SIGHUP reload); open ones keep theirs, so nothing is dropped.
   void reload(RuntimeConfig runtime);
+  // Starts accepting, when ServerConfig::accept_at_start was false.
+  void serve();
   // Stop accepting; finish open transactions for up to shutdown_grace; 421 to the rest.
   void shutdown();
   // Returns when every reactor has stopped.
