@@ -41,6 +41,9 @@ def raise_file_limit(wanted=65536):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 def listening(port):
     """True once something listens on 127.0.0.1:port (from /proc: no connection made)."""
     with open("/proc/net/tcp") as table:
@@ -133,7 +136,17 @@ def mxringd():
         return server
 
     yield start
+    reports = []
     for server in servers:
         if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+            try:  # a clean stop, so a sanitizer build also checks for leaks at exit
+                server.stop(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+        output = server.output()
+        if any(marker in output for marker in SANITIZER_REPORTS):
+            reports.append(output)
+    # An ASan/UBSan build of mxringd (make test runs the suites against one too) reports into
+    # its log: any report fails the test that provoked it.
+    assert not reports, reports[0][-6000:]

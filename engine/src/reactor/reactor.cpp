@@ -511,10 +511,13 @@ void Reactor::read_proxy_header(Connection& c, std::span<const char> bytes) {
     return;
   }
   c.client_counted = true;
-  const std::string rest = c.proxy_bytes.substr(peer_end + header.length);
+  // What the client sent after the header, in a buffer with the parser's padding after it
+  // (parser/padding.h: the scanners read whole 64-octet blocks).
+  ByteBuffer rest;
+  rest.append(std::string_view(c.proxy_bytes).substr(peer_end + header.length));
   c.proxy_bytes = {};
   start_session(c, std::move(info));
-  if (!rest.empty()) c.tls ? feed_tls(c, rest) : feed(c, rest);
+  if (!rest.empty()) c.tls ? feed_tls(c, rest.span()) : feed(c, rest.span());
 }
 
 void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
