@@ -213,6 +213,12 @@ void load_file(Options& o, const std::string& path) {
   }
 }
 
+void check_ranges(const std::vector<std::string>& ranges, const char* option) {
+  for (const auto& range : ranges)
+    if (!engine::AddressRange::parse(range))
+      throw CLI::ValidationError(option, "not an address or CIDR range: " + range);
+}
+
 void check_log_and_rate_settings(const Options& o) {
   if (o.log_format != "auto" && o.log_format != "json" && o.log_format != "text")
     throw CLI::ValidationError("log_format", "must be auto, json or text");
@@ -456,14 +462,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--auth-failure-window")) o.auth_failure_window = auth_failure_window;
     if (!proxy_trusted.empty()) o.proxy_trusted = proxy_trusted;
     if (!xclient_trusted.empty()) o.xclient_trusted = xclient_trusted;
-    for (const auto& range : o.xclient_trusted)
-      if (!engine::AddressRange::parse(range))
-        throw CLI::ValidationError("--xclient-trusted", "not an address or CIDR range: " + range);
+    check_ranges(o.xclient_trusted, "--xclient-trusted");
     if (!metrics.empty()) o.metrics = metrics;
     if (!o.metrics.empty()) parse_host_port(o.metrics, "--metrics");  // throws when malformed
-    for (const auto& range : o.proxy_trusted)
-      if (!engine::AddressRange::parse(range))
-        throw CLI::ValidationError("--proxy-trusted", "not an address or CIDR range: " + range);
+    check_ranges(o.proxy_trusted, "--proxy-trusted");
     for (const auto& l : o.listen)
       if (l.proxy && o.proxy_trusted.empty())
         throw CLI::ValidationError("--proxy-trusted",

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "clock.h"
 #include "completion_rules.h"
 #include "listener_socket.h"
 #include "mxring/engine/log.h"
@@ -31,12 +32,6 @@ namespace {
 // that connection until the session catches up (TCP back-pressure does the rest).
 constexpr std::size_t kBacklogLimit = 256 * 1024;
 constexpr std::size_t kIdleSendCapacity = 1024;
-
-std::int64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
 
 // The upper bound, in µs, of the bucket holding the p-th fraction of `buckets` (bucket b
 // holds latencies below 2^b µs).
@@ -119,10 +114,7 @@ Reactor::~Reactor() {
 }
 
 std::int64_t Reactor::now_us() {
-  if (turn_unix_us_ > 0) return turn_unix_us_;  // read once a loop turn
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+  return turn_unix_us_ > 0 ? turn_unix_us_ : unix_us();  // read once a loop turn
 }
 
 void Reactor::run(const std::function<void(const std::string& error)>& ready) {
@@ -234,8 +226,7 @@ void Reactor::loop() {
     turn_ns_ = monotonic_ns();
     now_ = turn_ns_ / 1'000'000'000;
     // Wall-clock time for this turn's envelopes and log lines: one clock read, not one each.
-    turn_unix_us_ = 0;
-    turn_unix_us_ = now_us();
+    turn_unix_us_ = unix_us();
     events_.set_clock(turn_unix_us_);
     rate_limiter_.take_peer_events(now_);
     unsigned head = 0, seen = 0;

@@ -1,20 +1,13 @@
 // What a reactor observes about its sessions for operators: rate limits (admitted or not),
 // reply counts and answer latency for the metrics, and one log line per connection and per
 // transaction. Everything here runs on the reactor's thread and touches only its own state.
-#include <ctime>
-
+#include "clock.h"
 #include "event_fields.h"
 #include "reactor.h"
 #include "reactor_connection.h"
 
 namespace mxring::engine {
 namespace {
-
-std::int64_t monotonic_ns_now() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
 
 ClientKey key_of(const Session& session) {
   return ClientKey{session.connection().client_octets};
@@ -58,7 +51,7 @@ void Reactor::replied(ReplyTo to, unsigned code) {
 void Reactor::time_answer(Connection& c) {
   if (c.input_ns == 0 && c.ehlo_timed) return;
   const auto to = c.session->last_reply_to();
-  const auto now = monotonic_ns_now();
+  const auto now = monotonic_ns();
   const auto record = [&](ReplyPhase phase, std::int64_t since) {
     metrics_.phase_latency[static_cast<std::size_t>(phase)].record_us(
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - since) / 1000));

@@ -1,20 +1,9 @@
 #include "kafka_sink.h"
 
-#include <time.h>
-
+#include "clock.h"
 #include "mxring/engine/log.h"
 
 namespace mxring::engine {
-namespace {
-
-std::int64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
-
-}  // namespace
-
 struct KafkaSink::Flight {
   std::size_t channel;
   StoreRequest request;
