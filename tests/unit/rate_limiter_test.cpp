@@ -77,6 +77,22 @@ TEST(RateLimiterTest, ReactorsShareTheirCountsThroughTheExchange) {
   EXPECT_FALSE(a.admit(RateLimits::connections, client, 5));
 }
 
+// A reactor that takes a peer's events only after their window ended (it was idle) must not
+// start a new window with them: the client that waited out the window is admitted again.
+TEST(RateLimiterTest, PeerEventsTakenLateCountInTheirOwnWindow) {
+  RateExchange exchange(2);
+  const auto l = limits(RateLimits::connections, 2, 0);
+  RateLimiter a(l, 0, &exchange), b(l, 1, &exchange);
+  const auto client = v4("192.0.2.11");
+  EXPECT_TRUE(a.admit(RateLimits::connections, client, 100));
+  EXPECT_TRUE(a.admit(RateLimits::connections, client, 100));
+  EXPECT_FALSE(a.admit(RateLimits::connections, client, 101));
+  b.take_peer_events(161);
+  EXPECT_TRUE(b.admit(RateLimits::connections, client, 161));
+  EXPECT_TRUE(b.admit(RateLimits::connections, client, 161));
+  EXPECT_FALSE(b.admit(RateLimits::connections, client, 161));
+}
+
 // Two threads admitting for the same client: together they never admit more than the limit
 // plus what was in flight, and once both have taken each other's events they agree.
 TEST(RateLimiterTest, ConcurrentReactorsConverge) {

@@ -55,7 +55,7 @@ bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int
   if (exchange_ != nullptr) {
     for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
       if (peer == reactor_) continue;
-      RateEvent event{client, kind};
+      RateEvent event{client, kind, now};
       if (!exchange_->ring(reactor_, peer).try_push(event)) ++not_shared_;
     }
   }
@@ -73,7 +73,7 @@ void RateLimiter::take_peer_events(std::int64_t now) {
   for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
     if (peer == reactor_) continue;
     exchange_->ring(peer, reactor_).pop_batch(SIZE_MAX, [&](RateEvent&& event) {
-      count(event.kind, event.client, now);
+      if (now - event.at < limits_.window.count()) count(event.kind, event.client, event.at);
     });
   }
 }

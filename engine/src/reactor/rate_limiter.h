@@ -3,7 +3,9 @@
 // (RateExchange), and each reactor takes its peers' events at the start of every loop turn,
 // before the completions that could need them. A client whose connections the kernel spreads
 // over several reactors is therefore counted whole: a peer's event is at most one loop turn
-// late, and an event that caused a reply the client waited for is never late.
+// late, and an event that caused a reply the client waited for is never late. An event
+// carries the time it happened: a reactor that sat idle past the end of a window takes its
+// peers' old events into that old window, not into a new one that starts when it wakes.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@ ClientKey network_of(const ClientKey& client, unsigned ipv4_prefix, unsigned ipv
 struct RateEvent {
   ClientKey client;
   RateLimits::Kind kind = RateLimits::connections;
+  std::int64_t at = 0;  // seconds, the admitting reactor's clock
 };
 
 // The rings between every ordered pair of reactors; built once by the server.
