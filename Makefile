@@ -59,10 +59,12 @@ bench: build
 bench-compare: build
 	/usr/bin/python3 bench/e2e/compare.py
 
-# Long-running proofs kept out of `make test`: kill -9 under load at twenty points.
+# Long-running proofs kept out of `make test`: kill -9 under load at twenty points, and
+# 10,000 connections held for 60 s (with SIGHUP and SIGTERM under load).
 soak: build
 	MXRING_SOAK=1 MXRINGD=build/release/bin/mxringd /usr/bin/python3 -m pytest -q \
-	  -p no:cacheprovider tests/integration/test_storage.py -k kill
+	  -p no:cacheprovider tests/integration/test_storage.py::test_acknowledged_messages_survive_kill_9 \
+	  tests/integration/test_load.py
 
 # Long fuzzing sessions on the committed corpora (new findings land in build/fuzz/findings).
 fuzz: build/fuzz/build.ninja

@@ -136,10 +136,17 @@ def mxringd():
         return server
 
     yield start
+    stop_and_check(servers)
+
+
+def stop_and_check(servers):
+    """Stops every server still running, cleanly, so a sanitizer build also checks for leaks
+    at exit; any sanitizer report in a server's log fails the test that provoked it (make test
+    runs the suites against an ASan+UBSan mxringd too)."""
     reports = []
     for server in servers:
         if server.process.poll() is None:
-            try:  # a clean stop, so a sanitizer build also checks for leaks at exit
+            try:
                 server.stop(timeout=30)
             except subprocess.TimeoutExpired:
                 server.process.kill()
@@ -147,6 +154,4 @@ def mxringd():
         output = server.output()
         if any(marker in output for marker in SANITIZER_REPORTS):
             reports.append(output)
-    # An ASan/UBSan build of mxringd (make test runs the suites against one too) reports into
-    # its log: any report fails the test that provoked it.
     assert not reports, reports[0][-6000:]

@@ -1,8 +1,18 @@
 """Real clients nobody here wrote deliver through a running mxringd: Python smtplib, swaks
-(plain and pipelined), curl smtp://, and Postfix's smtp-source."""
+(plain and pipelined), curl smtp://, msmtp, Postfix's smtp-source, and Postfix itself as a
+relay (its sendmail, queue and smtp client). TLS and AUTH clients: test_tls.py, test_auth.py."""
+import os
 import smtplib
 import subprocess
+import sys
+import time
 from email.message import EmailMessage
+
+from conftest import free_port
+from spool_cli import stored_ids, stored_records, without_trace_header
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../bench/e2e"))
+from postfix_instance import PostfixInstance  # noqa: E402  (bench/ owns the private Postfix)
 
 
 def test_smtplib_delivers_to_several_recipients(mxringd):
@@ -107,3 +117,66 @@ def test_smtp_source_thousand_messages_over_fifty_sessions(mxringd):
     assert result.stderr == ""
     assert server.stop() == 0
     assert server.messages_accepted() == 1000
+
+
+def stored_envelope_and_message(spool_dir):
+    (record,) = stored_records(spool_dir)
+    envelope, message = record
+    return envelope, without_trace_header(message)
+
+
+def test_msmtp_delivers_with_the_envelope_it_was_given(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    # Whole headers: msmtp adds From: and Date: when they are missing.
+    body = (b"From: alice@client.test\r\nDate: Sat, 28 Nov 2026 12:00:00 +0000\r\n"
+            b"Message-ID: <msmtp.1@client.test>\r\nSubject: msmtp\r\n\r\n"
+            b"from msmtp\r\n.a line that starts with a dot\r\n")
+    result = subprocess.run(
+        ["msmtp", "--host", server.host, f"--port={server.port}", "--domain=client.test",
+         "--from=alice@client.test", "--auth=off", "--tls=off",
+         "bob@localhost", "carol@localhost"], input=body, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert server.stop() == 0
+    envelope, message = stored_envelope_and_message(tmp_path / "spool")
+    assert envelope["helo"] == "client.test"
+    assert envelope["mail_from"] == "alice@client.test"
+    assert [r["address"] for r in envelope["recipients"]] == ["bob@localhost", "carol@localhost"]
+    assert message == body
+
+
+def test_postfix_as_a_relay_delivers_into_the_spool(mxringd, tmp_path):
+    """A private Postfix (queue under tmp_path) with relayhost = mxringd: mail injected with
+    Postfix's sendmail goes pickup, cleanup, qmgr, smtp client, and lands in the spool with
+    the envelope Postfix was given."""
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--domain", "example.test")
+    relay = PostfixInstance(
+        free_port(), cpu="0-1", parent=None,  # Postfix's own users must reach its queue
+        main_extra=(f"myhostname = relay.test\nmydestination =\n"
+                    f"relayhost = [{server.host}]:{server.port}\n"),
+        master_extra="smtp unix - - n - - smtp\nrelay unix - - n - - smtp\n")
+    try:
+        relay.master_pid()
+        body = b"Subject: through postfix\r\n\r\nrelayed by Postfix\r\n"
+        injected = subprocess.run(
+            ["sendmail", "-C", relay.etc, "-f", "alice@client.test", "bob@example.test",
+             "carol@example.test"], input=body.replace(b"\r\n", b"\n"), capture_output=True,
+            timeout=60)
+        assert injected.returncode == 0, injected.stderr
+        deadline = time.monotonic() + 60
+        while not stored_ids(tmp_path / "spool"):
+            assert time.monotonic() < deadline, open(relay.log.name).read()
+            time.sleep(0.2)
+    finally:
+        relay.stop()
+    assert server.stop() == 0
+    envelope, message = stored_envelope_and_message(tmp_path / "spool")
+    assert envelope["helo"] == "relay.test"
+    assert envelope["mail_from"] == "alice@client.test"
+    assert sorted(r["address"] for r in envelope["recipients"]) == [
+        "bob@example.test", "carol@example.test"]
+    # Postfix adds its own trace and headers; what it was given follows, CRLF on the wire.
+    headers, _, content = message.partition(b"\r\n\r\n")
+    assert headers.startswith(b"Received: by relay.test (Postfix")
+    assert b"\r\nSubject: through postfix\r\n" in headers + b"\r\n"
+    assert content == b"relayed by Postfix\r\n"

@@ -877,7 +877,7 @@ void Reactor::submit_send(Connection& c) {
 }
 
 void Reactor::begin_close(Connection& c) {
-  if (c.closing) return;
+  if (!c.open()) return;  // once per connection: a second close would free its slot twice
   c.closing = true;
   if (c.session) log_connection_closed(c);
   --live_;
@@ -921,8 +921,8 @@ void Reactor::on_tick() {
   }
   if (draining_ && now_ >= drain_deadline_) {
     for (auto& c : slots_) {
-      if (!c || c->closing) continue;
-      if (!c->session) {  // never got as far as a greeting
+      if (!c || !c->open()) continue;  // closing, or a free slot: closed once already
+      if (!c->session) {               // never got as far as a greeting
         begin_close(*c);
         continue;
       }
@@ -1101,7 +1101,7 @@ void Reactor::start_draining() {
     fd = -1;
   }
   for (auto& c : slots_)
-    if (c && !c->closing && c->session) mark_dirty(*c);
+    if (c && c->open() && c->session) mark_dirty(*c);
 }
 
 }  // namespace mxring::engine

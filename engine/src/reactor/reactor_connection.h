@@ -47,6 +47,9 @@ struct Reactor::Connection {
   std::int64_t opened_ns = 0;  // CLOCK_MONOTONIC at accept
   std::int64_t input_ns = 0;   // the oldest receive not answered yet (0: none)
 
+  // A client's connection not yet closing; false for a free slot (fd -1, not closing).
+  bool open() const { return fd >= 0 && !closing; }
+
   std::uint64_t key() const { return static_cast<std::uint64_t>(generation) << 32 | slot; }
 
   // Back to a free slot. The generation moves on, so completions and timers still addressed

@@ -1,0 +1,69 @@
+"""SMTP at the socket level, for tests that must send exactly the bytes they mean (pipelined,
+malformed or hostile) and read exactly what comes back."""
+import socket
+
+
+def connect(server, source="127.0.0.1", port=None, timeout=10):
+    return socket.create_connection((server.host, port or server.port), timeout=timeout,
+                                    source_address=(source, 0))
+
+
+def read_reply(sock):
+    """One whole reply (all lines), as text; empty string at EOF."""
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data.decode()
+        data += chunk
+        lines = data.split(b"\r\n")
+        if len(lines) >= 2 and len(lines[-2]) >= 4 and lines[-2][3:4] == b" ":
+            return data.decode()
+
+
+def read_replies(sock, count):
+    """The next `count` replies (pipelined ones arrive together), each as text with all its
+    lines; fewer if the server closes first."""
+    data, replies = b"", []
+    while len(replies) < count:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        while len(replies) < count:
+            end = _final_line_end(data)
+            if end < 0:
+                break
+            replies.append(data[:end].decode())
+            data = data[end:]
+    return replies
+
+
+def _final_line_end(data):
+    """Where the first whole reply in `data` ends (after its last line's CRLF), or -1."""
+    start = 0
+    while (end := data.find(b"\r\n", start)) >= 0:
+        if data[start + 3:start + 4] != b"-":
+            return end + 2
+        start = end + 2
+    return -1
+
+
+def begin_data(sock):
+    """Pipelines EHLO, MAIL, RCPT and DATA, and waits for the 354."""
+    sock.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\n"
+                 b"DATA\r\n")
+    reply = ""
+    while "354 " not in reply:
+        reply += read_reply(sock)
+
+
+def until_eof(sock):
+    """Everything the server sends until it closes (a reset counts as the close)."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data.decode(errors="replace")
