@@ -38,7 +38,7 @@ test-asan: build/asan-ubsan/build.ninja
 
 # The rings and the storage writer under ThreadSanitizer (label tsan).
 test-tsan: build/tsan/build.ninja
-	@$(CMAKE) --build --preset tsan --target ring_test storage_test
+	@$(CMAKE) --build --preset tsan --target ring_test storage_test server_threads_test
 	$(CTEST) --preset tsan
 
 test-fuzz: build/fuzz/build.ninja

@@ -11,6 +11,7 @@
 #include "guarded_buffer.h"
 #include "mxring/engine/session.h"
 #include "mxring/parser/padding.h"
+#include "reply_syntax.h"
 #include "session_transcript.h"
 
 using namespace mxring;
@@ -46,24 +47,8 @@ engine::SessionConfig config_for(std::uint8_t bits) {
   return config;
 }
 
-// RFC 5321 §4.2: "ddd SP text CRLF", or "ddd-text CRLF" for all lines but the last, with one
-// code throughout; printable ASCII only (we never echo client bytes).
 void check_replies(std::string_view out) {
-  std::string_view open_code;
-  while (!out.empty()) {
-    const auto end = out.find("\r\n");
-    if (end == std::string_view::npos || end < 4) std::abort();
-    const auto line = out.substr(0, end);
-    if (line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '5' || line[2] < '0' ||
-        line[2] > '9' || (line[3] != ' ' && line[3] != '-'))
-      std::abort();
-    for (char c : line)
-      if (c < 0x20 || c > 0x7e) std::abort();
-    if (!open_code.empty() && open_code != line.substr(0, 3)) std::abort();
-    open_code = line[3] == '-' ? line.substr(0, 3) : std::string_view{};
-    out.remove_prefix(end + 2);
-  }
-  if (!open_code.empty()) std::abort();  // a multi-line reply must end in the same batch
+  if (!testing::well_formed_replies(out)) std::abort();  // a multi-line reply ends in its batch
 }
 
 }  // namespace

@@ -611,6 +611,9 @@ bool Reactor::start_tls(Connection& c) {
 // Ciphertext goes out one send at a time; what wolfSSL writes meanwhile waits in outgoing().
 void Reactor::flush_tls(Connection& c) {
   if (!c.tls || c.send_in_flight || c.closing || c.tls->outgoing().empty()) return;
+  // Replies still owed in plaintext (EHLO's, STARTTLS's 220) go before the first TLS byte,
+  // even when the client's garbage already made wolfSSL write an alert (RFC 3207 §4).
+  if (!c.tls->established() && c.session && !c.session->output().empty()) return;
   std::swap(c.send_buffer, c.tls->outgoing());
   c.tls->outgoing().clear();
   c.send_offset = 0;
@@ -736,7 +739,8 @@ void Reactor::service_handshake(Connection& c) {
   auto& session = *c.session;
   if (!session.output().empty() && !c.send_in_flight) start_send(c);
   flush_tls(c);
-  if ((c.tls_failed || c.peer_closed) && !c.send_in_flight && c.tls->outgoing().empty())
+  if ((c.tls_failed || c.peer_closed) && !c.send_in_flight && session.output().empty() &&
+      c.tls->outgoing().empty())
     begin_close(c);
 }
 
