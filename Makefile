@@ -4,8 +4,9 @@
 CMAKE ?= cmake
 CTEST ?= ctest
 FUZZ_SECONDS ?= 600
+FUZZ_LONG_SECONDS ?= 3600
 
-.PHONY: deps build run test test-release test-asan test-tsan test-fuzz bench bench-compare soak fuzz format \
+.PHONY: deps build run test test-release test-asan test-tsan test-fuzz bench bench-compare soak fuzz fuzz-long format \
         format-check \
         check-headers clean
 
@@ -66,10 +67,15 @@ soak: build
 	  -p no:cacheprovider tests/integration/test_storage.py::test_acknowledged_messages_survive_kill_9 \
 	  tests/integration/test_load.py
 
-# Long fuzzing sessions on the committed corpora (new findings land in build/fuzz/findings).
+# Fuzzing sessions on the committed corpora (new findings land in build/fuzz/findings):
+# `make fuzz` ten minutes a target, `make fuzz-long` hours (FUZZ_LONG_SECONDS a target).
 fuzz: build/fuzz/build.ninja
 	@$(CMAKE) --build --preset fuzz
 	tests/fuzz/run-all build/fuzz/bin $(FUZZ_SECONDS)
+
+fuzz-long: build/fuzz/build.ninja
+	@$(CMAKE) --build --preset fuzz
+	tests/fuzz/run-all build/fuzz/bin $(FUZZ_LONG_SECONDS)
 
 format:
 	@git ls-files --cached --others --exclude-standard '*.cpp' '*.h' | xargs clang-format -i
