@@ -43,7 +43,7 @@ test-tsan: build/tsan/build.ninja
 	$(CTEST) --preset tsan
 
 test-fuzz: build/fuzz/build.ninja
-	@$(CMAKE) --build --preset fuzz
+	@$(CMAKE) --build --preset fuzz --target fuzz_targets
 	$(CTEST) --preset fuzz
 
 bench: build

@@ -1,4 +1,5 @@
-// AVX-512BW kernels: one 64-byte register per block, comparisons straight into mask registers.
+// AVX-512BW kernels: one 64-byte register per block, comparisons straight into mask registers;
+// and the MAIL/RCPT argument shape (avx512_argument.h).
 #include <immintrin.h>
 
 #include <cstddef>
@@ -30,6 +31,8 @@ struct Block {
 
 }  // namespace
 
+#include "avx512_argument.h"
+
 namespace mxring::parser::kernels {
-const Kernels kAvx512 = {&plain_data_blocks, &find_line_break};
+const Kernels kAvx512 = {&plain_data_blocks, &find_line_break, &argument_shape};
 }
