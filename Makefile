@@ -63,7 +63,7 @@ bench-compare: build
 # Long-running proofs kept out of `make test`: kill -9 under load at twenty points, and
 # 10,000 connections held for 60 s (with SIGHUP and SIGTERM under load).
 soak: build
-	MXRING_SOAK=1 MXRINGD=build/release/bin/mxringd /usr/bin/python3 -m pytest -q \
+	MXRING_SOAK=1 MXRINGD=build/release/bin/mxringd /usr/bin/python3 -m pytest -q -rP \
 	  -p no:cacheprovider tests/integration/test_storage.py::test_acknowledged_messages_survive_kill_9 \
 	  tests/integration/test_load.py
 
