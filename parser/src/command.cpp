@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "char_class.h"
-#include "impl_internal.h"
 #include "mxring/parser/text.h"
 
 namespace mxring::parser {
@@ -89,22 +88,24 @@ bool is_text_argument(std::string_view s) {
 // 1*20DIGIT; values past UINT64_MAX saturate (a SIZE that large is refused with 552 anyway).
 bool parse_decimal(std::string_view s, std::uint64_t& value) {
   if (s.empty() || s.size() > 20) return false;
-  value = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  std::uint64_t v = 0;
+  for (const char c : s) {
+    const unsigned digit = static_cast<unsigned char>(c) - unsigned{'0'};
+    if (digit > 9) return false;
+    v = v * 10 + digit;
   }
-  if (s.size() < 20) return true;  // 19 digits always fit in 64 bits
-  // 20 digits: recompute with overflow checks (rare).
-  value = 0;
-  for (char c : s) {
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (UINT64_MAX - digit) / 10) {
-      value = UINT64_MAX;
-      return true;
+  if (s.size() == 20) {  // 19 digits always fit in 64 bits; 20 may not (rare)
+    v = 0;
+    for (const char c : s) {
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (v > (UINT64_MAX - digit) / 10) {
+        v = UINT64_MAX;
+        break;
+      }
+      v = v * 10 + digit;
     }
-    value = value * 10 + digit;
   }
+  value = v;
   return true;
 }
 
@@ -145,9 +146,6 @@ bool parse_orcpt(std::string_view value, RcptParameters& rcpt) {
 
 using detail::FoldedText;
 using detail::is_word;
-
-using ParameterHandler = CommandError (*)(std::string_view keyword, std::string_view value,
-                                          bool has_value, Command& command, std::uint32_t& seen);
 
 // Marks `bit` seen; false when it was already (a repeated parameter, RFC 5321 §4.1.1.11 gives
 // each at most once).
@@ -223,23 +221,11 @@ CommandError rcpt_parameter(std::string_view keyword, std::string_view value, bo
   return CommandError::unknown_parameter;
 }
 
-// One parameter through its handler. False when parsing stops: an unknown keyword (555)
-// outranks a bad value (501), the client must learn the extension is not there at all.
-bool apply_parameter(ParameterHandler handler, std::string_view keyword, std::string_view value,
-                     bool has_value, Command& command, std::uint32_t& seen,
-                     CommandError& first_error) {
-  const auto error = handler(keyword, value, has_value, command, seen);
-  if (error == CommandError::unknown_parameter) {
-    first_error = error;
-    return false;
-  }
-  if (first_error == CommandError::none) first_error = error;
-  return true;
-}
-
 // Mail-parameters / Rcpt-parameters: esmtp-param *(SP esmtp-param) (§4.1.2), one pass per
 // parameter. Several spaces between parameters are accepted, as Postfix does.
-CommandError parse_parameters(std::string_view rest, Command& command, ParameterHandler handler) {
+// `handler` is mail_parameter or rcpt_parameter; a template argument so it inlines.
+template <auto handler>
+CommandError parse_parameters(std::string_view rest, Command& command) {
   std::uint32_t seen = 0;
   CommandError first_error = CommandError::none;
   const char* p = rest.data();
@@ -262,35 +248,15 @@ CommandError parse_parameters(std::string_view rest, Command& command, Parameter
       if (value.empty()) return CommandError::syntax;
     }
     if (p < end && *p != ' ') return CommandError::syntax;
-    if (!apply_parameter(handler, keyword, value, has_value, command, seen, first_error))
-      return first_error;
+    const auto error = handler(keyword, value, has_value, command, seen);
+    // An unknown keyword (555) outranks a bad value (501): the client must learn the
+    // extension is not there at all.
+    if (error == CommandError::unknown_parameter) return error;
+    if (first_error == CommandError::none) first_error = error;
   }
 }
 
-// The argument in its common shape, as a kernel found it (kernels.h): the same path and
-// parameters the full grammar would give, without walking it octet by octet.
-CommandError apply_shape(std::string_view text, const kernels::ArgumentShape& shape,
-                         Command& command, ParameterHandler handler) {
-  auto& path = command.path;
-  path.mailbox = text.substr(1, shape.path_end - 1u);
-  path.local_part = text.substr(1, shape.at - 1u);
-  path.domain = text.substr(shape.at + 1u, shape.path_end - shape.at - 1u);
-  std::uint32_t seen = 0;
-  CommandError first_error = CommandError::none;
-  for (unsigned i = 0; i < shape.parameters; ++i) {
-    const unsigned keyword = shape.keyword[i], keyword_end = shape.keyword_end[i];
-    const bool has_value = shape.value_end[i] != keyword_end;
-    const auto value = has_value
-                           ? text.substr(keyword_end + 1u, shape.value_end[i] - keyword_end - 1u)
-                           : std::string_view{};
-    if (!apply_parameter(handler, text.substr(keyword, keyword_end - keyword), value, has_value,
-                         command, seen, first_error))
-      break;
-  }
-  return first_error;
-}
-
-CommandError parse_mail_or_rcpt(std::string_view args, Command& command, Impl impl) {
+CommandError parse_mail_or_rcpt(std::string_view args, Command& command) {
   const bool mail = command.verb == Verb::mail;
   const std::size_t prefix = mail ? 6 : 4;
   if (args.size() < prefix || args[0] != ' ' || args[prefix - 1] != ':' ||
@@ -298,12 +264,6 @@ CommandError parse_mail_or_rcpt(std::string_view args, Command& command, Impl im
     return CommandError::syntax;
   // Postfix accepts spaces after the colon ("MAIL FROM: <a@b>"); so do we, nothing looser.
   const auto text = skip_spaces(args.substr(prefix));
-  const auto handler = mail ? &mail_parameter : &rcpt_parameter;
-  if (const auto shape_of = detail::kernels_for(impl).argument_shape) {
-    kernels::ArgumentShape shape;
-    if (shape_of(text.data(), text.size(), shape))
-      return apply_shape(text, shape, command, handler);
-  }
   const auto bad_path = mail ? CommandError::bad_sender : CommandError::bad_recipient;
   if (text.empty()) return bad_path;
   const auto path = parse_path(text, mail ? PathKind::reverse : PathKind::forward);
@@ -311,7 +271,8 @@ CommandError parse_mail_or_rcpt(std::string_view args, Command& command, Impl im
   command.path = path.path;
   const auto rest = text.substr(path.consumed);
   if (!rest.empty() && rest[0] != ' ') return bad_path;
-  return parse_parameters(rest, command, handler);
+  return mail ? parse_parameters<mail_parameter>(rest, command)
+              : parse_parameters<rcpt_parameter>(rest, command);
 }
 
 // AUTH mechanism [initial-response] (RFC 4954 §4)
@@ -347,7 +308,7 @@ CommandError parse_bdat(std::string_view args, Command& command) {
   return CommandError::none;
 }
 
-CommandError parse_arguments(std::string_view args, Command& command, Impl impl) {
+CommandError parse_arguments(std::string_view args, Command& command) {
   switch (command.verb) {
     case Verb::helo:
     case Verb::ehlo: {
@@ -361,7 +322,7 @@ CommandError parse_arguments(std::string_view args, Command& command, Impl impl)
     }
     case Verb::mail:
     case Verb::rcpt:
-      return parse_mail_or_rcpt(args, command, impl);
+      return parse_mail_or_rcpt(args, command);
     case Verb::data:
     case Verb::rset:
     case Verb::quit:
@@ -408,10 +369,6 @@ std::string_view verb_name(Verb verb) {
 }
 
 ParsedCommand parse_command(std::string_view line, const CommandLimits& limits) {
-  return parse_command(line, limits, active_impl());
-}
-
-ParsedCommand parse_command(std::string_view line, const CommandLimits& limits, Impl impl) {
   ParsedCommand parsed;
   auto& command = parsed.command;
   command.verb = verb_of(line);
@@ -435,7 +392,7 @@ ParsedCommand parse_command(std::string_view line, const CommandLimits& limits, 
     parsed.error = CommandError::line_too_long;
     return parsed;
   }
-  parsed.error = parse_arguments(line.substr(verb_length), command, impl);
+  parsed.error = parse_arguments(line.substr(verb_length), command);
   return parsed;
 }
 

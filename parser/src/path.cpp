@@ -21,27 +21,22 @@ bool is_eight_bit(char c) {
   return static_cast<unsigned char>(c) & 0x80;
 }
 
-// Dot-string = Atom *("." Atom); returns octets used, 0 when none or malformed.
+// Dot-string = Atom *("." Atom); returns octets used, 0 when none or malformed. One tight
+// loop per atom; 8-bit octets are only remembered (UTF-8 is checked on the whole mailbox).
 std::size_t dot_string_length(std::string_view s, bool& eight_bit) {
-  std::size_t i = 0;
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  unsigned octets = 0;  // OR of every octet: bit 7 says 8-bit was seen
   while (true) {
-    const std::size_t atom_start = i;
-    while (i < s.size()) {
-      if (is(s[i], detail::kAtext)) {
-        ++i;
-      } else if (is_eight_bit(s[i])) {
-        eight_bit = true;
-        ++i;
-      } else {
-        break;
-      }
-    }
-    if (i == atom_start) return 0;  // empty atom: leading, trailing or doubled dot
-    if (i < s.size() && s[i] == '.') {
-      ++i;
+    const char* const atom = p;
+    while (p < end && is(*p, detail::kAtomOctet)) octets |= static_cast<unsigned char>(*p++);
+    if (p == atom) return 0;  // empty atom: leading, trailing or doubled dot
+    if (p < end && *p == '.') {
+      ++p;
       continue;
     }
-    return i;
+    if (octets & 0x80) eight_bit = true;
+    return static_cast<std::size_t>(p - s.data());
   }
 }
 
@@ -103,31 +98,26 @@ DomainScan scan_domain(std::string_view s) {
     scan.valid = is_valid_address_literal(s.substr(0, scan.length));
     return scan;
   }
+  // One tight loop per label; the label's ends are checked once it is whole.
+  const char* const begin = s.data();
+  const char* const end = begin + s.size();
+  const char* p = begin;
   bool valid = true;
-  std::size_t label_length = 0;
-  unsigned all_octets = 0;  // OR of the octets: bit 7 says 8-bit was seen
-  char previous = '.';
-  std::size_t i = 0;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (is(c, detail::kLabelOctet)) {
-      ++label_length;
-    } else if (c == '-') {
-      valid &= label_length != 0;
-      ++label_length;
-    } else if (c == '.') {
-      valid &= label_length != 0 && label_length <= kMaxLabel && previous != '-';
-      label_length = 0;
-    } else {
-      break;  // the caller decides whether what follows ('>', ' ', ',', ':') may end it
+  unsigned octets = 0;  // OR of the octets: bit 7 says 8-bit was seen
+  while (true) {
+    const char* const label = p;
+    while (p < end && is(*p, detail::kDomainRun)) octets |= static_cast<unsigned char>(*p++);
+    const auto length = static_cast<std::size_t>(p - label);
+    valid &= length != 0 && length <= kMaxLabel && label[0] != '-' && p[-1] != '-';
+    if (p < end && *p == '.') {
+      ++p;
+      continue;
     }
-    all_octets |= static_cast<unsigned char>(c);
-    previous = c;
+    break;  // the caller decides whether what follows ('>', ' ', ',', ':') may end it
   }
-  scan.length = i;
-  scan.eight_bit = (all_octets & 0x80) != 0;
-  scan.valid =
-      valid && label_length != 0 && label_length <= kMaxLabel && previous != '-' && i <= kMaxDomain;
+  scan.length = static_cast<std::size_t>(p - begin);
+  scan.eight_bit = (octets & 0x80) != 0;
+  scan.valid = valid && scan.length <= kMaxDomain;
   return scan;
 }
 

@@ -1,5 +1,4 @@
-// AVX-512BW kernels: one 64-byte register per block, comparisons straight into mask registers;
-// and the MAIL/RCPT argument shape (avx512_argument.h).
+// AVX-512BW kernels: one 64-byte register per block, comparisons straight into mask registers.
 #include <immintrin.h>
 
 #include <cstddef>
@@ -31,8 +30,6 @@ struct Block {
 
 }  // namespace
 
-#include "avx512_argument.h"
-
 namespace mxring::parser::kernels {
-const Kernels kAvx512 = {&plain_data_blocks, &find_line_break, &argument_shape};
+const Kernels kAvx512 = {&plain_data_blocks, &find_line_break};
 }

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include "mxring/parser/impl.h"
 #include "mxring/parser/path.h"
 
 namespace mxring::parser {
@@ -98,8 +97,5 @@ struct ParsedCommand {
 
 // `line` excludes its CRLF. The line scanner has already refused bare CR/LF.
 ParsedCommand parse_command(std::string_view line, const CommandLimits& limits = {});
-// The same with a named implementation (impl.h): MAIL and RCPT arguments in their common shape
-// take a SIMD path where one exists. Every implementation gives the same result.
-ParsedCommand parse_command(std::string_view line, const CommandLimits& limits, Impl impl);
 
 }  // namespace mxring::parser
