@@ -288,24 +288,30 @@ def test_proxy_headers_with_lying_lengths_are_closed_without_a_word(attack, head
     assert exchange(attack, header, port=attack.proxy_port, first_reply=False) == ""
 
 
+def trickle(sock, octets):
+    """Sends one octet a second until the server answers (or closes); returns the answer."""
+    sock.settimeout(1.0)
+    answer = b""
+    for octet in octets:
+        try:
+            sock.sendall(bytes([octet]))
+            answer += sock.recv(4096)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if answer.endswith(b"\r\n"):
+            break
+    return answer
+
+
 def test_slowloris_in_commands(attack):
     """A byte a second never completes a command before the command timeout: the timeout
     runs from the last reply, not from the last byte."""
     with connect(attack) as s:
         read_reply(s)
-        s.settimeout(1.0)
-        answer = b""
-        for byte in b"EHLO slowly.client.test\r\n":
-            try:
-                s.sendall(bytes([byte]))
-                answer += s.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if answer.endswith(b"\r\n"):
-                break
-        assert answer == b"421 4.4.2 mx.test Error: timeout exceeded\r\n"
+        assert trickle(s, b"EHLO slowly.client.test\r\n") == \
+            b"421 4.4.2 mx.test Error: timeout exceeded\r\n"
 
 
 def test_slowloris_in_data(attack):
@@ -313,19 +319,7 @@ def test_slowloris_in_data(attack):
     with connect(attack) as s:
         read_reply(s)
         begin_data(s)
-        s.settimeout(1.0)
-        answer = b""
-        for _ in range(30):
-            try:
-                s.sendall(b"x")
-                answer += s.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if answer.endswith(b"\r\n"):
-                break
-        assert answer == b"421 4.4.2 mx.test Error: timeout exceeded\r\n"
+        assert trickle(s, b"x" * 30) == b"421 4.4.2 mx.test Error: timeout exceeded\r\n"
 
 
 def test_half_open_connections_are_timed_out_and_their_slots_freed(attack):
