@@ -37,9 +37,10 @@ test-asan: build/asan-ubsan/build.ninja
 	@$(CMAKE) --build --preset asan-ubsan
 	$(CTEST) --preset asan-ubsan
 
-# The rings and the storage writer under ThreadSanitizer (label tsan).
+# The rings, the storage writer, the reactor and the whole server's threads under
+# ThreadSanitizer (label tsan).
 test-tsan: build/tsan/build.ninja
-	@$(CMAKE) --build --preset tsan --target ring_test storage_test server_threads_test
+	@$(CMAKE) --build --preset tsan --target ring_test storage_test server_threads_test reactor_test
 	$(CTEST) --preset tsan
 
 test-fuzz: build/fuzz/build.ninja
