@@ -8,6 +8,8 @@ import sys
 import time
 from email.message import EmailMessage
 
+import pytest
+
 from conftest import free_port
 from spool_cli import stored_ids, stored_records, without_trace_header
 
@@ -180,3 +182,54 @@ def test_postfix_as_a_relay_delivers_into_the_spool(mxringd, tmp_path):
     assert headers.startswith(b"Received: by relay.test (Postfix")
     assert b"\r\nSubject: through postfix\r\n" in headers + b"\r\n"
     assert content == b"relayed by Postfix\r\n"
+
+
+MATRIX_BODY = b"Subject: matrix\r\n\r\nthe same message from every client\r\n"
+
+
+def send_with(client, server, tmp_path):
+    """Delivers MATRIX_BODY from alice@client.test to bob and carol with `client`."""
+    source = tmp_path / "message.eml"
+    source.write_bytes(MATRIX_BODY)
+    target, port = server.host, str(server.port)
+    commands = {
+        "swaks": ["swaks", "--server", f"{target}:{port}", "--helo", "client.test", "--from",
+                  "alice@client.test", "--to", "bob@localhost,carol@localhost", "--data",
+                  str(source)],
+        "swaks-pipeline": ["swaks", "--server", f"{target}:{port}", "--helo", "client.test",
+                           "--from", "alice@client.test", "--to",
+                           "bob@localhost,carol@localhost", "--data", str(source),
+                           "--pipeline"],
+        "curl": ["curl", "-sS", f"smtp://{target}:{port}/client.test", "--mail-from",
+                 "alice@client.test", "--mail-rcpt", "bob@localhost", "--mail-rcpt",
+                 "carol@localhost", "--upload-file", str(source)],
+        "msmtp": ["msmtp", "--host", target, f"--port={port}", "--domain=client.test",
+                  "--from=alice@client.test", "--auth=off", "--tls=off", "bob@localhost",
+                  "carol@localhost"],
+    }
+    if client == "smtplib":
+        with smtplib.SMTP(target, server.port, local_hostname="client.test") as c:
+            c.sendmail("alice@client.test", ["bob@localhost", "carol@localhost"], MATRIX_BODY)
+        return
+    result = subprocess.run(commands[client], input=MATRIX_BODY if client == "msmtp" else None,
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("client", ["smtplib", "swaks", "swaks-pipeline", "curl", "msmtp"])
+def test_every_client_records_the_envelope_exactly(mxringd, tmp_path, client):
+    """The interop matrix: each client's HELO, sender, recipients and message land in the spool
+    exactly as it sent them (TLS and AUTH clients: test_tls.py, test_auth.py)."""
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    send_with(client, server, tmp_path)
+    assert server.stop() == 0
+    envelope, message = stored_envelope_and_message(tmp_path / "spool")
+    assert envelope["helo"] == "client.test"
+    assert envelope["mail_from"] == "alice@client.test"
+    assert [r["address"] for r in envelope["recipients"]] == ["bob@localhost", "carol@localhost"]
+    if client == "msmtp":  # msmtp adds the From: and Date: headers this message lacks
+        assert message.endswith(MATRIX_BODY)
+    elif client.startswith("swaks"):  # swaks ends --data with a line end of its own
+        assert message == MATRIX_BODY + b"\r\n"
+    else:
+        assert message == MATRIX_BODY
