@@ -16,9 +16,8 @@ enum CharClass : std::uint16_t {
   kKeyword = 32,      // esmtp-keyword after its first octet: ALPHA / DIGIT / "-"
   kPrintable = 64,    // %d33-126: HELO names, VRFY/HELP/NOOP text
   kValueOctet = 128,  // esmtp-value octets plus UTF-8 ones (RFC 6531 §3.3)
-  kLabelOctet = 256,  // inside a domain label: Let-dig, or a U-label octet (RFC 6531 §3.3)
-  kDomainRun = 512,   // what a label may hold anywhere: kLabelOctet or "-"
-  kAtomOctet = 1024,  // what an Atom may hold: atext, or UTF-8 with SMTPUTF8 (RFC 6531 §3.3)
+  kDomainRun = 256,   // what a label may hold: Let-dig, "-", or a U-label octet (RFC 6531 §3.3)
+  kAtomOctet = 512,   // what an Atom may hold: atext, or UTF-8 with SMTPUTF8 (RFC 6531 §3.3)
 };
 
 constexpr std::array<std::uint16_t, 256> make_char_classes() {
@@ -35,7 +34,6 @@ constexpr std::array<std::uint16_t, 256> make_char_classes() {
     if (c >= 33 && c <= 126 && c != '+' && c != '=') v |= kXchar;
     if (c >= 33 && c <= 126) v |= kPrintable;
     if ((c >= 33 && c <= 126 && c != '=') || c >= 128) v |= kValueOctet;
-    if (alpha || digit || c >= 128) v |= kLabelOctet;
     if (alpha || digit || c >= 128 || c == '-') v |= kDomainRun;
     if ((v & kAtext) || c >= 128) v |= kAtomOctet;
     t[static_cast<std::size_t>(c)] = v;

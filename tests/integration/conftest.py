@@ -105,6 +105,14 @@ class Server:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
+    def rss_kib(self):
+        """The server's resident memory now, from /proc."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
     def messages_accepted(self):
         """Messages the server acknowledged, from its final log line (after stop())."""
         total = 0
@@ -121,6 +129,19 @@ def http_get(port, path, timeout=5):
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+
+
+def metric(page, name):
+    """The value of series `name` (with its labels, if any) on a /metrics page."""
+    for line in page.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise KeyError(name)
+
+
+def scraped(metrics_port, name):
+    """metric() from a fresh scrape of mxringd's /metrics."""
+    return metric(http_get(metrics_port, "/metrics")[1], name)
 
 
 @pytest.fixture

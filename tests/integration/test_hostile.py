@@ -18,7 +18,7 @@ import time
 import pytest
 
 from certificates import insecure_client_context, make_certificate
-from conftest import Server, free_port, http_get, stop_and_check
+from conftest import Server, free_port, scraped, stop_and_check
 from smtp_wire import begin_data, connect, read_replies, read_reply, until_eof
 from spool_cli import spool, stored_ids, without_trace_header
 
@@ -67,18 +67,10 @@ class Target:
         return queue_id
 
     def rss_kib(self):
-        with open(f"/proc/{self.server.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise AssertionError("no VmRSS")
+        return self.server.rss_kib()
 
     def open_connections(self):
-        page = http_get(self.metrics_port, "/metrics")[1]
-        for line in page.splitlines():
-            if line.startswith("mxring_connections_open "):
-                return int(float(line.split()[1]))
-        raise AssertionError("no mxring_connections_open")
+        return scraped(self.metrics_port, "mxring_connections_open")
 
 
 @pytest.fixture(scope="module")
@@ -137,14 +129,19 @@ def test_smuggling_is_refused_and_nothing_smuggled_runs(attack, fake_end):
         assert until_eof(s) == "221 2.0.0 Bye\r\n"  # nothing smuggled was answered
 
 
+def start_tls(sock, pipelined=b""):
+    """Greeting, EHLO, then STARTTLS with `pipelined` in the same segment, up to its 220."""
+    read_reply(sock)
+    sock.sendall(b"EHLO client.test\r\n")
+    read_reply(sock)
+    sock.sendall(b"STARTTLS\r\n" + pipelined)
+    assert read_reply(sock) == "220 2.0.0 Ready to start TLS\r\n"
+
+
 def test_starttls_injection_is_not_answered(attack):
     """CVE-2011-0411: a command pipelined behind STARTTLS is discarded, not run in TLS."""
     with connect(attack) as s:
-        read_reply(s)
-        s.sendall(b"EHLO client.test\r\n")
-        read_reply(s)
-        s.sendall(b"STARTTLS\r\nMAIL FROM:<evil@attacker.test>\r\n")
-        assert read_reply(s) == "220 2.0.0 Ready to start TLS\r\n"
+        start_tls(s, b"MAIL FROM:<evil@attacker.test>\r\n")
         with insecure_client_context().wrap_socket(s, server_hostname="mx.test") as tls:
             tls.sendall(b"RCPT TO:<victim@localhost>\r\n")
             assert read_reply(tls) == "503 5.5.1 Need MAIL command\r\n"
@@ -371,11 +368,7 @@ def test_tls_handshake_garbage(attack, garbage):
     """On the implicit-TLS port and after STARTTLS: an alert at most, then the close."""
     assert "250" not in exchange(attack, garbage, port=attack.smtps_port, first_reply=False)
     with connect(attack) as s:
-        read_reply(s)
-        s.sendall(b"EHLO client.test\r\n")
-        read_reply(s)
-        s.sendall(b"STARTTLS\r\n")
-        assert read_reply(s) == "220 2.0.0 Ready to start TLS\r\n"
+        start_tls(s)
         s.sendall(garbage)
         assert "\r\n" not in until_eof(s)
 

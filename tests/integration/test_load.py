@@ -4,7 +4,6 @@ and a SIGTERM drain while `mxring bench` drives the server. Every time: no reply
 expected ones, every acknowledged message in the spool byte for byte (--ack-log SHA-256s
 against the reader written from SPOOL-FORMAT.md), and server RSS flat once the connections
 are open. Nothing here is timed: durations only bound the load."""
-import hashlib
 import json
 import os
 import signal
@@ -14,9 +13,8 @@ import time
 
 import pytest
 
-from conftest import MXRINGD, free_port, http_get, raise_file_limit
-from spool_cli import spool, without_trace_header
-from spool_records import read_spool
+from conftest import MXRINGD, free_port, raise_file_limit, scraped
+from spool_cli import assert_acknowledged_stored, spool
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 SOAK = bool(os.environ.get("MXRING_SOAK"))
@@ -44,10 +42,8 @@ class Load:
     def _sample(self):
         while self.process.poll() is None:
             try:
-                with open(f"/proc/{self.server.process.pid}/status") as status:
-                    kib = next(int(line.split()[1]) for line in status
-                               if line.startswith("VmRSS:"))
-            except (OSError, StopIteration):
+                kib = self.server.rss_kib()
+            except (OSError, AssertionError):  # the server has gone
                 return
             self.rss.append((time.monotonic() - self.started, kib))
             time.sleep(0.25)
@@ -64,19 +60,8 @@ def acknowledged(ack_log):
 
 
 def assert_every_ack_stored(spool_dir, acks):
-    stored = read_spool(spool_dir)
-    missing = [queue_id for queue_id, _ in acks if queue_id not in stored]
-    assert not missing, f"{len(missing)} acknowledged messages missing, e.g. {missing[:3]}"
-    for queue_id, digest in acks:
-        assert hashlib.sha256(without_trace_header(stored[queue_id])).hexdigest() == digest
+    assert_acknowledged_stored(spool_dir, acks)
     assert spool(spool_dir, "verify").returncode == 0
-
-
-def open_connections(metrics_port):
-    for line in http_get(metrics_port, "/metrics")[1].splitlines():
-        if line.startswith("mxring_connections_open "):
-            return int(float(line.split()[1]))
-    raise AssertionError("no mxring_connections_open")
 
 
 def test_thousands_of_connections_held_while_they_deliver(mxringd, tmp_path):
@@ -88,7 +73,7 @@ def test_thousands_of_connections_held_while_they_deliver(mxringd, tmp_path):
                 str(SECONDS), "--rate", str(RATE), "--size", "1k,10k")
     peak = 0
     while load.process.poll() is None:
-        peak = max(peak, open_connections(metrics_port))
+        peak = max(peak, scraped(metrics_port, "mxring_connections_open"))
         time.sleep(0.5)
     code, report = load.report(timeout=SECONDS + 120)
     assert code == 0 and report["errors"] == 0, report

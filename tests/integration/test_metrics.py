@@ -14,20 +14,13 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, http_get
+from conftest import free_port, http_get, metric
 
 
 def send(server, count, rcpts=("bob@localhost",)):
     with smtplib.SMTP(server.host, server.port) as c:
         for i in range(count):
             c.sendmail("alice@client.test", list(rcpts), b"Subject: m%d\r\n\r\nx\r\n" % i)
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    raise KeyError(name)
 
 
 @pytest.fixture

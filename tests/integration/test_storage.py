@@ -15,8 +15,7 @@ import time
 import pytest
 
 from conftest import MXRINGD, free_port, http_get
-from spool_cli import spool, stored_ids, without_trace_header
-from spool_records import read_spool
+from spool_cli import assert_acknowledged_stored, spool, stored_ids, without_trace_header
 
 
 
@@ -133,10 +132,7 @@ def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after):
     assert again.stop() == 0
     verify = spool(directory, "verify")
     assert verify.returncode == 0, verify.stderr
-    stored = read_spool(directory)
-    for queue_id, digest in acked.items():
-        assert queue_id in stored, f"acknowledged {queue_id} is missing"
-        assert hashlib.sha256(without_trace_header(stored[queue_id])).hexdigest() == digest
+    stored = assert_acknowledged_stored(directory, acked.items())
     for queue_id in random.sample(sorted(acked), min(5, len(acked))):  # the CLI agrees
         assert spool(directory, "cat", queue_id).stdout == stored[queue_id]
     print(f"kill -9 after {kill_after:.1f} s: {len(acked)} acknowledged, all present")

@@ -93,9 +93,9 @@ void InProcessServer::reload() {
   server_->reload(runtime_);
 }
 
-int InProcessServer::connect(std::size_t index, int timeout_ms) const {
+int connect_loopback(std::uint16_t port, int timeout_ms) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const auto address = loopback(ports_.at(index));
+  const auto address = loopback(port);
   const timeval timeout{.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
@@ -104,6 +104,10 @@ int InProcessServer::connect(std::size_t index, int timeout_ms) const {
     return -1;
   }
   return fd;
+}
+
+int InProcessServer::connect(std::size_t index, int timeout_ms) const {
+  return connect_loopback(ports_.at(index), timeout_ms);
 }
 
 bool send_all(int fd, std::string_view bytes) {

@@ -53,6 +53,10 @@ class InProcessServer {
 // A loopback port nothing listens on now (bound once and released).
 std::uint16_t free_loopback_port();
 
+// A blocking socket connected to 127.0.0.1:port (-1 on failure), with send and receive
+// timeouts.
+int connect_loopback(std::uint16_t port, int timeout_ms = 10'000);
+
 // Blocking SMTP client pieces.
 bool send_all(int fd, std::string_view bytes);
 // The next whole reply (every line, last one "ddd "), or what came before EOF or a timeout.

@@ -2,9 +2,7 @@
 // two reactors, their storage writers, the metrics page summed across reactors while they
 // count, SIGHUP's reload handing new configuration to running reactors, the log, and the
 // drain. Built and run under TSan (label tsan) as well as in the release build.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -61,16 +59,11 @@ std::vector<std::string> deliver(const InProcessServer& server, int client) {
 }
 
 std::string scrape(std::uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = connect_loopback(port);
   std::string page;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      send_all(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+  if (fd >= 0 && send_all(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     read_until_close(fd, page);
-  close(fd);
+  if (fd >= 0) close(fd);
   return page;
 }
 

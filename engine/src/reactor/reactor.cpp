@@ -176,8 +176,7 @@ std::string Reactor::set_up() {
   }
   accept_armed_.assign(listeners_.size(), false);
   accept_retry_.assign(listeners_.size(), false);
-  if (config_.accept_at_start)
-    for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
+  if (config_.accept_at_start) arm_accepts();
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
   if (storage_ != nullptr) storage_->reactor_wake_fd = wake_fd_;
@@ -989,6 +988,10 @@ void Reactor::on_timer(std::uint64_t key) {
   mark_dirty(c);
 }
 
+void Reactor::arm_accepts() {
+  for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
+}
+
 void Reactor::arm_accept(unsigned listener) {
   if (accept_armed_[listener] || listeners_[listener] < 0) return;
   auto* sqe = ring_->sqe();
@@ -1012,13 +1015,18 @@ void Reactor::arm_wake() {
   io_uring_sqe_set_data64(sqe, UserData{Op::wake, 0, 0}.pack());
 }
 
+// The mailbox has something: the reactor's armed eventfd read completes.
+void Reactor::wake() {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
 void Reactor::request_shutdown() {
   {
     std::lock_guard lock(mailbox_.mutex);
     mailbox_.shutdown = true;
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  wake();
 }
 
 void Reactor::request_serve() {
@@ -1026,8 +1034,7 @@ void Reactor::request_serve() {
     std::lock_guard lock(mailbox_.mutex);
     mailbox_.serve = true;
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  wake();
 }
 
 void Reactor::request_reload(RuntimeConfig runtime) {
@@ -1035,8 +1042,7 @@ void Reactor::request_reload(RuntimeConfig runtime) {
     std::lock_guard lock(mailbox_.mutex);
     mailbox_.runtime = std::move(runtime);
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  wake();
 }
 
 void Reactor::post_auth_answer(AuthAnswer answer) {
@@ -1044,8 +1050,7 @@ void Reactor::post_auth_answer(AuthAnswer answer) {
     std::lock_guard lock(mailbox_.mutex);
     mailbox_.auth_answers.push_back(answer);
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  wake();
 }
 
 void Reactor::on_wake() {
@@ -1063,8 +1068,7 @@ void Reactor::on_wake() {
   collect_auth_answers(auth_answers);
   if (runtime) apply(std::move(*runtime));
   if (shutdown && !draining_) start_draining();
-  if (serve && !draining_)
-    for (unsigned i = 0; i < listeners_.size(); ++i) arm_accept(i);
+  if (serve && !draining_) arm_accepts();
   arm_wake();
 }
 

@@ -100,9 +100,12 @@ class Reactor final : private SessionServices {
   void publish_to_storage();
   void resume_paused_for_storage();
 
+  void arm_accepts();  // every listener
+
   void arm_accept(unsigned listener);
   void arm_recv(Connection& c);
   void arm_wake();
+  void wake();  // from any thread, after posting to the mailbox
   Connection* lookup(const UserData& ud);
 
   // SessionServices
