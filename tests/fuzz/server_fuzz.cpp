@@ -10,9 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -77,7 +79,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view client(reinterpret_cast<const char*>(data) + 2, size - 2);
 
   const int fd = server().connect(listener, 5'000);
-  if (fd < 0) std::abort();  // the server stopped accepting
+  if (fd < 0) {
+    std::fprintf(stderr, "server_fuzz: cannot connect to listener %u: %s\n", listener,
+                 std::strerror(errno));
+    std::abort();  // the server stopped accepting
+  }
   while (!client.empty()) {
     seed ^= seed << 13;
     seed ^= seed >> 17;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -99,11 +100,23 @@ int connect_loopback(std::uint16_t port, int timeout_ms) {
   const timeval timeout{.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return -1;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return fd;
+  // A signal (libFuzzer's timeout alarm) interrupts connect, not the connection: it goes on,
+  // and is done when the socket becomes writable.
+  int error = errno;
+  if (error == EINTR) {
+    pollfd writable{.fd = fd, .events = POLLOUT, .revents = 0};
+    int ready;
+    while ((ready = poll(&writable, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    socklen_t length = sizeof error;
+    error = ETIMEDOUT;
+    if (ready == 1) getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
   }
-  return fd;
+  if (error == 0) return fd;
+  close(fd);
+  errno = error;
+  return -1;
 }
 
 int InProcessServer::connect(std::size_t index, int timeout_ms) const {
