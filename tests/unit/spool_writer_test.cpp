@@ -1,5 +1,6 @@
 // The spool writer on a real file system: group commit answers every message, records read
-// back byte-identical, a torn tail is cut at recovery, segments rotate by size.
+// back byte-identical, a torn tail is cut at recovery, segments rotate by size, syncs in
+// flight answer in write order, and a failed sync acknowledges nothing it covered.
 #include "storage/spool_writer.h"
 
 #include <gtest/gtest.h>
@@ -9,9 +10,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "mxring/engine/spool_reader.h"
+#include "storage/commit_marker.h"
 
 namespace mxring::engine {
 namespace {
@@ -132,6 +135,77 @@ TEST_F(SpoolWriterTest, SegmentsRotateBySize) {
   std::size_t records = 0;
   EXPECT_TRUE(SpoolReader(dir_.string()).scan([&](const SpoolRecord&) { ++records; }).empty());
   EXPECT_EQ(records, 30u);
+}
+
+// Four syncs in flight: every message is answered, each in the order it was handed over
+// (the reactor relies on that), and the commit point covers exactly what was answered.
+TEST_F(SpoolWriterTest, SyncsInFlightAnswerInWriteOrder) {
+  auto o = options();
+  o.syncs_in_flight = 4;
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  const auto done = store(0, 3000);
+  const auto commit = read_commit_point(o.directory);
+  const auto segment = SpoolReader(dir_.string()).segments().at(0);
+  ASSERT_TRUE(commit.has_value());
+  EXPECT_EQ(commit->offset, std::filesystem::file_size(segment));
+  writer.stop();
+  ASSERT_EQ(done.size(), 3000u);
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    EXPECT_EQ(done[i].slot, i);
+    EXPECT_EQ(done[i].result, StorageResult::stored);
+  }
+  EXPECT_GT(writer.stats().syncs.load(), 1u);
+  std::vector<std::string> order;
+  EXPECT_TRUE(
+      SpoolReader(dir_.string())
+          .scan([&](const SpoolRecord& r) { order.emplace_back(r.view.header.queue_id.view()); })
+          .empty());
+  ASSERT_EQ(order.size(), 3000u);
+  for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], "Q" + std::to_string(i));
+}
+
+// The disk reports a writeback error to one sync (EIO): nothing that sync could have covered
+// is acknowledged, the octets are cut, and the writer goes on in a new segment.
+std::atomic<int> syncs_until_failure{0};
+int failing_sync(int fd) {
+  if (syncs_until_failure.fetch_sub(1) == 1) {
+    errno = EIO;
+    return -1;
+  }
+  return fdatasync(fd);
+}
+
+TEST_F(SpoolWriterTest, AFailedSyncAcknowledgesNothingItCovered) {
+  auto o = options();
+  o.syncs_in_flight = 3;
+  o.sync_file = failing_sync;
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  syncs_until_failure = 6;
+  writer.start();
+  std::vector<StoreCompletion> done;
+  for (int i = 0; i < 40; ++i)
+    for (const auto& c : store(i * 20, 20)) done.push_back(c);
+  writer.stop();
+  std::set<std::string> acknowledged, refused;
+  for (const auto& c : done)
+    (c.result == StorageResult::stored ? acknowledged : refused)
+        .insert("Q" + std::to_string(c.slot));
+  EXPECT_FALSE(refused.empty());
+  EXPECT_EQ(acknowledged.size() + refused.size(), 800u);
+  for (const auto& c : done)
+    EXPECT_TRUE(c.result == StorageResult::stored || c.result == StorageResult::temporary_failure);
+  EXPECT_EQ(writer.stats().failures.load(), 1u);
+  // The spool holds exactly the acknowledged messages, in two segments.
+  std::set<std::string> stored;
+  EXPECT_TRUE(
+      SpoolReader(dir_.string())
+          .scan([&](const SpoolRecord& r) { stored.emplace(r.view.header.queue_id.view()); })
+          .empty());
+  EXPECT_EQ(stored, acknowledged);
+  EXPECT_EQ(SpoolReader(dir_.string()).segments().size(), 2u);
 }
 
 // The maildir sink: every message a file in new/ (Return-Path, then the content exactly),

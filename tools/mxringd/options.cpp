@@ -143,6 +143,7 @@ void load_file(Options& o, const std::string& path) {
   };
   number("threads", o.threads);
   number("writers", o.writers);
+  number("syncs_in_flight", o.syncs_in_flight);
   number("storage_ring", o.storage_ring);
   number("segment_size", o.segment_size);
   number("segment_age", o.segment_age);
@@ -247,7 +248,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted, xclient_trusted;
   std::string users, spool, maildir, durability, host_name, auth_users, metrics, log_level;
   std::string tls_ciphers, tls_min_version;
-  unsigned threads = 0, writers = 0, storage_ring = 0;
+  unsigned threads = 0, writers = 0, storage_ring = 0, syncs_in_flight = 0;
   std::uint64_t segment_size = 0, segment_age = 0, retention = 0;
   std::string fault_writer_stall;
   std::uint16_t node_id = 0;
@@ -278,6 +279,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--threads", threads, "Reactor threads (default: one per CPU allowed)");
   app.add_flag("--no-pin", no_pin, "Do not pin reactor threads to CPUs");
   app.add_option("--writers", writers, "Storage writer threads (default: one per reactor)");
+  app.add_option("--syncs-in-flight", syncs_in_flight,
+                 "fdatasyncs each writer runs at once (pipelined group commit), default 2");
   app.add_option("--segment-size", segment_size,
                  "Spool segments rotate past this many octets, default 67108864");
   app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600");
@@ -399,6 +402,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!durability.empty()) o.durability = *durability_of(durability);
     if (app.count("--threads")) o.threads = threads;
     if (app.count("--writers")) o.writers = writers;
+    if (app.count("--syncs-in-flight")) o.syncs_in_flight = syncs_in_flight;
+    if (o.syncs_in_flight < 1 || o.syncs_in_flight > 64)
+      throw CLI::ValidationError("--syncs-in-flight", "1 to 64");
     if (app.count("--storage-ring")) o.storage_ring = storage_ring;
     if (o.storage_ring < 4) throw CLI::ValidationError("--storage-ring", "at least 4");
     if (app.count("--segment-size")) o.segment_size = segment_size;
@@ -513,6 +519,7 @@ std::string describe(const Options& o) {
       << "durability = \"" << engine::durability_name(o.durability) << "\"\n"
       << "threads = " << o.threads << "\n"
       << "writers = " << o.writers << "\n"
+      << "syncs_in_flight = " << o.syncs_in_flight << "\n"
       << "storage_ring = " << o.storage_ring << "\n"
       << "segment_size = " << o.segment_size << "\n"
       << "segment_age = " << o.segment_age << "\n"
@@ -667,6 +674,7 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   config.maildir = o.maildir;
   config.preallocate_segments = o.preallocate;
   config.writers = o.writers;
+  config.syncs_in_flight = o.syncs_in_flight;
   config.storage_ring = o.storage_ring;
   config.segment_size = o.segment_size;
   config.segment_age = std::chrono::seconds(o.segment_age);
@@ -699,6 +707,7 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
   check("durability", running.durability, fresh.durability);
   check("threads", running.threads, fresh.threads);
   check("writers", running.writers, fresh.writers);
+  check("syncs_in_flight", running.syncs_in_flight, fresh.syncs_in_flight);
   check("storage_ring", running.storage_ring, fresh.storage_ring);
   check("segment_size", running.segment_size, fresh.segment_size);
   check("segment_age", running.segment_age, fresh.segment_age);

@@ -1,4 +1,5 @@
-// Group-commit spool writer: one pwritev and one fdatasync per batch, answers after both.
+// Group-commit spool writer: one pwritev per batch, fdatasyncs pipelined across batches,
+// each batch answered once a finished sync covers it.
 #include "spool_writer.h"
 
 #include <dirent.h>
@@ -74,6 +75,7 @@ std::string SpoolWriter::open() {
     return maildir_->open();
   }
   if (options_.directory.empty()) return {};  // Kafka only
+  syncs_ = std::make_unique<SyncPipeline>(options_.syncs_in_flight, signal_, options_.sync_file);
   std::error_code error;
   std::filesystem::create_directories(options_.directory, error);
   if (error) return "cannot create " + options_.directory + ": " + error.message();
@@ -141,15 +143,38 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
       fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(options_.segment_size));
     sync_directory(options_.directory);
   }
+  if (!syncs_->open(path)) {
+    const int error = errno;
+    close(fd);
+    errno = error;
+    return false;
+  }
   if (fd_ >= 0) close(fd_);
   fd_ = fd;
   sequence_ = sequence;
   offset_ = valid_end;
+  committed_end_ = valid_end;
   segment_opened_s_ = monotonic_s();
   return true;
 }
 
+// Answers every batch of the current segment: starts the sync it still needs, waits for the
+// syncs in flight. A segment is left only when nothing in it waits for an answer.
+bool SpoolWriter::finish_segment() {
+  syncs_->wait_all();
+  int error = collect_syncs();
+  if (error == 0 && unsynced_) {
+    start_sync();
+    syncs_->wait_all();
+    error = collect_syncs();
+  }
+  if (error != 0) abandon_unanswered(error);
+  retire_durable();
+  return unanswered_.empty();
+}
+
 bool SpoolWriter::rotate() {
+  finish_segment();
   if (!open_segment(sequence_ + 1, false)) return false;
   apply_retention();
   return true;
@@ -197,6 +222,12 @@ void SpoolWriter::wake_touched_reactors() {
   }
 }
 
+// Under load the writer takes new records only when a sync can start for them: while every
+// sync is busy they wait in the rings and join the next, larger batch.
+bool SpoolWriter::ready_for_requests() const {
+  return !syncs_ || syncs_->can_start();
+}
+
 void SpoolWriter::run() {
   struct Pending {
     std::size_t channel;
@@ -205,14 +236,24 @@ void SpoolWriter::run() {
   std::vector<Pending> pending;
   std::vector<StoreRequest> batch;
   std::vector<std::size_t> batch_channels;
-  std::vector<StorageResult> results;
   for (;;) {
+    if (syncs_) {
+      if (const int error = collect_syncs(); error != 0) {
+        abandon_unanswered(error);
+        rotate();  // the page cache's state is unknown after a failed fdatasync
+      }
+      if (unsynced_ && syncs_->can_start()) start_sync();
+      retire_durable();
+      wake_touched_reactors();
+    }
     pending.clear();
-    for (std::size_t i = 0; i < channels_.size(); ++i) {
-      channels_[i]->requests.pop_batch(options_.max_batch_records - pending.size(),
-                                       [&](StoreRequest&& r) {
-                                         pending.push_back({i, std::move(r)});
-                                       });
+    if (ready_for_requests()) {
+      for (std::size_t i = 0; i < channels_.size(); ++i) {
+        channels_[i]->requests.pop_batch(options_.max_batch_records - pending.size(),
+                                         [&](StoreRequest&& r) {
+                                           pending.push_back({i, std::move(r)});
+                                         });
+      }
     }
     if (pending.empty()) {
       if (kafka_ && !kafka_->idle()) {
@@ -224,14 +265,16 @@ void SpoolWriter::run() {
         else
           kafka_->service(std::chrono::milliseconds(1));
         wake_touched_reactors();
-        if (stopping) break;
+        if (stopping && unanswered_.empty()) break;
         continue;
       }
-      if (stopping_.load(std::memory_order_acquire)) break;
+      if (stopping_.load(std::memory_order_acquire) && unanswered_.empty()) break;
+      // Woken by a reactor that queued a record, or by a sync thread that finished.
       const auto token = signal_.prepare();
-      bool any = false;
-      for (auto* channel : channels_) any = any || !channel->requests.empty();
-      if (any || stopping_.load(std::memory_order_acquire)) {
+      bool any = syncs_ && syncs_->any_finished();
+      if (ready_for_requests())
+        for (auto* channel : channels_) any = any || !channel->requests.empty();
+      if (any || (stopping_.load(std::memory_order_acquire) && unanswered_.empty())) {
         signal_.cancel();
         continue;
       }
@@ -253,23 +296,39 @@ void SpoolWriter::run() {
         batch_channels.push_back(p.channel);
       }
     }
-    if (!batch.empty()) write_batch(batch, results);
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      answer(batch_channels[i], StoreCompletion::answer(batch[i], results[i]));
+    if (!batch.empty()) {
+      if (maildir_) {
+        write_maildir_batch(batch, batch_channels);
+      } else {
+        write_spool_batch(std::move(batch), std::move(batch_channels));
+        if (unsynced_ && syncs_->can_start()) start_sync();
+        retire_durable();  // durability none: answered once written
+      }
+    }
     batch.clear();  // frees the messages on this thread
     if (kafka_) kafka_->service(std::chrono::milliseconds(0));
     wake_touched_reactors();
   }
 }
 
-std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
-                                     std::vector<StorageResult>& results) {
-  if (maildir_) {
-    maildir_->write(batch, results);
-    stats_.batches.fetch_add(1, std::memory_order_relaxed);
-    stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
-    return batch.size();
-  }
+void SpoolWriter::write_maildir_batch(std::vector<StoreRequest>& batch,
+                                      const std::vector<std::size_t>& channels) {
+  std::vector<StorageResult> results;
+  maildir_->write(batch, results);
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    answer(channels[i], StoreCompletion::answer(batch[i], results[i]));
+}
+
+void SpoolWriter::fail_batch(const std::vector<StoreRequest>& batch,
+                             const std::vector<std::size_t>& channels, int error) {
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    answer(channels[i], StoreCompletion::answer(batch[i], storage_failure(error)));
+}
+
+void SpoolWriter::write_spool_batch(std::vector<StoreRequest>&& batch,
+                                    std::vector<std::size_t>&& channels) {
   const auto now = unix_us();
   std::uint64_t bytes = 0;
   std::vector<std::string> prefixes;
@@ -280,13 +339,12 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
     bytes += prefixes.back().size() + r.message->content.size();
     sync = sync || r.sync;
   }
-  results.assign(batch.size(), StorageResult::stored);
   const bool too_big = offset_ > 0 && offset_ + bytes > options_.segment_size;
   const bool too_old = offset_ > 0 && monotonic_s() - segment_opened_s_ > options_.segment_age_s;
   if ((too_big || too_old) && !rotate()) {
-    results.assign(batch.size(), storage_failure(errno));
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
-    return 0;
+    fail_batch(batch, channels, errno);
+    return;
   }
   std::vector<iovec> iov;
   iov.reserve(batch.size() * 2);
@@ -309,35 +367,72 @@ std::size_t SpoolWriter::write_batch(std::vector<StoreRequest>& batch,
     offset_ += static_cast<std::uint64_t>(n);
     advance_iovecs(iov.data(), iov.size(), index, static_cast<std::size_t>(n));
   }
-  if (error == 0 && sync) {
-    stats_.syncs.fetch_add(1, std::memory_order_relaxed);
-    const auto started = std::chrono::steady_clock::now();
-    if (fdatasync(fd_) != 0) error = errno;
-    stats_.sync_latency.record_us(
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                       std::chrono::steady_clock::now() - started)
-                                       .count()));
-  }
   if (error != 0) {
-    // Nothing of this batch is acknowledged. Cut what it wrote; after a failed fdatasync the
-    // page cache's state is unknown, so go on in a new segment.
+    // Nothing of this batch is acknowledged. Cut what it wrote; after an I/O error the page
+    // cache's state is unknown, so go on in a new segment (earlier batches are answered
+    // first).
     log(Level::error, std::string("spool write failed: ") + std::strerror(error));
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
     stats_.healthy.store(false, std::memory_order_relaxed);
-    results.assign(batch.size(), storage_failure(error));
+    fail_batch(batch, channels, error);
     if (ftruncate(fd_, static_cast<off_t>(start)) == 0) offset_ = start;
     if (offset_ != start || (sync && error != ENOSPC && error != EDQUOT)) rotate();
-    return 0;
+    return;
   }
-  // Durable (or, for durability none, written): spool readers may hand these on now.
-  commit_marker_.publish({sequence_, offset_});
-  stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
-  stats_.records_in_batches.fetch_add(batch.size(), std::memory_order_relaxed);
-  stats_.healthy.store(true, std::memory_order_relaxed);
-  stats_.batches.fetch_add(1, std::memory_order_relaxed);
   const auto bucket = std::min<std::size_t>(7, std::bit_width(batch.size()) - 1);
   stats_.batch_histogram[bucket].fetch_add(1, std::memory_order_relaxed);
-  return batch.size();
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  unanswered_.push_back({++batches_written_, offset_, sync, std::move(batch), std::move(channels)});
+  unsynced_ = unsynced_ || sync;
+}
+
+void SpoolWriter::start_sync() {
+  syncs_->start(batches_written_);
+  unsynced_ = false;
+  stats_.syncs.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Takes the outcome of every finished sync; returns the first error, or 0.
+int SpoolWriter::collect_syncs() {
+  int error = 0;
+  syncs_->collect([&](const FinishedSync& done) {
+    stats_.sync_latency.record_us(done.latency_us);
+    if (done.error != 0 && error == 0) error = done.error;
+    if (done.error == 0) synced_through_ = std::max(synced_through_, done.covers);
+  });
+  return error;
+}
+
+// Answers, in the order written, every batch that is durable (or needs no sync).
+void SpoolWriter::retire_durable() {
+  while (!unanswered_.empty()) {
+    auto& batch = unanswered_.front();
+    if (batch.needs_sync && batch.number > synced_through_) break;
+    for (std::size_t i = 0; i < batch.requests.size(); ++i)
+      answer(batch.channels[i], StoreCompletion::answer(batch.requests[i], StorageResult::stored));
+    // Durable (or, for durability none, written): spool readers may hand these on now.
+    committed_end_ = batch.end;
+    commit_marker_.publish({sequence_, batch.end});
+    stats_.records.fetch_add(batch.requests.size(), std::memory_order_relaxed);
+    stats_.records_in_batches.fetch_add(batch.requests.size(), std::memory_order_relaxed);
+    stats_.healthy.store(true, std::memory_order_relaxed);
+    unanswered_.pop_front();  // frees the messages on this thread
+  }
+}
+
+// A sync failed: nothing written since the last answered batch is acknowledged, because
+// after a failed fdatasync the page cache's state is unknown (even for batches a later sync
+// seemed to cover). Their octets are cut off.
+void SpoolWriter::abandon_unanswered(int error) {
+  log(Level::error, std::string("spool sync failed: ") + std::strerror(error));
+  stats_.failures.fetch_add(1, std::memory_order_relaxed);
+  stats_.healthy.store(false, std::memory_order_relaxed);
+  syncs_->wait_all();
+  collect_syncs();
+  for (const auto& batch : unanswered_) fail_batch(batch.requests, batch.channels, error);
+  unanswered_.clear();
+  unsynced_ = false;
+  if (ftruncate(fd_, static_cast<off_t>(committed_end_)) == 0) offset_ = committed_end_;
 }
 
 }  // namespace mxring::engine

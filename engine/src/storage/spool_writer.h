@@ -1,13 +1,17 @@
 // A storage writer thread: drains every channel it serves, appends all available records to
 // its current segment with one pwritev, makes them durable with one fdatasync (group
 // commit), and only then answers each message. One record when idle, as many as wait when
-// busy: the batch grows with the load, never with a timer. Configured with a maildir, it
-// hands the batch to MaildirStore instead. Messages for Kafka go to the writer's own producer
-// and are answered as the brokers acknowledge them, while the spool batches go on.
+// busy: the batch grows with the load, never with a timer. Up to `syncs_in_flight` batches
+// are being synced at once (SyncPipeline); answers still go out in the order of the writes.
+// Configured with a maildir, it hands the batch to MaildirStore instead. Messages for Kafka go to
+// the writer's own producer and are answered as the brokers acknowledge them, while the spool
+// batches go on.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,6 +22,7 @@
 #include "maildir_store.h"
 #include "reactor/reactor_metrics.h"
 #include "storage_channel.h"
+#include "sync_pipeline.h"
 
 namespace mxring::engine {
 
@@ -28,6 +33,8 @@ struct SpoolWriterOptions {
   std::int64_t retention_s = 0;              // at start and each rotation, apply_retention; 0 = off
   bool preallocate = true;                   // reserve segment_size when a segment starts
   std::size_t max_batch_records = 1024;
+  unsigned syncs_in_flight = 2;                    // fdatasyncs of the segment running at once
+  SyncPipeline::SyncFile sync_file = ::fdatasync;  // tests inject faults here
   std::string stall_file;  // fault injection for tests: the writer pauses while it exists
   // Non-empty: deliver into this maildir (shared by every writer) instead of segments.
   std::string maildir;
@@ -57,8 +64,27 @@ class SpoolWriter {
   const WriterStats& stats() const { return stats_; }
 
  private:
+  // A batch whose records are in the segment, answered once a sync covers it.
+  struct WrittenBatch {
+    std::uint64_t number = 0;  // batches_written_ when it was written
+    std::uint64_t end = 0;     // segment offset after it
+    bool needs_sync = false;   // durability fsync (else none: answered once written)
+    std::vector<StoreRequest> requests;
+    std::vector<std::size_t> channels;
+  };
+
   void run();
-  std::size_t write_batch(std::vector<StoreRequest>& batch, std::vector<StorageResult>& results);
+  bool ready_for_requests() const;
+  void write_maildir_batch(std::vector<StoreRequest>& batch,
+                           const std::vector<std::size_t>& channels);
+  void write_spool_batch(std::vector<StoreRequest>&& batch, std::vector<std::size_t>&& channels);
+  void fail_batch(const std::vector<StoreRequest>& batch, const std::vector<std::size_t>& channels,
+                  int error);
+  void start_sync();
+  int collect_syncs();
+  void retire_durable();
+  void abandon_unanswered(int error);
+  bool finish_segment();
   bool rotate();
   void answer(std::size_t channel, const StoreCompletion& completion);
   void wake_touched_reactors();
@@ -73,7 +99,13 @@ class SpoolWriter {
   int fd_ = -1;
   std::uint64_t sequence_ = 0;
   std::uint64_t offset_ = 0;
+  std::uint64_t committed_end_ = 0;  // offset after the last answered batch
   std::int64_t segment_opened_s_ = 0;
+  std::unique_ptr<SyncPipeline> syncs_;  // spool segments only
+  std::deque<WrittenBatch> unanswered_;  // in the order written, all in the current segment
+  std::uint64_t batches_written_ = 0;
+  std::uint64_t synced_through_ = 0;  // the highest batch number a finished sync covered
+  bool unsynced_ = false;             // a batch that needs a sync was written since the last start
   std::optional<MaildirStore> maildir_;
   CommitMarker commit_marker_;
   std::unique_ptr<KafkaSink> kafka_;

@@ -1,0 +1,113 @@
+// Sync threads: each waits for a request on its slot's state word, runs fdatasync on its own
+// descriptor, publishes the outcome, and wakes the writer.
+#include "sync_pipeline.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+namespace mxring::engine {
+
+SyncPipeline::SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file)
+    : wake_writer_(wake_writer), sync_file_(sync_file) {
+  for (unsigned i = 0; i < std::max(depth, 1u); ++i) {
+    slots_.push_back(std::make_unique<Slot>());
+    Slot& slot = *slots_.back();
+    slot.thread = std::thread([this, &slot] { run(slot); });
+  }
+}
+
+SyncPipeline::~SyncPipeline() {
+  wait_all();
+  for (auto& slot : slots_) {
+    slot->state.store(exiting, std::memory_order_release);
+    slot->state.notify_one();
+    slot->thread.join();
+    if (slot->fd >= 0) close(slot->fd);
+  }
+}
+
+void SyncPipeline::run(Slot& slot) {
+  for (;;) {
+    std::uint32_t state;
+    while ((state = slot.state.load(std::memory_order_acquire)) != requested && state != exiting)
+      slot.state.wait(state, std::memory_order_acquire);
+    if (state == exiting) return;
+    const auto started = std::chrono::steady_clock::now();
+    slot.outcome.error = sync_file_(slot.fd) == 0 ? 0 : errno;
+    slot.outcome.latency_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count());
+    slot.state.store(finished, std::memory_order_release);
+    slot.state.notify_all();  // wait_all()
+    wake_writer_.notify();
+  }
+}
+
+bool SyncPipeline::open(const std::string& path) {
+  wait_all();
+  std::vector<int> fds;
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const int error = errno;
+      for (const int opened : fds) close(opened);
+      errno = error;
+      return false;
+    }
+    fds.push_back(fd);
+  }
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i]->fd >= 0) close(slots_[i]->fd);
+    slots_[i]->fd = fds[i];
+  }
+  return true;
+}
+
+bool SyncPipeline::can_start() const {
+  for (const auto& slot : slots_)
+    if (slot->state.load(std::memory_order_acquire) == idle) return true;
+  return false;
+}
+
+bool SyncPipeline::busy() const {
+  for (const auto& slot : slots_)
+    if (slot->state.load(std::memory_order_acquire) != idle) return true;
+  return false;
+}
+
+bool SyncPipeline::any_finished() const {
+  for (const auto& slot : slots_)
+    if (slot->state.load(std::memory_order_acquire) == finished) return true;
+  return false;
+}
+
+void SyncPipeline::start(std::uint64_t covers) {
+  for (auto& slot : slots_) {
+    if (slot->state.load(std::memory_order_acquire) != idle) continue;
+    slot->outcome = {covers, 0, 0};
+    slot->state.store(requested, std::memory_order_release);
+    slot->state.notify_one();
+    return;
+  }
+}
+
+void SyncPipeline::collect(const std::function<void(const FinishedSync&)>& take) {
+  for (auto& slot : slots_) {
+    if (slot->state.load(std::memory_order_acquire) != finished) continue;
+    const auto outcome = slot->outcome;
+    slot->state.store(idle, std::memory_order_relaxed);
+    take(outcome);
+  }
+}
+
+void SyncPipeline::wait_all() const {
+  for (const auto& slot : slots_)
+    while (slot->state.load(std::memory_order_acquire) == requested)
+      slot->state.wait(requested, std::memory_order_acquire);
+}
+
+}  // namespace mxring::engine
