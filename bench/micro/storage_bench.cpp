@@ -76,8 +76,9 @@ void BM_GroupCommit(benchmark::State& state) {
     }
     writer.stop();
     const auto& stats = writer.stats();
-    state.counters["records_per_sync"] =
-        static_cast<double>(stats.records.load()) / static_cast<double>(stats.syncs.load());
+    const auto syncs = static_cast<double>(stats.syncs.load());
+    state.counters["records_per_sync"] = static_cast<double>(stats.records.load()) / syncs;
+    state.counters["sync_us"] = static_cast<double>(stats.sync_latency.sum_us.get()) / syncs;
   }
   close(channel.reactor_wake_fd);
   std::filesystem::remove_all(directory);
