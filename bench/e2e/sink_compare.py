@@ -13,6 +13,7 @@ usage: sink_compare.py [--messages N] [--repetitions R] [--json]
 import argparse
 import json
 import os
+import re
 import resource
 import signal
 import shutil
@@ -90,9 +91,10 @@ def run_once(name, messages):
             for line in log.read().decode().splitlines():
                 if "batch_sizes" in line:
                     result["batch_sizes"] = line.split("batch_sizes")[1]
-                if "store_latency_p50_us<=" in line and name == "mxring-fsync":
-                    result["eod_to_250_p50_us"] = int(line.split("p50_us<=")[1].split()[0])
-                    result["eod_to_250_p99_us"] = int(line.split("p99_us<=")[1].split()[0])
+                latency = re.search(r"store_latency_p50_us<=(\d+) p99_us<=(\d+)", line)
+                if latency and name == "mxring-fsync":
+                    result["eod_to_250_p50_us"] = int(latency.group(1))
+                    result["eod_to_250_p99_us"] = int(latency.group(2))
         return result
     finally:
         if server.poll() is None:
