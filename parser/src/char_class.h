@@ -18,6 +18,7 @@ enum CharClass : std::uint16_t {
   kValueOctet = 128,  // esmtp-value octets plus UTF-8 ones (RFC 6531 §3.3)
   kDomainRun = 256,   // what a label may hold: Let-dig, "-", or a U-label octet (RFC 6531 §3.3)
   kAtomOctet = 512,   // what an Atom may hold: atext, or UTF-8 with SMTPUTF8 (RFC 6531 §3.3)
+  kLdh = 1024,        // the ASCII part of kDomainRun: Let-dig or "-"
 };
 
 constexpr std::array<std::uint16_t, 256> make_char_classes() {
@@ -34,7 +35,8 @@ constexpr std::array<std::uint16_t, 256> make_char_classes() {
     if (c >= 33 && c <= 126 && c != '+' && c != '=') v |= kXchar;
     if (c >= 33 && c <= 126) v |= kPrintable;
     if ((c >= 33 && c <= 126 && c != '=') || c >= 128) v |= kValueOctet;
-    if (alpha || digit || c >= 128 || c == '-') v |= kDomainRun;
+    if (alpha || digit || c == '-') v |= kLdh;
+    if ((v & kLdh) || c >= 128) v |= kDomainRun;
     if ((v & kAtext) || c >= 128) v |= kAtomOctet;
     t[static_cast<std::size_t>(c)] = v;
   }

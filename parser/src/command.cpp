@@ -109,6 +109,59 @@ bool parse_decimal(std::string_view s, std::uint64_t& value) {
   return true;
 }
 
+std::uint32_t load_folded4(const char* p) {
+  std::uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w | 0x20202020u;
+}
+
+// The two parameters nearly every MAIL carries, `SIZE=<1-19 digits>` and `BODY=8BITMIME` /
+// `BODY=7BIT`, read in place: no separate class scan of keyword and value, no folding of
+// each. Anything else, or anything unusual about these (a repeat, 20 digits, another BODY
+// value, a following octet that is not a space), returns false with `p` unmoved, and the
+// general grammar below decides.
+bool common_mail_parameter(const char*& p, const char* end, Command& command, std::uint32_t& seen) {
+  if (end - p < 6 || p[4] != '=') return false;
+  const auto keyword = load_folded4(p);
+  const char* const value = p + 5;
+  const char* q = value;
+  if (keyword == word("size")) {
+    if (seen & 1) return false;
+    std::uint64_t size = 0;
+    const char* const limit = end - value > 19 ? value + 19 : end;  // 19 digits always fit
+    unsigned digit;
+    while (q < limit && (digit = static_cast<unsigned char>(*q) - unsigned{'0'}) <= 9) {
+      size = size * 10 + digit;
+      ++q;
+    }
+    if (q == value || (q < end && *q != ' ')) return false;
+    command.mail.has_size = true;
+    command.mail.size = size;
+    seen |= 1;
+  } else if (keyword == word("body")) {
+    // The leading digit is compared exactly: folding would also map control octets onto it.
+    if ((seen & 2) || *value < '7' || *value > '8') return false;
+    const bool eight = *value == '8';
+    const std::size_t length = eight ? 8 : 4;
+    if (static_cast<std::size_t>(end - value) < length) return false;
+    if (eight) {
+      std::uint64_t w;
+      std::memcpy(&w, value, 8);
+      if ((w | 0x2020202020202000u) != detail::Word("8bitmime").folded) return false;
+    } else if (load_folded4(value) != word("7bit")) {
+      return false;
+    }
+    q = value + length;
+    if (q < end && *q != ' ') return false;
+    command.mail.body = eight ? Body::eight_bit_mime : Body::seven_bit;
+    seen |= 2;
+  } else {
+    return false;
+  }
+  p = q;
+  return true;
+}
+
 // NOTIFY = "NEVER" / 1#( "SUCCESS" / "FAILURE" / "DELAY" ) (RFC 3461 §4.1)
 bool parse_notify(std::string_view value, std::uint8_t& notify) {
   if (iequals(value, "NEVER")) {
@@ -233,6 +286,8 @@ CommandError parse_parameters(std::string_view rest, Command& command) {
   while (true) {
     while (p < end && *p == ' ') ++p;
     if (p == end) return first_error;
+    if constexpr (handler == &mail_parameter)
+      if (common_mail_parameter(p, end, command, seen)) continue;
     // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
     const char* const keyword_start = p;
     if (!is(*p, detail::kLetDig)) return CommandError::syntax;

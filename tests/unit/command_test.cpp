@@ -175,6 +175,41 @@ TEST(Command, ParameterErrorsAreDistinct) {
   EXPECT_EQ(error_of("MAIL FROM:<> -X=1"), CommandError::syntax);
 }
 
+// SIZE and BODY have a shortcut (common_mail_parameter); every edge of it must agree with the
+// general grammar.
+TEST(Command, CommonMailParametersAgreeWithTheGrammar) {
+  const auto mail = [](std::string_view params) {
+    return parse(std::string("MAIL FROM:<a@b.example> ") + std::string(params));
+  };
+  EXPECT_EQ(mail("size=7 body=7bit").command.mail.size, 7u);
+  EXPECT_EQ(mail("size=7 body=7bit").command.mail.body, Body::seven_bit);
+  EXPECT_EQ(mail("BODY=8BITMIME").command.mail.body, Body::eight_bit_mime);
+  EXPECT_FALSE(mail("BODY=8BITMIME").command.mail.has_size);
+  EXPECT_EQ(mail("SIZE=0000000000000000001").command.mail.size, 1u);           // 19 digits
+  EXPECT_EQ(mail("SIZE=18446744073709551615").command.mail.size, UINT64_MAX);  // 20 digits
+  EXPECT_EQ(mail("SIZE=1234567890123456789").command.mail.size, 1234567890123456789u);
+  // Folding must not let a control octet pass for the digit.
+  EXPECT_EQ(mail("BODY=\x18"
+                 "BITMIME")
+                .error,
+            CommandError::syntax);
+  EXPECT_EQ(mail("BODY=\x17"
+                 "BIT")
+                .error,
+            CommandError::syntax);
+  EXPECT_EQ(mail("BODY=8BITMIMEX").error, CommandError::bad_parameter_value);
+  EXPECT_EQ(mail("BODY=8BIT").error, CommandError::bad_parameter_value);
+  EXPECT_EQ(mail("BODY=7BITS").error, CommandError::bad_parameter_value);
+  EXPECT_EQ(mail("BODY=8BITMIME BODY=8BITMIME").error, CommandError::bad_parameter_value);
+  EXPECT_EQ(mail("SIZE=12 SIZE=12").error, CommandError::bad_parameter_value);
+  EXPECT_EQ(mail("SIZE=12x").error, CommandError::bad_parameter_value);
+  EXPECT_EQ(mail("SIZE=12=").error, CommandError::syntax);
+  EXPECT_EQ(mail("SIZE=-1").error, CommandError::bad_parameter_value);
+  EXPECT_EQ(mail("SIZE=1 FOO=2").error, CommandError::unknown_parameter);
+  EXPECT_EQ(mail("SIZE=x FOO=2").error, CommandError::unknown_parameter);
+  EXPECT_EQ(mail("S\x09ZE=1").error, CommandError::syntax);
+}
+
 TEST(Command, RcptParameters) {
   auto r = parse("RCPT TO:<a@b.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+40b.example");
   ASSERT_EQ(r.error, CommandError::none);
