@@ -20,8 +20,9 @@ struct Result {
   DataFlags flags;
 };
 
-Result run(Impl impl, const std::string& input, const std::vector<std::size_t>& cuts) {
-  DataScanner scanner({.max_line = 40}, impl);  // small limit so long lines are common
+Result run(Impl impl, const std::string& input, const std::vector<std::size_t>& cuts,
+           std::uint32_t max_line) {
+  DataScanner scanner({.max_line = max_line}, impl);
   Result r;
   std::size_t at = 0;
   for (std::size_t i = 0; i <= cuts.size() && at <= input.size(); ++i) {
@@ -47,8 +48,12 @@ Result run(Impl impl, const std::string& input, const std::vector<std::size_t>& 
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  // First octet: how many cut points follow (each one octet, scaled over the input).
+  // First octet: how many cut points follow (each one octet, scaled over the input), and the
+  // line limit: small ones so long lines are common, below and above a 64-octet block (the
+  // kernels check lines inside a block only for limits under 63).
   const std::size_t ncuts = data[0] % 8;
+  static constexpr std::uint32_t kLimits[] = {40, 70, 200};
+  const std::uint32_t max_line = kLimits[(data[0] >> 3) % 3];
   if (size < 1 + ncuts) return 0;
   const std::string input(reinterpret_cast<const char*>(data + 1 + ncuts), size - 1 - ncuts);
   std::vector<std::size_t> cuts;
@@ -56,9 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t cut = input.empty() ? 0 : data[1 + i] * input.size() / 255;
     if (cuts.empty() || cut >= cuts.back()) cuts.push_back(cut);
   }
-  const Result reference = run(Impl::scalar, input, {});
+  const Result reference = run(Impl::scalar, input, {}, max_line);
   for (Impl impl : supported_impls()) {
-    const Result got = run(impl, input, cuts);
+    const Result got = run(impl, input, cuts, max_line);
     if (got.message != reference.message || got.consumed != reference.consumed ||
         got.ended != reference.ended || !(got.flags == reference.flags))
       std::abort();

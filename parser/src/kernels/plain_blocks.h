@@ -60,22 +60,26 @@ struct PlainScan {
 
     block.store(out + pos - removed);
     const auto base = static_cast<std::int64_t>(pos);
-    if (dots) {
+    if (dots) [[unlikely]] {
       remove_stuffing(dots);
       if (dots & 1) ++line_origin;  // the current line starts with a stuffing dot
     }
-    // Branch-free: the first LF (or the block's end) against the current line's origin.
-    const std::uint32_t first_lf = count_trailing_zeros(lf);
-    const auto first_end = static_cast<std::int64_t>(first_lf < used ? first_lf : used);
-    long_line |= base + first_end - 1 - line_origin > long_line_after;
+    // The line running into this block ends at its first LF (or goes on past it). It can be
+    // too long only if the block's last octet is already too far from the line's origin:
+    // with ordinary text that is never, and the exact check is skipped.
+    if (base + static_cast<std::int64_t>(used) - 1 - line_origin > long_line_after) [[unlikely]] {
+      const std::uint32_t first_lf = count_trailing_zeros(lf);
+      const auto first_end = static_cast<std::int64_t>(first_lf < used ? first_lf : used);
+      long_line |= base + first_end - 1 - line_origin > long_line_after;
+    }
     const auto last_end = base + 63 - __builtin_clzll(lf | 1);
     line_origin = lf ? last_end : line_origin;
-    if (dots && lf) {  // rare: a stuffing dot opening the line after the last LF
+    if (dots && lf) [[unlikely]] {  // a stuffing dot opening the line after the last LF
       const auto after_last = last_end - base + 1;
       if (after_last < 64 && ((dots >> after_last) & 1)) ++line_origin;
     }
     // Lines wholly inside the block are under 64 octets: they matter for small limits only.
-    if (long_line_after < 63)
+    if (long_line_after < 63) [[unlikely]]
       long_line |= has_long_inner_line(lf, dots, static_cast<std::uint32_t>(long_line_after));
     cr_in = (cr & last) ? 1 : 0;
     line_start_in = (lf & last) ? 1 : 0;
