@@ -87,6 +87,35 @@ struct PlainScan {
     return true;
   }
 
+  // Two full blocks at `pos` at once, when both are plain and hold no line-start dot at all
+  // (take() handles stuffing). Only for limits of 127 octets and more: a line wholly inside
+  // the pair is then never too long, and only the line running in needs checking.
+  inline bool take_pair(const Block& first, const Block& second) {
+    const std::uint64_t cr0 = first.eq('\r'), lf0 = first.eq('\n');
+    const std::uint64_t cr1 = second.eq('\r'), lf1 = second.eq('\n');
+    const std::uint64_t unpaired =
+        (((cr0 << 1) | cr_in) ^ lf0) | (((cr1 << 1) | (cr0 >> 63)) ^ lf1);
+    const std::uint64_t dots = (first.eq('.') & ((lf0 << 1) | line_start_in)) |
+                               (second.eq('.') & ((lf1 << 1) | (lf0 >> 63)));
+    if (unpaired | dots) return false;
+    first.store(out + pos - removed);
+    second.store(out + pos - removed + 64);
+    const auto base = static_cast<std::int64_t>(pos);
+    if (base + 127 - line_origin > long_line_after) [[unlikely]] {
+      const std::int64_t first_end = lf0   ? count_trailing_zeros(lf0)
+                                     : lf1 ? 64 + count_trailing_zeros(lf1)
+                                           : 128;
+      long_line |= base + first_end - 1 - line_origin > long_line_after;
+    }
+    const auto in_first = base + 63 - __builtin_clzll(lf0 | 1);
+    const auto in_second = base + 127 - __builtin_clzll(lf1 | 1);
+    line_origin = lf1 ? in_second : lf0 ? in_first : line_origin;
+    cr_in = cr1 >> 63;
+    line_start_in = lf1 >> 63;
+    pos += 128;
+    return true;
+  }
+
   // The block was stored whole; each stuffing dot is squeezed out by storing the rest of the
   // input again one octet earlier (overlapping stores, no per-octet loop).
   inline void remove_stuffing(std::uint64_t dots) {
@@ -114,7 +143,17 @@ mxring::parser::kernels::Progress plain_data_blocks(mxring::parser::DataScanStat
   Block any_or = Block::zero();   // OR of every octet: the high bit says 8-bit was seen
   Block all_min = Block::ones();  // unsigned minimum of every octet: zero says NUL was seen
   bool stopped = false;
+  const bool pairs = scan.long_line_after >= 127;
   while (n - scan.pos >= 64) {
+    if (pairs && n - scan.pos >= 128) {
+      const Block first = Block::load(in + scan.pos);
+      const Block second = Block::load(in + scan.pos + 64);
+      if (scan.take_pair(first, second)) {
+        first.accumulate(any_or, all_min);
+        second.accumulate(any_or, all_min);
+        continue;
+      }
+    }
     const Block block = Block::load(in + scan.pos);
     if (!scan.take(block, ~std::uint64_t{0}, 64)) {
       stopped = true;
