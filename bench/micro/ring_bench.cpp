@@ -85,6 +85,8 @@ BENCHMARK(BM_RingThroughput_Spsc)
     ->Arg(1)
     ->Arg(64)
     ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
