@@ -198,7 +198,6 @@ bool parse_orcpt(std::string_view value, RcptParameters& rcpt) {
 }
 
 using detail::FoldedText;
-using detail::is_word;
 
 // Marks `bit` seen; false when it was already (a repeated parameter, RFC 5321 §4.1.1.11 gives
 // each at most once).
@@ -314,17 +313,22 @@ CommandError parse_parameters(std::string_view rest, Command& command) {
 CommandError parse_mail_or_rcpt(std::string_view args, Command& command) {
   const bool mail = command.verb == Verb::mail;
   const std::size_t prefix = mail ? 6 : 4;
+  // ORing 0x20 folds exactly the letters, and only letters are compared.
   if (args.size() < prefix || args[0] != ' ' || args[prefix - 1] != ':' ||
-      !(mail ? is_word(args.substr(1, 4), "from") : is_word(args.substr(1, 2), "to")))
+      !(mail ? load_folded4(args.data() + 1) == word("from")
+             : (args[1] | 0x20) == 't' && (args[2] | 0x20) == 'o'))
     return CommandError::syntax;
   // Postfix accepts spaces after the colon ("MAIL FROM: <a@b>"); so do we, nothing looser.
   const auto text = skip_spaces(args.substr(prefix));
   const auto bad_path = mail ? CommandError::bad_sender : CommandError::bad_recipient;
   if (text.empty()) return bad_path;
-  const auto path = parse_path(text, mail ? PathKind::reverse : PathKind::forward);
-  if (!path.ok) return bad_path;
-  command.path = path.path;
-  const auto rest = text.substr(path.consumed);
+  const auto consumed =
+      parse_path_into(text, mail ? PathKind::reverse : PathKind::forward, command.path);
+  if (consumed == 0) {
+    command.path = {};
+    return bad_path;
+  }
+  const auto rest = text.substr(consumed);
   if (!rest.empty() && rest[0] != ' ') return bad_path;
   return mail ? parse_parameters<mail_parameter>(rest, command)
               : parse_parameters<rcpt_parameter>(rest, command);

@@ -183,21 +183,24 @@ bool is_valid_address_literal(std::string_view literal) {
 
 PathParse parse_path(std::string_view text, PathKind kind) {
   PathParse result;
-  Path& path = result.path;
+  result.consumed = parse_path_into(text, kind, result.path);
+  result.ok = result.consumed != 0;
+  return result;
+}
+
+std::size_t parse_path_into(std::string_view text, PathKind kind, Path& path) {
   std::size_t i = 0;
   std::size_t end_limit = text.size();
   if (!text.empty() && text[0] == '<') {
     i = 1;
     if (text.size() > 1 && text[1] == '>') {
-      if (kind != PathKind::reverse) return result;
+      if (kind != PathKind::reverse) return 0;
       path.null = true;
-      result.consumed = 2;
-      result.ok = true;
-      return result;
+      return 2;
     }
     if (i < text.size() && text[i] == '@') {
       const auto route = source_route_length(text.substr(i));
-      if (route == 0) return result;
+      if (route == 0) return 0;
       i += route;
     }
   } else {
@@ -210,31 +213,31 @@ PathParse parse_path(std::string_view text, PathKind kind) {
   const std::size_t local_length = !rest.empty() && rest[0] == '"'
                                        ? quoted_string_length(rest, eight_bit)
                                        : dot_string_length(rest, eight_bit);
-  if (local_length == 0) return result;
+  if (local_length == 0) return 0;
   path.local_part = rest.substr(0, local_length);
   std::size_t j = local_length;
   if (j < rest.size() && rest[j] == '@') {
     const auto domain = scan_domain(rest.substr(j + 1));
-    if (!domain.valid) return result;
+    if (!domain.valid) return 0;
     eight_bit |= domain.eight_bit;
     path.domain = rest.substr(j + 1, domain.length);
     j += 1 + domain.length;
   } else if (kind != PathKind::forward || !path.is_postmaster()) {
-    return result;  // only RCPT TO:<postmaster> may omit the domain (§4.1.1.3)
+    return 0;  // only RCPT TO:<postmaster> may omit the domain (§4.1.1.3)
   }
   path.mailbox = rest.substr(0, j);
+  std::size_t consumed;
   if (path.bracketed) {
-    if (j >= rest.size() || rest[j] != '>') return result;
-    result.consumed = i + j + 1;
+    if (j >= rest.size() || rest[j] != '>') return 0;
+    consumed = i + j + 1;
   } else {
-    if (j != rest.size()) return result;
-    result.consumed = i + j;
+    if (j != rest.size()) return 0;
+    consumed = i + j;
   }
   path.utf8 = eight_bit;
-  if (eight_bit && !is_valid_utf8(path.mailbox)) return result;
-  if (result.consumed > kMaxPath) return result;
-  result.ok = true;
-  return result;
+  if (eight_bit && !is_valid_utf8(path.mailbox)) return 0;
+  if (consumed > kMaxPath) return 0;
+  return consumed;
 }
 
 }  // namespace mxring::parser

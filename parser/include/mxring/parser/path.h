@@ -32,6 +32,11 @@ struct PathParse {
 // Appendix C). Length limits: path 256 octets, domain 255 (§4.5.3.1).
 PathParse parse_path(std::string_view text, PathKind kind);
 
+// The same, written into `path` (default-constructed by the caller): the command parser's
+// form, which saves building and copying a PathParse. Returns the octets used, 0 when the
+// path is malformed (then `path` holds what was parsed so far).
+std::size_t parse_path_into(std::string_view text, PathKind kind, Path& path);
+
 // Domain (§4.1.2) or address literal (§4.1.3); U-labels allowed when `allow_utf8`.
 bool is_valid_domain(std::string_view domain, bool allow_utf8);
 bool is_valid_address_literal(std::string_view literal);
