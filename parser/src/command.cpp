@@ -19,12 +19,17 @@ constexpr std::uint32_t word(const char (&s)[5]) {
          static_cast<std::uint32_t>(s[2]) << 16 | static_cast<std::uint32_t>(s[3]) << 24;
 }
 
+// Four octets, each ORed with 0x20: that maps exactly the letters onto lower case.
+std::uint32_t load_folded4(const char* p) {
+  std::uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w | 0x20202020u;
+}
+
 // The four-letter verb at the start of the line, any case; STARTTLS is checked by the caller.
 Verb verb_of(std::string_view line) {
   if (line.size() < 4) return Verb::unknown;
-  std::uint32_t w;
-  std::memcpy(&w, line.data(), 4);
-  switch (w | 0x20202020u) {  // ORing 0x20 maps exactly the letters onto lower case
+  switch (load_folded4(line.data())) {
     case word("helo"):
       return Verb::helo;
     case word("ehlo"):
@@ -107,12 +112,6 @@ bool parse_decimal(std::string_view s, std::uint64_t& value) {
   }
   value = v;
   return true;
-}
-
-std::uint32_t load_folded4(const char* p) {
-  std::uint32_t w;
-  std::memcpy(&w, p, 4);
-  return w | 0x20202020u;
 }
 
 // The two parameters nearly every MAIL carries, `SIZE=<1-19 digits>` and `BODY=8BITMIME` /

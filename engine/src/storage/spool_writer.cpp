@@ -160,7 +160,7 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
 
 // Answers every batch of the current segment: starts the sync it still needs, waits for the
 // syncs in flight. A segment is left only when nothing in it waits for an answer.
-bool SpoolWriter::finish_segment() {
+void SpoolWriter::finish_segment() {
   syncs_->wait_all();
   int error = collect_syncs();
   if (error == 0 && unsynced_) {
@@ -170,7 +170,6 @@ bool SpoolWriter::finish_segment() {
   }
   if (error != 0) abandon_unanswered(error);
   retire_durable();
-  return unanswered_.empty();
 }
 
 bool SpoolWriter::rotate() {
@@ -300,9 +299,8 @@ void SpoolWriter::run() {
       if (maildir_) {
         write_maildir_batch(batch, batch_channels);
       } else {
+        // Its sync starts (and a durability-none batch is answered) at the top of the loop.
         write_spool_batch(std::move(batch), std::move(batch_channels));
-        if (unsynced_ && syncs_->can_start()) start_sync();
-        retire_durable();  // durability none: answered once written
       }
     }
     batch.clear();  // frees the messages on this thread

@@ -84,7 +84,7 @@ class SpoolWriter {
   int collect_syncs();
   void retire_durable();
   void abandon_unanswered(int error);
-  bool finish_segment();
+  void finish_segment();
   bool rotate();
   void answer(std::size_t channel, const StoreCompletion& completion);
   void wake_touched_reactors();

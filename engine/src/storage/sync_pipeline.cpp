@@ -73,12 +73,6 @@ bool SyncPipeline::can_start() const {
   return false;
 }
 
-bool SyncPipeline::busy() const {
-  for (const auto& slot : slots_)
-    if (slot->state.load(std::memory_order_acquire) != idle) return true;
-  return false;
-}
-
 bool SyncPipeline::any_finished() const {
   for (const auto& slot : slots_)
     if (slot->state.load(std::memory_order_acquire) == finished) return true;
@@ -92,15 +86,6 @@ void SyncPipeline::start(std::uint64_t covers) {
     slot->state.store(requested, std::memory_order_release);
     slot->state.notify_one();
     return;
-  }
-}
-
-void SyncPipeline::collect(const std::function<void(const FinishedSync&)>& take) {
-  for (auto& slot : slots_) {
-    if (slot->state.load(std::memory_order_acquire) != finished) continue;
-    const auto outcome = slot->outcome;
-    slot->state.store(idle, std::memory_order_relaxed);
-    take(outcome);
   }
 }
 

@@ -18,7 +18,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -49,12 +48,19 @@ class SyncPipeline {
   bool open(const std::string& path);
 
   bool can_start() const;  // a thread is idle
-  bool busy() const;       // a sync has not been collected yet
   bool any_finished() const;
   // Starts a sync that covers batches up to `covers`. Only when can_start().
   void start(std::uint64_t covers);
-  // Hands every finished sync to `take`, in no particular order.
-  void collect(const std::function<void(const FinishedSync&)>& take);
+  // Hands every finished sync to `take(const FinishedSync&)`, in no particular order.
+  template <typename Take>
+  void collect(Take&& take) {
+    for (auto& slot : slots_) {
+      if (slot->state.load(std::memory_order_acquire) != finished) continue;
+      const auto outcome = slot->outcome;
+      slot->state.store(idle, std::memory_order_relaxed);
+      take(outcome);
+    }
+  }
   // Waits until no sync is in flight (their outcomes stay to be collected).
   void wait_all() const;
 
