@@ -3,6 +3,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "thread_name.h"
+
 namespace mxring::engine {
 namespace {
 
@@ -24,7 +26,10 @@ AuthVerifier::AuthVerifier(AuthLimits limits, Deliver deliver)
       deliver_(std::move(deliver)),
       throttle_(limits.max_failures, limits.window_seconds),
       network_throttle_(limits.max_failures_per_network, limits.window_seconds),
-      thread_([this] { run(); }) {}
+      thread_([this] {
+        name_this_thread("auth");
+        run();
+      }) {}
 
 AuthVerifier::~AuthVerifier() {
   {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mxring/engine/log.h"
+#include "thread_name.h"
 
 namespace mxring::engine {
 namespace {
@@ -64,6 +65,7 @@ std::size_t count_lines(std::string_view bytes) {
 }
 
 void writer_loop() {
+  name_this_thread("log");
   auto& s = sink();
   std::string batch;
   std::unique_lock lock(s.mutex);

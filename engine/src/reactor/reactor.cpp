@@ -23,6 +23,7 @@
 #include "proxy_client.h"
 #include "reactor_connection.h"
 #include "session/replies.h"
+#include "thread_name.h"
 #include "tls/tls_stream.h"
 
 namespace mxring::engine {
@@ -118,6 +119,7 @@ std::int64_t Reactor::now_us() {
 }
 
 void Reactor::run(const std::function<void(const std::string& error)>& ready) {
+  name_this_thread("reactor", static_cast<int>(index_));
   const auto error = set_up();
   ready(error);
   if (!error.empty()) {

@@ -19,6 +19,7 @@
 #include "mxring/engine/log.h"
 #include "mxring/engine/spool_format.h"
 #include "mxring/engine/spool_retention.h"
+#include "thread_name.h"
 
 namespace mxring::engine {
 namespace {
@@ -75,7 +76,8 @@ std::string SpoolWriter::open() {
     return maildir_->open();
   }
   if (options_.directory.empty()) return {};  // Kafka only
-  syncs_ = std::make_unique<SyncPipeline>(options_.syncs_in_flight, signal_, options_.sync_file);
+  syncs_ = std::make_unique<SyncPipeline>(options_.syncs_in_flight, signal_, options_.sync_file,
+                                          options_.index);
   std::error_code error;
   std::filesystem::create_directories(options_.directory, error);
   if (error) return "cannot create " + options_.directory + ": " + error.message();
@@ -194,7 +196,10 @@ void SpoolWriter::apply_retention() const {
 }
 
 void SpoolWriter::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("writer", static_cast<int>(options_.index));
+    run();
+  });
 }
 
 void SpoolWriter::stop() {

@@ -8,14 +8,20 @@
 #include <cerrno>
 #include <chrono>
 
+#include "thread_name.h"
+
 namespace mxring::engine {
 
-SyncPipeline::SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file)
+SyncPipeline::SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file,
+                           unsigned writer_index)
     : wake_writer_(wake_writer), sync_file_(sync_file) {
   for (unsigned i = 0; i < std::max(depth, 1u); ++i) {
     slots_.push_back(std::make_unique<Slot>());
     Slot& slot = *slots_.back();
-    slot.thread = std::thread([this, &slot] { run(slot); });
+    slot.thread = std::thread([this, &slot, writer_index, i] {
+      name_this_thread("sync", static_cast<int>(writer_index), static_cast<int>(i));
+      run(slot);
+    });
   }
 }
 

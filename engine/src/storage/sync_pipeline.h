@@ -38,7 +38,8 @@ class SyncPipeline {
   using SyncFile = int (*)(int fd);  // fdatasync, or a test's fault
 
   // `depth` sync threads. Each finished sync wakes the writer through `wake_writer`.
-  SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file = ::fdatasync);
+  SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file = ::fdatasync,
+               unsigned writer_index = 0);
   SyncPipeline(const SyncPipeline&) = delete;
   SyncPipeline& operator=(const SyncPipeline&) = delete;
   ~SyncPipeline();
