@@ -50,10 +50,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1) return 0;
   // First octet: how many cut points follow (each one octet, scaled over the input), and the
   // line limit: small ones so long lines are common, below and above a 64-octet block (the
-  // kernels check lines inside a block only for limits under 63).
+  // kernels check lines inside a block only for limits under 63), and the larger ones under
+  // which the kernels take two-block steps (127+) and whole runs of them (383+).
   const std::size_t ncuts = data[0] % 8;
-  static constexpr std::uint32_t kLimits[] = {40, 70, 200};
-  const std::uint32_t max_line = kLimits[(data[0] >> 3) % 3];
+  static constexpr std::uint32_t kLimits[] = {40, 70, 200, 400, 998};
+  const std::uint32_t max_line = kLimits[(data[0] >> 3) % 5];
   if (size < 1 + ncuts) return 0;
   const std::string input(reinterpret_cast<const char*>(data + 1 + ncuts), size - 1 - ncuts);
   std::vector<std::size_t> cuts;

@@ -133,6 +133,25 @@ TEST_P(DataScannerTest, LongLineLimitIsNinetyEightOctetsExactly) {
   }
 }
 
+// The AVX-512 kernel takes runs of two-block steps and follows line lengths only coarsely
+// inside them; a line of 999 octets must still be found wherever it falls among the steps.
+TEST_P(DataScannerTest, LongLineAmongShortOnesIsFoundAtEveryOffset) {
+  std::string short_lines;
+  while (short_lines.size() < 600) short_lines += "a short line of text\r\n";
+  for (std::size_t shift = 0; shift < 130; ++shift) {
+    for (const auto& [length, flagged] : {std::pair{998, false}, std::pair{999, true}}) {
+      const std::string body = std::string(shift, 'p') + "\r\n" + short_lines +
+                               std::string(length, 'x') + "\r\n" + short_lines;
+      const auto got = scan_pieces(GetParam(), {body + ".\r\n"});
+      ASSERT_TRUE(got.ended);
+      EXPECT_EQ(got.flags.long_line, flagged) << "shift " << shift << ", length " << length;
+      EXPECT_EQ(got.message, body);
+    }
+  }
+  const std::string body = "\r\n" + short_lines + std::string(999, 'x') + "\r\n" + short_lines;
+  expect(body + ".\r\n", body, body.size() + 3, true, {.long_line = true});
+}
+
 // Regression (found by data_stream_fuzz): with a limit under 64 octets, a long line lying
 // wholly inside one 64-byte block was not checked by the SIMD fast path.
 TEST_P(DataScannerTest, SmallLineLimitChecksEveryLineInsideABlock) {

@@ -9,6 +9,7 @@
 namespace {
 
 struct Block {
+  static constexpr bool kChecksPairs = false;  // PlainScan::take_pair() instead
   static std::uint32_t trailing_zeros(std::uint64_t x) {
     return static_cast<std::uint32_t>(_tzcnt_u64(x));
   }

@@ -116,6 +116,41 @@ struct PlainScan {
     return true;
   }
 
+  // Pairs of blocks for as long as they are plain, checked by B::check_pair() (ISAs that
+  // declare kChecksPairs). The line length is followed coarsely: `line_floor` lies at or before
+  // the current line's origin (the start of the last pair holding an LF), and a pair is taken
+  // only if even a line from there through the pair's last octet would not be too long; so a
+  // limit of 383 or more is needed for the run to last. The exact origin is found once, at the
+  // end of the run. Stops at the first pair it cannot vouch for, which take() then handles.
+  template <class B = Block>
+  inline void take_plain_run(std::size_t n, B& any_or, B& all_min) {
+    const std::size_t start = pos;
+    B before = B::splat(cr_in ? '\r' : line_start_in ? '\n' : ' ');
+    std::int64_t line_floor = line_origin;
+    while (n - pos >= 128) {
+      const B first = B::load(in + pos), second = B::load(in + pos + 64);
+      const auto check = B::check_pair(before, first, second);
+      const auto base = static_cast<std::int64_t>(pos);
+      if (!check.plain || base + 127 - line_floor > long_line_after) break;
+      first.store(out + pos - removed);
+      second.store(out + pos - removed + 64);
+      first.accumulate(any_or, all_min);
+      second.accumulate(any_or, all_min);
+      line_floor = check.has_lf ? base : line_floor;
+      before = second;
+      pos += 128;
+    }
+    if (pos == start) return;
+    cr_in = before.eq('\r') >> 63;
+    line_start_in = before.eq('\n') >> 63;
+    if (line_floor >= static_cast<std::int64_t>(start)) {
+      const char* pair = in + line_floor;
+      const std::uint64_t lf0 = B::load(pair).eq('\n'), lf1 = B::load(pair + 64).eq('\n');
+      line_origin =
+          lf1 ? line_floor + 127 - __builtin_clzll(lf1) : line_floor + 63 - __builtin_clzll(lf0);
+    }
+  }
+
   // The block was stored whole; each stuffing dot is squeezed out by storing the rest of the
   // input again one octet earlier (overlapping stores, no per-octet loop).
   inline void remove_stuffing(std::uint64_t dots) {
@@ -143,9 +178,18 @@ mxring::parser::kernels::Progress plain_data_blocks(mxring::parser::DataScanStat
   Block any_or = Block::zero();   // OR of every octet: the high bit says 8-bit was seen
   Block all_min = Block::ones();  // unsigned minimum of every octet: zero says NUL was seen
   bool stopped = false;
+  const bool runs = Block::kChecksPairs && scan.long_line_after >= 383;
   const bool pairs = scan.long_line_after >= 127;
   while (n - scan.pos >= 64) {
-    if (pairs && n - scan.pos >= 128) {
+    bool ran = false;
+    if constexpr (Block::kChecksPairs) {
+      if (runs && n - scan.pos >= 128) {
+        scan.take_plain_run(n, any_or, all_min);
+        ran = true;
+        if (n - scan.pos < 64) break;
+      }
+    }
+    if (!ran && pairs && n - scan.pos >= 128) {
       const Block first = Block::load(in + scan.pos);
       const Block second = Block::load(in + scan.pos + 64);
       if (scan.take_pair(first, second)) {

@@ -9,6 +9,7 @@
 namespace {
 
 struct Block {
+  static constexpr bool kChecksPairs = false;  // PlainScan::take_pair() instead
   static std::uint32_t trailing_zeros(std::uint64_t x) {
     return x ? static_cast<std::uint32_t>(__builtin_ctzll(x)) : 64;
   }
