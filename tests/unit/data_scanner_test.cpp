@@ -152,6 +152,22 @@ TEST_P(DataScannerTest, LongLineAmongShortOnesIsFoundAtEveryOffset) {
   expect(body + ".\r\n", body, body.size() + 3, true, {.long_line = true});
 }
 
+// A stuffing dot, and the terminator's dot, at every position of a 64-octet block, the last
+// included (where the octet that follows lies in the next block).
+TEST_P(DataScannerTest, LineStartDotsAtEveryBlockOffset) {
+  std::string short_lines;
+  while (short_lines.size() < 300) short_lines += "a short line of text\r\n";
+  for (std::size_t shift = 0; shift < 200; ++shift) {
+    const std::string lead = std::string(shift, 'p') + "\r\n";
+    const std::string wire = lead + "..dot line\r\n" + short_lines + ".\r\n";
+    const std::string message = lead + ".dot line\r\n" + short_lines;
+    const auto got = scan_pieces(GetParam(), {wire});
+    ASSERT_TRUE(got.ended) << "shift " << shift;
+    EXPECT_EQ(got.consumed, wire.size()) << "shift " << shift;
+    EXPECT_EQ(got.message, message) << "shift " << shift;
+  }
+}
+
 // Regression (found by data_stream_fuzz): with a limit under 64 octets, a long line lying
 // wholly inside one 64-byte block was not checked by the SIMD fast path.
 TEST_P(DataScannerTest, SmallLineLimitChecksEveryLineInsideABlock) {

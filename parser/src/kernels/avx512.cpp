@@ -27,7 +27,7 @@ struct Block {
 
   // Comparisons here write mask registers, and moving masks to general registers for the
   // CRLF and dot checks costs more than the checks: PlainScan::take_plain_run() asks
-  // check_pair() instead, which works on whole registers and tests once per pair.
+  // plain_pair() instead, which works on whole registers and tests once per pair.
   static constexpr bool kChecksPairs = true;
   static Block splat(char c) { return {_mm512_set1_epi8(c)}; }
 
@@ -37,33 +37,25 @@ struct Block {
     return _mm512_alignr_epi8(now.bytes, lanes_back, 15);
   }
 
-  struct PairCheck {
-    bool plain;   // every LF after a CR, every CR before an LF (b's last octet aside), no dot
-                  // after an LF
-    bool has_lf;  // a or b holds an LF
-  };
-
   // a and b are consecutive blocks and `before` the one before a (only its last octet counts).
-  static PairCheck check_pair(const Block& before, const Block& a, const Block& b) {
+  // True when every LF follows a CR, every CR precedes an LF (b's last octet aside: its LF
+  // comes later), and no dot follows an LF.
+  static bool plain_pair(const Block& before, const Block& a, const Block& b) {
     const __m512i one = _mm512_set1_epi8(1), lf = _mm512_set1_epi8('\n');
     const __m512i cr = _mm512_set1_epi8('\r'), dot = _mm512_set1_epi8('.');
     const __m512i after_a = previous_octets(before, a), after_b = previous_octets(a, b);
-    const __m512i lf_a = _mm512_xor_si512(a.bytes, lf), lf_b = _mm512_xor_si512(b.bytes, lf);
     // 0 or 1 per octet (0: is an LF; 0: follows a CR); they differ at a bare LF or bare CR.
-    const auto unpaired = [&](__m512i not_lf, __m512i after) {
-      return _mm512_xor_si512(_mm512_min_epu8(not_lf, one),
+    const auto unpaired = [&](__m512i octets, __m512i after) {
+      return _mm512_xor_si512(_mm512_min_epu8(_mm512_xor_si512(octets, lf), one),
                               _mm512_min_epu8(_mm512_xor_si512(after, cr), one));
     };
-    const __m512i pairing = _mm512_or_si512(unpaired(lf_a, after_a), unpaired(lf_b, after_b));
+    const __m512i pairing = _mm512_or_si512(unpaired(a.bytes, after_a), unpaired(b.bytes, after_b));
     // Zero where a dot follows an LF: (octet ^ '.') | (octet before ^ LF), ternary-logic 0xF6.
     const auto line_dot = [&](__m512i octets, __m512i after) {
       return _mm512_ternarylogic_epi64(_mm512_xor_si512(octets, dot), after, lf, 0xF6);
     };
     const __m512i dots = _mm512_min_epu8(line_dot(a.bytes, after_a), line_dot(b.bytes, after_b));
-    const __m512i lfs = _mm512_min_epu8(lf_a, lf_b);
-    return {.plain =
-                (_mm512_test_epi8_mask(pairing, pairing) | _mm512_testn_epi8_mask(dots, dots)) == 0,
-            .has_lf = _mm512_testn_epi8_mask(lfs, lfs) != 0};
+    return (_mm512_test_epi8_mask(pairing, pairing) | _mm512_testn_epi8_mask(dots, dots)) == 0;
   }
 };
 

@@ -32,6 +32,7 @@ inline bool has_long_inner_line(std::uint64_t lf, std::uint64_t stuffed, std::ui
 
 struct PlainScan {
   const char* in;
+  std::size_t size;  // octets at `in`
   char* out;
   std::size_t pos = 0;      // input octets taken
   std::size_t removed = 0;  // stuffing dots dropped: output lags input by this much
@@ -46,16 +47,19 @@ struct PlainScan {
 
   // Takes the block at `pos` if it is plain: every LF after a CR (possibly the previous
   // block's last octet), every CR before an LF (a CR in the last octet stays pending), and
-  // every line-start dot a stuffing dot, followed in this block by something other than CR.
-  // Anything else (bare CR/LF, the terminator, ".\r") is left to the scalar reference, so all
+  // every line-start dot a stuffing dot, followed by something other than CR (in this block,
+  // or for its last octet, by the input's next octet). Anything else (bare CR/LF, the
+  // terminator, ".\r", a dot ending the input) is left to the scalar reference, so all
   // implementations agree by construction. `used` is 64 except for the input's last block.
   inline bool take(const Block& block, std::uint64_t valid, std::size_t used) {
     const std::uint64_t cr = block.eq('\r') & valid;
     const std::uint64_t lf = block.eq('\n') & valid;
     const std::uint64_t last = std::uint64_t{1} << (used - 1);
+    // A dot in the last octet is followed by the input's next octet, unknown at its end.
+    const bool next_not_cr = pos + used < size && in[pos + used] != '\r';
+    const std::uint64_t before_cr = (cr >> 1) | (next_not_cr ? 0 : last);
     const std::uint64_t dots = block.eq('.') & ((lf << 1) | line_start_in) & valid;
-    const std::uint64_t needs_scalar =
-        ((((cr << 1) | cr_in) & valid) ^ lf) | (dots & ((cr >> 1) | last));
+    const std::uint64_t needs_scalar = ((((cr << 1) | cr_in) & valid) ^ lf) | (dots & before_cr);
     if (needs_scalar) return false;
 
     block.store(out + pos - removed);
@@ -116,39 +120,79 @@ struct PlainScan {
     return true;
   }
 
-  // Pairs of blocks for as long as they are plain, checked by B::check_pair() (ISAs that
-  // declare kChecksPairs). The line length is followed coarsely: `line_floor` lies at or before
-  // the current line's origin (the start of the last pair holding an LF), and a pair is taken
-  // only if even a line from there through the pair's last octet would not be too long; so a
-  // limit of 383 or more is needed for the run to last. The exact origin is found once, at the
-  // end of the run. Stops at the first pair it cannot vouch for, which take() then handles.
+  // Pairs of blocks for as long as B::plain_pair() vouches for them (ISAs that declare
+  // kChecksPairs). A pair it does not vouch for, usually one with a stuffing dot, goes through
+  // take() block by block without ending the run; the run ends where take() gives up too.
+  // Inside a stretch of vouched-for pairs, line_origin and the CR/line-start state go stale:
+  // the origin is looked up only when a pair could reach past the limit counted from it (the
+  // last LF is then normally in the block just before), and all of it once the stretch ends.
   template <class B = Block>
   inline void take_plain_run(std::size_t n, B& any_or, B& all_min) {
-    const std::size_t start = pos;
     B before = B::splat(cr_in ? '\r' : line_start_in ? '\n' : ' ');
-    std::int64_t line_floor = line_origin;
-    while (n - pos >= 128) {
-      const B first = B::load(in + pos), second = B::load(in + pos + 64);
-      const auto check = B::check_pair(before, first, second);
-      const auto base = static_cast<std::int64_t>(pos);
-      if (!check.plain || base + 127 - line_floor > long_line_after) break;
-      first.store(out + pos - removed);
-      second.store(out + pos - removed + 64);
-      first.accumulate(any_or, all_min);
-      second.accumulate(any_or, all_min);
-      line_floor = check.has_lf ? base : line_floor;
-      before = second;
-      pos += 128;
+    for (;;) {
+      // The stretch works on copies, so they stay in registers across the calls below.
+      const std::size_t exact_at = pos;
+      std::size_t at = pos;
+      std::int64_t origin = line_origin;
+      char* const to = out - removed;
+      B seen_or = any_or, seen_min = all_min;
+      bool plain = true;
+      while (n - at >= 128) {
+        const B first = B::load(in + at), second = B::load(in + at + 64);
+        if (!B::plain_pair(before, first, second)) [[unlikely]] {
+          plain = false;
+          break;
+        }
+        const auto base = static_cast<std::int64_t>(at);
+        if (base + 127 - origin > long_line_after) [[unlikely]] {
+          origin = last_line_end<B>(exact_at, at, origin);
+          if (base + 127 - origin > long_line_after) break;
+        }
+        first.store(to + at);
+        second.store(to + at + 64);
+        first.accumulate(seen_or, seen_min);
+        second.accumulate(seen_or, seen_min);
+        before = second;
+        at += 128;
+      }
+      any_or = seen_or;
+      all_min = seen_min;
+      if (at != exact_at) {
+        pos = at;
+        line_origin = last_line_end<B>(exact_at, at, origin);
+        cr_in = in[at - 1] == '\r' ? 1 : 0;
+        line_start_in = in[at - 1] == '\n' ? 1 : 0;
+      }
+      if (plain || !take_each<B>(any_or, all_min)) return;
+      before = B::load(in + pos - 64);
     }
-    if (pos == start) return;
-    cr_in = before.eq('\r') >> 63;
-    line_start_in = before.eq('\n') >> 63;
-    if (line_floor >= static_cast<std::int64_t>(start)) {
-      const char* pair = in + line_floor;
-      const std::uint64_t lf0 = B::load(pair).eq('\n'), lf1 = B::load(pair + 64).eq('\n');
-      line_origin =
-          lf1 ? line_floor + 127 - __builtin_clzll(lf1) : line_floor + 63 - __builtin_clzll(lf0);
+  }
+
+  // The two blocks at pos through take(). Out of line, so the stretch's loop keeps its
+  // registers.
+  template <class B = Block>
+  [[gnu::noinline, gnu::cold]] bool take_each(B& any_or, B& all_min) {
+    for (int i = 0; i < 2; ++i) {
+      const B block = B::load(in + pos);
+      if (!take(block, ~std::uint64_t{0}, 64)) return false;
+      block.accumulate(any_or, all_min);
     }
+    return true;
+  }
+
+  // The position of the last LF in the blocks [from, to), or `origin` if none lies beyond it.
+  template <class B = Block>
+  inline std::int64_t last_line_end(std::size_t from, std::size_t to, std::int64_t origin) const {
+    for (std::size_t block = to; block > from;) {
+      block -= 64;
+      const auto block_start = static_cast<std::int64_t>(block);
+      if (block_start + 63 <= origin) break;
+      if (const std::uint64_t lf = B::load(in + block).eq('\n')) {
+        const std::int64_t last = block_start + 63 - __builtin_clzll(lf);
+        return last > origin ? last : origin;
+      }
+    }
+    return origin;
   }
 
   // The block was stored whole; each stuffing dot is squeezed out by storing the rest of the
@@ -170,6 +214,7 @@ mxring::parser::kernels::Progress plain_data_blocks(mxring::parser::DataScanStat
   using namespace mxring::parser;
   if (state.phase > kSeenCr) return {0, 0};
   PlainScan scan{.in = in,
+                 .size = n,
                  .out = out,
                  .cr_in = state.phase == kSeenCr ? 1u : 0u,
                  .line_start_in = state.phase == kLineStart ? 1u : 0u,
