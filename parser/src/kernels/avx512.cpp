@@ -30,6 +30,11 @@ struct Block {
   // plain_pair() instead, which works on whole registers and tests once per pair.
   static constexpr bool kChecksPairs = true;
   static Block splat(char c) { return {_mm512_set1_epi8(c)}; }
+  // accumulate() for two blocks at once: three operations instead of four.
+  static void accumulate_pair(const Block& a, const Block& b, Block& any_or, Block& all_min) {
+    any_or.bytes = _mm512_ternarylogic_epi64(any_or.bytes, a.bytes, b.bytes, 0xfe);  // a | b | c
+    all_min.bytes = _mm512_min_epu8(all_min.bytes, _mm512_min_epu8(a.bytes, b.bytes));
+  }
 
   // Octet i is the stream octet before now[i]: before's last octet, then now[0..62].
   static __m512i previous_octets(const Block& before, const Block& now) {

@@ -150,8 +150,7 @@ struct PlainScan {
         }
         first.store(to + at);
         second.store(to + at + 64);
-        first.accumulate(seen_or, seen_min);
-        second.accumulate(seen_or, seen_min);
+        B::accumulate_pair(first, second, seen_or, seen_min);
         before = second;
         at += 128;
       }
