@@ -27,7 +27,7 @@ struct Block {
 
   // Comparisons here write mask registers, and moving masks to general registers for the
   // CRLF and dot checks costs more than the checks: PlainScan::take_plain_run() asks
-  // plain_pair() instead, which works on whole registers and tests once per pair.
+  // plain() instead, which works on whole registers and tests once for several blocks.
   static constexpr bool kChecksPairs = true;
   static Block splat(char c) { return {_mm512_set1_epi8(c)}; }
   // accumulate() for two blocks at once: three operations instead of four.
@@ -42,25 +42,40 @@ struct Block {
     return _mm512_alignr_epi8(now.bytes, lanes_back, 15);
   }
 
-  // a and b are consecutive blocks and `before` the one before a (only its last octet counts).
-  // True when every LF follows a CR, every CR precedes an LF (b's last octet aside: its LF
-  // comes later), and no dot follows an LF.
-  static bool plain_pair(const Block& before, const Block& a, const Block& b) {
+  // What can keep `now` from being plain, given the block before it (only its last octet
+  // counts): `unpaired` is non-zero at a bare LF or at a CR not followed by an LF (now's last
+  // octet aside: its LF comes later); `line_dots` is zero where a dot follows an LF.
+  struct Faults {
+    __m512i unpaired, line_dots;
+  };
+  static Faults faults(const Block& before, const Block& now) {
     const __m512i one = _mm512_set1_epi8(1), lf = _mm512_set1_epi8('\n');
     const __m512i cr = _mm512_set1_epi8('\r'), dot = _mm512_set1_epi8('.');
-    const __m512i after_a = previous_octets(before, a), after_b = previous_octets(a, b);
+    const __m512i after = previous_octets(before, now);
     // 0 or 1 per octet (0: is an LF; 0: follows a CR); they differ at a bare LF or bare CR.
-    const auto unpaired = [&](__m512i octets, __m512i after) {
-      return _mm512_xor_si512(_mm512_min_epu8(_mm512_xor_si512(octets, lf), one),
-                              _mm512_min_epu8(_mm512_xor_si512(after, cr), one));
+    const __m512i is_lf = _mm512_min_epu8(_mm512_xor_si512(now.bytes, lf), one);
+    const __m512i after_cr = _mm512_min_epu8(_mm512_xor_si512(after, cr), one);
+    // (octet ^ '.') | (octet before ^ LF): ternary-logic 0xF6 is A | (B ^ C).
+    return {_mm512_xor_si512(is_lf, after_cr),
+            _mm512_ternarylogic_epi64(_mm512_xor_si512(now.bytes, dot), after, lf, 0xF6)};
+  }
+
+  // True when the consecutive blocks after `before` are all plain: every LF follows a CR, every
+  // CR precedes an LF (the last block's last octet aside), and no dot follows an LF. One test
+  // for them all.
+  template <class... Rest>
+  static bool plain(const Block& before, const Block& first, const Rest&... rest) {
+    Faults all = faults(before, first);
+    const Block* previous = &first;
+    const auto add = [&](const Block& block) {
+      const Faults f = faults(*previous, block);
+      all.unpaired = _mm512_or_si512(all.unpaired, f.unpaired);
+      all.line_dots = _mm512_min_epu8(all.line_dots, f.line_dots);
+      previous = &block;
     };
-    const __m512i pairing = _mm512_or_si512(unpaired(a.bytes, after_a), unpaired(b.bytes, after_b));
-    // Zero where a dot follows an LF: (octet ^ '.') | (octet before ^ LF), ternary-logic 0xF6.
-    const auto line_dot = [&](__m512i octets, __m512i after) {
-      return _mm512_ternarylogic_epi64(_mm512_xor_si512(octets, dot), after, lf, 0xF6);
-    };
-    const __m512i dots = _mm512_min_epu8(line_dot(a.bytes, after_a), line_dot(b.bytes, after_b));
-    return (_mm512_test_epi8_mask(pairing, pairing) | _mm512_testn_epi8_mask(dots, dots)) == 0;
+    (add(rest), ...);
+    return (_mm512_test_epi8_mask(all.unpaired, all.unpaired) |
+            _mm512_testn_epi8_mask(all.line_dots, all.line_dots)) == 0;
   }
 };
 

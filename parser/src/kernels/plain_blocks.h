@@ -120,7 +120,7 @@ struct PlainScan {
     return true;
   }
 
-  // Pairs of blocks for as long as B::plain_pair() vouches for them (ISAs that declare
+  // Pairs of blocks for as long as B::plain() vouches for them (ISAs that declare
   // kChecksPairs). A pair it does not vouch for, usually one with a stuffing dot, goes through
   // take() block by block without ending the run; the run ends where take() gives up too.
   // Inside a stretch of vouched-for pairs, line_origin and the CR/line-start state go stale:
@@ -139,7 +139,7 @@ struct PlainScan {
       bool plain = true;
       while (n - at >= 128) {
         const B first = B::load(in + at), second = B::load(in + at + 64);
-        if (!B::plain_pair(before, first, second)) [[unlikely]] {
+        if (!B::plain(before, first, second)) [[unlikely]] {
           plain = false;
           break;
         }
