@@ -137,16 +137,19 @@ struct PlainScan {
       char* const to = out - removed;
       B seen_or = any_or, seen_min = all_min;
       bool plain = true;
-      while (n - at >= 128) {
+      // A pair starting beyond `reach` could end a line too long counted from `origin`.
+      std::int64_t reach = origin + long_line_after - 127;
+      const std::size_t last_pair = n - 128;
+      while (at <= last_pair) {
         const B first = B::load(in + at), second = B::load(in + at + 64);
         if (!B::plain(before, first, second)) [[unlikely]] {
           plain = false;
           break;
         }
-        const auto base = static_cast<std::int64_t>(at);
-        if (base + 127 - origin > long_line_after) [[unlikely]] {
+        if (static_cast<std::int64_t>(at) > reach) [[unlikely]] {
           origin = last_line_end<B>(exact_at, at, origin);
-          if (base + 127 - origin > long_line_after) break;
+          reach = origin + long_line_after - 127;
+          if (static_cast<std::int64_t>(at) > reach) break;
         }
         first.store(to + at);
         second.store(to + at + 64);
