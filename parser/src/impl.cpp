@@ -11,7 +11,8 @@
 namespace mxring::parser {
 namespace {
 
-constexpr std::array<std::string_view, 4> kNames = {"scalar", "sse", "avx2", "avx512"};
+constexpr std::array<std::string_view, 5> kNames = {"scalar", "sse", "avx2", "avx512",
+                                                    "avx512vbmi"};
 
 struct Choice {
   Impl impl = Impl::scalar;
@@ -25,8 +26,8 @@ Choice choose() {
   if (forced == nullptr || *forced == '\0') return choice;
   const auto named = impl_from_name(forced);
   if (!named) {
-    choice.error =
-        std::string("MXRING_FORCE_IMPL=") + forced + " is not one of scalar, sse, avx2, avx512";
+    choice.error = std::string("MXRING_FORCE_IMPL=") + forced +
+                   " is not one of scalar, sse, avx2, avx512, avx512vbmi";
   } else if (!impl_supported(*named)) {
     choice.error = std::string("MXRING_FORCE_IMPL=") + forced + " is not supported by this CPU";
   } else {
@@ -40,7 +41,7 @@ const Choice& active_choice() {
   return choice;
 }
 
-thread_local std::array<std::uint64_t, 4> served{};
+thread_local std::array<std::uint64_t, kNames.size()> served{};
 
 }  // namespace
 
@@ -65,15 +66,17 @@ bool impl_supported(Impl impl) {
     case Impl::avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("bmi2");
+    case Impl::avx512vbmi:
+      return impl_supported(Impl::avx512) && __builtin_cpu_supports("avx512vbmi");
   }
   return false;
 }
 
 std::span<const Impl> supported_impls() {
   static const auto list = [] {
-    std::array<Impl, 4> all{};
+    std::array<Impl, kNames.size()> all{};
     std::size_t n = 0;
-    for (auto impl : {Impl::scalar, Impl::sse, Impl::avx2, Impl::avx512})
+    for (auto impl : {Impl::scalar, Impl::sse, Impl::avx2, Impl::avx512, Impl::avx512vbmi})
       if (impl_supported(impl)) all[n++] = impl;
     return std::pair{all, n};
   }();
@@ -102,6 +105,8 @@ const kernels::Kernels& kernels_for(Impl impl) {
       return kernels::kAvx2;
     case Impl::avx512:
       return kernels::kAvx512;
+    case Impl::avx512vbmi:
+      return kernels::kAvx512Vbmi;
     case Impl::scalar:
       break;
   }

@@ -20,7 +20,7 @@ TEST(Impl, ScalarIsAlwaysSupportedAndListedFirst) {
 }
 
 TEST(Impl, NamesRoundTrip) {
-  for (auto impl : {Impl::scalar, Impl::sse, Impl::avx2, Impl::avx512})
+  for (auto impl : {Impl::scalar, Impl::sse, Impl::avx2, Impl::avx512, Impl::avx512vbmi})
     EXPECT_EQ(impl_from_name(impl_name(impl)), impl);
   EXPECT_FALSE(impl_from_name("neon").has_value());
 }

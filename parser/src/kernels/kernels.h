@@ -26,5 +26,6 @@ extern const Kernels kScalar;
 extern const Kernels kSse;
 extern const Kernels kAvx2;
 extern const Kernels kAvx512;
+extern const Kernels kAvx512Vbmi;
 
 }  // namespace mxring::parser::kernels

@@ -129,6 +129,7 @@ struct PlainScan {
   template <class B = Block>
   inline void take_plain_run(std::size_t n, B& any_or, B& all_min) {
     B before = B::splat(cr_in ? '\r' : line_start_in ? '\n' : ' ');
+    auto carry = B::carry(before);
     for (;;) {
       // The stretch works on copies, so they stay in registers across the calls below.
       const std::size_t exact_at = pos;
@@ -142,7 +143,7 @@ struct PlainScan {
       const std::size_t last_pair = n - 128;
       while (at <= last_pair) {
         const B first = B::load(in + at), second = B::load(in + at + 64);
-        if (!B::plain(before, first, second)) [[unlikely]] {
+        if (!B::plain(before, carry, first, second)) [[unlikely]] {
           plain = false;
           break;
         }
@@ -167,6 +168,7 @@ struct PlainScan {
       }
       if (plain || !take_each<B>(any_or, all_min)) return;
       before = B::load(in + pos - 64);
+      carry = B::carry(before);
     }
   }
 

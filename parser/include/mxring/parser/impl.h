@@ -1,5 +1,6 @@
 // Which SIMD implementation of the scanners runs: chosen once from CPUID, overridable by
-// MXRING_FORCE_IMPL=scalar|sse|avx2|avx512 (the scalar reference is always available).
+// MXRING_FORCE_IMPL=scalar|sse|avx2|avx512|avx512vbmi (the scalar reference is always
+// available). avx512 needs AVX-512 F and BW; avx512vbmi also VBMI (Ice Lake, Zen 4 and later).
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 
 namespace mxring::parser {
 
-enum class Impl : std::uint8_t { scalar, sse, avx2, avx512 };
+enum class Impl : std::uint8_t { scalar, sse, avx2, avx512, avx512vbmi };
 
 std::string_view impl_name(Impl impl);
 std::optional<Impl> impl_from_name(std::string_view name);
