@@ -22,16 +22,12 @@ std::string corpus(int kind, std::size_t size) {
   return kind == 0 ? plain_text_message(size) : base64_message(size);
 }
 
-std::string reference_message(const PaddedInput& in) {
+std::string reference_message(const ScanBuffers& buffers) {
   DataScanner scanner({}, Impl::scalar);
-  std::string out(in.size + parser::kPadding, '\0');
-  const auto r = scanner.scan(in.span(), out.data());
+  std::string out(buffers.size + parser::kPadding, '\0');
+  const auto r = scanner.scan(buffers.span(), out.data());
   out.resize(r.written);
   return out;
-}
-
-std::string_view written(const AlignedBytes& out, std::size_t n) {
-  return {out.data(), n};
 }
 
 // The way a hand-written receiver usually does it: a byte loop remembering the last octets.
@@ -58,48 +54,45 @@ std::size_t naive_scan(const char* in, std::size_t n, char* out, bool& ended) {
 }
 
 void BM_DataScan(benchmark::State& state, Impl impl, int kind) {
-  const PaddedInput in(corpus(kind, static_cast<std::size_t>(state.range(0))));
-  AlignedBytes out(in.size + parser::kPadding);
+  const ScanBuffers buffers(corpus(kind, static_cast<std::size_t>(state.range(0))));
   DataScanner scanner({}, impl);
-  const auto check = scanner.scan(in.span(), out.data());
-  if (!check.ended || written(out, check.written) != reference_message(in)) {
+  const auto check = scanner.scan(buffers.span(), buffers.out());
+  if (!check.ended || buffers.written(check.written) != reference_message(buffers)) {
     state.SkipWithError("output differs from the scalar reference");
     return;
   }
   for (auto _ : state) {
     scanner.reset();
-    const auto r = scanner.scan(in.span(), out.data());
+    const auto r = scanner.scan(buffers.span(), buffers.out());
     benchmark::DoNotOptimize(r);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * buffers.size));
 }
 
 void BM_NaiveScan(benchmark::State& state, int kind) {
-  const PaddedInput in(corpus(kind, static_cast<std::size_t>(state.range(0))));
-  AlignedBytes out(in.size + parser::kPadding);
+  const ScanBuffers buffers(corpus(kind, static_cast<std::size_t>(state.range(0))));
   bool ended = false;
-  const auto n = naive_scan(in.data(), in.size, out.data(), ended);
-  if (!ended || written(out, n) != reference_message(in)) {
+  const auto n = naive_scan(buffers.in(), buffers.size, buffers.out(), ended);
+  if (!ended || buffers.written(n) != reference_message(buffers)) {
     state.SkipWithError("naive output differs from the scalar reference");
     return;
   }
   for (auto _ : state) {
-    benchmark::DoNotOptimize(naive_scan(in.data(), in.size, out.data(), ended));
+    benchmark::DoNotOptimize(naive_scan(buffers.in(), buffers.size, buffers.out(), ended));
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * buffers.size));
 }
 
 void BM_Memcpy(benchmark::State& state, int kind) {
-  const PaddedInput in(corpus(kind, static_cast<std::size_t>(state.range(0))));
-  AlignedBytes out(in.size);
+  const ScanBuffers buffers(corpus(kind, static_cast<std::size_t>(state.range(0))));
   for (auto _ : state) {
-    std::memcpy(out.data(), in.data(), in.size);
+    std::memcpy(buffers.out(), buffers.in(), buffers.size);
     benchmark::ClobberMemory();
   }
-  if (std::memcmp(out.data(), in.data(), in.size) != 0) state.SkipWithError("memcpy");
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size));
+  if (std::memcmp(buffers.out(), buffers.in(), buffers.size) != 0) state.SkipWithError("memcpy");
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * buffers.size));
 }
 
 const char* kind_name(int kind) {
