@@ -140,12 +140,20 @@ TEST_P(DataScannerTest, LongLineAmongShortOnesIsFoundAtEveryOffset) {
   while (short_lines.size() < 600) short_lines += "a short line of text\r\n";
   for (std::size_t shift = 0; shift < 130; ++shift) {
     for (const auto& [length, flagged] : {std::pair{998, false}, std::pair{999, true}}) {
-      const std::string body = std::string(shift, 'p') + "\r\n" + short_lines +
-                               std::string(length, 'x') + "\r\n" + short_lines;
-      const auto got = scan_pieces(GetParam(), {body + ".\r\n"});
-      ASSERT_TRUE(got.ended);
-      EXPECT_EQ(got.flags.long_line, flagged) << "shift " << shift << ", length " << length;
-      EXPECT_EQ(got.message, body);
+      // Followed by a plain line, and by a stuffed one (the pair with the line's end then
+      // also holds a stuffing dot).
+      for (const std::string next : {"plain", ".stuffed"}) {
+        const std::string before =
+            std::string(shift, 'p') + "\r\n" + short_lines + std::string(length, 'x') + "\r\n";
+        const std::string after = next + "\r\n" + short_lines;
+        const std::string body = before + after;
+        const std::string wire = before + (next[0] == '.' ? "." : "") + after + ".\r\n";
+        const auto got = scan_pieces(GetParam(), {wire});
+        ASSERT_TRUE(got.ended);
+        EXPECT_EQ(got.flags.long_line, flagged)
+            << "shift " << shift << ", length " << length << ", then " << next;
+        EXPECT_EQ(got.message, body);
+      }
     }
   }
   const std::string body = "\r\n" + short_lines + std::string(999, 'x') + "\r\n" + short_lines;
@@ -175,8 +183,9 @@ TEST_P(DataScannerTest, IrregularOctetsAtEveryBlockOffsetMatchTheReference) {
   std::string short_lines;
   while (short_lines.size() < 300) short_lines += "a short line of text\r\n";
   using namespace std::string_literals;
-  for (const auto& odd : {"a\rb"s, "a\nb"s, "a\r\rb"s, "a\0b"s, "caf\xc3\xa9"s, "\x8a\x8d\xae"s,
-                          "a\x8d\nb"s, "a\r\x8a"s, "\x8a.b"s}) {
+  for (const auto& odd :
+       {"a\rb"s, "a\nb"s, "a\r\rb"s, "a\0b"s, "caf\xc3\xa9"s, "\x8a\x8d\xae"s, "a\x8d\nb"s,
+        "a\r\x8a"s, "\x8a.b"s, "..dot\r\na\rb"s, "..dot\r\na\nb"s, "..dot\r\n..\r\n.\rb"s}) {
     for (std::size_t shift = 0; shift < 200; ++shift) {
       const std::string wire =
           std::string(shift, 'p') + "\r\n" + short_lines + odd + "\r\n" + short_lines + ".\r\n";
@@ -186,6 +195,24 @@ TEST_P(DataScannerTest, IrregularOctetsAtEveryBlockOffsetMatchTheReference) {
       ASSERT_EQ(got.consumed, want.consumed) << "shift " << shift;
       ASSERT_EQ(got.ended, want.ended) << "shift " << shift;
       ASSERT_TRUE(got.flags == want.flags) << "shift " << shift;
+    }
+  }
+}
+
+// A line opened by a stuffing dot and exactly at the limit without it, cut anywhere by the
+// end of a scan call: the dot never counts, whichever path took it.
+TEST_P(DataScannerTest, StuffedLineAtTheLimitAcrossScanCalls) {
+  std::string short_lines;
+  while (short_lines.size() < 400) short_lines += "a short line of text\r\n";
+  for (const auto& [length, flagged] : {std::pair{998, false}, std::pair{999, true}}) {
+    const std::string line = "." + std::string(length - 1, 'x');  // `length` octets unstuffed
+    const std::string wire = short_lines + "." + line + "\r\n" + short_lines + ".\r\n";
+    for (std::size_t cut = short_lines.size(); cut < short_lines.size() + line.size(); cut += 7) {
+      const auto got = scan_pieces(
+          GetParam(), {std::string_view(wire).substr(0, cut), std::string_view(wire).substr(cut)});
+      ASSERT_TRUE(got.ended) << "cut " << cut;
+      EXPECT_EQ(got.flags.long_line, flagged) << "cut " << cut << ", length " << length;
+      EXPECT_EQ(got.message, short_lines + line + "\r\n" + short_lines);
     }
   }
 }

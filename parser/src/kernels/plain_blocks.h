@@ -62,12 +62,10 @@ struct PlainScan {
     const std::uint64_t needs_scalar = ((((cr << 1) | cr_in) & valid) ^ lf) | (dots & before_cr);
     if (needs_scalar) return false;
 
-    block.store(out + pos - removed);
     const auto base = static_cast<std::int64_t>(pos);
-    if (dots) [[unlikely]] {
-      remove_stuffing(dots);
-      if (dots & 1) ++line_origin;  // the current line starts with a stuffing dot
-    }
+    removed += static_cast<std::size_t>(store_without(block, pos, dots, out + pos - removed));
+    if (dots & 1) [[unlikely]]
+      ++line_origin;  // the current line starts with a stuffing dot
     // The line running into this block ends at its first LF (or goes on past it). It can be
     // too long only if the block's last octet is already too far from the line's origin:
     // with ordinary text that is never, and the exact check is skipped.
@@ -121,8 +119,9 @@ struct PlainScan {
   }
 
   // Pairs of blocks for as long as B::plain() vouches for them (ISAs that declare
-  // kChecksPairs). A pair it does not vouch for, usually one with a stuffing dot, goes through
-  // take() block by block without ending the run; the run ends where take() gives up too.
+  // kChecksPairs). A pair it does not vouch for is usually one with a stuffing dot: it is taken
+  // without the dot (take_stuffed_pair) and the stretch goes on; any other goes through take()
+  // block by block without ending the run, and the run ends where take() gives up too.
   // Inside a stretch of vouched-for pairs, line_origin and the CR/line-start state go stale:
   // the origin is looked up only when a pair could reach past the limit counted from it (the
   // last LF is then normally in the block just before), and all of it once the stretch ends.
@@ -166,7 +165,9 @@ struct PlainScan {
         cr_in = in[at - 1] == '\r' ? 1 : 0;
         line_start_in = in[at - 1] == '\n' ? 1 : 0;
       }
-      if (plain || !take_each<B>(any_or, all_min)) return;
+      if (plain || !take_stuffed_pair<B>(n, any_or, all_min)) {
+        if (plain || !take_each<B>(any_or, all_min)) return;
+      }
       before = B::load(in + pos - 64);
       carry = B::carry(before);
     }
@@ -184,7 +185,9 @@ struct PlainScan {
     return true;
   }
 
-  // The position of the last LF in the blocks [from, to), or `origin` if none lies beyond it.
+  // The line origin after the blocks [from, to) a stretch took: their last LF (one on, past a
+  // stuffing dot opening the next line: every line-start dot a stretch takes is one), or
+  // `origin` if no LF lies beyond it.
   template <class B = Block>
   inline std::int64_t last_line_end(std::size_t from, std::size_t to, std::int64_t origin) const {
     for (std::size_t block = to; block > from;) {
@@ -192,24 +195,59 @@ struct PlainScan {
       const auto block_start = static_cast<std::int64_t>(block);
       if (block_start + 63 <= origin) break;
       if (const std::uint64_t lf = B::load(in + block).eq('\n')) {
-        const std::int64_t last = block_start + 63 - __builtin_clzll(lf);
+        std::int64_t last = block_start + 63 - __builtin_clzll(lf);
+        if (last + 1 < static_cast<std::int64_t>(to) && in[last + 1] == '.') ++last;
         return last > origin ? last : origin;
       }
     }
     return origin;
   }
 
-  // The block was stored whole; each stuffing dot is squeezed out by storing the rest of the
-  // input again one octet earlier (overlapping stores, no per-octet loop).
-  inline void remove_stuffing(std::uint64_t dots) {
-    const std::size_t out_base = pos - removed;
-    std::size_t dropped = 0;
+  // The pair at pos that plain() did not vouch for: if all that kept it back are stuffing dots
+  // (a dot after an LF, followed by something other than CR) and its lines are short, takes it
+  // without them (all state exact again) and returns true; otherwise take() decides. Out of
+  // line: the stretch's loop keeps its registers.
+  template <class B = Block>
+  [[gnu::noinline]] bool take_stuffed_pair(std::size_t n, B& any_or, B& all_min) {
+    if (n - pos < 128 || static_cast<std::int64_t>(pos) + 127 - line_origin > long_line_after)
+      return false;
+    const B first = B::load(in + pos), second = B::load(in + pos + 64);
+    const std::uint64_t cr0 = first.eq('\r'), lf0 = first.eq('\n');
+    const std::uint64_t cr1 = second.eq('\r'), lf1 = second.eq('\n');
+    const std::uint64_t unpaired =
+        (((cr0 << 1) | cr_in) ^ lf0) | (((cr1 << 1) | (cr0 >> 63)) ^ lf1);
+    const std::uint64_t dots0 = first.eq('.') & ((lf0 << 1) | line_start_in);
+    const std::uint64_t dots1 = second.eq('.') & ((lf1 << 1) | (lf0 >> 63));
+    // A dot in the pair's last octet is followed by the next input octet (unknown at the end).
+    const std::uint64_t next_cr = pos + 128 >= n || in[pos + 128] == '\r' ? 1 : 0;
+    const std::uint64_t before_cr0 = (cr0 >> 1) | (cr1 << 63);
+    const std::uint64_t before_cr1 = (cr1 >> 1) | (next_cr << 63);
+    if (unpaired || (dots0 & before_cr0) || (dots1 & before_cr1)) return false;
+    char* const to = out + pos - removed;
+    const int dropped0 = store_without(first, pos, dots0, to);
+    const int dropped1 = store_without(second, pos + 64, dots1, to + 64 - dropped0);
+    removed += static_cast<std::size_t>(dropped0 + dropped1);
+    B::accumulate_pair(first, second, any_or, all_min);
+    if (dots0 & 1) ++line_origin;  // the line running in starts with a stuffing dot
+    pos += 128;
+    line_origin = last_line_end<B>(pos - 128, pos, line_origin);
+    cr_in = cr1 >> 63;
+    line_start_in = lf1 >> 63;
+    return true;
+  }
+
+  // Stores the block at input position `at` to `to`, squeezing out the octets in `dots` by
+  // storing the rest of the input again one octet earlier for each (overlapping stores).
+  template <class B = Block>
+  int store_without(const B& block, std::size_t at, std::uint64_t dots, char* to) const {
+    block.store(to);
+    int dropped = 0;
     for (; dots; dots &= dots - 1) {
-      const auto at = count_trailing_zeros(dots);
-      Block::load(in + pos + at + 1).store(out + out_base + at - dropped);
+      const auto dot = count_trailing_zeros(dots);
+      B::load(in + at + dot + 1).store(to + dot - dropped);
       ++dropped;
     }
-    removed += dropped;
+    return dropped;
   }
 };
 
