@@ -24,6 +24,13 @@ struct Outcome {
   DataFlags flags;
 };
 
+// Short CRLF lines, at least `octets` of them: the plain text the SIMD kernels take in runs.
+std::string plain_lines(std::size_t octets) {
+  std::string lines;
+  while (lines.size() < octets) lines += "a short line of text\r\n";
+  return lines;
+}
+
 Outcome scan_pieces(Impl impl, const test::Pieces& pieces, DataLimits limits = {}) {
   static GuardedBuffer in_buf(1 << 22), out_buf(1 << 22);
   DataScanner scanner(limits, impl);
@@ -136,8 +143,7 @@ TEST_P(DataScannerTest, LongLineLimitIsNinetyEightOctetsExactly) {
 // The AVX-512 kernel takes runs of two-block steps and follows line lengths only coarsely
 // inside them; a line of 999 octets must still be found wherever it falls among the steps.
 TEST_P(DataScannerTest, LongLineAmongShortOnesIsFoundAtEveryOffset) {
-  std::string short_lines;
-  while (short_lines.size() < 600) short_lines += "a short line of text\r\n";
+  const std::string short_lines = plain_lines(600);
   for (std::size_t shift = 0; shift < 130; ++shift) {
     for (const auto& [length, flagged] : {std::pair{998, false}, std::pair{999, true}}) {
       // Followed by a plain line, and by a stuffed one (the pair with the line's end then
@@ -163,8 +169,7 @@ TEST_P(DataScannerTest, LongLineAmongShortOnesIsFoundAtEveryOffset) {
 // A stuffing dot, and the terminator's dot, at every position of a 64-octet block, the last
 // included (where the octet that follows lies in the next block).
 TEST_P(DataScannerTest, LineStartDotsAtEveryBlockOffset) {
-  std::string short_lines;
-  while (short_lines.size() < 300) short_lines += "a short line of text\r\n";
+  const std::string short_lines = plain_lines(300);
   for (std::size_t shift = 0; shift < 200; ++shift) {
     const std::string lead = std::string(shift, 'p') + "\r\n";
     const std::string wire = lead + "..dot line\r\n" + short_lines + ".\r\n";
@@ -180,8 +185,7 @@ TEST_P(DataScannerTest, LineStartDotsAtEveryBlockOffset) {
 // among plain lines (where the AVX-512 kernels check whole runs of blocks at once): the
 // result must be the scalar reference's.
 TEST_P(DataScannerTest, IrregularOctetsAtEveryBlockOffsetMatchTheReference) {
-  std::string short_lines;
-  while (short_lines.size() < 300) short_lines += "a short line of text\r\n";
+  const std::string short_lines = plain_lines(300);
   using namespace std::string_literals;
   for (const auto& odd :
        {"a\rb"s, "a\nb"s, "a\r\rb"s, "a\0b"s, "caf\xc3\xa9"s, "\x8a\x8d\xae"s, "a\x8d\nb"s,
@@ -202,8 +206,7 @@ TEST_P(DataScannerTest, IrregularOctetsAtEveryBlockOffsetMatchTheReference) {
 // A line opened by a stuffing dot and exactly at the limit without it, cut anywhere by the
 // end of a scan call: the dot never counts, whichever path took it.
 TEST_P(DataScannerTest, StuffedLineAtTheLimitAcrossScanCalls) {
-  std::string short_lines;
-  while (short_lines.size() < 400) short_lines += "a short line of text\r\n";
+  const std::string short_lines = plain_lines(400);
   for (const auto& [length, flagged] : {std::pair{998, false}, std::pair{999, true}}) {
     const std::string line = "." + std::string(length - 1, 'x');  // `length` octets unstuffed
     const std::string wire = short_lines + "." + line + "\r\n" + short_lines + ".\r\n";

@@ -55,10 +55,11 @@ struct PlainScan {
     const std::uint64_t cr = block.eq('\r') & valid;
     const std::uint64_t lf = block.eq('\n') & valid;
     const std::uint64_t last = std::uint64_t{1} << (used - 1);
-    // A dot in the last octet is followed by the input's next octet, unknown at its end.
-    const bool next_not_cr = pos + used < size && in[pos + used] != '\r';
-    const std::uint64_t before_cr = (cr >> 1) | (next_not_cr ? 0 : last);
     const std::uint64_t dots = block.eq('.') & ((lf << 1) | line_start_in) & valid;
+    std::uint64_t before_cr = cr >> 1;
+    // A dot in the last octet is followed by the input's next octet, unknown at its end.
+    if ((dots & last) && !(pos + used < size && in[pos + used] != '\r')) [[unlikely]]
+      before_cr |= last;
     const std::uint64_t needs_scalar = ((((cr << 1) | cr_in) & valid) ^ lf) | (dots & before_cr);
     if (needs_scalar) return false;
 
@@ -89,17 +90,30 @@ struct PlainScan {
     return true;
   }
 
+  // CR and LF masks of the two consecutive blocks at pos, whether any line end there is not a
+  // CRLF (the second block's last octet aside), and the line-start dots of each.
+  struct PairMasks {
+    std::uint64_t cr0, lf0, cr1, lf1, unpaired, dots0, dots1;
+  };
+  template <class B = Block>
+  PairMasks pair_masks(const B& first, const B& second) const {
+    PairMasks m;
+    m.cr0 = first.eq('\r');
+    m.lf0 = first.eq('\n');
+    m.cr1 = second.eq('\r');
+    m.lf1 = second.eq('\n');
+    m.unpaired = (((m.cr0 << 1) | cr_in) ^ m.lf0) | (((m.cr1 << 1) | (m.cr0 >> 63)) ^ m.lf1);
+    m.dots0 = first.eq('.') & ((m.lf0 << 1) | line_start_in);
+    m.dots1 = second.eq('.') & ((m.lf1 << 1) | (m.lf0 >> 63));
+    return m;
+  }
+
   // Two full blocks at `pos` at once, when both are plain and hold no line-start dot at all
   // (take() handles stuffing). Only for limits of 127 octets and more: a line wholly inside
   // the pair is then never too long, and only the line running in needs checking.
   inline bool take_pair(const Block& first, const Block& second) {
-    const std::uint64_t cr0 = first.eq('\r'), lf0 = first.eq('\n');
-    const std::uint64_t cr1 = second.eq('\r'), lf1 = second.eq('\n');
-    const std::uint64_t unpaired =
-        (((cr0 << 1) | cr_in) ^ lf0) | (((cr1 << 1) | (cr0 >> 63)) ^ lf1);
-    const std::uint64_t dots = (first.eq('.') & ((lf0 << 1) | line_start_in)) |
-                               (second.eq('.') & ((lf1 << 1) | (lf0 >> 63)));
-    if (unpaired | dots) return false;
+    const auto [cr0, lf0, cr1, lf1, unpaired, dots0, dots1] = pair_masks(first, second);
+    if (unpaired | dots0 | dots1) return false;
     first.store(out + pos - removed);
     second.store(out + pos - removed + 64);
     const auto base = static_cast<std::int64_t>(pos);
@@ -212,12 +226,7 @@ struct PlainScan {
     if (n - pos < 128 || static_cast<std::int64_t>(pos) + 127 - line_origin > long_line_after)
       return false;
     const B first = B::load(in + pos), second = B::load(in + pos + 64);
-    const std::uint64_t cr0 = first.eq('\r'), lf0 = first.eq('\n');
-    const std::uint64_t cr1 = second.eq('\r'), lf1 = second.eq('\n');
-    const std::uint64_t unpaired =
-        (((cr0 << 1) | cr_in) ^ lf0) | (((cr1 << 1) | (cr0 >> 63)) ^ lf1);
-    const std::uint64_t dots0 = first.eq('.') & ((lf0 << 1) | line_start_in);
-    const std::uint64_t dots1 = second.eq('.') & ((lf1 << 1) | (lf0 >> 63));
+    const auto [cr0, lf0, cr1, lf1, unpaired, dots0, dots1] = pair_masks(first, second);
     // A dot in the pair's last octet is followed by the next input octet (unknown at the end).
     const std::uint64_t next_cr = pos + 128 >= n || in[pos + 128] == '\r' ? 1 : 0;
     const std::uint64_t before_cr0 = (cr0 >> 1) | (cr1 << 63);
