@@ -189,7 +189,8 @@ TEST_P(DataScannerTest, IrregularOctetsAtEveryBlockOffsetMatchTheReference) {
   using namespace std::string_literals;
   for (const auto& odd :
        {"a\rb"s, "a\nb"s, "a\r\rb"s, "a\0b"s, "caf\xc3\xa9"s, "\x8a\x8d\xae"s, "a\x8d\nb"s,
-        "a\r\x8a"s, "\x8a.b"s, "..dot\r\na\rb"s, "..dot\r\na\nb"s, "..dot\r\n..\r\n.\rb"s}) {
+        "a\r\x8a"s, "\x8a.b"s, "..dot\r\na\rb"s, "..dot\r\na\nb"s, "..dot\r\n..\r\n.\rb"s,
+        "..dot\r\na\x8d\nb"s, "a\0b\x8d\nc"s, "..dot\r\na\x8a.b"s}) {
     for (std::size_t shift = 0; shift < 200; ++shift) {
       const std::string wire =
           std::string(shift, 'p') + "\r\n" + short_lines + odd + "\r\n" + short_lines + ".\r\n";

@@ -63,13 +63,16 @@ struct Avx512Block {
     __m512i classes;
   };
   static Carry carry(const Block& before) {
-    if constexpr (kClassTable) return {classes(before)};
+    if constexpr (kClassTable) return {true_classes(before, classes(before))};
     return {_mm512_setzero_si512()};
   }
 
   // True when blocks a and b (after `before`) are plain: every LF follows a CR, every CR
-  // precedes an LF (b's last octet aside: its LF comes later), and no dot follows an LF.
-  static bool plain(const Block& before, Carry& carry, const Block& a, const Block& b) {
+  // precedes an LF (b's last octet aside: its LF comes later), and no dot follows an LF. Then
+  // folds into any_or and all_min what the NUL and 8-bit flags need of a and b: nothing, when
+  // the class table vouched for them (it holds neither).
+  static bool plain(const Block& before, Carry& carry, const Block& a, const Block& b,
+                    Block& any_or, Block& all_min) {
     if constexpr (kClassTable) {
       const __m512i of_a = classes(a), of_b = classes(b);
       const __m512i faults_a = class_faults(carry.classes, of_a);
@@ -84,33 +87,42 @@ struct Avx512Block {
       if (_mm512_test_epi8_mask(any, any) == 0) [[likely]]
         return true;
       if (_mm512_test_epi8_mask(high, high) == 0) return false;
-      // b's last octet is the next pair's octet before: carry its true class.
-      carry.classes =
-          _mm512_maskz_mov_epi8(_mm512_testn_epi8_mask(b.bytes, _mm512_set1_epi8(-128)), of_b);
+      carry.classes = true_classes(b, of_b);
     }
     const Faults fa = faults(before, a), fb = faults(a, b);
     const __m512i unpaired = _mm512_or_si512(fa.unpaired, fb.unpaired);
     const __m512i line_dots = _mm512_min_epu8(fa.line_dots, fb.line_dots);
     // kortest: both masks tested in one instruction, no move to a general register.
-    return _kortestz_mask64_u8(_mm512_test_epi8_mask(unpaired, unpaired),
-                               _mm512_testn_epi8_mask(line_dots, line_dots)) != 0;
+    if (!_kortestz_mask64_u8(_mm512_test_epi8_mask(unpaired, unpaired),
+                             _mm512_testn_epi8_mask(line_dots, line_dots)))
+      return false;
+    accumulate_pair(a, b, any_or, all_min);
+    return true;
+  }
+
+  // The classes of `block` with none for octets from 0x80, which the table takes for their low
+  // seven bits: a block's last octet is the next pair's octet before, and a 0x8D taken for a CR
+  // there would hide a bare LF after it.
+  static __m512i true_classes(const Block& block, __m512i of_block) {
+    return _mm512_maskz_mov_epi8(_mm512_testn_epi8_mask(block.bytes, _mm512_set1_epi8(-128)),
+                                 of_block);
   }
 
   // With AVX-512 VBMI, one table lookup (vpermi2b) per block classifies every octet at once:
-  // bit 0 a dot, bit 1 an LF, bit 2 a CR (octets 0x00-0x3F from the table, listed from 0x3F
-  // down; 0x40-0x7F none).
+  // bit 0 a dot, bit 1 an LF, bit 2 a CR, bit 3 a NUL (octets 0x00-0x3F from the table,
+  // listed from 0x3F down; 0x40-0x7F none).
   static __m512i classes(const Block& block) {
     const __m512i table =
         _mm512_set_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
                         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                        4, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                        4, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8);
     return _mm512_permutex2var_epi8(table, block.bytes, _mm512_setzero_si512());
   }
 
   // The classes of the octets before (vpermt2b, one octet over) shifted right by one put
-  // "after a CR" in bit 1 and "after an LF" in bit 0, so one ternary-logic operation finds both
-  // faults: bit 1, an LF not after a CR or a CR not before an LF (XOR); bit 0, a dot after an
-  // LF (AND). Non-zero octets are faults.
+  // "after a CR" in bit 1 and "after an LF" in bit 0, so one ternary-logic operation finds every
+  // fault: bit 1, an LF not after a CR or a CR not before an LF (XOR); bit 0, a dot after an
+  // LF (AND); bit 3, a NUL (XOR with a bit no class has). Non-zero octets are faults.
   static __m512i class_faults(__m512i before, __m512i now) {
     // Octet i of the result: octet i - 1 of now, octet 63 of before for i = 0.
     const __m512i one_over =
@@ -119,7 +131,7 @@ struct Avx512Block {
                         95, 94, 93, 92, 91, 90, 89, 88, 87, 86, 85, 84, 83, 82, 81, 80, 79, 78, 77,
                         76, 75, 74, 73, 72, 71, 70, 69, 68, 67, 66, 65, 64, 63);
     const __m512i after = _mm512_srli_epi16(_mm512_permutex2var_epi8(before, one_over, now), 1);
-    // Ternary logic 0x68: C ? A ^ B : A & B, with C marking bit 1 of every octet.
-    return _mm512_ternarylogic_epi64(now, after, _mm512_set1_epi8(2), 0x68);
+    // Ternary logic 0x68: C ? A ^ B : A & B, with C marking bits 1 and 3 of every octet.
+    return _mm512_ternarylogic_epi64(now, after, _mm512_set1_epi8(0x0A), 0x68);
   }
 };

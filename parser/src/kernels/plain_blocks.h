@@ -155,19 +155,19 @@ struct PlainScan {
       std::int64_t reach = origin + long_line_after - 127;
       const std::size_t last_pair = n - 128;
       while (at <= last_pair) {
-        const B first = B::load(in + at), second = B::load(in + at + 64);
-        if (!B::plain(before, carry, first, second)) [[unlikely]] {
-          plain = false;
-          break;
-        }
         if (static_cast<std::int64_t>(at) > reach) [[unlikely]] {
           origin = last_line_end<B>(exact_at, at, origin);
           reach = origin + long_line_after - 127;
           if (static_cast<std::int64_t>(at) > reach) break;
         }
+        const B first = B::load(in + at), second = B::load(in + at + 64);
+        // Only a pair it vouches for is folded into the flags: what is not taken stays out.
+        if (!B::plain(before, carry, first, second, seen_or, seen_min)) [[unlikely]] {
+          plain = false;
+          break;
+        }
         first.store(to + at);
         second.store(to + at + 64);
-        B::accumulate_pair(first, second, seen_or, seen_min);
         before = second;
         at += 128;
       }
