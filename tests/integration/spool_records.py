@@ -4,6 +4,7 @@ import os
 import struct
 
 HEADER_SIZE = 80
+BATCH_ALIGNMENT = 4096  # padding: §1
 
 
 def read_spool(directory):
@@ -17,7 +18,14 @@ def read_spool(directory):
             with open(os.path.join(directory, writer, name), "rb") as f:
                 data = f.read()
             offset = 0
-            while offset + HEADER_SIZE <= len(data) and data[offset:offset + 4] == b"MXR1":
+            while True:
+                if offset < len(data) and data[offset] == 0:  # padding up to the next batch
+                    if offset % BATCH_ALIGNMENT == 0:
+                        break  # the rest of the segment is padding
+                    offset += BATCH_ALIGNMENT - offset % BATCH_ALIGNMENT
+                    continue
+                if offset + HEADER_SIZE > len(data) or data[offset:offset + 4] != b"MXR1":
+                    break
                 envelope_length, message_length = struct.unpack_from("<IQ", data, offset + 12)
                 id_length = data[offset + 28]
                 queue_id = data[offset + 29:offset + 29 + id_length].decode()

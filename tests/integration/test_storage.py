@@ -112,10 +112,15 @@ KILL_POINTS = ([0.2 + 0.2 * i for i in range(20)] if os.environ.get("MXRING_SOAK
                else [0.3, 1.0])
 
 
+# Both ways of writing; direct I/O with small segments, so rotations happen mid-burst too.
+IO_MODES = {"buffered": [], "direct": ["--direct-io", "--segment-size", str(2 << 20)]}
+
+
+@pytest.mark.parametrize("io", sorted(IO_MODES))
 @pytest.mark.parametrize("kill_after", KILL_POINTS)
-def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after):
+def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after, io):
     directory = tmp_path / "spool"
-    server = mxringd("--durability", "fsync", "--spool", str(directory))
+    server = mxringd("--durability", "fsync", "--spool", str(directory), *IO_MODES[io])
     acked, stop = {}, threading.Event()
     senders = [Sender(server, i, acked, stop) for i in range(50)]
     for s in senders:
@@ -128,14 +133,14 @@ def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after):
         s.join(timeout=30)
     assert len(acked) > 0
     # Restart on the same spool: recovery cuts any torn tail and goes on.
-    again = mxringd("--durability", "fsync", "--spool", str(directory))
+    again = mxringd("--durability", "fsync", "--spool", str(directory), *IO_MODES[io])
     assert again.stop() == 0
     verify = spool(directory, "verify")
     assert verify.returncode == 0, verify.stderr
     stored = assert_acknowledged_stored(directory, acked.items())
     for queue_id in random.sample(sorted(acked), min(5, len(acked))):  # the CLI agrees
         assert spool(directory, "cat", queue_id).stdout == stored[queue_id]
-    print(f"kill -9 after {kill_after:.1f} s: {len(acked)} acknowledged, all present")
+    print(f"kill -9 after {kill_after:.1f} s ({io}): {len(acked)} acknowledged, all present")
 
 
 def can_mount_tmpfs(path):

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 #include "mxring/engine/crc32c.h"
 
@@ -103,6 +104,47 @@ TEST(SpoolFormat, RecordsFollowEachOtherAndEndCleanly) {
   p = spool::parse_record(two, p.next);
   ASSERT_EQ(p.status, spool::ParseStatus::ok);
   EXPECT_EQ(spool::parse_record(two, p.next).status, spool::ParseStatus::end);
+}
+
+// A direct-I/O writer's batch (SPOOL-FORMAT.md §1): starts at a multiple of 4096, zeros after.
+std::string padded_batch(std::string records) {
+  records.resize((records.size() + 4095) / 4096 * 4096, '\0');
+  return records;
+}
+
+TEST(SpoolFormat, PaddingBetweenBatchesIsSkippedAndAZeroTailEndsTheSegment) {
+  const auto one = record_of(sample_message());
+  // Two batches, then the zero-filled rest of a preallocated segment.
+  const auto segment = padded_batch(one) + padded_batch(one + one) + std::string(3 * 4096, '\0');
+  std::vector<std::size_t> starts;
+  std::size_t offset = 0;
+  spool::ParseResult p;
+  while ((p = spool::parse_record(segment, offset)).status == spool::ParseStatus::ok) {
+    starts.push_back(p.start);
+    offset = p.next;
+  }
+  EXPECT_EQ(p.status, spool::ParseStatus::end);
+  EXPECT_EQ(starts, (std::vector<std::size_t>{0, 4096, 4096 + one.size()}));
+  // A sealed segment, cut at the end of its last batch's padding, ends the same way.
+  const auto sealed = padded_batch(one) + padded_batch(one);
+  EXPECT_EQ(spool::parse_record(sealed, 4096 + one.size()).status, spool::ParseStatus::end);
+}
+
+TEST(SpoolFormat, PaddingThatIsNotZeroIsCorrupt) {
+  const auto one = record_of(sample_message());
+  auto segment = padded_batch(one) + padded_batch(one);
+  segment[one.size() + 100] = 'x';
+  EXPECT_EQ(spool::parse_record(segment, one.size()).status, spool::ParseStatus::corrupt);
+}
+
+// Batches in flight at once may reach the disk in any order: after a crash, a batch can lie
+// beyond one never written. Neither was acknowledged; parsing stops at the hole.
+TEST(SpoolFormat, ABatchBeyondAnUnwrittenOneIsATornTail) {
+  const auto one = record_of(sample_message());
+  const auto segment = padded_batch(one) + std::string(4096, '\0') + padded_batch(one);
+  const auto first = spool::parse_record(segment, 0);
+  ASSERT_EQ(first.status, spool::ParseStatus::ok);
+  EXPECT_EQ(spool::parse_record(segment, first.next).status, spool::ParseStatus::truncated);
 }
 
 TEST(SpoolFormat, EveryShorterPrefixIsATornTail) {

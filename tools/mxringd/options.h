@@ -37,6 +37,7 @@ struct Options {
   std::uint64_t segment_age = 3600;
   std::uint64_t retention = 0;  // seconds; 0 keeps segments forever
   bool preallocate = true;
+  bool direct_io = false;
   std::string fault_writer_stall;
   bool pin_threads = true;
   std::uint16_t node_id = 0;

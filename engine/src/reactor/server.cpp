@@ -156,6 +156,7 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
       options.stall_file = cfg.fault_writer_stall_file;
       options.maildir = cfg.maildir;
       options.preallocate = cfg.preallocate_segments;
+      options.direct_io = cfg.direct_io;
       options.syncs_in_flight = cfg.syncs_in_flight;
       options.index = w;
       auto writer = std::make_unique<SpoolWriter>(std::move(options), std::move(served));

@@ -110,6 +110,16 @@ std::string encode_record_prefix(const Message& message, std::int64_t stored_at_
 
 ParseResult parse_record(std::string_view segment, std::size_t offset) {
   ParseResult result;
+  while (offset < segment.size() && segment[offset] == '\0') {  // padding
+    const auto resume = static_cast<std::size_t>(after_padding(offset, segment.size()));
+    if (segment.find_first_not_of('\0', offset) < resume) {
+      // Padding to the end with data after it: a batch written past one still unwritten.
+      result.status = offset % kBatchAlignment == 0 ? ParseStatus::truncated : ParseStatus::corrupt;
+      return result;
+    }
+    offset = resume;
+  }
+  result.start = offset;
   if (offset >= segment.size()) return result;  // end
   const auto rest = segment.substr(offset);
   result.status = ParseStatus::truncated;

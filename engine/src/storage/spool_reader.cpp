@@ -48,7 +48,7 @@ std::vector<SpoolProblem> SpoolReader::scan(
         problems.push_back({paths[i], offset, parsed.status, last});
         break;
       }
-      visit({paths[i], offset, parsed.record});
+      visit({paths[i], parsed.start, parsed.record});
       offset = parsed.next;
     }
   }

@@ -158,6 +158,11 @@ bool SpoolStream::read_writer(unsigned writer,
                                                                         : 0;
     while (position.offset < limit) {
       const auto offset = position.offset;
+      if (!segment->cover(offset, 1, limit)) break;
+      if (segment->window[offset - segment->window_start] == '\0') {  // padding
+        position.offset = spool::after_padding(offset, limit);
+        continue;
+      }
       if (limit - offset < spool::kHeaderSize || !segment->cover(offset, spool::kHeaderSize, limit))
         break;
       const char* header = segment->window.data() + (offset - segment->window_start);

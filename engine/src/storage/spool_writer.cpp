@@ -42,6 +42,11 @@ std::string segment_name(std::uint64_t sequence) {
   return name;
 }
 
+std::uint64_t round_up_to_batch_alignment(std::uint64_t n) {
+  const std::uint64_t a = spool::kBatchAlignment;
+  return (n + a - 1) / a * a;
+}
+
 // A new directory entry is durable only once its directory is synced.
 void sync_directory(const std::string& directory) {
   const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -60,6 +65,7 @@ SpoolWriter::SpoolWriter(SpoolWriterOptions options, std::vector<StorageChannel*
 SpoolWriter::~SpoolWriter() {
   stop();
   if (fd_ >= 0) close(fd_);
+  if (direct_fd_ >= 0) close(direct_fd_);
 }
 
 std::string SpoolWriter::open() {
@@ -77,10 +83,13 @@ std::string SpoolWriter::open() {
   }
   if (options_.directory.empty()) return {};  // Kafka only
   syncs_ = std::make_unique<SyncPipeline>(options_.syncs_in_flight, signal_, options_.sync_file,
-                                          options_.index);
+                                          options_.index, options_.write_at);
   std::error_code error;
   std::filesystem::create_directories(options_.directory, error);
   if (error) return "cannot create " + options_.directory + ": " + error.message();
+  if (options_.direct_io)
+    preparer_ = std::make_unique<SegmentPreparer>(
+        options_.directory, round_up_to_batch_alignment(options_.segment_size), options_.index);
   std::uint64_t last = 0;
   for (const auto& entry : std::filesystem::directory_iterator(options_.directory, error)) {
     const auto name = entry.path().filename().string();
@@ -90,7 +99,8 @@ std::string SpoolWriter::open() {
   if (error) return "cannot list " + options_.directory + ": " + error.message();
   if (auto refused = commit_marker_.open(options_.directory); !refused.empty()) return refused;
   if (!open_segment(last == 0 ? 1 : last, last != 0))
-    return "cannot open a segment in " + options_.directory + ": " + std::strerror(errno);
+    return "cannot open a segment in " + options_.directory + ": " + std::strerror(errno) +
+           (options_.direct_io && errno == EINVAL ? " (no direct I/O on this file system)" : "");
   // Whole records a crash left behind may never have reached the disk: sync them before
   // readers may hand them on.
   if (fdatasync(fd_) != 0) return "cannot sync " + options_.directory + ": " + std::strerror(errno);
@@ -101,8 +111,10 @@ std::string SpoolWriter::open() {
 
 // Opens segment `sequence` for appending. Recovering, it first reads the segment and cuts
 // off a torn tail: records after the last whole one were never acknowledged, because the
-// writer answers only after its fdatasync returned.
+// writer answers only after its fdatasync (or direct write) returned. With direct I/O the
+// recovered segment is then final, and appending goes on in a fresh prepared one.
 bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
+  if (!recover && options_.direct_io) return open_prepared_segment(sequence);
   const auto path = options_.directory + "/" + segment_name(sequence);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return false;
@@ -124,6 +136,12 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
       valid_end = parsed.next;
       ++records;
     }
+    // The padding after the last batch of a direct-I/O writer stays: the commit point, and
+    // readers' cursors, may lie at its end.
+    const auto padded_end = round_up_to_batch_alignment(valid_end);
+    if (padded_end <= data.size() &&
+        data.find_first_not_of('\0', valid_end) >= static_cast<std::size_t>(padded_end))
+      valid_end = padded_end;
     if (parsed.status != spool::ParseStatus::end) {
       const auto dropped = data.size() - valid_end;
       std::string what = std::to_string(dropped) + " octets after record " +
@@ -131,10 +149,17 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
       if (parsed.status == spool::ParseStatus::truncated && !parsed.record.header.queue_id.empty())
         what += " (a torn write of " + std::string(parsed.record.header.queue_id.view()) + ")";
       log(Level::warning, "spool recovery: dropping " + what + "; never acknowledged");
-      if (ftruncate(fd, static_cast<off_t>(valid_end)) != 0 || fsync(fd) != 0) {
-        close(fd);
-        return false;
-      }
+    }
+    // Cut what follows, torn octets or zeros a direct-I/O writer had prepared.
+    if (valid_end < data.size() &&
+        (ftruncate(fd, static_cast<off_t>(valid_end)) != 0 || fsync(fd) != 0)) {
+      close(fd);
+      return false;
+    }
+    if (options_.direct_io) {
+      close(fd);
+      if (valid_end == 0) unlink(path.c_str());  // nothing in it: its number is reused
+      return open_prepared_segment(valid_end == 0 ? sequence : sequence + 1);
     }
   } else {
     // Reserve the whole segment up front (the file's size is unchanged): appends then never
@@ -156,6 +181,39 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
   sequence_ = sequence;
   offset_ = valid_end;
   committed_end_ = valid_end;
+  segment_opened_s_ = monotonic_s();
+  return true;
+}
+
+// Direct I/O: segment `sequence` is the next prepared (zero-filled) file. The segment left
+// behind is final: the zeros beyond its last batch are cut.
+bool SpoolWriter::open_prepared_segment(std::uint64_t sequence) {
+  const auto path = options_.directory + "/" + segment_name(sequence);
+  if (const int error = preparer_->take(path); error != 0) {
+    errno = error;
+    return false;
+  }
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  const int direct = fd < 0 ? -1 : ::open(path.c_str(), O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC);
+  if (direct < 0 || !syncs_->open(path)) {
+    const int error = errno;
+    if (fd >= 0) close(fd);
+    if (direct >= 0) close(direct);
+    errno = error;
+    return false;
+  }
+  if (fd_ >= 0) {
+    if (ftruncate(fd_, static_cast<off_t>(offset_)) != 0)
+      log(Level::warning,
+          "spool: cannot cut the unused end of a segment: " + std::string(std::strerror(errno)));
+    close(fd_);
+  }
+  if (direct_fd_ >= 0) close(direct_fd_);
+  fd_ = fd;
+  direct_fd_ = direct;
+  sequence_ = sequence;
+  offset_ = 0;
+  committed_end_ = 0;
   segment_opened_s_ = monotonic_s();
   return true;
 }
@@ -207,6 +265,11 @@ void SpoolWriter::stop() {
   stopping_.store(true, std::memory_order_release);
   signal_.wake_for_stop();
   thread_.join();
+  // Everything is answered: the zeros prepared beyond the last batch can go.
+  if (options_.direct_io && fd_ >= 0) {
+    syncs_->wait_all();
+    if (ftruncate(fd_, static_cast<off_t>(offset_)) == 0) fdatasync(fd_);
+  }
 }
 
 void SpoolWriter::answer(std::size_t channel, const StoreCompletion& completion) {
@@ -342,7 +405,8 @@ void SpoolWriter::write_spool_batch(std::vector<StoreRequest>&& batch,
     bytes += prefixes.back().size() + r.message->content.size();
     sync = sync || r.sync;
   }
-  const bool too_big = offset_ > 0 && offset_ + bytes > options_.segment_size;
+  const auto stored = options_.direct_io ? round_up_to_batch_alignment(bytes) : bytes;
+  const bool too_big = offset_ > 0 && offset_ + stored > options_.segment_size;
   const bool too_old = offset_ > 0 && monotonic_s() - segment_opened_s_ > options_.segment_age_s;
   if ((too_big || too_old) && !rotate()) {
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
@@ -355,6 +419,10 @@ void SpoolWriter::write_spool_batch(std::vector<StoreRequest>&& batch,
     iov.push_back({prefixes[i].data(), prefixes[i].size()});
     auto& content = batch[i].message->content;
     if (!content.empty()) iov.push_back({content.data(), content.size()});
+  }
+  if (options_.direct_io) {
+    write_direct(iov, bytes, std::move(batch), std::move(channels));
+    return;
   }
   const auto start = offset_;
   std::size_t index = 0;
@@ -382,11 +450,48 @@ void SpoolWriter::write_spool_batch(std::vector<StoreRequest>&& batch,
     if (offset_ != start || (sync && error != ENOSPC && error != EDQUOT)) rotate();
     return;
   }
-  const auto bucket = std::min<std::size_t>(7, std::bit_width(batch.size()) - 1);
+  count_batch(batch.size());
+  unanswered_.push_back(
+      {++batches_written_, offset_, sync, std::move(batch), std::move(channels), false, {}});
+  unsynced_ = unsynced_ || sync;
+}
+
+void SpoolWriter::count_batch(std::size_t records) {
+  const auto bucket = std::min<std::size_t>(7, std::bit_width(records) - 1);
   stats_.batch_histogram[bucket].fetch_add(1, std::memory_order_relaxed);
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
-  unanswered_.push_back({++batches_written_, offset_, sync, std::move(batch), std::move(channels)});
-  unsynced_ = unsynced_ || sync;
+}
+
+// Direct I/O: the batch is copied into an aligned buffer, padded with zeros to the next
+// multiple of 4096 (SPOOL-FORMAT.md §1), and written by a sync thread with O_DIRECT | O_DSYNC
+// at the segment's next aligned offset. It is answered once that write (and every earlier
+// one) returned, whatever its durability: until then it is not written at all.
+void SpoolWriter::write_direct(const std::vector<iovec>& iov, std::uint64_t bytes,
+                               std::vector<StoreRequest>&& batch,
+                               std::vector<std::size_t>&& channels) {
+  const auto size = static_cast<std::size_t>(round_up_to_batch_alignment(bytes));
+  AlignedBuffer buffer;
+  for (auto& spare : spare_buffers_) {
+    if (spare.capacity() < size) continue;
+    buffer = std::move(spare);
+    spare = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+    break;
+  }
+  if (buffer.capacity() == 0) buffer = AlignedBuffer(std::max<std::size_t>(size, 256 << 10));
+  char* at = buffer.data();
+  for (const auto& v : iov) {
+    std::memcpy(at, v.iov_base, v.iov_len);
+    at += v.iov_len;
+  }
+  std::memset(at, 0, static_cast<std::size_t>(buffer.data() + size - at));
+  ++batches_written_;
+  syncs_->start_write(batches_written_, {direct_fd_, buffer.data(), size, offset_});
+  offset_ += size;
+  stats_.syncs.fetch_add(1, std::memory_order_relaxed);
+  count_batch(batch.size());
+  unanswered_.push_back({batches_written_, offset_, true, std::move(batch), std::move(channels),
+                         false, std::move(buffer)});
 }
 
 void SpoolWriter::start_sync() {
@@ -401,7 +506,13 @@ int SpoolWriter::collect_syncs() {
   syncs_->collect([&](const FinishedSync& done) {
     stats_.sync_latency.record_us(done.latency_us);
     if (done.error != 0 && error == 0) error = done.error;
-    if (done.error == 0) synced_through_ = std::max(synced_through_, done.covers);
+    if (done.error != 0) return;
+    if (!options_.direct_io) {
+      synced_through_ = std::max(synced_through_, done.covers);
+      return;
+    }
+    for (auto& batch : unanswered_)
+      if (batch.number == done.covers) batch.written = true;
   });
   return error;
 }
@@ -410,7 +521,8 @@ int SpoolWriter::collect_syncs() {
 void SpoolWriter::retire_durable() {
   while (!unanswered_.empty()) {
     auto& batch = unanswered_.front();
-    if (batch.needs_sync && batch.number > synced_through_) break;
+    const bool durable = options_.direct_io ? batch.written : batch.number <= synced_through_;
+    if (batch.needs_sync && !durable) break;
     for (std::size_t i = 0; i < batch.requests.size(); ++i)
       answer(batch.channels[i], StoreCompletion::answer(batch.requests[i], StorageResult::stored));
     // Durable (or, for durability none, written): spool readers may hand these on now.
@@ -419,6 +531,8 @@ void SpoolWriter::retire_durable() {
     stats_.records.fetch_add(batch.requests.size(), std::memory_order_relaxed);
     stats_.records_in_batches.fetch_add(batch.requests.size(), std::memory_order_relaxed);
     stats_.healthy.store(true, std::memory_order_relaxed);
+    if (batch.buffer.capacity() > 0 && spare_buffers_.size() <= options_.syncs_in_flight)
+      spare_buffers_.push_back(std::move(batch.buffer));
     unanswered_.pop_front();  // frees the messages on this thread
   }
 }

@@ -3,10 +3,15 @@
 // commit), and only then answers each message. One record when idle, as many as wait when
 // busy: the batch grows with the load, never with a timer. Up to `syncs_in_flight` batches
 // are being synced at once (SyncPipeline); answers still go out in the order of the writes.
+// With direct I/O (`direct_io`), each batch is instead one O_DIRECT | O_DSYNC write at the next
+// multiple of 4096 into a segment zero-filled ahead (SegmentPreparer), several in flight at
+// once, each durable when it returns: no fdatasync, no journal commit, no page cache.
 // Configured with a maildir, it hands the batch to MaildirStore instead. Messages for Kafka go to
 // the writer's own producer and are answered as the brokers acknowledge them, while the spool
 // batches go on.
 #pragma once
+
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstdint>
@@ -17,10 +22,12 @@
 #include <thread>
 #include <vector>
 
+#include "aligned_buffer.h"
 #include "commit_marker.h"
 #include "kafka_sink.h"
 #include "maildir_store.h"
 #include "reactor/reactor_metrics.h"
+#include "segment_preparer.h"
 #include "storage_channel.h"
 #include "sync_pipeline.h"
 
@@ -33,8 +40,10 @@ struct SpoolWriterOptions {
   std::int64_t retention_s = 0;              // at start and each rotation, apply_retention; 0 = off
   bool preallocate = true;                   // reserve segment_size when a segment starts
   std::size_t max_batch_records = 1024;
-  unsigned syncs_in_flight = 2;                    // fdatasyncs of the segment running at once
+  unsigned syncs_in_flight = 2;  // fdatasyncs of the segment running at once
+  bool direct_io = false;        // batches as O_DIRECT | O_DSYNC writes (syncs_in_flight at once)
   SyncPipeline::SyncFile sync_file = ::fdatasync;  // tests inject faults here
+  SyncPipeline::WriteAt write_at = ::pwrite;       // ... and here (direct I/O)
   std::string stall_file;  // fault injection for tests: the writer pauses while it exists
   // Non-empty: deliver into this maildir (shared by every writer) instead of segments.
   std::string maildir;
@@ -71,6 +80,8 @@ class SpoolWriter {
     bool needs_sync = false;   // durability fsync (else none: answered once written)
     std::vector<StoreRequest> requests;
     std::vector<std::size_t> channels;
+    bool written = false;  // direct I/O: its own write returned
+    AlignedBuffer buffer;  // direct I/O: the octets being written
   };
 
   void run();
@@ -78,6 +89,10 @@ class SpoolWriter {
   void write_maildir_batch(std::vector<StoreRequest>& batch,
                            const std::vector<std::size_t>& channels);
   void write_spool_batch(std::vector<StoreRequest>&& batch, std::vector<std::size_t>&& channels);
+  void write_direct(const std::vector<iovec>& iov, std::uint64_t bytes,
+                    std::vector<StoreRequest>&& batch, std::vector<std::size_t>&& channels);
+  bool open_prepared_segment(std::uint64_t sequence);
+  void count_batch(std::size_t records);
   void fail_batch(const std::vector<StoreRequest>& batch, const std::vector<std::size_t>& channels,
                   int error);
   void start_sync();
@@ -97,6 +112,9 @@ class SpoolWriter {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   int fd_ = -1;
+  int direct_fd_ = -1;                         // the segment again, O_DIRECT | O_DSYNC
+  std::unique_ptr<SegmentPreparer> preparer_;  // direct I/O only
+  std::vector<AlignedBuffer> spare_buffers_;   // of batches answered, for the next ones
   std::uint64_t sequence_ = 0;
   std::uint64_t offset_ = 0;
   std::uint64_t committed_end_ = 0;  // offset after the last answered batch

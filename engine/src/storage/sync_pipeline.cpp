@@ -13,8 +13,8 @@
 namespace mxring::engine {
 
 SyncPipeline::SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file,
-                           unsigned writer_index)
-    : wake_writer_(wake_writer), sync_file_(sync_file) {
+                           unsigned writer_index, WriteAt write_at)
+    : wake_writer_(wake_writer), sync_file_(sync_file), write_at_(write_at) {
   for (unsigned i = 0; i < std::max(depth, 1u); ++i) {
     slots_.push_back(std::make_unique<Slot>());
     Slot& slot = *slots_.back();
@@ -42,7 +42,10 @@ void SyncPipeline::run(Slot& slot) {
       slot.state.wait(state, std::memory_order_acquire);
     if (state == exiting) return;
     const auto started = std::chrono::steady_clock::now();
-    slot.outcome.error = sync_file_(slot.fd) == 0 ? 0 : errno;
+    if (slot.write.size > 0)
+      slot.outcome.error = write_whole(slot.write);
+    else
+      slot.outcome.error = sync_file_(slot.fd) == 0 ? 0 : errno;
     slot.outcome.latency_us =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                        std::chrono::steady_clock::now() - started)
@@ -85,13 +88,42 @@ bool SyncPipeline::any_finished() const {
   return false;
 }
 
+// A short write is continued where it stopped (O_DIRECT keeps whole blocks, so what is left
+// stays aligned); one that writes nothing is an error.
+int SyncPipeline::write_whole(const DirectWrite& write) const {
+  std::size_t done = 0;
+  while (done < write.size) {
+    const auto n = write_at_(write.fd, write.data + done, write.size - done,
+                             static_cast<off_t>(write.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    done += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+SyncPipeline::Slot* SyncPipeline::idle_slot() {
+  for (auto& slot : slots_)
+    if (slot->state.load(std::memory_order_acquire) == idle) return slot.get();
+  return nullptr;
+}
+
 void SyncPipeline::start(std::uint64_t covers) {
-  for (auto& slot : slots_) {
-    if (slot->state.load(std::memory_order_acquire) != idle) continue;
+  if (Slot* slot = idle_slot()) {
+    slot->write = {};
     slot->outcome = {covers, 0, 0};
     slot->state.store(requested, std::memory_order_release);
     slot->state.notify_one();
-    return;
+  }
+}
+
+void SyncPipeline::start_write(std::uint64_t batch, const DirectWrite& write) {
+  if (Slot* slot = idle_slot()) {
+    slot->write = write;
+    slot->outcome = {batch, 0, 0};
+    slot->state.store(requested, std::memory_order_release);
+    slot->state.notify_one();
   }
 }
 

@@ -12,8 +12,13 @@
 // Each sync thread has a descriptor of its own: Linux reports a writeback error once per open
 // file (errseq_t), so with one shared descriptor the first sync to look would take the error
 // and a concurrent one could return success for pages that were lost.
+//
+// A writer using direct I/O (SpoolIo::direct) hands its threads whole batches instead: each
+// is one O_DIRECT | O_DSYNC write, durable when it returns and covering that batch alone. The
+// write's own result carries any error, so those threads share the writer's descriptor.
 #pragma once
 
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -28,18 +33,27 @@
 namespace mxring::engine {
 
 struct FinishedSync {
-  std::uint64_t covers = 0;  // the last batch written before it started
+  std::uint64_t covers = 0;  // the last batch written before it started (direct: its batch)
   int error = 0;             // errno of fdatasync, 0 when the batches it covers are durable
   std::uint64_t latency_us = 0;
+};
+
+// A batch for a direct write: `size` octets at `data` (aligned for O_DIRECT) to `offset`.
+struct DirectWrite {
+  int fd = -1;
+  const char* data = nullptr;
+  std::size_t size = 0;
+  std::uint64_t offset = 0;
 };
 
 class SyncPipeline {
  public:
   using SyncFile = int (*)(int fd);  // fdatasync, or a test's fault
+  using WriteAt = ssize_t (*)(int fd, const void* data, std::size_t size, off_t offset);
 
   // `depth` sync threads. Each finished sync wakes the writer through `wake_writer`.
   SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file = ::fdatasync,
-               unsigned writer_index = 0);
+               unsigned writer_index = 0, WriteAt write_at = ::pwrite);
   SyncPipeline(const SyncPipeline&) = delete;
   SyncPipeline& operator=(const SyncPipeline&) = delete;
   ~SyncPipeline();
@@ -52,6 +66,9 @@ class SyncPipeline {
   bool any_finished() const;
   // Starts a sync that covers batches up to `covers`. Only when can_start().
   void start(std::uint64_t covers);
+  // Starts the direct write of batch `batch`; `write` stays valid until it is collected.
+  // Only when can_start().
+  void start_write(std::uint64_t batch, const DirectWrite& write);
   // Hands every finished sync to `take(const FinishedSync&)`, in no particular order.
   template <typename Take>
   void collect(Take&& take) {
@@ -70,13 +87,17 @@ class SyncPipeline {
   struct Slot {
     std::atomic<std::uint32_t> state{idle};
     int fd = -1;
+    DirectWrite write;     // size 0: an fdatasync of fd
     FinishedSync outcome;  // written by the slot's thread before `finished`
     std::thread thread;
   };
   void run(Slot& slot);
+  int write_whole(const DirectWrite& write) const;  // 0 or errno
+  Slot* idle_slot();
 
   WriterSignal& wake_writer_;
   SyncFile sync_file_;
+  WriteAt write_at_;
   std::vector<std::unique_ptr<Slot>> slots_;
 };
 

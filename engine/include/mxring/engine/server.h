@@ -81,6 +81,9 @@ struct ServerConfig {
   std::chrono::seconds segment_age{3600};
   std::chrono::seconds retention{0};  // spool_retention.h; 0 keeps every segment
   bool preallocate_segments = true;
+  // Batches as O_DIRECT | O_DSYNC writes into segments zero-filled ahead, syncs_in_flight at
+  // once, instead of pwritev + fdatasync (SpoolWriter). Needs a file system with direct I/O.
+  bool direct_io = false;
   std::size_t storage_ring = 4096;      // messages in flight between a reactor and its writer
   std::string fault_writer_stall_file;  // tests only: writers pause while this file exists
 

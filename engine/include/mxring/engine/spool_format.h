@@ -17,6 +17,18 @@ namespace mxring::engine::spool {
 inline constexpr std::string_view kMagic = "MXR1";
 inline constexpr std::uint16_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 80;
+// Writers using direct I/O start each batch at a multiple of this, with zero octets (padding)
+// before it (SPOOL-FORMAT.md §1).
+inline constexpr std::size_t kBatchAlignment = 4096;
+
+// Where the records of a segment resume when the octet at `offset` is zero (padding): the
+// next multiple of kBatchAlignment, or `size` (the rest of the segment is padding) when the
+// padding begins at such a multiple.
+inline std::uint64_t after_padding(std::uint64_t offset, std::uint64_t size) {
+  if (offset % kBatchAlignment == 0) return size;
+  const auto next = offset + kBatchAlignment - offset % kBatchAlignment;
+  return next < size ? next : size;
+}
 
 enum RecordFlag : std::uint16_t {
   kFlagEightBit = 1,   // the message holds octets above 127
@@ -85,9 +97,13 @@ struct RecordView {
 struct ParseResult {
   ParseStatus status = ParseStatus::end;
   RecordView record;
-  std::size_t next = 0;  // offset of the following record when ok
+  std::size_t start = 0;  // where the record starts: `offset`, or past padding
+  std::size_t next = 0;   // offset of the following record (or padding) when ok
 };
 
+// The record at `offset`, or the first one after padding there. Padding that is not all zeros
+// is corrupt; records after padding that runs to the end of the segment are a torn tail (a
+// later batch written before an earlier one was, neither acknowledged).
 ParseResult parse_record(std::string_view segment, std::size_t offset);
 
 // The envelope fields of a record (queue id, times and flags come from its header).

@@ -1,0 +1,118 @@
+// Writes zeros over a whole new segment with direct I/O (nothing of it passes through the page
+// cache) and syncs it, so the writer's later writes into it are overwrites.
+#include "segment_preparer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "thread_name.h"
+
+namespace mxring::engine {
+namespace {
+
+constexpr std::size_t kZeroChunk = 1 << 20;
+
+void sync_directory(const std::string& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  fsync(fd);
+  close(fd);
+}
+
+}  // namespace
+
+SegmentPreparer::SegmentPreparer(std::string directory, std::uint64_t size, unsigned writer_index)
+    : directory_(std::move(directory)), path_(directory_ + "/.prepared"), size_(size) {
+  thread_ = std::thread([this, writer_index] {
+    name_this_thread("prep", static_cast<int>(writer_index));
+    run();
+  });
+}
+
+SegmentPreparer::~SegmentPreparer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+  unlink(path_.c_str());
+}
+
+void SegmentPreparer::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return stopping_ || (wanted_ && !ready_); });
+    if (stopping_) return;
+    lock.unlock();
+    const int error = prepare();
+    lock.lock();
+    wanted_ = false;
+    ready_ = true;
+    error_ = error;
+    changed_.notify_all();
+  }
+}
+
+int SegmentPreparer::prepare() const {
+  unlink(path_.c_str());
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0640);
+  if (fd < 0) return errno;
+  // Reserve first: a full disk shows here, before a single zero is written.
+  if (fallocate(fd, 0, 0, static_cast<off_t>(size_)) != 0 && errno != EOPNOTSUPP) {
+    const int error = errno;
+    close(fd);
+    unlink(path_.c_str());
+    return error;
+  }
+  void* zeros = nullptr;
+  if (posix_memalign(&zeros, 4096, kZeroChunk) != 0) {
+    close(fd);
+    return ENOMEM;
+  }
+  const std::unique_ptr<void, decltype(&std::free)> owned(zeros, &std::free);
+  std::memset(zeros, 0, kZeroChunk);
+  int error = 0;
+  for (std::uint64_t at = 0; at < size_ && error == 0;) {
+    const auto n =
+        pwrite(fd, zeros, std::min<std::uint64_t>(kZeroChunk, size_ - at), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      error = n < 0 ? errno : EIO;
+    else
+      at += static_cast<std::uint64_t>(n);
+  }
+  if (error == 0 && fdatasync(fd) != 0) error = errno;
+  close(fd);
+  if (error != 0) unlink(path_.c_str());
+  return error;
+}
+
+int SegmentPreparer::take(const std::string& path) {
+  std::unique_lock lock(mutex_);
+  if (!ready_ && !wanted_) {
+    wanted_ = true;
+    changed_.notify_all();
+  }
+  changed_.wait(lock, [&] { return ready_ || stopping_; });
+  if (stopping_) return ECANCELED;
+  ready_ = false;
+  wanted_ = true;  // the next one, whatever became of this one
+  const int error = error_;
+  if (error == 0 && rename(path_.c_str(), path.c_str()) != 0) {
+    const int failed = errno;
+    changed_.notify_all();
+    return failed;
+  }
+  changed_.notify_all();
+  if (error == 0) sync_directory(directory_);
+  return error;
+}
+
+}  // namespace mxring::engine
