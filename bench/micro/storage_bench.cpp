@@ -1,6 +1,7 @@
 // BM_GroupCommit: durable records/s through a real SpoolWriter (fsync durability, 1 KiB
 // messages) with a fixed number of messages outstanding, as that many connections each
-// waiting for their 250 would keep; args: syncs in flight, messages outstanding. It measures
+// waiting for their 250 would keep; args: syncs in flight, messages outstanding, direct I/O
+// (0: pwritev + fdatasync; 1: O_DIRECT | O_DSYNC writes into zero-filled segments). It measures
 // the disk under the spool directory (MXRING_BENCH_DIR, default the system temp directory),
 // so it belongs beside an fdatasync figure of the same machine, not in a timed test. Each run
 // checks that every message was answered `stored`.
@@ -43,6 +44,7 @@ void BM_GroupCommit(benchmark::State& state) {
   engine::SpoolWriterOptions options;
   options.directory = (directory / "0").string();
   options.syncs_in_flight = static_cast<unsigned>(state.range(0));
+  options.direct_io = state.range(2) != 0;
   std::uint64_t sent = 0, stored = 0, failed = 0;
   {
     engine::SpoolWriter writer(options, {&channel});
@@ -86,8 +88,8 @@ void BM_GroupCommit(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(stored));
 }
 BENCHMARK(BM_GroupCommit)
-    ->ArgNames({"syncs", "outstanding"})
-    ->ArgsProduct({{1, 2, 4}, {100, 1000}})
+    ->ArgNames({"syncs", "outstanding", "direct"})
+    ->ArgsProduct({{1, 2, 4, 8}, {100, 1000}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
