@@ -7,7 +7,8 @@ for speed as ../shared notes describe (no DNS anywhere, no rate limits, no delay
   plugin; queue/discard, or queue/test (a file per message, no fsync).
 - aiosmtpd-discard / aiosmtpd-file: Debian's aiosmtpd, discarding or writing a file per
   message (temp + rename, no fsync).
-- mxring-discard / mxring-none / mxring-fsync: mxringd, one reactor.
+- mxring-discard / mxring-none / mxring-fsync: mxringd, one reactor; mxring-fsync-direct
+  the same with --direct-io and 8 writes in flight.
 
 start(name, port, workdir) returns a Peer with cpu_seconds() and stop()."""
 import os
@@ -20,7 +21,7 @@ from measure import ROOT, mxringd_command, start, tree_cpu_seconds, wait_for_por
 from postfix_instance import PostfixInstance
 
 PEERS = ["smtp-sink", "postfix-smtpd", "haraka-discard", "haraka-queue", "aiosmtpd-discard",
-         "aiosmtpd-file", "mxring-discard", "mxring-none", "mxring-fsync"]
+         "aiosmtpd-file", "mxring-discard", "mxring-none", "mxring-fsync", "mxring-fsync-direct"]
 HARAKA_DIR = os.path.join(ROOT, "build", "peers", "haraka")
 
 NO_RDNS_PLUGIN = """// The benchmark must not ask DNS: answer Haraka's reverse lookup locally.
@@ -105,8 +106,10 @@ def start_peer(name, port, workdir):
                          os.path.join(workdir, "aiosmtpd-mail")], cpu=1,
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
-        command = mxringd_command(port, name.split("-", 1)[1],
-                                  os.path.join(workdir, "mxring-spool"))
+        mode = name.split("-", 1)[1]
+        extra = ["--direct-io", "--syncs-in-flight", "8"] if mode == "fsync-direct" else []
+        command = mxringd_command(port, mode.split("-")[0], os.path.join(workdir, "mxring-spool"),
+                                  *extra)
         process = start(command, cpu=1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, timeout=60)
     time.sleep(0.3)

@@ -3,6 +3,8 @@
 #include "segment_preparer.h"
 
 #include <fcntl.h>
+#include <linux/ioprio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +18,9 @@
 namespace mxring::engine {
 namespace {
 
-constexpr std::size_t kZeroChunk = 1 << 20;
+// Small writes at idle I/O priority: the writer's batch writes, each a message waiting for its
+// 250, must not queue behind megabytes of zeros.
+constexpr std::size_t kZeroChunk = 256 << 10;
 
 void sync_directory(const std::string& directory) {
   const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -31,6 +35,8 @@ SegmentPreparer::SegmentPreparer(std::string directory, std::uint64_t size, unsi
     : directory_(std::move(directory)), path_(directory_ + "/.prepared"), size_(size) {
   thread_ = std::thread([this, writer_index] {
     name_this_thread("prep", static_cast<int>(writer_index));
+    // Best effort: schedulers without priorities (none, kyber) ignore it.
+    syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
     run();
   });
 }
