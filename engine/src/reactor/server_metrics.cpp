@@ -236,7 +236,8 @@ std::string ServerMetrics::page() const {
   p.sample("mxring_storage_records_total", writers(&WriterStats::records));
   p.family("mxring_storage_failures_total", "counter", "Storage batches that failed.");
   p.sample("mxring_storage_failures_total", writers(&WriterStats::failures));
-  p.family("mxring_storage_syncs_total", "counter", "fdatasync calls (group commits).");
+  p.family("mxring_storage_syncs_total", "counter",
+           "fdatasync calls (group commits), or direct batch writes with --direct-io.");
   p.sample("mxring_storage_syncs_total", writers(&WriterStats::syncs));
   p.family("mxring_storage_batch_records", "histogram", "Records per storage batch.");
   std::uint64_t cumulative = 0;
@@ -250,7 +251,8 @@ std::string ServerMetrics::page() const {
   }
   p.sample("mxring_storage_batch_records_count", cumulative);
   p.sample("mxring_storage_batch_records_sum", writers(&WriterStats::records_in_batches));
-  p.family("mxring_storage_sync_seconds", "histogram", "fdatasync latency.");
+  p.family("mxring_storage_sync_seconds", "histogram",
+           "fdatasync latency, or direct batch write latency with --direct-io.");
   std::vector<const Log2Histogram*> sync_latency;
   for (const auto* w : writers_) sync_latency.push_back(&w->sync_latency);
   p.seconds_histogram("mxring_storage_sync_seconds", sync_latency);
