@@ -13,6 +13,7 @@
 
 #include "iovec_cursor.h"
 #include "mxring/engine/log.h"
+#include "sync_directory.h"
 
 namespace mxring::engine {
 namespace {
@@ -109,13 +110,11 @@ void MaildirStore::write(std::vector<StoreRequest>& batch, std::vector<StorageRe
   }
   if (sync && renamed) {  // the renames themselves must survive a crash
     const auto path = directory_ + "/new";
-    const int dir = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0 || fsync(dir) != 0) {
+    if (!sync_directory(path)) {
       log(Level::error, "maildir: cannot sync " + path + ": " + std::strerror(errno));
       for (auto& r : results)  // in new/ but not known durable: never acknowledged
         if (r == StorageResult::stored) r = StorageResult::temporary_failure;
     }
-    if (dir >= 0) close(dir);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 
+#include "sync_directory.h"
 #include "thread_name.h"
 
 namespace mxring::engine {
@@ -21,13 +22,6 @@ namespace {
 // Small writes at idle I/O priority: the writer's batch writes, each a message waiting for its
 // 250, must not queue behind megabytes of zeros.
 constexpr std::size_t kZeroChunk = 256 << 10;
-
-void sync_directory(const std::string& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  fsync(fd);
-  close(fd);
-}
 
 }  // namespace
 
@@ -117,7 +111,8 @@ int SegmentPreparer::take(const std::string& path) {
     return failed;
   }
   changed_.notify_all();
-  if (error == 0) sync_directory(directory_);
+  // Records are acknowledged in the file under its new name: that name must survive a crash.
+  if (error == 0 && !sync_directory(directory_)) return errno;
   return error;
 }
 

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sync_directory.h"
+
 namespace mxring::engine {
 namespace {
 
@@ -73,11 +75,7 @@ bool save_cursor(const std::string& path, const SpoolCursor& cursor, std::string
   bool ok = fd >= 0 && write_all(fd, text) && fsync(fd) == 0;
   if (fd >= 0) close(fd);
   ok = ok && rename(temporary.c_str(), path.c_str()) == 0;
-  if (ok) {
-    const int directory = ::open(parent_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ok = directory >= 0 && fsync(directory) == 0;
-    if (directory >= 0) close(directory);
-  }
+  ok = ok && sync_directory(parent_of(path));
   if (!ok) error = "cannot save the cursor " + path + ": " + std::strerror(errno);
   return ok;
 }

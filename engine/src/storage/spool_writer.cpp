@@ -19,6 +19,7 @@
 #include "mxring/engine/log.h"
 #include "mxring/engine/spool_format.h"
 #include "mxring/engine/spool_retention.h"
+#include "sync_directory.h"
 #include "thread_name.h"
 
 namespace mxring::engine {
@@ -45,14 +46,6 @@ std::string segment_name(std::uint64_t sequence) {
 std::uint64_t round_up_to_batch_alignment(std::uint64_t n) {
   const std::uint64_t a = spool::kBatchAlignment;
   return (n + a - 1) / a * a;
-}
-
-// A new directory entry is durable only once its directory is synced.
-void sync_directory(const std::string& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  fsync(fd);
-  close(fd);
 }
 
 }  // namespace
