@@ -43,6 +43,10 @@ std::string segment_name(std::uint64_t sequence) {
   return name;
 }
 
+// Direct I/O batch buffers: this size fits hundreds of ordinary messages; a batch that needs
+// more gets a buffer of its own, freed once the batch is answered.
+constexpr std::size_t kSpareBufferSize = 256 << 10;
+
 std::uint64_t round_up_to_batch_alignment(std::uint64_t n) {
   const std::uint64_t a = spool::kBatchAlignment;
   return (n + a - 1) / a * a;
@@ -464,14 +468,13 @@ void SpoolWriter::write_direct(const std::vector<iovec>& iov, std::uint64_t byte
                                std::vector<std::size_t>&& channels) {
   const auto size = static_cast<std::size_t>(round_up_to_batch_alignment(bytes));
   AlignedBuffer buffer;
-  for (auto& spare : spare_buffers_) {
-    if (spare.capacity() < size) continue;
-    buffer = std::move(spare);
-    spare = std::move(spare_buffers_.back());
-    spare_buffers_.pop_back();
+  for (std::size_t i = 0; i < spare_buffers_.size(); ++i) {
+    if (spare_buffers_[i].capacity() < size) continue;
+    buffer = std::move(spare_buffers_[i]);
+    spare_buffers_.erase(spare_buffers_.begin() + static_cast<std::ptrdiff_t>(i));
     break;
   }
-  if (buffer.capacity() == 0) buffer = AlignedBuffer(std::max<std::size_t>(size, 256 << 10));
+  if (buffer.capacity() == 0) buffer = AlignedBuffer(std::max(size, kSpareBufferSize));
   char* at = buffer.data();
   for (const auto& v : iov) {
     std::memcpy(at, v.iov_base, v.iov_len);
@@ -524,7 +527,9 @@ void SpoolWriter::retire_durable() {
     stats_.records.fetch_add(batch.requests.size(), std::memory_order_relaxed);
     stats_.records_in_batches.fetch_add(batch.requests.size(), std::memory_order_relaxed);
     stats_.healthy.store(true, std::memory_order_relaxed);
-    if (batch.buffer.capacity() > 0 && spare_buffers_.size() <= options_.syncs_in_flight)
+    // Kept for the next batches: one per write in flight, and none a huge batch grew.
+    if (batch.buffer.capacity() == kSpareBufferSize &&
+        spare_buffers_.size() <= options_.syncs_in_flight)
       spare_buffers_.push_back(std::move(batch.buffer));
     unanswered_.pop_front();  // frees the messages on this thread
   }
