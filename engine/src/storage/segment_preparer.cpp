@@ -36,6 +36,7 @@ SegmentPreparer::SegmentPreparer(std::string directory, std::uint64_t size, unsi
 }
 
 SegmentPreparer::~SegmentPreparer() {
+  abandon_.store(true, std::memory_order_relaxed);  // a file half written is not finished
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -80,6 +81,10 @@ int SegmentPreparer::prepare() const {
   std::memset(zeros, 0, kZeroChunk);
   int error = 0;
   for (std::uint64_t at = 0; at < size_ && error == 0;) {
+    if (abandon_.load(std::memory_order_relaxed)) {
+      error = ECANCELED;
+      break;
+    }
     const auto n =
         pwrite(fd, zeros, std::min<std::uint64_t>(kZeroChunk, size_ - at), static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;

@@ -10,6 +10,7 @@
 // rotation finds the next one ready.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -44,6 +45,7 @@ class SegmentPreparer {
   bool ready_ = false;  // it finished (error_ says how)
   int error_ = 0;
   bool stopping_ = false;
+  std::atomic<bool> abandon_{false};  // the destructor runs: stop writing zeros
   std::thread thread_;
 };
 
