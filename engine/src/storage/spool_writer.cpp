@@ -190,9 +190,11 @@ bool SpoolWriter::open_prepared_segment(std::uint64_t sequence) {
     errno = error;
     return false;
   }
+  // The sync threads write through `direct`: their own read-only descriptors (SyncPipeline::
+  // open) serve fdatasync, which direct I/O never calls.
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   const int direct = fd < 0 ? -1 : ::open(path.c_str(), O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC);
-  if (direct < 0 || !syncs_->open(path)) {
+  if (direct < 0) {
     const int error = errno;
     if (fd >= 0) close(fd);
     if (direct >= 0) close(direct);
@@ -262,11 +264,10 @@ void SpoolWriter::stop() {
   stopping_.store(true, std::memory_order_release);
   signal_.wake_for_stop();
   thread_.join();
-  // Everything is answered: the zeros prepared beyond the last batch can go.
-  if (options_.direct_io && fd_ >= 0) {
-    syncs_->wait_all();
-    if (ftruncate(fd_, static_cast<off_t>(offset_)) == 0) fdatasync(fd_);
-  }
+  // Everything is answered (run() ends only then): the zeros prepared beyond the last batch
+  // can go.
+  if (options_.direct_io && fd_ >= 0 && ftruncate(fd_, static_cast<off_t>(offset_)) == 0)
+    fdatasync(fd_);
 }
 
 void SpoolWriter::answer(std::size_t channel, const StoreCompletion& completion) {

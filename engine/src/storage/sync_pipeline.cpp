@@ -110,18 +110,17 @@ SyncPipeline::Slot* SyncPipeline::idle_slot() {
 }
 
 void SyncPipeline::start(std::uint64_t covers) {
-  if (Slot* slot = idle_slot()) {
-    slot->write = {};
-    slot->outcome = {covers, 0, 0};
-    slot->state.store(requested, std::memory_order_release);
-    slot->state.notify_one();
-  }
+  launch(covers, {});
 }
 
 void SyncPipeline::start_write(std::uint64_t batch, const DirectWrite& write) {
+  launch(batch, write);
+}
+
+void SyncPipeline::launch(std::uint64_t covers, const DirectWrite& write) {
   if (Slot* slot = idle_slot()) {
     slot->write = write;
-    slot->outcome = {batch, 0, 0};
+    slot->outcome = {covers, 0, 0};
     slot->state.store(requested, std::memory_order_release);
     slot->state.notify_one();
   }

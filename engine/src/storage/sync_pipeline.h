@@ -13,7 +13,7 @@
 // file (errseq_t), so with one shared descriptor the first sync to look would take the error
 // and a concurrent one could return success for pages that were lost.
 //
-// A writer using direct I/O (SpoolIo::direct) hands its threads whole batches instead: each
+// A writer using direct I/O (`--direct-io`) hands its threads whole batches instead: each
 // is one O_DIRECT | O_DSYNC write, durable when it returns and covering that batch alone. The
 // write's own result carries any error, so those threads share the writer's descriptor.
 #pragma once
@@ -92,6 +92,7 @@ class SyncPipeline {
     std::thread thread;
   };
   void run(Slot& slot);
+  void launch(std::uint64_t covers, const DirectWrite& write);
   int write_whole(const DirectWrite& write) const;  // 0 or errno
   Slot* idle_slot();
 

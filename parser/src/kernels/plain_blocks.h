@@ -179,9 +179,8 @@ struct PlainScan {
         cr_in = in[at - 1] == '\r' ? 1 : 0;
         line_start_in = in[at - 1] == '\n' ? 1 : 0;
       }
-      if (plain || !take_stuffed_pair<B>(n, any_or, all_min)) {
-        if (plain || !take_each<B>(any_or, all_min)) return;
-      }
+      if (plain) return;
+      if (!take_stuffed_pair<B>(n, any_or, all_min) && !take_each<B>(any_or, all_min)) return;
       before = B::load(in + pos - 64);
       carry = B::carry(before);
     }
