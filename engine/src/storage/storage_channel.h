@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "futex_word.h"
 #include "mxring/engine/envelope.h"
 #include "mxring/engine/session.h"
 #include "mxring/engine/spsc_ring.h"
@@ -63,7 +64,7 @@ class WriterSignal {
     order_.fetch_add(1, std::memory_order_acq_rel);
     if (sleeping_.load(std::memory_order_acquire)) {
       generation_.fetch_add(1, std::memory_order_release);
-      generation_.notify_one();
+      futex_wake(generation_, 1);
     }
   }
   // The writer: call prepare(), check the rings again, then wait(token) if still empty.
@@ -74,13 +75,13 @@ class WriterSignal {
     return token;
   }
   void wait(std::uint32_t token) {
-    generation_.wait(token, std::memory_order_acquire);
+    while (generation_.load(std::memory_order_acquire) == token) futex_wait(generation_, token);
     sleeping_.store(false, std::memory_order_relaxed);
   }
   void cancel() { sleeping_.store(false, std::memory_order_relaxed); }
   void wake_for_stop() {
     generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
+    futex_wake(generation_, INT32_MAX);
   }
 
  private:

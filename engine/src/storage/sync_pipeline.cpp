@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "futex_word.h"
 #include "thread_name.h"
 
 namespace mxring::engine {
@@ -29,7 +30,7 @@ SyncPipeline::~SyncPipeline() {
   wait_all();
   for (auto& slot : slots_) {
     slot->state.store(exiting, std::memory_order_release);
-    slot->state.notify_one();
+    futex_wake(slot->state, INT32_MAX);
     slot->thread.join();
     if (slot->fd >= 0) close(slot->fd);
   }
@@ -39,7 +40,7 @@ void SyncPipeline::run(Slot& slot) {
   for (;;) {
     std::uint32_t state;
     while ((state = slot.state.load(std::memory_order_acquire)) != requested && state != exiting)
-      slot.state.wait(state, std::memory_order_acquire);
+      futex_wait(slot.state, state);
     if (state == exiting) return;
     const auto started = std::chrono::steady_clock::now();
     if (slot.write.size > 0)
@@ -50,8 +51,10 @@ void SyncPipeline::run(Slot& slot) {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                        std::chrono::steady_clock::now() - started)
                                        .count());
-    slot.state.store(finished, std::memory_order_release);
-    slot.state.notify_all();  // wait_all()
+    // Sequentially consistent with wait_all()'s count and load: either it sees `finished` or
+    // this thread sees it waiting, so the wake-up system call is made only when needed.
+    slot.state.store(finished, std::memory_order_seq_cst);
+    if (all_waiters_.load(std::memory_order_seq_cst) > 0) futex_wake(slot.state, INT32_MAX);
     wake_writer_.notify();
   }
 }
@@ -122,14 +125,16 @@ void SyncPipeline::launch(std::uint64_t covers, const DirectWrite& write) {
     slot->write = write;
     slot->outcome = {covers, 0, 0};
     slot->state.store(requested, std::memory_order_release);
-    slot->state.notify_one();
+    futex_wake(slot->state, 1);
   }
 }
 
-void SyncPipeline::wait_all() const {
+void SyncPipeline::wait_all() {
+  all_waiters_.fetch_add(1, std::memory_order_seq_cst);
   for (const auto& slot : slots_)
-    while (slot->state.load(std::memory_order_acquire) == requested)
-      slot->state.wait(requested, std::memory_order_acquire);
+    while (slot->state.load(std::memory_order_seq_cst) == requested)
+      futex_wait(slot->state, requested);
+  all_waiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace mxring::engine

@@ -80,7 +80,7 @@ class SyncPipeline {
     }
   }
   // Waits until no sync is in flight (their outcomes stay to be collected).
-  void wait_all() const;
+  void wait_all();
 
  private:
   enum State : std::uint32_t { idle, requested, finished, exiting };
@@ -100,6 +100,7 @@ class SyncPipeline {
   SyncFile sync_file_;
   WriteAt write_at_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<std::uint32_t> all_waiters_{0};  // threads in wait_all()
 };
 
 }  // namespace mxring::engine
