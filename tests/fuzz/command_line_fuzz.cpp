@@ -1,6 +1,7 @@
 // Fuzz target: bytes framed into lines by the LineScanner (as a connection would feed them),
 // each line parsed (and XCLIENT's attribute list). Checks that every view the parser returns
-// lies inside its line and that the framing never holds more than the cap plus one read.
+// lies inside its line and that the framing never holds more than the cap plus one read; and
+// that the kernels' plain-mailbox fast path splits every path exactly as the grammar does.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "mxring/parser/line_scanner.h"
 #include "mxring/parser/padding.h"
 #include "mxring/parser/xclient.h"
+#include "path_internal.h"
 
 using namespace mxring::parser;
 
@@ -23,7 +25,28 @@ void check_inside(std::string_view part, std::string_view line) {
     std::abort();
 }
 
+bool same_view(std::string_view a, std::string_view b) {
+  return a.data() == b.data() && a.size() == b.size();
+}
+
+void compare_path_parsers(std::string_view line) {
+  const auto open = line.find('<');
+  if (open == std::string_view::npos) return;
+  const auto text = line.substr(open);
+  for (const auto kind : {PathKind::reverse, PathKind::forward}) {
+    Path fast, grammar;
+    const auto consumed = parse_path_into(text, kind, fast);
+    if (consumed != detail::parse_path_grammar(text, kind, grammar)) std::abort();
+    if (consumed != 0 && (!same_view(fast.mailbox, grammar.mailbox) ||
+                          !same_view(fast.local_part, grammar.local_part) ||
+                          !same_view(fast.domain, grammar.domain) || fast.null != grammar.null ||
+                          fast.utf8 != grammar.utf8 || fast.bracketed != grammar.bracketed))
+      std::abort();
+  }
+}
+
 void parse_line(std::string_view line) {
+  compare_path_parsers(line);
   const auto parsed = parse_command(line);
   const auto& c = parsed.command;
   for (auto part :

@@ -13,10 +13,11 @@ namespace {
 
 using Block = Avx512Block<true>;
 
+#include "mailbox_vbmi.h"
 #include "plain_blocks.h"
 
 }  // namespace
 
 namespace mxring::parser::kernels {
-const Kernels kAvx512Vbmi = {&plain_data_blocks, &find_line_break};
+const Kernels kAvx512Vbmi = {&plain_data_blocks, &find_line_break, &plain_mailbox};
 }

@@ -14,12 +14,22 @@ struct Progress {
   std::size_t written;
 };
 
+// Where a plain mailbox splits: "@" at `at`, the octet after the domain at `end` (the caller
+// checks it is the closing ">"). `end` 0: not decided here, the scalar grammar must.
+struct MailboxSplit {
+  unsigned at = 0;
+  unsigned end = 0;
+};
+
 struct Kernels {
   // Consumes whole blocks while they are plain text: every line end a CRLF, no dot at a line
   // start. Stops at the first block that needs the scalar reference; never ends a message.
   Progress (*plain_data_blocks)(DataScanState& state, const char* in, std::size_t n, char* out);
   // Index of the first CR or LF in [p, p+n), or n.
   std::size_t (*find_line_break)(const char* p, std::size_t n);
+  // The `local@domain` at p (n octets readable, no padding needed) when it is a Dot-string
+  // and a plain domain within 64 octets; null where no kernel exists (mailbox_avx512.h).
+  MailboxSplit (*plain_mailbox)(const char* p, std::size_t n);
 };
 
 extern const Kernels kScalar;

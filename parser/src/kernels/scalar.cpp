@@ -18,6 +18,6 @@ std::size_t find_line_break_scalar(const char* p, std::size_t n) {
 
 }  // namespace
 
-const Kernels kScalar = {&no_plain_blocks, &find_line_break_scalar};
+const Kernels kScalar = {&no_plain_blocks, &find_line_break_scalar, nullptr};
 
 }  // namespace mxring::parser::kernels

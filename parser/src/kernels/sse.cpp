@@ -57,5 +57,5 @@ struct Block {
 }  // namespace
 
 namespace mxring::parser::kernels {
-const Kernels kSse = {&plain_data_blocks, &find_line_break};
+const Kernels kSse = {&plain_data_blocks, &find_line_break, nullptr};
 }
