@@ -197,7 +197,7 @@ std::size_t parse_path_into(std::string_view text, PathKind kind, Path& path) {
   static const auto plain_mailbox = detail::kernels_for(active_impl()).plain_mailbox;
   if (plain_mailbox != nullptr && text.size() > 1 && text[0] == '<') {
     const auto split = plain_mailbox(text.data() + 1, text.size() - 1);
-    if (split.end != 0 && text[1 + split.end] == '>') {
+    if (split.end != 0) {
       const auto mailbox = text.substr(1, split.end);
       path.mailbox = mailbox;
       path.local_part = mailbox.substr(0, split.at);

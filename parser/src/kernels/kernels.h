@@ -14,8 +14,8 @@ struct Progress {
   std::size_t written;
 };
 
-// Where a plain mailbox splits: "@" at `at`, the octet after the domain at `end` (the caller
-// checks it is the closing ">"). `end` 0: not decided here, the scalar grammar must.
+// Where a plain mailbox splits: "@" at `at`, the closing ">" right after the domain at `end`.
+// `end` 0: not decided here, the scalar grammar must.
 struct MailboxSplit {
   unsigned at = 0;
   unsigned end = 0;

@@ -64,7 +64,10 @@ mxring::parser::kernels::MailboxSplit plain_mailbox(const char* p, std::size_t n
   const std::uint64_t domain_octets = octets_of_class(classes, kMailboxLdh | kMailboxDot) & ascii;
   const std::uint64_t dot = octets_of_class(classes, kMailboxDot) & ascii;
   const std::uint64_t dash = octets_of_class(classes, kMailboxDash) & ascii;
-  const std::uint64_t at_sign = octets_of_class(classes, kMailboxAt) & ascii;
+  // "@" and ">" by comparison (exact octets, no aliasing): the positions the caller waits for
+  // are ready before the class masks are.
+  const std::uint64_t at_sign = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('@'));
+  const std::uint64_t closing = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('>'));
 
   const std::uint64_t at_bit = _blsi_u64(at_sign);  // the first "@" (0: none)
   const std::uint64_t local = at_bit - 1;           // every octet before it
@@ -78,10 +81,12 @@ mxring::parser::kernels::MailboxSplit plain_mailbox(const char* p, std::size_t n
       (local_octets & local) != local ||            // an octet outside Dot-string
       ((dot & 1) | (dot & (at_bit >> 1)) |          // a dot first or last,
        (dot & (dot >> 1) & local)) != 0 ||          // or doubled: an empty atom
-      (end_bit & readable) == 0 ||                  // the domain runs past the block
+      end_bit == 0 ||                               // the domain runs past the block,
+      end_bit != _blsi_u64(closing & after_at) ||   // or does not end at a ">"
       end_bit == at_bit << 1 ||                     // an empty domain
       (edge & ((at_bit << 1) | (end_bit >> 1))) ||  // a label starts or ends with "." or "-"
       ((edge & (dot >> 1)) | (dot & (dash >> 1))) & domain;  // "..", "-." or ".-" inside
   if (malformed) return {};
-  return {static_cast<unsigned>(_tzcnt_u64(at_bit)), static_cast<unsigned>(_tzcnt_u64(end_bit))};
+  return {static_cast<unsigned>(_tzcnt_u64(at_sign)),
+          static_cast<unsigned>(_tzcnt_u64(closing & after_at))};
 }
