@@ -208,6 +208,25 @@ TEST(Command, CommonMailParametersAgreeWithTheGrammar) {
   EXPECT_EQ(mail("SIZE=1 FOO=2").error, CommandError::unknown_parameter);
   EXPECT_EQ(mail("SIZE=x FOO=2").error, CommandError::unknown_parameter);
   EXPECT_EQ(mail("S\x09ZE=1").error, CommandError::syntax);
+  // Every digit count, ended by a space, the line end or another octet: the in-place reader
+  // and the grammar give the same value and the same error.
+  const std::string digits = "9876543210987654321";
+  for (std::size_t n = 1; n <= digits.size(); ++n) {
+    const auto number = digits.substr(0, n);
+    const auto value = std::stoull(number);
+    for (const char* after : {"", " BODY=7BIT", "        ", " X=1"}) {
+      const auto r = mail("SIZE=" + number + after);
+      EXPECT_EQ(r.command.mail.size, value) << number << after;
+      EXPECT_EQ(r.error, after[1] == 'X' ? CommandError::unknown_parameter : CommandError::none)
+          << number << after;
+    }
+    for (const char* after : {"x", ":", "/", "\xb9", "."})
+      EXPECT_EQ(mail("SIZE=" + number + after + " BODY=7BIT").error,
+                CommandError::bad_parameter_value)
+          << number << after;
+    // DEL is no esmtp-value octet at all (RFC 5321 §4.1.2): a syntax error.
+    EXPECT_EQ(mail("SIZE=" + number + "\x7f BODY=7BIT").error, CommandError::syntax) << number;
+  }
 }
 
 TEST(Command, RcptParameters) {
