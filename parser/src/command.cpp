@@ -7,6 +7,7 @@
 
 #include "char_class.h"
 #include "mxring/parser/text.h"
+#include "path_internal.h"
 
 namespace mxring::parser {
 namespace {
@@ -322,7 +323,7 @@ CommandError parse_mail_or_rcpt(std::string_view args, Command& command) {
   const auto bad_path = mail ? CommandError::bad_sender : CommandError::bad_recipient;
   if (text.empty()) return bad_path;
   const auto consumed =
-      parse_path_into(text, mail ? PathKind::reverse : PathKind::forward, command.path);
+      detail::parse_path_fast(text, mail ? PathKind::reverse : PathKind::forward, command.path);
   if (consumed == 0) {
     command.path = {};
     return bad_path;

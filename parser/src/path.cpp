@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "char_class.h"
-#include "impl_internal.h"
 #include "mxring/parser/text.h"
 #include "path_internal.h"
 
@@ -190,22 +189,8 @@ PathParse parse_path(std::string_view text, PathKind kind) {
   return result;
 }
 
-// Nearly every path is `<local@domain>` in ASCII: the active implementation's kernel checks
-// that shape in one block when it has one; whatever it does not vouch for goes through the
-// grammar below, which decides everything, errors included.
 std::size_t parse_path_into(std::string_view text, PathKind kind, Path& path) {
-  static const auto plain_mailbox = detail::kernels_for(active_impl()).plain_mailbox;
-  if (plain_mailbox != nullptr && text.size() > 1 && text[0] == '<') {
-    const auto split = plain_mailbox(text.data() + 1, text.size() - 1);
-    if (split.end != 0) {
-      const auto mailbox = text.substr(1, split.end);
-      path.mailbox = mailbox;
-      path.local_part = mailbox.substr(0, split.at);
-      path.domain = mailbox.substr(split.at + 1);
-      return split.end + 2;
-    }
-  }
-  return detail::parse_path_grammar(text, kind, path);
+  return detail::parse_path_fast(text, kind, path);
 }
 
 std::size_t detail::parse_path_grammar(std::string_view text, PathKind kind, Path& path) {
