@@ -1,12 +1,13 @@
 // The common mailbox of a MAIL or RCPT path, `local@domain>`, checked in one 64-octet block
 // (included inside an anonymous namespace by avx512_vbmi.cpp, after kernels.h).
 //
-// One table lookup (vpermi2b) classifies every octet: atext (RFC 5322 §3.2.3), Let-dig or
-// "-" (RFC 5321 §4.1.2), ".", "-", "@". The grammar then becomes bit arithmetic on 64-bit
-// masks: the local part is the run of atext and dots up to the first other octet, which must
-// be "@"; the domain is the run of Let-dig, "-" and dots after it. A Dot-string has no empty
-// atom (no dot first, last or doubled); a domain has no empty label and no label starting or
-// ending with "-" (RFC 1035 §2.3.4), and fits in 64 octets, so no label passes 63.
+// One table lookup (vpermi2b) classifies every octet as atext (RFC 5322 §3.2.3), Let-dig or
+// "-" (RFC 5321 §4.1.2), or "."; byte compares find ".", "-", "@" and ">" exactly, and sooner
+// than the lookup can. The grammar then becomes bit arithmetic on 64-bit masks: the local
+// part is the run of atext and dots up to the first other octet, which must be "@"; the
+// domain is the run of Let-dig, "-" and dots after it, which must end at ">". A Dot-string has
+// no empty atom (no dot first, last or doubled); a domain has no empty label and no label
+// starting or ending with "-" (RFC 1035 §2.3.4), and fits in 64 octets, so no label passes 63.
 //
 // Only what is certainly well-formed is decided here: quoted local parts, source routes,
 // address literals, 8-bit octets (SMTPUTF8), anything malformed or longer than the block
@@ -16,8 +17,6 @@ enum MailboxClass : unsigned char {
   kMailboxAtext = 1,  // atext, Let-dig and "-" included
   kMailboxLdh = 2,    // Let-dig or "-"
   kMailboxDot = 4,
-  kMailboxDash = 8,
-  kMailboxAt = 16,
 };
 
 struct MailboxClassTable {
@@ -34,8 +33,6 @@ constexpr MailboxClassTable make_mailbox_classes() {
     unsigned char v = atext ? kMailboxAtext : 0;
     if (letter_digit || c == '-') v |= kMailboxLdh;
     if (c == '.') v |= kMailboxDot;
-    if (c == '-') v |= kMailboxDash;
-    if (c == '@') v |= kMailboxAt;
     t.classes[c] = v;
   }
   return t;
@@ -57,15 +54,15 @@ mxring::parser::kernels::MailboxSplit plain_mailbox(const char* p, std::size_t n
   const __m512i v = _mm512_maskz_loadu_epi8(readable, p);
   const __m512i classes = _mm512_permutex2var_epi8(_mm512_load_si512(kMailboxClasses.classes), v,
                                                    _mm512_load_si512(kMailboxClasses.classes + 64));
-  // The table sees seven bits: an octet from 0x80 got the class of its low seven (0xC0 that
-  // of "@", 0xAE that of "."), so every class is cut to the ASCII octets.
+  // The table sees seven bits: an octet from 0x80 got the class of its low seven (0xC3 that
+  // of "C", 0xAE that of "."), so the classes are cut to the ASCII octets.
   const std::uint64_t ascii = ~static_cast<std::uint64_t>(_mm512_movepi8_mask(v));
   const std::uint64_t local_octets = octets_of_class(classes, kMailboxAtext | kMailboxDot) & ascii;
   const std::uint64_t domain_octets = octets_of_class(classes, kMailboxLdh | kMailboxDot) & ascii;
-  const std::uint64_t dot = octets_of_class(classes, kMailboxDot) & ascii;
-  const std::uint64_t dash = octets_of_class(classes, kMailboxDash) & ascii;
-  // "@" and ">" by comparison (exact octets, no aliasing): the positions the caller waits for
-  // are ready before the class masks are.
+  // Exact octets by comparison (no aliasing); the positions of "@" and ">", which the caller
+  // waits for, are ready before the class masks are.
+  const std::uint64_t dot = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'));
+  const std::uint64_t dash = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
   const std::uint64_t at_sign = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('@'));
   const std::uint64_t closing = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('>'));
 
