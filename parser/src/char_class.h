@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "atext.h"
+
 namespace mxring::parser::detail {
 
 enum CharClass : std::uint16_t {
@@ -28,7 +30,7 @@ constexpr std::array<std::uint16_t, 256> make_char_classes() {
     const bool digit = c >= '0' && c <= '9';
     std::uint16_t v = 0;
     if (alpha || digit) v |= kLetDig | kAtext | kKeyword;
-    for (char s : std::string_view("!#$%&'*+-/=?^_`{|}~"))
+    for (char s : std::string_view(kAtextSpecials))
       if (c == s) v |= kAtext;
     if (c == '-') v |= kKeyword;
     if ((c >= 32 && c <= 33) || (c >= 35 && c <= 91) || (c >= 93 && c <= 126)) v |= kQtext;

@@ -25,6 +25,11 @@ inline void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected)
             nullptr, nullptr, 0);
 }
 
+// Returns once `word` no longer holds `expected` (the load acquires what its writer released).
+inline void futex_wait_while(std::atomic<std::uint32_t>& word, std::uint32_t expected) {
+  while (word.load(std::memory_order_acquire) == expected) futex_wait(word, expected);
+}
+
 inline void futex_wake(std::atomic<std::uint32_t>& word, int count) {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, count, nullptr,
             nullptr, 0);

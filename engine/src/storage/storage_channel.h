@@ -75,7 +75,7 @@ class WriterSignal {
     return token;
   }
   void wait(std::uint32_t token) {
-    while (generation_.load(std::memory_order_acquire) == token) futex_wait(generation_, token);
+    futex_wait_while(generation_, token);
     sleeping_.store(false, std::memory_order_relaxed);
   }
   void cancel() { sleeping_.store(false, std::memory_order_relaxed); }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "atext.h"
 #include "kernels.h"
 
 namespace {

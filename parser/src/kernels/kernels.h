@@ -1,6 +1,6 @@
 // The per-instruction-set kernel table. Kernel files are compiled with their own -m flags and
-// include only this header and intrinsics, so no standard-library code is built for a CPU
-// feature the running machine may lack.
+// include only this header, atext.h and intrinsics, so no standard-library code is built for a
+// CPU feature the running machine may lack.
 #pragma once
 
 #include <cstddef>
@@ -28,7 +28,7 @@ struct Kernels {
   // Index of the first CR or LF in [p, p+n), or n.
   std::size_t (*find_line_break)(const char* p, std::size_t n);
   // The `local@domain` at p (n octets readable, no padding needed) when it is a Dot-string
-  // and a plain domain within 64 octets; null where no kernel exists (mailbox_avx512.h).
+  // and a plain domain within 64 octets; null where no kernel exists (mailbox_vbmi.h).
   MailboxSplit (*plain_mailbox)(const char* p, std::size_t n);
 };
 
