@@ -53,8 +53,8 @@ class SpoolWriterTest : public ::testing::Test {
     std::vector<StoreCompletion> done;
     std::size_t outstanding = 0;
     const auto collect = [&] {
-      outstanding -=
-          channel_.completions.pop_batch(SIZE_MAX, [&](StoreCompletion&& c) { done.push_back(c); });
+      outstanding -= channel_.completions.pop_batch(
+          SIZE_MAX, [&](StoreCompletion&& c) { done.push_back(std::move(c)); });
     };
     for (int i = first; i < first + count; ++i) {
       while (outstanding >= channel_.requests.capacity()) collect();
@@ -151,7 +151,13 @@ TEST_P(SpoolWriterIoTest, StoresAndAnswersEveryMessage) {
   EXPECT_EQ(streamed(), all);
   writer.stop();
   EXPECT_EQ(streamed(), all);
-  for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
+  for (const auto& c : done) {
+    EXPECT_EQ(c.result, StorageResult::stored);
+    // Each answer hands its own message back, to be freed on the reactor's thread.
+    ASSERT_NE(c.message, nullptr);
+    EXPECT_EQ(c.message->envelope.queue_id.view(), "Q" + std::to_string(c.slot));
+    EXPECT_EQ(c.message->content.view(), std::string(100, static_cast<char>('a' + c.slot % 26)));
+  }
   EXPECT_EQ(writer.stats().records.load(), 200u);
   EXPECT_LE(writer.stats().syncs.load(), 200u);  // group commit: never more syncs than records
   std::map<std::string, std::string> stored;
@@ -270,7 +276,7 @@ TEST_P(SpoolWriterIoTest, AFailedSyncAcknowledgesNothingItCovered) {
   writer.start();
   std::vector<StoreCompletion> done;
   for (int i = 0; i < 40; ++i)
-    for (const auto& c : store(i * 20, 20)) done.push_back(c);
+    for (auto& c : store(i * 20, 20)) done.push_back(std::move(c));
   writer.stop();
   std::set<std::string> acknowledged, refused;
   for (const auto& c : done)

@@ -35,6 +35,19 @@ TEST(SpscRing, MovesOwnership) {
   EXPECT_EQ(**out, 7);
 }
 
+// What a popped item owns is released by the consumer, even one that only looks at it: a
+// message handed back to its reactor must be freed there, not when the writer reuses the slot.
+TEST(SpscRing, PoppedItemsLeaveTheirSlots) {
+  SpscRing<std::shared_ptr<int>> ring(4);
+  auto item = std::make_shared<int>(7);
+  const std::weak_ptr<int> watch = item;
+  ASSERT_TRUE(ring.try_push(item));
+  int seen = 0;
+  EXPECT_EQ(ring.pop_batch(4, [&](std::shared_ptr<int>&& p) { seen = *p; }), 1u);
+  EXPECT_EQ(seen, 7);
+  EXPECT_TRUE(watch.expired());
+}
+
 // Two threads, ten million items through a small ring: every item arrives once, in order.
 TEST(SpscRingStress, TwoThreadsEveryItemOnceInOrder) {
   constexpr std::uint64_t kItems = 2'000'000;

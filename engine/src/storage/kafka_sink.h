@@ -18,7 +18,7 @@ namespace mxring::engine {
 
 class KafkaSink {
  public:
-  using Answer = std::function<void(std::size_t channel, const StoreCompletion&)>;
+  using Answer = std::function<void(std::size_t channel, StoreCompletion&&)>;
 
   // nullptr with the reason in `error` when the producer cannot be created.
   static std::unique_ptr<KafkaSink> create(const KafkaOptions& options, Answer answer,

@@ -66,28 +66,37 @@ void encode_envelope(const Envelope& e, std::string& out) {
   if (!e.mail_auth.empty()) field(out, kMailAuth, e.mail_auth);
   if (e.declared_size != 0) number_field<std::uint64_t>(out, kDeclaredSize, e.declared_size);
   for (const auto& r : e.recipients) {
-    std::string value;
-    put<std::uint8_t>(value, r.notify);
-    put<std::uint32_t>(value, static_cast<std::uint32_t>(r.address.size()));
-    value += r.address;
-    put<std::uint32_t>(value, static_cast<std::uint32_t>(r.orcpt.size()));
-    value += r.orcpt;
-    field(out, kRecipient, value);
+    // notify, then the address and ORCPT each with its length, as one field.
+    put<std::uint16_t>(out, kRecipient);
+    put<std::uint32_t>(out,
+                       static_cast<std::uint32_t>(1 + 4 + r.address.size() + 4 + r.orcpt.size()));
+    put<std::uint8_t>(out, r.notify);
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(r.address.size()));
+    out += r.address;
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(r.orcpt.size()));
+    out += r.orcpt;
   }
 }
 
 }  // namespace
 
 std::string encode_record_prefix(const Message& message, std::int64_t stored_at_us) {
+  std::string out;
+  append_record_prefix(message, stored_at_us, out);
+  return out;
+}
+
+void append_record_prefix(const Message& message, std::int64_t stored_at_us, std::string& out) {
   const auto& e = message.envelope;
-  std::string out(kHeaderSize, '\0');
+  const auto start = out.size();
+  out.append(kHeaderSize, '\0');
   encode_envelope(e, out);
-  const auto envelope_length = static_cast<std::uint32_t>(out.size() - kHeaderSize);
+  const auto envelope_length = static_cast<std::uint32_t>(out.size() - start - kHeaderSize);
   std::uint16_t flags = 0;
   if (e.eight_bit) flags |= kFlagEightBit;
   if (e.long_lines) flags |= kFlagLongLines;
   if (e.chunked) flags |= kFlagChunked;
-  char* h = out.data();
+  char* h = out.data() + start;
   std::memcpy(h, kMagic.data(), 4);
   std::memcpy(h + 4, &kVersion, 2);
   std::memcpy(h + 6, &flags, 2);
@@ -102,10 +111,9 @@ std::string encode_record_prefix(const Message& message, std::int64_t stored_at_
   std::memcpy(h + 56, &e.received_at_us, 8);
   std::memcpy(h + 64, &stored_at_us, 8);
   // CRC32C of the whole record with the CRC field zero (it is zero here).
-  auto crc = crc32c(0, out.data(), out.size());
+  auto crc = crc32c(0, h, out.size() - start);
   crc = crc32c(crc, message.content.data(), message.content.size());
   std::memcpy(h + 24, &crc, 4);
-  return out;
 }
 
 ParseResult parse_record(std::string_view segment, std::size_t offset) {

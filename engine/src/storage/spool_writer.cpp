@@ -71,7 +71,8 @@ std::string SpoolWriter::open() {
     std::string error;
     kafka_ = KafkaSink::create(
         *options_.kafka,
-        [this](std::size_t channel, const StoreCompletion& done) { answer(channel, done); }, error);
+        [this](std::size_t channel, StoreCompletion&& done) { answer(channel, std::move(done)); },
+        error);
     if (!kafka_) return error;
   }
   if (!options_.maildir.empty()) {
@@ -270,18 +271,23 @@ void SpoolWriter::stop() {
     fdatasync(fd_);
 }
 
-void SpoolWriter::answer(std::size_t channel, const StoreCompletion& completion) {
+void SpoolWriter::answer(std::size_t channel, StoreCompletion completion) {
   // Full only if a reactor broke its promise of at most `capacity` messages outstanding;
   // an answer is never dropped (its client would wait forever), so wait for room.
-  auto& completions = channels_[channel]->completions;
-  StoreCompletion copy = completion;
-  while (!completions.try_push(copy)) std::this_thread::yield();
+  // Answers are published to the reactor once per batch, with its wake-up.
+  auto& target = *channels_[channel];
+  while (!target.completions.try_stage(completion)) {
+    target.completions.publish();
+    target.wake_reactor();
+    std::this_thread::yield();
+  }
   touched_[channel] = true;
 }
 
 void SpoolWriter::wake_touched_reactors() {
   for (std::size_t i = 0; i < channels_.size(); ++i) {
     if (!touched_[i]) continue;
+    channels_[i]->completions.publish();
     channels_[i]->wake_reactor();
     touched_[i] = false;
   }
@@ -369,7 +375,7 @@ void SpoolWriter::run() {
         write_spool_batch(std::move(batch), std::move(batch_channels));
       }
     }
-    batch.clear();  // frees the messages on this thread
+    batch.clear();
     if (kafka_) kafka_->service(std::chrono::milliseconds(0));
     wake_touched_reactors();
   }
@@ -382,27 +388,31 @@ void SpoolWriter::write_maildir_batch(std::vector<StoreRequest>& batch,
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
   stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
   for (std::size_t i = 0; i < batch.size(); ++i)
-    answer(channels[i], StoreCompletion::answer(batch[i], results[i]));
+    answer(channels[i], StoreCompletion::hand_back(std::move(batch[i]), results[i]));
 }
 
-void SpoolWriter::fail_batch(const std::vector<StoreRequest>& batch,
+void SpoolWriter::fail_batch(std::vector<StoreRequest>& batch,
                              const std::vector<std::size_t>& channels, int error) {
   for (std::size_t i = 0; i < batch.size(); ++i)
-    answer(channels[i], StoreCompletion::answer(batch[i], storage_failure(error)));
+    answer(channels[i], StoreCompletion::hand_back(std::move(batch[i]), storage_failure(error)));
 }
 
 void SpoolWriter::write_spool_batch(std::vector<StoreRequest>&& batch,
                                     std::vector<std::size_t>&& channels) {
   const auto now = unix_us();
   std::uint64_t bytes = 0;
-  std::vector<std::string> prefixes;
-  prefixes.reserve(batch.size());
+  // Every record's header and envelope in one buffer, kept from batch to batch (no allocation
+  // per record); the iovecs point into it once it has stopped growing.
+  prefixes_.clear();
+  prefix_ends_.clear();
   bool sync = false;
   for (const auto& r : batch) {
-    prefixes.push_back(spool::encode_record_prefix(*r.message, now));
-    bytes += prefixes.back().size() + r.message->content.size();
+    spool::append_record_prefix(*r.message, now, prefixes_);
+    prefix_ends_.push_back(prefixes_.size());
+    bytes += r.message->content.size();
     sync = sync || r.sync;
   }
+  bytes += prefixes_.size();
   const auto stored = options_.direct_io ? round_up_to_batch_alignment(bytes) : bytes;
   const bool too_big = offset_ > 0 && offset_ + stored > options_.segment_size;
   const bool too_old = offset_ > 0 && monotonic_s() - segment_opened_s_ > options_.segment_age_s;
@@ -411,10 +421,11 @@ void SpoolWriter::write_spool_batch(std::vector<StoreRequest>&& batch,
     fail_batch(batch, channels, errno);
     return;
   }
-  std::vector<iovec> iov;
-  iov.reserve(batch.size() * 2);
+  auto& iov = iov_;
+  iov.clear();
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    iov.push_back({prefixes[i].data(), prefixes[i].size()});
+    const std::size_t begin = i == 0 ? 0 : prefix_ends_[i - 1];
+    iov.push_back({prefixes_.data() + begin, prefix_ends_[i] - begin});
     auto& content = batch[i].message->content;
     if (!content.empty()) iov.push_back({content.data(), content.size()});
   }
@@ -521,7 +532,8 @@ void SpoolWriter::retire_durable() {
     const bool durable = options_.direct_io ? batch.written : batch.number <= synced_through_;
     if (batch.needs_sync && !durable) break;
     for (std::size_t i = 0; i < batch.requests.size(); ++i)
-      answer(batch.channels[i], StoreCompletion::answer(batch.requests[i], StorageResult::stored));
+      answer(batch.channels[i],
+             StoreCompletion::hand_back(std::move(batch.requests[i]), StorageResult::stored));
     // Durable (or, for durability none, written): spool readers may hand these on now.
     committed_end_ = batch.end;
     commit_marker_.publish({sequence_, batch.end});
@@ -532,7 +544,7 @@ void SpoolWriter::retire_durable() {
     if (batch.buffer.capacity() == kSpareBufferSize &&
         spare_buffers_.size() <= options_.syncs_in_flight)
       spare_buffers_.push_back(std::move(batch.buffer));
-    unanswered_.pop_front();  // frees the messages on this thread
+    unanswered_.pop_front();
   }
 }
 
@@ -545,7 +557,7 @@ void SpoolWriter::abandon_unanswered(int error) {
   stats_.healthy.store(false, std::memory_order_relaxed);
   syncs_->wait_all();
   collect_syncs();
-  for (const auto& batch : unanswered_) fail_batch(batch.requests, batch.channels, error);
+  for (auto& batch : unanswered_) fail_batch(batch.requests, batch.channels, error);
   unanswered_.clear();
   unsynced_ = false;
   if (ftruncate(fd_, static_cast<off_t>(committed_end_)) == 0) offset_ = committed_end_;

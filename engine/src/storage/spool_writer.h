@@ -93,7 +93,7 @@ class SpoolWriter {
                     std::vector<StoreRequest>&& batch, std::vector<std::size_t>&& channels);
   bool open_prepared_segment(std::uint64_t sequence);
   void count_batch(std::size_t records);
-  void fail_batch(const std::vector<StoreRequest>& batch, const std::vector<std::size_t>& channels,
+  void fail_batch(std::vector<StoreRequest>& batch, const std::vector<std::size_t>& channels,
                   int error);
   void start_sync();
   int collect_syncs();
@@ -101,7 +101,7 @@ class SpoolWriter {
   void abandon_unanswered(int error);
   void finish_segment();
   bool rotate();
-  void answer(std::size_t channel, const StoreCompletion& completion);
+  void answer(std::size_t channel, StoreCompletion completion);
   void wake_touched_reactors();
   bool open_segment(std::uint64_t sequence, bool recover);
   void apply_retention() const;
@@ -114,6 +114,9 @@ class SpoolWriter {
   int fd_ = -1;
   int direct_fd_ = -1;                         // the segment again, O_DIRECT | O_DSYNC
   std::unique_ptr<SegmentPreparer> preparer_;  // direct I/O only
+  std::string prefixes_;                       // the batch's record headers and envelopes
+  std::vector<std::size_t> prefix_ends_;       // where each record's ends in prefixes_
+  std::vector<iovec> iov_;                     // the batch as written
   std::vector<AlignedBuffer> spare_buffers_;   // of batches answered, for the next ones
   std::uint64_t sequence_ = 0;
   std::uint64_t offset_ = 0;

@@ -80,6 +80,8 @@ struct RecordHeader {
 
 // The header and envelope of `message` (the content follows them on disk), CRC included.
 std::string encode_record_prefix(const Message& message, std::int64_t stored_at_us);
+// The same, appended to `out`: a writer encodes a whole batch into one buffer it keeps.
+void append_record_prefix(const Message& message, std::int64_t stored_at_us, std::string& out);
 
 enum class ParseStatus : std::uint8_t {
   ok,

@@ -55,7 +55,12 @@ class alignas(64) SpscRing {  // whole cache lines: no false sharing with neighb
     if (cached_tail_ - head < max) cached_tail_ = tail_.load(std::memory_order_acquire);
     std::size_t n = cached_tail_ - head;
     if (n > max) n = max;
-    for (std::size_t i = 0; i < n; ++i) take(std::move(slots_[(head + i) & mask_].value));
+    // Each item is moved out of its slot: what it owns leaves with it, on the consumer's
+    // thread, rather than staying until the producer overwrites the slot.
+    for (std::size_t i = 0; i < n; ++i) {
+      T item = std::move(slots_[(head + i) & mask_].value);
+      take(std::move(item));
+    }
     if (n > 0) head_.store(head + n, std::memory_order_release);
     return n;
   }
