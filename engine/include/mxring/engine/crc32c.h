@@ -1,5 +1,6 @@
-// CRC32C (Castagnoli), the checksum of every spool record: SSE4.2's crc32 instruction when the
-// CPU has it, a table otherwise. crc32c("123456789") == 0xE3069283.
+// CRC32C (Castagnoli), the checksum of every spool record: SSE4.2's crc32 instruction in three
+// chains at once joined with PCLMULQDQ when the CPU has them, a table otherwise.
+// crc32c("123456789") == 0xE3069283.
 #pragma once
 
 #include <cstddef>
