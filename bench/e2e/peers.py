@@ -8,7 +8,7 @@ for speed as ../shared notes describe (no DNS anywhere, no rate limits, no delay
 - aiosmtpd-discard / aiosmtpd-file: Debian's aiosmtpd, discarding or writing a file per
   message (temp + rename, no fsync).
 - mxring-discard / mxring-none / mxring-fsync: mxringd, one reactor; mxring-fsync-direct
-  the same with --direct-io and 8 writes in flight.
+  the same with --direct-io (one write in flight, by the writer, as by default).
 
 start(name, port, workdir) returns a Peer with cpu_seconds() and stop()."""
 import os
@@ -107,7 +107,7 @@ def start_peer(name, port, workdir):
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         mode = name.split("-", 1)[1]
-        extra = ["--direct-io", "--syncs-in-flight", "8"] if mode == "fsync-direct" else []
+        extra = ["--direct-io"] if mode == "fsync-direct" else []
         command = mxringd_command(port, mode.split("-")[0], os.path.join(workdir, "mxring-spool"),
                                   *extra)
         process = start(command, cpu=1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "mxring/engine/spool_format.h"
 #include "mxring/engine/spool_reader.h"
@@ -113,19 +115,28 @@ class SpoolWriterTest : public ::testing::Test {
   bool direct_io_ = false;
 };
 
-// The same with each way of writing: false pwritev + fdatasync, true direct I/O.
-class SpoolWriterIoTest : public SpoolWriterTest, public ::testing::WithParamInterface<bool> {
+// The same with each way of writing (pwritev + fdatasync, or direct I/O) and each way of
+// running the syncs: by the writer itself (1 in flight) or on sync threads (several).
+class SpoolWriterIoTest : public SpoolWriterTest,
+                          public ::testing::WithParamInterface<std::tuple<bool, unsigned>> {
  protected:
   void SetUp() override {
     SpoolWriterTest::SetUp();
-    if (GetParam() && !use_direct_io()) GTEST_SKIP() << "no file system here takes O_DIRECT";
+    if (std::get<0>(GetParam()) && !use_direct_io())
+      GTEST_SKIP() << "no file system here takes O_DIRECT";
+  }
+  SpoolWriterOptions options(std::uint64_t segment_size) {
+    auto o = SpoolWriterTest::options(segment_size);
+    o.syncs_in_flight = std::get<1>(GetParam());
+    return o;
   }
   // Direct I/O zero-fills every segment ahead: keep them small.
   std::uint64_t segment_size() const { return direct_io_ ? 1u << 20 : 64ull << 20; }
 };
 
-std::string io_name(const ::testing::TestParamInfo<bool>& info) {
-  return info.param ? "direct" : "buffered";
+std::string io_name(const ::testing::TestParamInfo<std::tuple<bool, unsigned>>& info) {
+  return std::string(std::get<0>(info.param) ? "direct" : "buffered") + "_" +
+         std::to_string(std::get<1>(info.param)) + "_in_flight";
 }
 
 TEST_P(SpoolWriterIoTest, StoresAndAnswersEveryMessage) {
@@ -210,11 +221,10 @@ TEST_P(SpoolWriterIoTest, SegmentsRotateBySize) {
   EXPECT_EQ(records, 30u);
 }
 
-// Four syncs in flight: every message is answered, each in the order it was handed over
-// (the reactor relies on that), and the commit point covers exactly what was answered.
+// Every message is answered, each in the order it was handed over (the reactor relies on
+// that), and the commit point covers exactly what was answered.
 TEST_P(SpoolWriterIoTest, SyncsInFlightAnswerInWriteOrder) {
   auto o = options(segment_size() * 8);
-  o.syncs_in_flight = 4;
   SpoolWriter writer(o, {&channel_});
   ASSERT_EQ(writer.open(), "");
   writer.start();
@@ -267,7 +277,6 @@ ssize_t failing_write(int fd, const void* data, std::size_t size, off_t offset) 
 
 TEST_P(SpoolWriterIoTest, AFailedSyncAcknowledgesNothingItCovered) {
   auto o = options(segment_size());
-  o.syncs_in_flight = 3;
   o.sync_file = failing_sync;
   o.write_at = failing_write;
   SpoolWriter writer(o, {&channel_});
@@ -294,7 +303,43 @@ TEST_P(SpoolWriterIoTest, AFailedSyncAcknowledgesNothingItCovered) {
   EXPECT_EQ(SpoolReader(dir_.string()).segments().size(), 2u);
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryWay, SpoolWriterIoTest, ::testing::Bool(), io_name);
+// Which thread makes each batch durable: with one in flight the writer itself (a thread of
+// its own would only add a wake-up and a switch each way), with more its sync threads.
+std::mutex durable_threads_lock;
+std::set<std::string> durable_threads;
+void note_durable_thread() {
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  const std::lock_guard<std::mutex> lock(durable_threads_lock);
+  durable_threads.insert(name);
+}
+int noting_sync(int fd) {
+  note_durable_thread();
+  return fdatasync(fd);
+}
+ssize_t noting_write(int fd, const void* data, std::size_t size, off_t offset) {
+  note_durable_thread();
+  return pwrite(fd, data, size, offset);
+}
+
+TEST_P(SpoolWriterIoTest, OneInFlightIsRunByTheWriterMoreBySyncThreads) {
+  auto o = options(segment_size());
+  o.sync_file = noting_sync;
+  o.write_at = noting_write;
+  durable_threads.clear();
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  const auto done = store(0, 500);
+  writer.stop();
+  for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
+  ASSERT_FALSE(durable_threads.empty());
+  for (const auto& name : durable_threads)
+    EXPECT_EQ(name.rfind(o.syncs_in_flight == 1 ? "mx-writer-" : "mx-sync-", 0), 0u) << name;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryWay, SpoolWriterIoTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Values(1u, 4u)), io_name);
 
 // Direct I/O after a crash: batches in flight reach the disk in any order, so the live segment
 // may hold a batch beyond one never written, and zeros prepared beyond both. Recovery keeps the

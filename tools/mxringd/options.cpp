@@ -280,8 +280,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--threads", threads, "Reactor threads (default: one per CPU allowed)");
   app.add_flag("--no-pin", no_pin, "Do not pin reactor threads to CPUs");
   app.add_option("--writers", writers, "Storage writer threads (default: one per reactor)");
-  app.add_option("--syncs-in-flight", syncs_in_flight,
-                 "fdatasyncs each writer runs at once (pipelined group commit), default 2");
+  app.add_option(
+      "--syncs-in-flight", syncs_in_flight,
+      "fdatasyncs (or direct writes) each writer runs at once, default 1: the writer runs it "
+      "itself; more run on sync threads (pipelined group commit)");
   app.add_option("--segment-size", segment_size,
                  "Spool segments rotate past this many octets, default 67108864");
   app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600");

@@ -40,7 +40,7 @@ struct SpoolWriterOptions {
   std::int64_t retention_s = 0;              // at start and each rotation, apply_retention; 0 = off
   bool preallocate = true;                   // reserve segment_size when a segment starts
   std::size_t max_batch_records = 1024;
-  unsigned syncs_in_flight = 2;  // fdatasyncs of the segment running at once
+  unsigned syncs_in_flight = 1;  // fdatasyncs of the segment running at once (1: by the writer)
   bool direct_io = false;        // batches as O_DIRECT | O_DSYNC writes (syncs_in_flight at once)
   SyncPipeline::SyncFile sync_file = ::fdatasync;  // tests inject faults here
   SyncPipeline::WriteAt write_at = ::pwrite;       // ... and here (direct I/O)

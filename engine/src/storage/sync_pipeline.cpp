@@ -1,5 +1,6 @@
 // Sync threads: each waits for a request on its slot's state word, runs fdatasync on its own
-// descriptor, publishes the outcome, and wakes the writer.
+// descriptor, publishes the outcome, and wakes the writer. With one in flight there is no
+// thread: the writer runs it itself.
 #include "sync_pipeline.h"
 
 #include <fcntl.h>
@@ -15,9 +16,13 @@ namespace mxring::engine {
 
 SyncPipeline::SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file,
                            unsigned writer_index, WriteAt write_at)
-    : wake_writer_(wake_writer), sync_file_(sync_file), write_at_(write_at) {
+    : wake_writer_(wake_writer),
+      sync_file_(sync_file),
+      write_at_(write_at),
+      in_writer_(depth <= 1) {
   for (unsigned i = 0; i < std::max(depth, 1u); ++i) {
     slots_.push_back(std::make_unique<Slot>());
+    if (in_writer_) break;
     Slot& slot = *slots_.back();
     slot.thread = std::thread([this, &slot, writer_index, i] {
       name_this_thread("sync", static_cast<int>(writer_index), static_cast<int>(i));
@@ -31,9 +36,21 @@ SyncPipeline::~SyncPipeline() {
   for (auto& slot : slots_) {
     slot->state.store(exiting, std::memory_order_release);
     futex_wake(slot->state, INT32_MAX);
-    slot->thread.join();
+    if (slot->thread.joinable()) slot->thread.join();
     if (slot->fd >= 0) close(slot->fd);
   }
+}
+
+void SyncPipeline::perform(Slot& slot) {
+  const auto started = std::chrono::steady_clock::now();
+  if (slot.write.size > 0)
+    slot.outcome.error = write_whole(slot.write);
+  else
+    slot.outcome.error = sync_file_(slot.fd) == 0 ? 0 : errno;
+  slot.outcome.latency_us =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
 }
 
 void SyncPipeline::run(Slot& slot) {
@@ -42,15 +59,7 @@ void SyncPipeline::run(Slot& slot) {
     while ((state = slot.state.load(std::memory_order_acquire)) != requested && state != exiting)
       futex_wait(slot.state, state);
     if (state == exiting) return;
-    const auto started = std::chrono::steady_clock::now();
-    if (slot.write.size > 0)
-      slot.outcome.error = write_whole(slot.write);
-    else
-      slot.outcome.error = sync_file_(slot.fd) == 0 ? 0 : errno;
-    slot.outcome.latency_us =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                       std::chrono::steady_clock::now() - started)
-                                       .count());
+    perform(slot);
     // Sequentially consistent with wait_all()'s count and load: either it sees `finished` or
     // this thread sees it waiting, so the wake-up system call is made only when needed.
     slot.state.store(finished, std::memory_order_seq_cst);
@@ -124,6 +133,11 @@ void SyncPipeline::launch(std::uint64_t covers, const DirectWrite& write) {
   if (Slot* slot = idle_slot()) {
     slot->write = write;
     slot->outcome = {covers, 0, 0};
+    if (in_writer_) {
+      perform(*slot);
+      slot->state.store(finished, std::memory_order_release);
+      return;
+    }
     slot->state.store(requested, std::memory_order_release);
     futex_wake(slot->state, 1);
   }

@@ -1,9 +1,11 @@
-// Several fdatasyncs of one segment in flight at once (pipelined group commit). While one
-// sync waits for the disk, the writer appends the next batch and starts another sync, instead
-// of letting the records pile up behind the first. ext4 joins concurrent syncs of a file into
-// shared journal commits and the virtio disk overlaps their flushes: on this machine, batches
-// of 50 records made durable at 66k records/s with one sync in flight, 124k with two and 156k
-// with four (bench/micro/RESULTS.md, "Storage").
+// The fdatasyncs of one segment, one or several in flight at once (pipelined group commit).
+// With several, while one sync waits for the disk the writer appends the next batch and
+// starts another, instead of letting the records pile up behind the first. ext4 joins
+// concurrent syncs of a file into shared journal commits and the virtio disk overlaps their
+// flushes: with nothing else on the core, batches of 50 records were made durable at 66k
+// records/s with one sync in flight, 124k with two and 156k with four (bench/micro/RESULTS.md,
+// "Storage"). Inside mxringd, where the writer shares its core with a reactor, one in flight
+// did better (see below), and is the default.
 //
 // A sync that returns covers every write that returned before it started, so the writer hands
 // each sync the number of the last batch written and answers batches up to the highest number
@@ -12,6 +14,12 @@
 // Each sync thread has a descriptor of its own: Linux reports a writeback error once per open
 // file (errseq_t), so with one shared descriptor the first sync to look would take the error
 // and a concurrent one could return success for pages that were lost.
+//
+// With one sync in flight the writer runs it itself, on its own thread: it would take no new
+// records while that sync runs anyway, and handing it to a thread of its own costs a wake-up
+// and a switch each way per batch. With a reactor on the same core this did better than two
+// or eight on threads, with 10 connections and with 100, buffered and direct
+// (bench/micro/RESULTS.md, "Storage": the writer syncing itself).
 //
 // A writer using direct I/O (`--direct-io`) hands its threads whole batches instead: each
 // is one O_DIRECT | O_DSYNC write, durable when it returns and covering that batch alone. The
@@ -51,7 +59,8 @@ class SyncPipeline {
   using SyncFile = int (*)(int fd);  // fdatasync, or a test's fault
   using WriteAt = ssize_t (*)(int fd, const void* data, std::size_t size, off_t offset);
 
-  // `depth` sync threads. Each finished sync wakes the writer through `wake_writer`.
+  // `depth` sync threads (none for a depth of 1: start() and start_write() then run the sync
+  // before they return). Each finished sync wakes the writer through `wake_writer`.
   SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile sync_file = ::fdatasync,
                unsigned writer_index = 0, WriteAt write_at = ::pwrite);
   SyncPipeline(const SyncPipeline&) = delete;
@@ -92,6 +101,7 @@ class SyncPipeline {
     std::thread thread;
   };
   void run(Slot& slot);
+  void perform(Slot& slot);  // the sync or write of the slot's request, timed
   void launch(std::uint64_t covers, const DirectWrite& write);
   int write_whole(const DirectWrite& write) const;  // 0 or errno
   Slot* idle_slot();
@@ -99,6 +109,7 @@ class SyncPipeline {
   WriterSignal& wake_writer_;
   SyncFile sync_file_;
   WriteAt write_at_;
+  const bool in_writer_;  // one in flight: run by the caller, no thread
   std::vector<std::unique_ptr<Slot>> slots_;
   std::atomic<std::uint32_t> all_waiters_{0};  // threads in wait_all()
 };

@@ -75,8 +75,10 @@ struct ServerConfig {
   // HTTP: /metrics (Prometheus), /healthz, /readyz, served by the first reactor. Port 0: off.
   std::string metrics_address;
   std::uint16_t metrics_port = 0;
-  unsigned writers = 0;          // storage writer threads; 0: one per reactor
-  unsigned syncs_in_flight = 2;  // fdatasyncs each writer runs at once (pipelined group commit)
+  unsigned writers = 0;  // storage writer threads; 0: one per reactor
+  // fdatasyncs (or direct writes) each writer runs at once; 1: the writer runs it itself,
+  // more: on sync threads (pipelined group commit)
+  unsigned syncs_in_flight = 1;
   std::uint64_t segment_size = 64ull << 20;
   std::chrono::seconds segment_age{3600};
   std::chrono::seconds retention{0};  // spool_retention.h; 0 keeps every segment
