@@ -31,7 +31,7 @@ struct Options {
   engine::Durability durability = engine::Durability::fsync;
   unsigned threads = 0;
   unsigned writers = 0;
-  unsigned syncs_in_flight = 2;
+  unsigned syncs_in_flight = 1;
   std::size_t storage_ring = 4096;
   std::uint64_t segment_size = 64ull << 20;
   std::uint64_t segment_age = 3600;
