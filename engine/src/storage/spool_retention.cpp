@@ -44,7 +44,12 @@ RetentionReport apply_retention(const std::string& spool_directory, std::int64_t
   bool cursors_readable = true;
   const auto cursors = registered_cursors(spool_directory, report, cursors_readable);
   if (!cursors_readable) return report;  // an unreadable cursor might need anything
-  const auto now = std::time(nullptr);
+  // The fine clock, not time(2): that returns the seconds of the last timer tick, while a
+  // file's modification time may come from the fine clock (Linux 6.13's multigrain
+  // timestamps), so a segment appended a moment ago could seem to come from the future.
+  timespec clock{};
+  clock_gettime(CLOCK_REALTIME, &clock);
+  const auto now = clock.tv_sec;
   const auto writers = writer ? std::vector<unsigned>{*writer} : spool_writers(spool_directory);
   for (const auto w : writers) {
     const auto directory = spool_directory + "/" + std::to_string(w);
