@@ -20,6 +20,10 @@ struct ListenSpec {
   bool proxy = false;                            // ROLE+proxy: a PROXY header comes first
 };
 
+// The engine's own defaults, which the storage settings below take rather than repeat (a
+// second copy here once kept an old default after the engine's had changed).
+inline const engine::ServerConfig kEngineDefaults{};
+
 struct Options {
   std::string config_file;
   std::string host_name;  // default: this machine's name (gethostname; no DNS)
@@ -30,14 +34,15 @@ struct Options {
   std::string maildir;  // empty: the spool
   engine::Durability durability = engine::Durability::fsync;
   unsigned threads = 0;
-  unsigned writers = 0;
-  unsigned syncs_in_flight = 1;
-  std::size_t storage_ring = 4096;
-  std::uint64_t segment_size = 64ull << 20;
-  std::uint64_t segment_age = 3600;
-  std::uint64_t retention = 0;  // seconds; 0 keeps segments forever
-  bool preallocate = true;
-  bool direct_io = false;
+  unsigned writers = kEngineDefaults.writers;
+  unsigned syncs_in_flight = kEngineDefaults.syncs_in_flight;
+  std::size_t storage_ring = kEngineDefaults.storage_ring;
+  std::uint64_t segment_size = kEngineDefaults.segment_size;
+  std::uint64_t segment_age = static_cast<std::uint64_t>(kEngineDefaults.segment_age.count());
+  // seconds; 0 keeps segments forever
+  std::uint64_t retention = static_cast<std::uint64_t>(kEngineDefaults.retention.count());
+  bool preallocate = kEngineDefaults.preallocate_segments;
+  bool direct_io = kEngineDefaults.direct_io;
   std::string fault_writer_stall;
   bool pin_threads = true;
   std::uint16_t node_id = 0;

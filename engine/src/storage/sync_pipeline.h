@@ -21,9 +21,9 @@
 // or eight on threads, with 10 connections and with 100, buffered and direct
 // (bench/micro/RESULTS.md, "Storage": the writer syncing itself).
 //
-// A writer using direct I/O (`--direct-io`) hands its threads whole batches instead: each
-// is one O_DIRECT | O_DSYNC write, durable when it returns and covering that batch alone. The
-// write's own result carries any error, so those threads share the writer's descriptor.
+// A writer using direct I/O (`--direct-io`) hands over whole batches instead: each is one
+// O_DIRECT | O_DSYNC write, durable when it returns and covering that batch alone. The
+// write's own result carries any error, so sync threads share the writer's descriptor.
 #pragma once
 
 #include <sys/types.h>
