@@ -79,10 +79,10 @@ fuzz-long: build/fuzz/build.ninja
 	tests/fuzz/run-all build/fuzz/bin $(FUZZ_LONG_SECONDS)
 
 format:
-	@git ls-files --cached --others --exclude-standard '*.cpp' '*.h' | xargs clang-format -i
+	@git ls-files --cached --others --exclude-standard '*.cpp' '*.h' '*.inc' | xargs clang-format -i
 
 format-check: deps
-	@git ls-files --cached --others --exclude-standard '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+	@git ls-files --cached --others --exclude-standard '*.cpp' '*.h' '*.inc' | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf build

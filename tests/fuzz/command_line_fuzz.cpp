@@ -1,7 +1,9 @@
 // Fuzz target: bytes framed into lines by the LineScanner (as a connection would feed them),
 // each line parsed (and XCLIENT's attribute list). Checks that every view the parser returns
 // lies inside its line and that the framing never holds more than the cap plus one read; and
-// that the kernels' plain-mailbox fast path splits every path exactly as the grammar does.
+// that the kernels' plain-mailbox fast path splits every path exactly as the grammar does; and
+// that every copy of the command grammar (command_internal.h) this CPU runs returns what the
+// portable copy returns.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -9,7 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "command_internal.h"
 #include "mxring/parser/command.h"
+#include "mxring/parser/impl.h"
 #include "mxring/parser/line_scanner.h"
 #include "mxring/parser/padding.h"
 #include "mxring/parser/xclient.h"
@@ -45,8 +49,34 @@ void compare_path_parsers(std::string_view line) {
   }
 }
 
+bool same_path(const Path& a, const Path& b) {
+  return same_view(a.mailbox, b.mailbox) && same_view(a.local_part, b.local_part) &&
+         same_view(a.domain, b.domain) && a.null == b.null && a.utf8 == b.utf8 &&
+         a.bracketed == b.bracketed;
+}
+
+bool same_command(const ParsedCommand& x, const ParsedCommand& y) {
+  const auto &a = x.command, &b = y.command;
+  return x.error == y.error && a.verb == b.verb && same_view(a.argument, b.argument) &&
+         same_view(a.auth_initial_response, b.auth_initial_response) && same_path(a.path, b.path) &&
+         a.mail.has_size == b.mail.has_size && a.mail.size == b.mail.size &&
+         a.mail.body == b.mail.body && a.mail.smtputf8 == b.mail.smtputf8 &&
+         a.mail.requiretls == b.mail.requiretls && a.mail.ret == b.mail.ret &&
+         same_view(a.mail.envid, b.mail.envid) && same_view(a.mail.auth, b.mail.auth) &&
+         a.rcpt.notify == b.rcpt.notify && same_view(a.rcpt.orcpt_type, b.rcpt.orcpt_type) &&
+         same_view(a.rcpt.orcpt_address, b.rcpt.orcpt_address) && a.bdat_size == b.bdat_size &&
+         a.bdat_last == b.bdat_last;
+}
+
+void compare_grammar_copies(std::string_view line) {
+  const auto portable = detail::portable::parse_command(line, {});
+  for (const Impl impl : supported_impls())
+    if (!same_command(portable, detail::parse_command_for(impl)(line, {}))) std::abort();
+}
+
 void parse_line(std::string_view line) {
   compare_path_parsers(line);
+  compare_grammar_copies(line);
   const auto parsed = parse_command(line);
   const auto& c = parsed.command;
   for (auto part :

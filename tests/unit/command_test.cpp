@@ -1,28 +1,45 @@
 // parse_command: the RFC 5321 grammar, the extensions' parameters, and the leniency policy in
-// parser/README.md. Each line is placed flush against a guard page (no padding) so the command
-// parser, which needs none, is proven never to read past the line.
+// parser/README.md, for the copy of the grammar every implementation this CPU supports runs
+// (command_internal.h). Each line is placed flush against a guard page (no padding) so the
+// command parser, which needs none, is proven never to read past the line.
 #include "mxring/parser/command.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "command_internal.h"
 #include "guarded_buffer.h"
+#include "mxring/parser/impl.h"
 #include "mxring/parser/text.h"
 
 namespace mxring::parser {
 namespace {
 
-ParsedCommand parse(std::string_view line) {
-  static test::GuardedBuffer buf(1 << 16);
-  return parse_command(buf.place(line, 0));
+class Command : public ::testing::TestWithParam<Impl> {
+ protected:
+  ParsedCommand parse(std::string_view line) {
+    static test::GuardedBuffer buf(1 << 16);
+    return detail::parse_command_for(GetParam())(buf.place(line, 0), {});
+  }
+  CommandError error_of(std::string_view line) { return parse(line).error; }
+};
+
+std::string impl_test_name(const ::testing::TestParamInfo<Impl>& param) {
+  return std::string(impl_name(param.param));
 }
 
-CommandError error_of(std::string_view line) {
-  return parse(line).error;
+INSTANTIATE_TEST_SUITE_P(EveryImpl, Command, ::testing::ValuesIn(supported_impls()),
+                         impl_test_name);
+
+// Two copies of the grammar exist; each implementation runs the one built for it.
+TEST(CommandDispatch, EachImplementationRunsTheCopyBuiltForIt) {
+  EXPECT_EQ(detail::parse_command_for(Impl::avx512vbmi), &detail::vbmi::parse_command);
+  for (const Impl impl : {Impl::scalar, Impl::sse, Impl::avx2, Impl::avx512})
+    EXPECT_EQ(detail::parse_command_for(impl), &detail::portable::parse_command) << impl_name(impl);
 }
 
-TEST(Command, RecognisesEveryVerbInAnyCase) {
+TEST_P(Command, RecognisesEveryVerbInAnyCase) {
   const std::pair<const char*, Verb> cases[] = {
       {"HELO a.example", Verb::helo}, {"ehlo a.example", Verb::ehlo},
       {"Mail FROM:<>", Verb::mail},   {"RCPT TO:<b@c.example>", Verb::rcpt},
@@ -39,13 +56,13 @@ TEST(Command, RecognisesEveryVerbInAnyCase) {
   }
 }
 
-TEST(Command, UnknownVerbsAreUnrecognized) {
+TEST_P(Command, UnknownVerbsAreUnrecognized) {
   for (const char* line : {"", "X", "MAI", "MAILX FROM:<>", "STARTTLSX", "FOO BAR",
                            "GET / HTTP/1.1", "\x80\x81\x82\x83", "HEL\0"})
     EXPECT_EQ(error_of(line), CommandError::unrecognized) << line;
 }
 
-TEST(Command, HeloTakesOneName) {
+TEST_P(Command, HeloTakesOneName) {
   EXPECT_EQ(parse("EHLO [192.0.2.1]").command.argument, "[192.0.2.1]");
   EXPECT_EQ(parse("HELO mx.example.org  ").command.argument, "mx.example.org");
   EXPECT_EQ(error_of("EHLO"), CommandError::syntax);
@@ -54,7 +71,7 @@ TEST(Command, HeloTakesOneName) {
   EXPECT_EQ(error_of("EHLO bad\x01name"), CommandError::syntax);
 }
 
-TEST(Command, CommandsWithoutArgumentsRefuseThem) {
+TEST_P(Command, CommandsWithoutArgumentsRefuseThem) {
   for (const char* line : {"DATA x", "RSET now", "QUIT bye", "STARTTLS please"})
     EXPECT_EQ(error_of(line), CommandError::syntax) << line;
   EXPECT_EQ(error_of("DATA  "), CommandError::none);
@@ -62,7 +79,7 @@ TEST(Command, CommandsWithoutArgumentsRefuseThem) {
   EXPECT_EQ(error_of("EXPN "), CommandError::syntax);
 }
 
-TEST(Command, MailPaths) {
+TEST_P(Command, MailPaths) {
   auto r = parse("MAIL FROM:<user@example.com>");
   ASSERT_EQ(r.error, CommandError::none);
   EXPECT_EQ(r.command.path.mailbox, "user@example.com");
@@ -80,7 +97,7 @@ TEST(Command, MailPaths) {
   EXPECT_EQ(r.command.path.mailbox, "user@example.com");
 }
 
-TEST(Command, PostfixCompatibleLeniency) {
+TEST_P(Command, PostfixCompatibleLeniency) {
   auto r = parse("MAIL FROM: <user@example.com>");
   EXPECT_EQ(r.error, CommandError::none);
   EXPECT_EQ(r.command.path.mailbox, "user@example.com");
@@ -93,7 +110,7 @@ TEST(Command, PostfixCompatibleLeniency) {
   EXPECT_EQ(error_of("mail from:<a@b.example>"), CommandError::none);
 }
 
-TEST(Command, MalformedPaths) {
+TEST_P(Command, MalformedPaths) {
   const char* senders[] = {"MAIL FROM:",
                            "MAIL FROM:<",
                            "MAIL FROM:<a@b.example",
@@ -119,7 +136,7 @@ TEST(Command, MalformedPaths) {
   EXPECT_EQ(error_of(long_path), CommandError::bad_sender);  // path over 256 octets
 }
 
-TEST(Command, PostmasterWithoutDomainOnlyForRcpt) {
+TEST_P(Command, PostmasterWithoutDomainOnlyForRcpt) {
   auto r = parse("RCPT TO:<Postmaster>");
   ASSERT_EQ(r.error, CommandError::none);
   EXPECT_TRUE(r.command.path.is_postmaster());
@@ -127,7 +144,7 @@ TEST(Command, PostmasterWithoutDomainOnlyForRcpt) {
   EXPECT_TRUE(parse("RCPT TO:<POSTMASTER@example.com>").command.path.is_postmaster());
 }
 
-TEST(Command, Smtputf8Addresses) {
+TEST_P(Command, Smtputf8Addresses) {
   auto r = parse(
       "MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc"
       "cher.example> SMTPUTF8");
@@ -137,7 +154,7 @@ TEST(Command, Smtputf8Addresses) {
   EXPECT_EQ(error_of("RCPT TO:<\xff@x.example>"), CommandError::bad_recipient);
 }
 
-TEST(Command, MailParameters) {
+TEST_P(Command, MailParameters) {
   const auto r = parse(
       "MAIL FROM:<a@b.example> SIZE=1234 BODY=8BITMIME RET=HDRS ENVID=QQ+2B314 "
       "AUTH=a+40b.example REQUIRETLS SMTPUTF8");
@@ -156,7 +173,7 @@ TEST(Command, MailParameters) {
   EXPECT_EQ(parse("MAIL FROM:<> AUTH=<>").error, CommandError::none);
 }
 
-TEST(Command, ParameterErrorsAreDistinct) {
+TEST_P(Command, ParameterErrorsAreDistinct) {
   EXPECT_EQ(error_of("MAIL FROM:<> FOO=1"), CommandError::unknown_parameter);
   EXPECT_EQ(error_of("MAIL FROM:<> NOTIFY=NEVER"), CommandError::unknown_parameter);
   EXPECT_EQ(error_of("RCPT TO:<a@b.example> SIZE=1"), CommandError::unknown_parameter);
@@ -177,8 +194,8 @@ TEST(Command, ParameterErrorsAreDistinct) {
 
 // SIZE and BODY have a shortcut (common_mail_parameter); every edge of it must agree with the
 // general grammar.
-TEST(Command, CommonMailParametersAgreeWithTheGrammar) {
-  const auto mail = [](std::string_view params) {
+TEST_P(Command, CommonMailParametersAgreeWithTheGrammar) {
+  const auto mail = [this](std::string_view params) {
     return parse(std::string("MAIL FROM:<a@b.example> ") + std::string(params));
   };
   EXPECT_EQ(mail("size=7 body=7bit").command.mail.size, 7u);
@@ -230,7 +247,7 @@ TEST(Command, CommonMailParametersAgreeWithTheGrammar) {
   }
 }
 
-TEST(Command, RcptParameters) {
+TEST_P(Command, RcptParameters) {
   auto r = parse("RCPT TO:<a@b.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+40b.example");
   ASSERT_EQ(r.error, CommandError::none);
   EXPECT_EQ(r.command.rcpt.notify, kNotifySuccess | kNotifyDelay);
@@ -245,7 +262,7 @@ TEST(Command, RcptParameters) {
   EXPECT_EQ(error_of("RCPT TO:<a@b.example> ORCPT=utf-8;j\xc3\xb6rg@x"), CommandError::none);
 }
 
-TEST(Command, AuthAndBdat) {
+TEST_P(Command, AuthAndBdat) {
   auto r = parse("AUTH PLAIN AGFsaWNlAHNlY3JldA==");
   ASSERT_EQ(r.error, CommandError::none);
   EXPECT_EQ(r.command.argument, "PLAIN");
@@ -263,7 +280,7 @@ TEST(Command, AuthAndBdat) {
   EXPECT_EQ(error_of("BDAT 10 FIRST"), CommandError::syntax);
 }
 
-TEST(Command, LineLengthCapWithParameterAllowance) {
+TEST_P(Command, LineLengthCapWithParameterAllowance) {
   const std::string noop_ok = "NOOP " + std::string(505, 'x');  // 510 + CRLF = 512
   const std::string noop_over = "NOOP " + std::string(506, 'x');
   EXPECT_EQ(error_of(noop_ok), CommandError::none);
