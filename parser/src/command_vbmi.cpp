@@ -9,7 +9,6 @@
 // x86-64. parse_command_for() chooses this copy only after CPUID reported VBMI.
 #include <immintrin.h>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

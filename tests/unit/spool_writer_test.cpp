@@ -73,6 +73,17 @@ class SpoolWriterTest : public ::testing::Test {
   }
   WriterSignal* writer_signal() { return channel_.writer; }
 
+  // A writer with `o` from start to stop over `count` messages, every one answered stored.
+  void store_all_stored(const SpoolWriterOptions& o, int count) {
+    SpoolWriter writer(o, {&channel_});
+    ASSERT_EQ(writer.open(), "");
+    writer.start();
+    const auto done = store(0, count);
+    writer.stop();
+    EXPECT_EQ(done.size(), static_cast<std::size_t>(count));
+    for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
+  }
+
   SpoolWriterOptions options(std::uint64_t segment_size = 64ull << 20) {
     SpoolWriterOptions o;
     o.directory = (dir_ / "0").string();
@@ -327,12 +338,7 @@ TEST_P(SpoolWriterIoTest, OneInFlightIsRunByTheWriterMoreBySyncThreads) {
   o.sync_file = noting_sync;
   o.write_at = noting_write;
   durable_threads.clear();
-  SpoolWriter writer(o, {&channel_});
-  ASSERT_EQ(writer.open(), "");
-  writer.start();
-  const auto done = store(0, 500);
-  writer.stop();
-  for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
+  ASSERT_NO_FATAL_FAILURE(store_all_stored(o, 500));
   ASSERT_FALSE(durable_threads.empty());
   for (const auto& name : durable_threads)
     EXPECT_EQ(name.rfind(o.syncs_in_flight == 1 ? "mx-writer-" : "mx-sync-", 0), 0u) << name;
@@ -388,12 +394,7 @@ TEST_F(SpoolWriterTest, DirectIoRecoveryStopsAtAnUnwrittenBatch) {
 TEST_F(SpoolWriterTest, MaildirGetsOneFilePerMessage) {
   auto o = options();
   o.maildir = (dir_ / "Maildir").string();
-  SpoolWriter writer(o, {&channel_});
-  ASSERT_EQ(writer.open(), "");
-  writer.start();
-  const auto done = store(0, 40);
-  writer.stop();
-  for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
+  ASSERT_NO_FATAL_FAILURE(store_all_stored(o, 40));
   std::size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir_ / "Maildir" / "new")) {
     std::ifstream file(entry.path(), std::ios::binary);

@@ -22,9 +22,14 @@ T get(const char* at) {
   return value;
 }
 
-void field(std::string& out, Tag tag, std::string_view value) {
+// A field's tag and value length; its value follows.
+void field_header(std::string& out, Tag tag, std::size_t length) {
   put<std::uint16_t>(out, tag);
-  put<std::uint32_t>(out, static_cast<std::uint32_t>(value.size()));
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(length));
+}
+
+void field(std::string& out, Tag tag, std::string_view value) {
+  field_header(out, tag, value.size());
   out.append(value);
 }
 
@@ -67,9 +72,7 @@ void encode_envelope(const Envelope& e, std::string& out) {
   if (e.declared_size != 0) number_field<std::uint64_t>(out, kDeclaredSize, e.declared_size);
   for (const auto& r : e.recipients) {
     // notify, then the address and ORCPT each with its length, as one field.
-    put<std::uint16_t>(out, kRecipient);
-    put<std::uint32_t>(out,
-                       static_cast<std::uint32_t>(1 + 4 + r.address.size() + 4 + r.orcpt.size()));
+    field_header(out, kRecipient, 1 + 4 + r.address.size() + 4 + r.orcpt.size());
     put<std::uint8_t>(out, r.notify);
     put<std::uint32_t>(out, static_cast<std::uint32_t>(r.address.size()));
     out += r.address;

@@ -21,9 +21,8 @@ SyncPipeline::SyncPipeline(unsigned depth, WriterSignal& wake_writer, SyncFile s
       write_at_(write_at),
       in_writer_(depth <= 1) {
   for (unsigned i = 0; i < std::max(depth, 1u); ++i) {
-    slots_.push_back(std::make_unique<Slot>());
-    if (in_writer_) break;
-    Slot& slot = *slots_.back();
+    Slot& slot = *slots_.emplace_back(std::make_unique<Slot>());
+    if (in_writer_) continue;  // the writer runs the one sync itself
     slot.thread = std::thread([this, &slot, writer_index, i] {
       name_this_thread("sync", static_cast<int>(writer_index), static_cast<int>(i));
       run(slot);
