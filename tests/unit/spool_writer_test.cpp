@@ -287,7 +287,9 @@ ssize_t failing_write(int fd, const void* data, std::size_t size, off_t offset) 
 }
 
 TEST_P(SpoolWriterIoTest, AFailedSyncAcknowledgesNothingItCovered) {
-  auto o = options(segment_size());
+  // Room for all 800 messages even if each were a batch of its own (a slow writer, e.g. under
+  // TSan; direct I/O pads every batch to 4096 octets): only the failure may start a segment.
+  auto o = options(segment_size() * 4);
   o.sync_file = failing_sync;
   o.write_at = failing_write;
   SpoolWriter writer(o, {&channel_});
