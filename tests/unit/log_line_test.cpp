@@ -39,6 +39,31 @@ TEST(LogLineTest, TextQuotesOnlyWhatNeedsIt) {
   EXPECT_EQ(strip_timestamp(out, " info"), " info: mxringd: listening on x\n");
 }
 
+// Values are scanned 16 octets a step with a scalar tail: put each octet that decides
+// between bare and quoted at every position of values of every length around the step.
+TEST(LogLineTest, EveryOctetDecidesBareOrQuotedAtEveryPosition) {
+  const unsigned char probes[] = {0x00, 0x09, 0x20, 0x21, 0x3c, 0x7e, 0x7f,
+                                  0x80, 0xc3, 0xff, '"',  '\\', '=',  'a'};
+  for (std::size_t length = 1; length <= 40; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const unsigned char probe : probes) {
+        std::string value(length, 'x');
+        value[at] = static_cast<char>(probe);
+        const bool bare =
+            probe > 0x20 && probe < 0x7f && probe != '"' && probe != '\\' && probe != '=';
+        std::string out;
+        LogLine(out, LogFormat::text, Level::info, "e").text("k", value);
+        const auto field = out.substr(out.find(" k=") + 3);
+        ASSERT_EQ(field.front() == '"', !bare)
+            << "length " << length << " octet " << int{probe} << " at " << at;
+        if (bare) {
+          EXPECT_EQ(field, value + "\n");
+        }
+      }
+    }
+  }
+}
+
 TEST(LogLineTest, AFragmentFinishesAnotherLine) {
   std::string fragment;
   LogLine::fragment(fragment, LogFormat::json).text("queue_id", "Q1").number("size", 10);

@@ -65,8 +65,14 @@ class LogLine {
 
  private:
   LogLine(std::string& out, LogFormat format);
-  char* room(std::size_t n);
-  void advance(const char* end);
+  // At least `n` writable octets at the cursor. Inline: every field asks, and it is
+  // usually one comparison.
+  char* room(std::size_t n) {
+    if (out_.size() - at_ < n) grow(n);
+    return out_.data() + at_;
+  }
+  void grow(std::size_t n);
+  void advance(const char* end) { at_ = static_cast<std::size_t>(end - out_.data()); }
   char* key(char* at, std::string_view key) const;
 
   std::string& out_;
