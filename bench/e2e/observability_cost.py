@@ -49,7 +49,7 @@ def run(observed, durability, workdir, duration):
         wait_for_port(port)
         if observed:
             scraper.start()
-        report = closed_loop_1k(port, duration)
+        report = closed_loop_1k(port, duration, server.pid)
     finally:
         stop.set()
         if scraper.is_alive():
@@ -57,6 +57,7 @@ def run(observed, durability, workdir, duration):
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=120)
     sample = {"msgs_per_s": report["msgs_per_s"],
+              "cpu_us_per_msg": report["server_cpu_us_per_msg"],
               "p99_us": report["latency_us"]["end_of_data"]["p99"]}
     if observed:
         with open(log_path, "rb") as f:
@@ -83,7 +84,8 @@ def main():
             for mode in runs:
                 runs[mode].append(run(mode == "on", args.durability, workdir, args.duration))
                 s = runs[mode][-1]
-                print(f"  {mode:3} {s['msgs_per_s']:>10,.0f} msgs/s p99 {s['p99_us']:>6,} µs"
+                print(f"  {mode:3} {s['msgs_per_s']:>10,.0f} msgs/s {s['cpu_us_per_msg']:5.2f} µs "
+                      f"server CPU/msg p99 {s['p99_us']:>6,} µs"
                       + (f"  {s['transaction_lines']:,} transaction lines, "
                          f"{s['log_bytes_per_msg']:.0f} B each, {s['scrapes']} scrapes"
                          if mode == "on" else ""), flush=True)
@@ -91,6 +93,8 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
     results = {mode: {"msgs_per_s_median": statistics.median(s["msgs_per_s"] for s in samples),
                       "msgs_per_s_all": [s["msgs_per_s"] for s in samples],
+                      "cpu_us_per_msg_median": statistics.median(
+                          s["cpu_us_per_msg"] for s in samples),
                       "p99_us_median": statistics.median(s["p99_us"] for s in samples)}
                for mode, samples in runs.items()}
     ratio = results["on"]["msgs_per_s_median"] / results["off"]["msgs_per_s_median"]
@@ -103,6 +107,11 @@ def main():
     print(f"durability {args.durability}: off {results['off']['msgs_per_s_median']:,.0f} msgs/s, "
           f"on {results['on']['msgs_per_s_median']:,.0f} msgs/s: ×{ratio:.3f} "
           f"({(1 - ratio) * 100:+.1f}% cost; target ≤ 5%)")
+    cpu_ratio = results["on"]["cpu_us_per_msg_median"] / results["off"]["cpu_us_per_msg_median"]
+    results["cpu_on_vs_off"] = round(cpu_ratio, 3)
+    print(f"server CPU per message: off {results['off']['cpu_us_per_msg_median']:.2f} µs, on "
+          f"{results['on']['cpu_us_per_msg_median']:.2f} µs: ×{cpu_ratio:.3f} "
+          f"({(cpu_ratio - 1) * 100:+.1f}%)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
