@@ -3,7 +3,8 @@
 bench (100 connections, 1 KiB, CPU 1), with both off — `--log-level error`, no metrics
 listener — and with both on: a JSON line for every transaction and every connection written
 to a file, and /metrics scraped once a second (Prometheus scrapes every 15 s by default).
-Runs alternate, so drift hits both alike; medians are reported with the ratio.
+Runs alternate, so drift hits both alike; medians are reported with the ratio, for msgs/s and
+for the server's CPU per message.
 
 This 2-vCPU VM's throughput wanders by ±15% between identical runs; the log line's own CPU is
 priced exactly by BM_TransactionLogLine (bench/micro/session_bench.cpp).
