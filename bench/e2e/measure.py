@@ -78,11 +78,15 @@ def closed_loop_1k(port, duration, server_pid=None):
     if server_pid is not None:
         timer = threading.Timer(warmup, lambda: window.setdefault("start", cpu_seconds(server_pid)))
         timer.start()
-    result = subprocess.run([os.path.join(os.path.dirname(MXRINGD), "mxring"), "bench",
-                             "--target", f"127.0.0.1:{port}", "--connections", "100",
-                             "--warmup", str(warmup), "--duration", str(duration), "--size",
-                             "1024", "--cpu", "1", "--json"], capture_output=True, text=True,
-                            timeout=900)
+    try:
+        result = subprocess.run([os.path.join(os.path.dirname(MXRINGD), "mxring"), "bench",
+                                 "--target", f"127.0.0.1:{port}", "--connections", "100",
+                                 "--warmup", str(warmup), "--duration", str(duration),
+                                 "--size", "1024", "--cpu", "1", "--json"],
+                                capture_output=True, text=True, timeout=900)
+    finally:
+        if server_pid is not None:
+            timer.cancel()  # a run that failed early must not read a server gone by then
     report = json.loads(result.stdout)
     if report["errors"]:
         raise RuntimeError(f"mxring bench: {report['error_kinds']}")
