@@ -10,6 +10,7 @@
 
 #include "command_internal.h"
 #include "guarded_buffer.h"
+#include "impl_param.h"
 #include "mxring/parser/impl.h"
 #include "mxring/parser/text.h"
 
@@ -25,12 +26,7 @@ class Command : public ::testing::TestWithParam<Impl> {
   CommandError error_of(std::string_view line) { return parse(line).error; }
 };
 
-std::string impl_test_name(const ::testing::TestParamInfo<Impl>& param) {
-  return std::string(impl_name(param.param));
-}
-
-INSTANTIATE_TEST_SUITE_P(EveryImpl, Command, ::testing::ValuesIn(supported_impls()),
-                         impl_test_name);
+MXRING_INSTANTIATE_FOR_EVERY_IMPL(Command);
 
 // Two copies of the grammar exist; each implementation runs the one built for it.
 TEST(CommandDispatch, EachImplementationRunsTheCopyBuiltForIt) {
