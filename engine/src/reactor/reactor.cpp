@@ -599,7 +599,13 @@ void Reactor::feed_tls(Connection& c, std::span<const char> ciphertext) {
     c.tls_failed = true;
   }
   if (tls_plaintext_.footprint() > 4 * 16384) tls_plaintext_.release();
-  flush_tls(c);
+  // What wolfSSL wrote goes now, unless a reply will carry it: with records that made the
+  // session answer (the EHLO behind a TLS 1.3 client's Finished, say), service() encrypts
+  // the reply behind it and sends both at once, one send and one wake-up of the client
+  // instead of two. Nothing waits for a reply that is not already there: a client whose
+  // Finished went unanswered would hold its next command for our delayed ACK (Nagle).
+  const bool reply_follows = received.ok && stream.established() && !c.session->output().empty();
+  if (!reply_follows) flush_tls(c);
   mark_dirty(c);
 }
 
@@ -862,6 +868,8 @@ void Reactor::start_send(Connection& c) {
   if (c.tls && c.tls->established()) {
     if (!c.tls->send(session.output())) c.tls_failed = true;
     session.consume_output(session.output().size());
+    // The last reply (221, 421) and close_notify (RFC 8446 §6.1) share one send.
+    if (session.closed()) c.tls->close_notify();
     flush_tls(c);
     return;
   }

@@ -65,6 +65,11 @@ std::unique_ptr<TlsContexts> TlsContexts::build(std::shared_ptr<const TlsCertifi
       error = where + "the key does not match the certificate";
       return nullptr;
     }
+    if (auto signer = P256Signer::from_pem(key)) {
+      wolfSSL_CTX_SetEccSignCb(ctx, &TlsContexts::on_ecc_sign);
+      wolfSSL_CTX_SetEccSignCtx(ctx, signer.get());
+      set->signers_.push_back(std::move(signer));
+    }
     // Stateless tickets instead of wolfSSL's session cache, which is one process-wide table
     // behind a mutex that every reactor would share.
     wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
@@ -103,6 +108,20 @@ int TlsContexts::on_server_name(WOLFSSL* ssl, int*, void* self) {
   const auto chosen = set.certificates_->select(name);
   if (chosen != 0) wolfSSL_set_SSL_CTX(ssl, set.contexts_[chosen]);
   return 0;  // SSL_TLSEXT_ERR_OK: an unknown name still gets the default certificate
+}
+
+// wolfSSL's PK callback for the handshake signature. The signer is looked up on the
+// connection's current context, not taken from `unused` (the per-connection copy made by
+// wolfSSL_new), because SNI may have moved the connection to another certificate since.
+int TlsContexts::on_ecc_sign(WOLFSSL* ssl, const unsigned char* digest, unsigned int digest_length,
+                             unsigned char* out, word32* out_length, const unsigned char*,
+                             unsigned int, void*) {
+  auto* signer = static_cast<P256Signer*>(wolfSSL_CTX_GetEccSignCtx(wolfSSL_get_SSL_CTX(ssl)));
+  if (signer == nullptr) return WOLFSSL_FATAL_ERROR;
+  const auto length = signer->sign({digest, digest_length}, {out, *out_length});
+  if (length == 0) return WOLFSSL_FATAL_ERROR;
+  *out_length = static_cast<word32>(length);
+  return 0;
 }
 
 }  // namespace mxring::engine::tls

@@ -1,7 +1,8 @@
 // One reactor's wolfSSL contexts: one per certificate, all with the same safe settings (TLS
-// 1.2 minimum, the AEAD-only cipher list, X25519 first, shared session-ticket keys). A
-// handshake starts on the first; the SNI callback moves it to the certificate its server
-// name selects. Per reactor, so no context is shared between threads (no locks).
+// 1.2 minimum, the AEAD-only cipher list, X25519 first, shared session-ticket keys; P-256
+// signatures by libcrypto, see P256Signer). A handshake starts on the first; the SNI
+// callback moves it to the certificate its server name selects. Per reactor, so no context
+// or signer is shared between threads (no locks).
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "mxring/engine/tls_certificates.h"
+#include "p256_signer.h"
 #include "ticket_keys.h"
 #include "wolfssl.h"
 
@@ -33,10 +35,14 @@ class TlsContexts {
  private:
   TlsContexts() = default;
   static int on_server_name(WOLFSSL* ssl, int* alert, void* self);
+  static int on_ecc_sign(WOLFSSL* ssl, const unsigned char* digest, unsigned int digest_length,
+                         unsigned char* out, word32* out_length, const unsigned char* key_der,
+                         unsigned int key_der_length, void* unused);
 
   std::shared_ptr<const TlsCertificates> certificates_;
   std::shared_ptr<const TicketKeys> tickets_;
   std::vector<WOLFSSL_CTX*> contexts_;
+  std::vector<std::unique_ptr<P256Signer>> signers_;  // for the contexts with a P-256 key
 };
 
 }  // namespace mxring::engine::tls
