@@ -84,7 +84,8 @@ class SpoolWriterTest : public ::testing::Test {
     for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
   }
 
-  SpoolWriterOptions options(std::uint64_t segment_size = 64ull << 20) {
+  // Small segments: each is zero-filled ahead (SegmentPreparer).
+  SpoolWriterOptions options(std::uint64_t segment_size = 4u << 20) {
     SpoolWriterOptions o;
     o.directory = (dir_ / "0").string();
     o.segment_size = segment_size;
@@ -141,8 +142,7 @@ class SpoolWriterIoTest : public SpoolWriterTest,
     o.syncs_in_flight = std::get<1>(GetParam());
     return o;
   }
-  // Direct I/O zero-fills every segment ahead: keep them small.
-  std::uint64_t segment_size() const { return direct_io_ ? 1u << 20 : 64ull << 20; }
+  std::uint64_t segment_size() const { return 1u << 20; }
 };
 
 std::string io_name(const ::testing::TestParamInfo<std::tuple<bool, unsigned>>& info) {
@@ -208,11 +208,61 @@ TEST_F(SpoolWriterTest, RecoveryCutsATornTailAndKeepsWholeRecords) {
   ASSERT_EQ(writer.open(), "");
   EXPECT_EQ(std::filesystem::file_size(segment), whole);
   writer.start();
-  store(10, 5);  // appending goes on after the last whole record
+  store(10, 5);  // storing goes on, in a fresh segment after the recovered one
   writer.stop();
   std::size_t records = 0;
   EXPECT_TRUE(SpoolReader(dir_.string()).scan([&](const SpoolRecord&) { ++records; }).empty());
   EXPECT_EQ(records, 15u);
+}
+
+// A crash leaves a prepared segment as it was: the last whole records, maybe a torn one, and
+// the zeros it was prepared with up to its full size. Recovery keeps the records, cuts the
+// rest, and storing goes on in a fresh prepared segment.
+TEST_F(SpoolWriterTest, RecoveryOfAPreparedSegmentCutsATornRecordAndTheZeros) {
+  const auto o = options();
+  {
+    SpoolWriter writer(o, {&channel_});
+    ASSERT_EQ(writer.open(), "");
+    writer.start();
+    store(0, 10);
+  }
+  const auto segment = SpoolReader(dir_.string()).segments().at(0);
+  const auto whole = std::filesystem::file_size(segment);
+  {
+    std::ofstream append(segment, std::ios::binary | std::ios::app);
+    append << "MXR1" << std::string(300, 'z');
+  }
+  std::filesystem::resize_file(segment, o.segment_size);  // the zeros beyond, as prepared
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  EXPECT_EQ(std::filesystem::file_size(segment), whole);
+  writer.start();
+  store(10, 5);
+  const auto segments = SpoolReader(dir_.string()).segments();
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_EQ(std::filesystem::file_size(segments[1]), o.segment_size);  // prepared
+  writer.stop();
+  EXPECT_EQ(stored_queue_ids().size(), 15u);
+}
+
+// A segment that cannot be prepared (here a directory holds the preparer's file name; in
+// life, a disk without room for a whole segment) is grown by appending instead: nothing is
+// refused for it.
+TEST_F(SpoolWriterTest, WithoutAPreparedSegmentItAppends) {
+  const auto o = options();
+  std::filesystem::create_directories(std::filesystem::path(o.directory) / ".prepared");
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  const auto done = store(0, 50);
+  ASSERT_EQ(done.size(), 50u);
+  for (const auto& c : done) EXPECT_EQ(c.result, StorageResult::stored);
+  const auto segment = SpoolReader(dir_.string()).segments().at(0);
+  // Appended: the file ends where the answered records end.
+  EXPECT_EQ(std::filesystem::file_size(segment), read_commit_point(o.directory)->offset);
+  EXPECT_LT(std::filesystem::file_size(segment), o.segment_size);
+  writer.stop();
+  EXPECT_EQ(stored_queue_ids().size(), 50u);
 }
 
 TEST_P(SpoolWriterIoTest, SegmentsRotateBySize) {
@@ -243,19 +293,22 @@ TEST_P(SpoolWriterIoTest, SyncsInFlightAnswerInWriteOrder) {
   const auto commit = read_commit_point(o.directory);
   const auto segment = SpoolReader(dir_.string()).segments().at(0);
   ASSERT_TRUE(commit.has_value());
-  // Direct I/O: the segment is zero-filled ahead, and the commit point ends the last batch's
-  // padding; the records end within the 4096 octets before it.
+  // The live segment is zero-filled ahead, and the commit point ends the last batch: its
+  // last record, or with direct I/O its padding (the records end within the 4096 octets
+  // before it). Stopping cuts the zeros beyond it.
   std::uint64_t records_end = 0;
   SpoolReader(dir_.string()).scan([&](const SpoolRecord& r) {
     records_end = r.offset + r.view.header.record_length();
   });
+  EXPECT_EQ(std::filesystem::file_size(segment), o.segment_size);
   if (direct_io_) {
     EXPECT_EQ(commit->offset % 4096, 0u);
     EXPECT_LT(commit->offset - records_end, 4096u);
   } else {
-    EXPECT_EQ(commit->offset, std::filesystem::file_size(segment));
+    EXPECT_EQ(commit->offset, records_end);
   }
   writer.stop();
+  EXPECT_EQ(std::filesystem::file_size(segment), read_commit_point(o.directory)->offset);
   ASSERT_EQ(done.size(), 3000u);
   for (std::size_t i = 0; i < done.size(); ++i) {
     EXPECT_EQ(done[i].slot, i);

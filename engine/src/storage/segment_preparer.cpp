@@ -1,5 +1,6 @@
-// Writes zeros over a whole new segment with direct I/O (nothing of it passes through the page
-// cache) and syncs it, so the writer's later writes into it are overwrites.
+// Writes zeros over a whole new segment and syncs it, so the writer's later writes into it are
+// overwrites: with direct I/O for a direct-I/O writer (nothing passes through the page cache),
+// through the page cache for a writer whose writes go there too.
 #include "segment_preparer.h"
 
 #include <fcntl.h>
@@ -25,8 +26,12 @@ constexpr std::size_t kZeroChunk = 256 << 10;
 
 }  // namespace
 
-SegmentPreparer::SegmentPreparer(std::string directory, std::uint64_t size, unsigned writer_index)
-    : directory_(std::move(directory)), path_(directory_ + "/.prepared"), size_(size) {
+SegmentPreparer::SegmentPreparer(std::string directory, std::uint64_t size, unsigned writer_index,
+                                 bool direct)
+    : directory_(std::move(directory)),
+      path_(directory_ + "/.prepared"),
+      size_(size),
+      direct_(direct) {
   thread_ = std::thread([this, writer_index] {
     name_this_thread("prep", static_cast<int>(writer_index));
     // Best effort: schedulers without priorities (none, kyber) ignore it.
@@ -63,7 +68,8 @@ void SegmentPreparer::run() {
 
 int SegmentPreparer::prepare() const {
   unlink(path_.c_str());
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0640);
+  const int fd = ::open(path_.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (direct_ ? O_DIRECT : 0), 0640);
   if (fd < 0) return errno;
   // Reserve first: a full disk shows here, before a single zero is written.
   if (fallocate(fd, 0, 0, static_cast<off_t>(size_)) != 0 && errno != EOPNOTSUPP) {
@@ -88,10 +94,18 @@ int SegmentPreparer::prepare() const {
     const auto n =
         pwrite(fd, zeros, std::min<std::uint64_t>(kZeroChunk, size_ - at), static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
+    if (n <= 0) {
       error = n < 0 ? errno : EIO;
-    else
-      at += static_cast<std::uint64_t>(n);
+      break;
+    }
+    // Through the page cache, each chunk goes to the disk before the next is written, at this
+    // thread's idle priority: 64 MiB of dirty zeros synced at once would queue the writer's
+    // group commits behind them.
+    if (!direct_ && sync_file_range(fd, static_cast<off_t>(at), n,
+                                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                        SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+      error = errno;
+    at += static_cast<std::uint64_t>(n);
   }
   if (error == 0 && fdatasync(fd) != 0) error = errno;
   close(fd);

@@ -85,9 +85,10 @@ std::string SpoolWriter::open() {
   std::error_code error;
   std::filesystem::create_directories(options_.directory, error);
   if (error) return "cannot create " + options_.directory + ": " + error.message();
-  if (options_.direct_io)
+  if (options_.direct_io || options_.preallocate)
     preparer_ = std::make_unique<SegmentPreparer>(
-        options_.directory, round_up_to_batch_alignment(options_.segment_size), options_.index);
+        options_.directory, round_up_to_batch_alignment(options_.segment_size), options_.index,
+        options_.direct_io);
   std::uint64_t last = 0;
   for (const auto& entry : std::filesystem::directory_iterator(options_.directory, error)) {
     const auto name = entry.path().filename().string();
@@ -109,10 +110,17 @@ std::string SpoolWriter::open() {
 
 // Opens segment `sequence` for appending. Recovering, it first reads the segment and cuts
 // off a torn tail: records after the last whole one were never acknowledged, because the
-// writer answers only after its fdatasync (or direct write) returned. With direct I/O the
-// recovered segment is then final, and appending goes on in a fresh prepared one.
+// writer answers only after its fdatasync (or direct write) returned. A writer with prepared
+// segments then leaves the recovered one final and goes on in a fresh prepared one. Without
+// direct I/O, a segment that cannot be prepared (no room for a whole one, say) is grown by
+// appending instead.
 bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
-  if (!recover && options_.direct_io) return open_prepared_segment(sequence);
+  if (!recover && preparer_) {
+    if (open_prepared_segment(sequence)) return true;
+    if (options_.direct_io) return false;
+    log(Level::warning, "spool: cannot prepare a segment (" + std::string(std::strerror(errno)) +
+                            "); appending to a growing one");
+  }
   const auto path = options_.directory + "/" + segment_name(sequence);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return false;
@@ -154,16 +162,15 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
       close(fd);
       return false;
     }
-    if (options_.direct_io) {
+    if (preparer_) {
       close(fd);
       if (valid_end == 0) unlink(path.c_str());  // nothing in it: its number is reused
-      return open_prepared_segment(valid_end == 0 ? sequence : sequence + 1);
+      return open_segment(valid_end == 0 ? sequence : sequence + 1, false);
     }
   } else {
-    // Reserve the whole segment up front (the file's size is unchanged): appends then never
-    // allocate blocks, so each group commit journals less, and a nearly full disk shows at
-    // rotation rather than in the middle of a batch. Best effort: tmpfs or a full disk may
-    // refuse, and appending works without it.
+    // Reserve what is left of the segment (the file's size is unchanged): appends then never
+    // allocate blocks, and a nearly full disk shows at rotation rather than in the middle of
+    // a batch. Best effort: a full disk may refuse, and appending works without it.
     if (options_.preallocate)
       fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(options_.segment_size));
     sync_directory(options_.directory);
@@ -174,40 +181,49 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
     errno = error;
     return false;
   }
-  if (fd_ >= 0) close(fd_);
+  leave_segment();
   fd_ = fd;
   sequence_ = sequence;
   offset_ = valid_end;
   committed_end_ = valid_end;
   segment_opened_s_ = monotonic_s();
+  segment_prepared_ = false;
   return true;
 }
 
-// Direct I/O: segment `sequence` is the next prepared (zero-filled) file. The segment left
-// behind is final: the zeros beyond its last batch are cut.
+// Closes the current segment, which is final from now on. The zeros a prepared one holds
+// beyond its last batch are cut (left by a crash instead, they read as padding).
+void SpoolWriter::leave_segment() {
+  if (fd_ < 0) return;
+  if (segment_prepared_ && ftruncate(fd_, static_cast<off_t>(offset_)) != 0)
+    log(Level::warning,
+        "spool: cannot cut the unused end of a segment: " + std::string(std::strerror(errno)));
+  close(fd_);
+  fd_ = -1;
+}
+
+// Segment `sequence` is the next prepared (zero-filled) file. The segment left behind is
+// final: the zeros beyond its last batch are cut.
 bool SpoolWriter::open_prepared_segment(std::uint64_t sequence) {
   const auto path = options_.directory + "/" + segment_name(sequence);
   if (const int error = preparer_->take(path); error != 0) {
     errno = error;
     return false;
   }
-  // The sync threads write through `direct`: their own read-only descriptors (SyncPipeline::
-  // open) serve fdatasync, which direct I/O never calls.
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  const int direct = fd < 0 ? -1 : ::open(path.c_str(), O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC);
-  if (direct < 0) {
+  // With direct I/O the sync threads write through `direct`, and fdatasync is never called;
+  // otherwise they fdatasync through their own descriptors (SyncPipeline::open).
+  const int direct = fd < 0 || !options_.direct_io
+                         ? -1
+                         : ::open(path.c_str(), O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC);
+  if (fd < 0 || (options_.direct_io ? direct < 0 : !syncs_->open(path))) {
     const int error = errno;
     if (fd >= 0) close(fd);
     if (direct >= 0) close(direct);
     errno = error;
     return false;
   }
-  if (fd_ >= 0) {
-    if (ftruncate(fd_, static_cast<off_t>(offset_)) != 0)
-      log(Level::warning,
-          "spool: cannot cut the unused end of a segment: " + std::string(std::strerror(errno)));
-    close(fd_);
-  }
+  leave_segment();
   if (direct_fd_ >= 0) close(direct_fd_);
   fd_ = fd;
   direct_fd_ = direct;
@@ -215,6 +231,7 @@ bool SpoolWriter::open_prepared_segment(std::uint64_t sequence) {
   offset_ = 0;
   committed_end_ = 0;
   segment_opened_s_ = monotonic_s();
+  segment_prepared_ = true;
   return true;
 }
 
@@ -267,7 +284,7 @@ void SpoolWriter::stop() {
   thread_.join();
   // Everything is answered (run() ends only then): the zeros prepared beyond the last batch
   // can go.
-  if (options_.direct_io && fd_ >= 0 && ftruncate(fd_, static_cast<off_t>(offset_)) == 0)
+  if (segment_prepared_ && fd_ >= 0 && ftruncate(fd_, static_cast<off_t>(offset_)) == 0)
     fdatasync(fd_);
 }
 

@@ -3,9 +3,10 @@
 // commit), and only then answers each message. One record when idle, as many as wait when
 // busy: the batch grows with the load, never with a timer. Up to `syncs_in_flight` batches
 // are being synced at once (SyncPipeline); answers still go out in the order of the writes.
-// With direct I/O (`direct_io`), each batch is instead one O_DIRECT | O_DSYNC write at the next
-// multiple of 4096 into a segment zero-filled ahead (SegmentPreparer), several in flight at
-// once, each durable when it returns: no fdatasync, no journal commit, no page cache.
+// Segments are zero-filled ahead (SegmentPreparer), so batches overwrite and each fdatasync
+// writes data only. With direct I/O (`direct_io`), each batch is instead one O_DIRECT |
+// O_DSYNC write at the next multiple of 4096, several in flight at once, each durable when it
+// returns: no fdatasync, no journal commit, no page cache.
 // Configured with a maildir, it hands the batch to MaildirStore instead. Messages for Kafka go to
 // the writer's own producer and are answered as the brokers acknowledge them, while the spool
 // batches go on.
@@ -38,7 +39,7 @@ struct SpoolWriterOptions {
   std::uint64_t segment_size = 64ull << 20;  // rotate past this many octets
   std::int64_t segment_age_s = 3600;         // ... or once the segment is this old
   std::int64_t retention_s = 0;              // at start and each rotation, apply_retention; 0 = off
-  bool preallocate = true;                   // reserve segment_size when a segment starts
+  bool preallocate = true;  // zero-fill segments ahead (SegmentPreparer), else grow by appending
   std::size_t max_batch_records = 1024;
   unsigned syncs_in_flight = 1;  // fdatasyncs of the segment running at once (1: by the writer)
   bool direct_io = false;        // batches as O_DIRECT | O_DSYNC writes (syncs_in_flight at once)
@@ -92,6 +93,7 @@ class SpoolWriter {
   void write_direct(const std::vector<iovec>& iov, std::uint64_t bytes,
                     std::vector<StoreRequest>&& batch, std::vector<std::size_t>&& channels);
   bool open_prepared_segment(std::uint64_t sequence);
+  void leave_segment();
   void count_batch(std::size_t records);
   void fail_batch(std::vector<StoreRequest>& batch, const std::vector<std::size_t>& channels,
                   int error);
@@ -113,7 +115,8 @@ class SpoolWriter {
   std::thread thread_;
   int fd_ = -1;
   int direct_fd_ = -1;                         // the segment again, O_DIRECT | O_DSYNC
-  std::unique_ptr<SegmentPreparer> preparer_;  // direct I/O only
+  std::unique_ptr<SegmentPreparer> preparer_;  // direct I/O, or preallocate
+  bool segment_prepared_ = false;              // the current segment came from preparer_
   std::string prefixes_;                       // the batch's record headers and envelopes
   std::vector<std::size_t> prefix_ends_;       // where each record's ends in prefixes_
   std::vector<iovec> iov_;                     // the batch as written
