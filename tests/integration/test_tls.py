@@ -7,6 +7,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import time
 
@@ -250,6 +251,29 @@ def test_starttls_injection_is_never_answered(mxringd, certs, injected):
             assert read_reply(tls) == b"221 2.0.0 Bye\r\n"
     server.stop()
     assert server.messages_accepted() == 0
+
+
+@pytest.mark.parametrize("version", ["TLSv1_3", "TLSv1_2"])
+def test_quit_inside_tls_ends_with_close_notify(mxringd, certs, version):
+    """221, then close_notify (RFC 8446 §6.1) before the TCP close: a client that refuses
+    ragged EOFs reads a clean end of stream, with nothing after the 221."""
+    server = tls_server(mxringd, certs)
+    context = insecure_client_context()
+    context.maximum_version = getattr(ssl.TLSVersion, version)
+    context.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF  # Debian's Python sets it by default
+    for _ in range(3):
+        with socket.create_connection((server.host, server.port), timeout=10) as raw:
+            reply, extra = starttls_with(raw, b"")
+            assert reply.startswith(b"220 ") and extra == b""
+            tls = context.wrap_socket(raw, server_hostname="mx.test",
+                                      suppress_ragged_eofs=False)
+            tls.sendall(b"EHLO client.test\r\n")
+            assert read_reply(tls).startswith(b"250-mx.test")
+            tls.sendall(b"QUIT\r\n")
+            assert read_reply(tls) == b"221 2.0.0 Bye\r\n"
+            assert tls.recv(4096) == b""  # close_notify; a bare FIN raises SSLEOFError
+            assert tls.version() == version.replace("_", ".")
+    server.stop()
 
 
 def test_handshake_garbage_closes_only_that_connection(mxringd, certs):
