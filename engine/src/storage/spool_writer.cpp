@@ -191,15 +191,23 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
   return true;
 }
 
-// Closes the current segment, which is final from now on. The zeros a prepared one holds
-// beyond its last batch are cut (left by a crash instead, they read as padding).
+// The zeros a prepared segment holds beyond its last batch are cut once nothing more goes
+// into it (left by a crash instead, they read as padding). True if there was a cut to make
+// and it was made.
+bool SpoolWriter::cut_prepared_tail() {
+  if (!segment_prepared_ || fd_ < 0) return false;
+  if (ftruncate(fd_, static_cast<off_t>(offset_)) == 0) return true;
+  log(Level::warning,
+      "spool: cannot cut the unused end of a segment: " + std::string(std::strerror(errno)));
+  return false;
+}
+
+// Closes the current segment (both its descriptors), which is final from now on.
 void SpoolWriter::leave_segment() {
-  if (fd_ < 0) return;
-  if (segment_prepared_ && ftruncate(fd_, static_cast<off_t>(offset_)) != 0)
-    log(Level::warning,
-        "spool: cannot cut the unused end of a segment: " + std::string(std::strerror(errno)));
-  close(fd_);
-  fd_ = -1;
+  cut_prepared_tail();
+  if (fd_ >= 0) close(fd_);
+  if (direct_fd_ >= 0) close(direct_fd_);
+  fd_ = direct_fd_ = -1;
 }
 
 // Segment `sequence` is the next prepared (zero-filled) file. The segment left behind is
@@ -224,7 +232,6 @@ bool SpoolWriter::open_prepared_segment(std::uint64_t sequence) {
     return false;
   }
   leave_segment();
-  if (direct_fd_ >= 0) close(direct_fd_);
   fd_ = fd;
   direct_fd_ = direct;
   sequence_ = sequence;
@@ -284,8 +291,7 @@ void SpoolWriter::stop() {
   thread_.join();
   // Everything is answered (run() ends only then): the zeros prepared beyond the last batch
   // can go.
-  if (segment_prepared_ && fd_ >= 0 && ftruncate(fd_, static_cast<off_t>(offset_)) == 0)
-    fdatasync(fd_);
+  if (cut_prepared_tail()) fdatasync(fd_);
 }
 
 void SpoolWriter::answer(std::size_t channel, StoreCompletion completion) {

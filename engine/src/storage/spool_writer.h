@@ -93,6 +93,7 @@ class SpoolWriter {
   void write_direct(const std::vector<iovec>& iov, std::uint64_t bytes,
                     std::vector<StoreRequest>&& batch, std::vector<std::size_t>&& channels);
   bool open_prepared_segment(std::uint64_t sequence);
+  bool cut_prepared_tail();
   void leave_segment();
   void count_batch(std::size_t records);
   void fail_batch(std::vector<StoreRequest>& batch, const std::vector<std::size_t>& channels,
