@@ -38,6 +38,15 @@ std::string mailbox_key(std::string_view local_part) {
   return lower(key);
 }
 
+// Sender-specified routing in a local part: user%elsewhere, elsewhere!user, or a quoted
+// "user@elsewhere". Downstream MTAs read these as "forward to elsewhere" (Postfix's
+// allow_percent_hack, swap_bangpath and resolve_dequoted_address are on by default, and
+// sendmail does the same), so accepting one for an accepted domain would let a client relay
+// through us. Postfix's reject_unauth_destination refuses them for the same reason.
+bool routes_elsewhere(const std::string& key) {
+  return key.find_first_of("%!@") != std::string::npos;
+}
+
 std::string without_detail(const std::string& key) {
   const auto plus = key.find('+');
   return plus == std::string::npos || plus == 0 ? key : key.substr(0, plus);
@@ -119,7 +128,8 @@ RcptVerdict RecipientPolicy::check(std::string_view local_part, std::string_view
   const bool ours = !domain.empty() && accepts_domain_key(domain_key);
   // RFC 5321 §4.5.1: <postmaster> without a domain, or at any domain we serve, always works.
   if (key == "postmaster" && (domain.empty() || ours)) return RcptVerdict::accept;
-  if (!ours) return may_relay ? RcptVerdict::accept : RcptVerdict::relay_denied;
+  if (!ours || routes_elsewhere(key))
+    return may_relay ? RcptVerdict::accept : RcptVerdict::relay_denied;
   if (catch_all_) return RcptVerdict::accept;
   const auto base = without_detail(key);
   for (const auto& user : users_) {

@@ -50,6 +50,23 @@ def test_smtplib_sees_relay_refused(mxringd):
     assert server.messages_accepted() == 0
 
 
+def test_smtplib_sees_routing_in_the_local_part_refused_as_relay(mxringd):
+    # user%elsewhere, elsewhere!user and "user@elsewhere" at an accepted domain are what
+    # Postfix and sendmail forward to elsewhere: accepting them would make us a relay.
+    server = mxringd()
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as client:
+        client.ehlo()
+        client.mail("alice@client.test")
+        for rcpt in ("victim%elsewhere.test@localhost", "elsewhere.test!victim@localhost",
+                     '"victim@elsewhere.test"@localhost', "postmaster%elsewhere.test@localhost"):
+            assert client.rcpt(rcpt) == (550, b"5.7.1 Relay access denied"), rcpt
+        assert client.rcpt("bob@localhost") == (250, b"2.1.5 Ok")
+        code, text = client.data(b"Subject: routed\r\n\r\nbody\r\n")
+        assert code == 250, text
+    server.stop()
+    assert server.messages_accepted() == 1
+
+
 def swaks(server, *extra):
     return subprocess.run(
         ["swaks", "--server", f"{server.host}:{server.port}", "--helo", "client.test",

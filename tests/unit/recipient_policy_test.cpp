@@ -29,6 +29,27 @@ TEST(RecipientPolicy, ForeignDomainsAreNotRelayed) {
   EXPECT_EQ(policy.check("friend", "elsewhere.example", true), RcptVerdict::accept);
 }
 
+// user%elsewhere@ours, elsewhere!user@ours and "user@elsewhere"@ours are relay attempts:
+// a downstream MTA applying the percent hack or bang paths would forward them.
+TEST(RecipientPolicy, LocalPartsThatRouteElsewhereAreNotRelayed) {
+  for (const auto* users : {"", "*\n"}) {
+    const auto policy = make({"example.com"}, users);
+    EXPECT_EQ(policy.check("victim%elsewhere.example", "example.com", false),
+              RcptVerdict::relay_denied);
+    EXPECT_EQ(policy.check("elsewhere.example!victim", "example.com", false),
+              RcptVerdict::relay_denied);
+    EXPECT_EQ(policy.check("\"victim@elsewhere.example\"", "example.com", false),
+              RcptVerdict::relay_denied);
+    EXPECT_EQ(policy.check("\"victim\\@elsewhere.example\"", "example.com", false),
+              RcptVerdict::relay_denied);
+    EXPECT_EQ(policy.check("postmaster%elsewhere.example", "example.com", false),
+              RcptVerdict::relay_denied);
+    EXPECT_EQ(policy.check("victim%elsewhere.example", "example.com", true), RcptVerdict::accept);
+    // Quoting alone routes nowhere.
+    EXPECT_EQ(policy.check("\"a b\"", "example.com", false), RcptVerdict::accept);
+  }
+}
+
 TEST(RecipientPolicy, UnknownUsersAreRefusedAtRcptTime) {
   const auto policy = make({"example.com"}, "alice\nbob # the second\n\n# comment only\n");
   EXPECT_EQ(policy.check("alice", "example.com", false), RcptVerdict::accept);

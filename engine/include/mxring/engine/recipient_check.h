@@ -10,7 +10,8 @@ namespace mxring::engine {
 enum class RcptVerdict : std::uint8_t {
   accept,
   unknown_user,  // 550 5.1.1: an accepted domain, but nobody of that name
-  relay_denied,  // 550 5.7.1: not a domain we accept mail for (no open relay)
+  relay_denied,  // 550 5.7.1: not a domain we accept mail for, or a local part that routes
+                 // elsewhere (user%elsewhere, elsewhere!user); no open relay
 };
 
 class RecipientCheck {
