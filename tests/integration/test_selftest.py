@@ -18,8 +18,8 @@ from conftest import MXRINGD
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 
 
-def selftest(port):
-    result = subprocess.run([MXRING, "selftest", f"127.0.0.1:{port}", "--json"],
+def selftest(port, *extra):
+    result = subprocess.run([MXRING, "selftest", f"127.0.0.1:{port}", "--json", *extra],
                             capture_output=True, text=True, timeout=300)
     verdicts = {}
     for line in result.stdout.splitlines():
@@ -31,12 +31,15 @@ def selftest(port):
 def test_mxringd_passes_every_check(mxringd, tmp_path):
     cert, key = make_certificate(str(tmp_path), "mx", ["mx.test"], "ec")
     server = mxringd("--greet-delay", "1", "--tls-cert", cert, "--tls-key", key)
-    code, verdicts = selftest(server.port)
-    assert len(verdicts) == 10
+    code, verdicts = selftest(server.port, "--rcpt", "postmaster@localhost")
+    assert len(verdicts) == 14
     assert {v for v, _ in verdicts.values()} == {"PASS"}, verdicts
     assert code == 0
     assert verdicts["early-talker"][1].startswith("refused: 554")
     assert "550 5.6.0" in verdicts["smuggling <LF>.<LF>"][1]
+    for check in ("open-relay", "relay user%elsewhere", "relay elsewhere!user",
+                  'relay "user@elsewhere"'):
+        assert verdicts[check][1].endswith("550 5.7.1 Relay access denied"), verdicts[check]
     server.stop()
     assert server.messages_accepted() == 0  # every smuggling probe was refused whole
 
@@ -46,8 +49,11 @@ def test_without_a_greeting_delay_an_early_talker_cannot_be_seen(mxringd):
     code, verdicts = selftest(server.port)
     assert verdicts["early-talker"][0] == "FAIL" and code == 1
     assert verdicts["starttls-injection"][0] == "SKIP"  # no certificate, no STARTTLS
+    # Without a domain in --rcpt, routing through an accepted domain cannot be tried.
+    routes = ("relay user%elsewhere", "relay elsewhere!user", 'relay "user@elsewhere"')
+    assert {verdicts[check][0] for check in routes} == {"SKIP"}
     others = {name: v for name, (v, _) in verdicts.items()
-              if name not in ("early-talker", "starttls-injection")}
+              if name not in ("early-talker", "starttls-injection", *routes)}
     assert set(others.values()) == {"PASS"}, verdicts
 
 
@@ -103,10 +109,11 @@ def lax_server():
 
 
 def test_a_lax_server_is_caught(lax_server):
-    code, verdicts = selftest(lax_server)
+    code, verdicts = selftest(lax_server, "--rcpt", "postmaster@lax.test")
     assert code == 1
     for check in ("smuggling <LF>.<LF>", "smuggling <CRLF>.<LF>", "bare-lf-command",
-                  "long-command-line", "early-talker"):
+                  "long-command-line", "early-talker", "open-relay", "relay user%elsewhere",
+                  "relay elsewhere!user", 'relay "user@elsewhere"'):
         assert verdicts[check][0] == "FAIL", (check, verdicts[check])
     assert verdicts["smuggling <CR>.<CR>"][0] == "PASS"  # it does not split on a bare CR
     assert verdicts["starttls-injection"][0] == "SKIP"

@@ -171,6 +171,32 @@ CheckResult long_line(const Target& t) {
                  summary(replies) + (sane ? "; the connection went on" : "; then closed"));
 }
 
+// RFC 2505 §2.1: an MTA must not relay for strangers. Besides a plainly foreign domain, the
+// forms downstream MTAs read as routing (the percent hack, bang paths, a quoted "@") at a
+// domain the server accepts: Postfix's reject_unauth_destination refuses those too. Only
+// RCPT is tried; nothing is sent. `accepted_domain` empty: the routing forms cannot be tried.
+CheckResult relay(const Target& t, const std::string& name, const std::string& recipient) {
+  CheckResult failed;
+  auto probe = greeted(t, name, failed);
+  if (!probe) return failed;
+  probe->send("MAIL FROM:<" + t.sender + ">\r\n");
+  if (const auto r = probe->reply(10s); !r || r->code != 250)
+    return outcome(name, Verdict::error, "MAIL refused");
+  probe->send("RCPT TO:<" + recipient + ">\r\n");
+  const auto rcpt = probe->reply(10s);
+  probe->send("RSET\r\nQUIT\r\n");
+  if (!rcpt) return outcome(name, Verdict::error, "no reply to RCPT");
+  const auto detail = "RCPT TO:<" + recipient + ">: " + summary({*rcpt});
+  if (rcpt->code == 250 || rcpt->code == 251)
+    return outcome(name, Verdict::fail, "would relay for this client: " + detail);
+  return outcome(name, Verdict::pass, detail);
+}
+
+std::string domain_of(const std::string& address) {
+  const auto at = address.rfind('@');
+  return at == std::string::npos ? std::string{} : address.substr(at + 1);
+}
+
 }  // namespace
 
 const char* verdict_name(Verdict verdict) {
@@ -202,6 +228,21 @@ std::vector<CheckResult> run_checks(const Target& target) {
   results.push_back(starttls_injection(target));
   results.push_back(bare_lf_command(target));
   results.push_back(long_line(target));
+  results.push_back(relay(target, "open-relay", "selftest@relay-probe.mxring.invalid"));
+  const auto domain = domain_of(target.recipient);
+  constexpr std::array<std::pair<const char*, const char*>, 3> kRoutes = {{
+      {"relay user%elsewhere", "selftest%relay-probe.mxring.invalid@"},
+      {"relay elsewhere!user", "relay-probe.mxring.invalid!selftest@"},
+      {"relay \"user@elsewhere\"", "\"selftest@relay-probe.mxring.invalid\"@"},
+  }};
+  for (const auto& [name, local_part] : kRoutes) {
+    if (domain.empty())
+      results.push_back(outcome(name, Verdict::skipped,
+                                "needs --rcpt at a domain the server accepts, e.g. "
+                                "postmaster@example.com"));
+    else
+      results.push_back(relay(target, name, local_part + domain));
+  }
   return results;
 }
 

@@ -11,16 +11,18 @@ namespace mxring::tools {
 void add_selftest_command(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand(
       "selftest",
-      "Probe an SMTP server for smuggling, STARTTLS injection, early talking and over-long "
-      "lines; a verdict per check. Sends a few messages to postmaster: use it on your own "
-      "servers");
+      "Probe an SMTP server for smuggling, STARTTLS injection, early talking, over-long "
+      "lines and relaying; a verdict per check. Sends a few messages to postmaster: use it on "
+      "your own servers");
   auto target = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto recipient = std::make_shared<std::string>("postmaster");
   command->add_option("target", *target, "ADDR:PORT (numeric; IPv6 as [::1]:25)")->required();
   command->add_option("--rcpt", *recipient,
                       "Recipient the probes' messages go to (default postmaster, which RFC 5321 "
-                      "§4.5.1 makes every server accept)");
+                      "§4.5.1 makes every server accept). At a domain (postmaster@example.com), "
+                      "the relay probes also try routing through that domain (user%elsewhere@, "
+                      "elsewhere!user@, \"user@elsewhere\"@)");
   command->add_flag("--json", *json, "One JSON object a check instead of the table");
   command->callback([&exit_code, target, json, recipient] {
     selftest::Target t;
