@@ -39,8 +39,9 @@ TEST(LogLineTest, TextQuotesOnlyWhatNeedsIt) {
   EXPECT_EQ(strip_timestamp(out, " info"), " info: mxringd: listening on x\n");
 }
 
-// Values are scanned 16 octets a step with a scalar tail: put each octet that decides
-// between bare and quoted at every position of values of every length around the step.
+// Values are scanned 16 octets a step with a table for the tail, and copied in overlapping
+// words: put each octet that decides between bare and quoted at every position of values of
+// every length around the step (and the copy must keep it where it was).
 TEST(LogLineTest, EveryOctetDecidesBareOrQuotedAtEveryPosition) {
   const unsigned char probes[] = {0x00, 0x09, 0x20, 0x21, 0x3c, 0x7e, 0x7f,
                                   0x80, 0xc3, 0xff, '"',  '\\', '=',  'a'};
