@@ -188,7 +188,7 @@ CheckResult relay(const Target& t, const std::string& name, const std::string& r
   if (!rcpt) return outcome(name, Verdict::error, "no reply to RCPT");
   const auto detail = "RCPT TO:<" + recipient + ">: " + summary({*rcpt});
   if (rcpt->code == 250 || rcpt->code == 251)
-    return outcome(name, Verdict::fail, "would relay for this client: " + detail);
+    return outcome(name, Verdict::fail, "accepted a recipient it would have to relay: " + detail);
   return outcome(name, Verdict::pass, detail);
 }
 
