@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -51,7 +52,9 @@ class SpoolWriterTest : public ::testing::Test {
 
   // Stores `count` messages, keeping at most the ring's capacity outstanding as a reactor
   // does, and returns every answer.
-  std::vector<StoreCompletion> store(int first, int count, std::size_t size = 100) {
+  // `sync`: durability fsync (else none).
+  std::vector<StoreCompletion> store(int first, int count, std::size_t size = 100,
+                                     bool sync = true) {
     std::vector<StoreCompletion> done;
     std::size_t outstanding = 0;
     const auto collect = [&] {
@@ -60,7 +63,7 @@ class SpoolWriterTest : public ::testing::Test {
     };
     for (int i = first; i < first + count; ++i) {
       while (outstanding >= channel_.requests.capacity()) collect();
-      StoreRequest r{message(i, size), static_cast<std::uint32_t>(i), 7, true};
+      StoreRequest r{message(i, size), static_cast<std::uint32_t>(i), 7, sync};
       if (!channel_.requests.try_push(r)) {
         ADD_FAILURE() << "ring full with " << outstanding << " outstanding";
         return done;
@@ -263,6 +266,43 @@ TEST_F(SpoolWriterTest, WithoutAPreparedSegmentItAppends) {
   EXPECT_LT(std::filesystem::file_size(segment), o.segment_size);
   writer.stop();
   EXPECT_EQ(stored_queue_ids().size(), 50u);
+}
+
+// A buffered writer's next segment is a zero-filled one while its syncs are small; once a
+// segment's syncs averaged over 128 KiB, or it had none (durability none), the next one is
+// appended to instead. A live prepared segment is as long as a whole segment; an appended one
+// ends where its records end.
+TEST_F(SpoolWriterTest, ANextSegmentIsPreparedOnlyWhileItsSyncsAreSmall) {
+  const auto o = options(256u << 10);
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  const auto live_size = [&] {
+    return std::filesystem::file_size(SpoolReader(dir_.string()).segments().back());
+  };
+  const auto stored = [](const std::vector<StoreCompletion>& done) {
+    return std::all_of(done.begin(), done.end(),
+                       [](const StoreCompletion& c) { return c.result == StorageResult::stored; });
+  };
+  int next = 0;
+  // Small syncs, one message each, over a few segments.
+  for (; next < 600; ++next) ASSERT_TRUE(stored(store(next, 1, 1000)));
+  EXPECT_GE(SpoolReader(dir_.string()).segments().size(), 3u);
+  EXPECT_EQ(live_size(), o.segment_size);
+  // Syncs of 200 KiB: within two rotations, the writer appends.
+  for (const auto end = next + 4; next < end; ++next)
+    ASSERT_TRUE(stored(store(next, 1, 200 << 10)));
+  EXPECT_EQ(live_size(), read_commit_point(o.directory)->offset);
+  EXPECT_LT(live_size(), o.segment_size);
+  // Small syncs again: prepared again from the next segment on.
+  for (const auto end = next + 600; next < end; ++next) ASSERT_TRUE(stored(store(next, 1, 1000)));
+  EXPECT_EQ(live_size(), o.segment_size);
+  // Durability none: nothing to sync, nothing to gain from zeros.
+  for (const auto end = next + 600; next < end; ++next)
+    ASSERT_TRUE(stored(store(next, 1, 1000, /*sync=*/false)));
+  EXPECT_EQ(live_size(), read_commit_point(o.directory)->offset);
+  writer.stop();
+  EXPECT_EQ(stored_queue_ids().size(), static_cast<std::size_t>(next));
 }
 
 TEST_P(SpoolWriterIoTest, SegmentsRotateBySize) {

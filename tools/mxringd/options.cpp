@@ -292,8 +292,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "has read past; 0 (default) keeps them");
   app.add_flag("--no-preallocate", no_preallocate,
                "Do not zero-fill spool segments ahead: grow each by appending (every "
-               "fdatasync then also writes the file's size); for disks too full for a whole "
-               "segment, or file systems where writing 64 MiB of zeros ahead costs too much");
+               "fdatasync then also writes the file's size). By default a writer zero-fills "
+               "its next segment while its fdatasyncs average 128 KiB or less; this is for "
+               "disks too full for a whole segment, or file systems where writing zeros ahead "
+               "costs too much");
   app.add_flag("--direct-io", direct_io,
                "Write each batch with O_DIRECT | O_DSYNC into segments zero-filled ahead, "
                "--syncs-in-flight at once, instead of write + fdatasync (ext4, XFS; not tmpfs)");

@@ -118,10 +118,12 @@ class SpoolWriter {
   int direct_fd_ = -1;                         // the segment again, O_DIRECT | O_DSYNC
   std::unique_ptr<SegmentPreparer> preparer_;  // direct I/O, or preallocate
   bool segment_prepared_ = false;              // the current segment came from preparer_
-  std::string prefixes_;                       // the batch's record headers and envelopes
-  std::vector<std::size_t> prefix_ends_;       // where each record's ends in prefixes_
-  std::vector<iovec> iov_;                     // the batch as written
-  std::vector<AlignedBuffer> spare_buffers_;   // of batches answered, for the next ones
+  bool prepared_pays_ = true;             // buffered: the next segment is a prepared one (rotate())
+  std::uint64_t segment_syncs_ = 0;       // fdatasyncs started in the current segment
+  std::string prefixes_;                  // the batch's record headers and envelopes
+  std::vector<std::size_t> prefix_ends_;  // where each record's ends in prefixes_
+  std::vector<iovec> iov_;                // the batch as written
+  std::vector<AlignedBuffer> spare_buffers_;  // of batches answered, for the next ones
   std::uint64_t sequence_ = 0;
   std::uint64_t offset_ = 0;
   std::uint64_t committed_end_ = 0;  // offset after the last answered batch
