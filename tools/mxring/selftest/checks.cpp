@@ -56,6 +56,20 @@ std::unique_ptr<Probe> greeted(const Target& t, const std::string& name, CheckRe
   return probe;
 }
 
+// Greeted, and MAIL FROM the probe's sender answered 250; null (and a result saying why)
+// otherwise.
+std::unique_ptr<Probe> mail_from_sent(const Target& t, const std::string& name,
+                                      CheckResult& failed) {
+  auto probe = greeted(t, name, failed);
+  if (!probe) return nullptr;
+  probe->send("MAIL FROM:<" + t.sender + ">\r\n");
+  if (const auto r = probe->reply(10s); !r || r->code != 250) {
+    failed = outcome(name, Verdict::error, "MAIL refused");
+    return nullptr;
+  }
+  return probe;
+}
+
 // RFC 5321 §4.3.1: the client waits for the greeting. Spam engines often do not (Postfix
 // postscreen's pregreet test). A server can only see it if it holds its greeting back a
 // moment (mxringd --greet-delay).
@@ -80,11 +94,8 @@ CheckResult early_talker(const Target& t) {
 CheckResult smuggling(const Target& t, const std::string& label, const std::string& fake_end) {
   const std::string name = "smuggling " + label;
   CheckResult failed;
-  auto probe = greeted(t, name, failed);
+  auto probe = mail_from_sent(t, name, failed);
   if (!probe) return failed;
-  probe->send("MAIL FROM:<" + t.sender + ">\r\n");
-  if (const auto r = probe->reply(10s); !r || r->code != 250)
-    return outcome(name, Verdict::error, "MAIL refused");
   probe->send("RCPT TO:<" + t.recipient + ">\r\n");
   if (const auto r = probe->reply(10s); !r || r->code != 250)
     return outcome(name, Verdict::error, "RCPT TO:<" + t.recipient + "> refused");
@@ -173,15 +184,12 @@ CheckResult long_line(const Target& t) {
 
 // RFC 2505 §2.1: an MTA must not relay for strangers. Besides a plainly foreign domain, the
 // forms downstream MTAs read as routing (the percent hack, bang paths, a quoted "@") at a
-// domain the server accepts: Postfix's reject_unauth_destination refuses those too. Only
-// RCPT is tried; nothing is sent. `accepted_domain` empty: the routing forms cannot be tried.
+// domain the server accepts (the domain of --rcpt): Postfix's reject_unauth_destination
+// refuses those too. Only RCPT is tried; nothing is sent.
 CheckResult relay(const Target& t, const std::string& name, const std::string& recipient) {
   CheckResult failed;
-  auto probe = greeted(t, name, failed);
+  auto probe = mail_from_sent(t, name, failed);
   if (!probe) return failed;
-  probe->send("MAIL FROM:<" + t.sender + ">\r\n");
-  if (const auto r = probe->reply(10s); !r || r->code != 250)
-    return outcome(name, Verdict::error, "MAIL refused");
   probe->send("RCPT TO:<" + recipient + ">\r\n");
   const auto rcpt = probe->reply(10s);
   probe->send("RSET\r\nQUIT\r\n");
