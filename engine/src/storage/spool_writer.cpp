@@ -264,7 +264,7 @@ bool SpoolWriter::rotate() {
   // A buffered writer's prepared segment spares every fdatasync a metadata write, but costs
   // its octets written twice (zeros, then records): it pays while syncs are small. Measured
   // here (bench/RESULTS.md): 1 KiB messages, ~45 KiB a sync, +10 % msgs/s with it; 10 KiB,
-  // ~390 KiB a sync, 17-23 % fewer; durability none, no sync to spare, only the cost.
+  // ~390 KiB a sync, 15-24 % fewer; durability none, no sync to spare, only the cost.
   prepared_pays_ = segment_syncs_ > 0 && offset_ / segment_syncs_ <= kPreparedPaysUpTo;
   segment_syncs_ = 0;
   if (!open_segment(sequence_ + 1, false)) return false;
