@@ -194,6 +194,25 @@ TEST(SpoolFormat, AnyFlippedOctetIsCaught) {
   }
 }
 
+// A damaged header can give a message length near 2^64, so that 80 + E + M wraps around to
+// fewer octets than a header. Taken at its word, the CRC would run far past the segment; it
+// is corruption.
+TEST(SpoolFormat, LengthsNoRecordCanHaveAreCorruptEvenWhenTheirSumWraps) {
+  const auto bytes = record_of(sample_message());
+  std::uint32_t envelope_length;
+  std::memcpy(&envelope_length, bytes.data() + 12, 4);
+  const std::uint64_t wraps_to_10 = 0 - std::uint64_t{spool::kHeaderSize} - envelope_length + 10;
+  for (const std::uint64_t message_length :
+       {wraps_to_10, std::uint64_t{1} << 41, ~std::uint64_t{0}, spool::kMaxRecordLength}) {
+    auto damaged = bytes;
+    std::memcpy(damaged.data() + 16, &message_length, 8);
+    EXPECT_EQ(spool::parse_record(damaged, 0).status, spool::ParseStatus::corrupt)
+        << message_length;
+  }
+  EXPECT_FALSE(spool::record_length(0xffffffff, spool::kMaxRecordLength - 80));
+  EXPECT_EQ(spool::record_length(0xffffffff, 1), std::uint64_t{80} + 0xffffffffu + 1);
+}
+
 TEST(SpoolFormat, ReadersSkipFieldsTheyDoNotKnow) {
   auto m = sample_message();
   auto bytes = spool::encode_record_prefix(m, 0);

@@ -148,6 +148,29 @@ TEST_F(SpoolStreamTest, CorruptionStopsThatWritersStreamAndIsReported) {
   EXPECT_FALSE(problems[0].gap);
 }
 
+// A damaged message length whose sum with the others wraps to fewer octets than a header: the
+// stream must neither read past the segment nor step backwards; it reports corruption.
+TEST_F(SpoolStreamTest, ALengthThatWrapsIsCorruptionNotAShortRecord) {
+  const auto a_end = append(1, "a");
+  append(1, "b");
+  {
+    std::fstream f(segment_path((root_ / "0").string(), 1),
+                   std::ios::in | std::ios::out | std::ios::binary);
+    std::uint32_t envelope_length;
+    f.seekg(static_cast<std::streamoff>(a_end + 12));
+    f.read(reinterpret_cast<char*>(&envelope_length), 4);
+    const std::uint64_t wraps_to_10 = 0 - std::uint64_t{spool::kHeaderSize} - envelope_length + 10;
+    f.seekp(static_cast<std::streamoff>(a_end + 16));
+    f.write(reinterpret_cast<const char*>(&wraps_to_10), 8);
+  }
+  SpoolStream stream(root_.string(), {});
+  EXPECT_EQ(read_all(stream), Ids{"a"});
+  const auto problems = stream.take_problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].status, spool::ParseStatus::corrupt);
+  EXPECT_EQ(problems[0].offset, a_end);
+}
+
 TEST_F(SpoolStreamTest, ACursorWhoseSegmentWasDeletedIsToldOfTheGap) {
   append(1, "a");
   append(2, "b");

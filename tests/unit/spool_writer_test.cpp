@@ -248,6 +248,49 @@ TEST_F(SpoolWriterTest, RecoveryOfAPreparedSegmentCutsATornRecordAndTheZeros) {
   EXPECT_EQ(stored_queue_ids().size(), 15u);
 }
 
+// A record the disk returns changed before the previous run's commit point was acknowledged:
+// recovery must not take it for a torn tail and cut it, and the records behind it, away.
+TEST_F(SpoolWriterTest, RecoveryNeverCutsDamageBeforeTheCommitPoint) {
+  {
+    SpoolWriter writer(options(), {&channel_});
+    ASSERT_EQ(writer.open(), "");
+    writer.start();
+    store(0, 10);
+  }
+  const auto segment = SpoolReader(dir_.string()).segments().at(0);
+  std::string before;
+  {
+    std::ifstream in(segment, std::ios::binary);
+    before.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  {  // one octet of the third record's message
+    std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(before.find(std::string(100, 'c')) + 50));
+    f.put('!');
+  }
+  SpoolWriter writer(options(), {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  store(10, 5);
+  writer.stop();
+  std::string after;
+  {
+    std::ifstream in(segment, std::ios::binary);
+    after.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_EQ(after.size(), before.size());  // nothing cut
+  after[before.find(std::string(100, 'c')) + 50] = 'c';
+  EXPECT_EQ(after, before);
+  std::vector<std::string> ids;
+  const auto problems = SpoolReader(dir_.string()).scan([&](const SpoolRecord& r) {
+    ids.emplace_back(r.view.header.queue_id.view());
+  });
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].segment, segment);
+  EXPECT_EQ(problems[0].status, spool::ParseStatus::corrupt);
+  EXPECT_EQ(ids, (std::vector<std::string>{"Q0", "Q1", "Q10", "Q11", "Q12", "Q13", "Q14"}));
+}
+
 // A segment that cannot be prepared (here a directory holds the preparer's file name; in
 // life, a disk without room for a whole segment) is grown by appending instead: nothing is
 // refused for it.

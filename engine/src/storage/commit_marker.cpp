@@ -18,6 +18,7 @@ namespace mxring::engine {
 namespace {
 
 constexpr std::size_t kFileSize = 4096;
+constexpr char kHeader[8] = {'M', 'X', 'R', 'C', 1, 0, 0, 0};
 constexpr std::size_t kValueOffset = 8;
 constexpr int kOffsetBits = 40;  // a segment may grow to 1 TiB
 constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << kOffsetBits) - 1;
@@ -59,7 +60,9 @@ std::string CommitMarker::open(const std::string& directory) {
     map_ = nullptr;
     return "cannot map " + path + ": " + std::strerror(errno);
   }
-  std::memcpy(map_, "MXRC\1\0\0\0", 8);
+  if (std::memcmp(map_, kHeader, sizeof kHeader) == 0)
+    found_at_open_ = unpack(std::atomic_ref<std::uint64_t>(value_at(map_)).load());
+  std::memcpy(map_, kHeader, sizeof kHeader);
   return {};
 }
 

@@ -32,10 +32,14 @@ class CommitMarker {
   // (e.g. when another mxringd already writes to this directory).
   std::string open(const std::string& directory);
   void publish(CommitPoint point);
+  // What the file held when opened: where the previous run's committed records end ({0, 0}
+  // for a new file). Never beyond what was durable then, so recovery cuts nothing before it.
+  CommitPoint found_at_open() const { return found_at_open_; }
 
  private:
   int fd_ = -1;
   void* map_ = nullptr;
+  CommitPoint found_at_open_;
 };
 
 // The reader's side: nullopt when no writer holds the directory (everything whole is then

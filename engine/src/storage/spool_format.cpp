@@ -148,7 +148,9 @@ ParseResult parse_record(std::string_view segment, std::size_t offset) {
   header.queue_id = QueueId({h + 29, static_cast<unsigned char>(h[28])});
   header.received_at_us = get<std::int64_t>(h + 56);
   header.stored_at_us = get<std::int64_t>(h + 64);
-  if (header.record_length() > rest.size()) {
+  const auto length = record_length(header.envelope_length, header.message_length);
+  if (!length) return result;  // corrupt
+  if (*length > rest.size()) {
     result.status = ParseStatus::truncated;
     return result;
   }
@@ -156,13 +158,13 @@ ParseResult parse_record(std::string_view segment, std::size_t offset) {
   std::memcpy(zeroed, h, kHeaderSize);
   std::memset(zeroed + 24, 0, 4);
   auto crc = crc32c(0, zeroed, kHeaderSize);
-  crc = crc32c(crc, h + kHeaderSize, header.record_length() - kHeaderSize);
+  crc = crc32c(crc, h + kHeaderSize, *length - kHeaderSize);
   if (crc != header.crc) return result;  // corrupt
   result.status = ParseStatus::ok;
   result.record.envelope = rest.substr(kHeaderSize, header.envelope_length);
   result.record.message = rest.substr(kHeaderSize + header.envelope_length,
                                       static_cast<std::size_t>(header.message_length));
-  result.next = offset + static_cast<std::size_t>(header.record_length());
+  result.next = offset + static_cast<std::size_t>(*length);
   return result;
 }
 

@@ -166,10 +166,10 @@ bool SpoolStream::read_writer(unsigned writer,
       if (limit - offset < spool::kHeaderSize || !segment->cover(offset, spool::kHeaderSize, limit))
         break;
       const char* header = segment->window.data() + (offset - segment->window_start);
-      const std::uint64_t length =
-          spool::kHeaderSize + load_u32(header + 12) + load_u64(header + 16);
-      if (length > limit - offset) break;  // torn: never acknowledged
-      segment->cover(offset, length, limit);
+      // Lengths no record can have are left to parse_record, which finds them corrupt.
+      const auto length = spool::record_length(load_u32(header + 12), load_u64(header + 16));
+      if (length && *length > limit - offset) break;  // torn: never acknowledged
+      if (length) segment->cover(offset, *length, limit);
       const auto parsed = spool::parse_record(segment->window, offset - segment->window_start);
       if (parsed.status != spool::ParseStatus::ok) {
         problems_.push_back({segment->path, offset, parsed.status, !has_next, false});
@@ -177,9 +177,9 @@ bool SpoolStream::read_writer(unsigned writer,
         return true;
       }
       const StreamedRecord record{
-          writer, position, {position.sequence, offset + length}, parsed.record};
+          writer, position, {position.sequence, offset + *length}, parsed.record};
       if (!visit(record)) return false;
-      position.offset = offset + length;
+      position.offset = offset + *length;
       ++accepted;
     }
     if (!final || !has_next) return true;

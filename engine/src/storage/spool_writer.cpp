@@ -113,7 +113,8 @@ std::string SpoolWriter::open() {
 
 // Opens segment `sequence` for appending. Recovering, it first reads the segment and cuts
 // off a torn tail: records after the last whole one were never acknowledged, because the
-// writer answers only after its fdatasync (or direct write) returned. A writer with prepared
+// writer answers only after its fdatasync (or direct write) returned; damage before the
+// previous run's commit point is never cut. A writer with prepared
 // segments then leaves the recovered one final and goes on in a fresh prepared one. Without
 // direct I/O, a segment that cannot be prepared (no room for a whole one, say) is grown by
 // appending instead.
@@ -151,6 +152,23 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
     if (padded_end <= data.size() &&
         data.find_first_not_of('\0', valid_end) >= static_cast<std::size_t>(padded_end))
       valid_end = padded_end;
+    // Records before the previous run's commit point were acknowledged: what stops the scan
+    // there is damage (the disk returned other octets than were synced), not a torn tail, and
+    // nothing of it is cut. The segment is left as found for `mxring spool verify` and for
+    // whoever salvages the records behind the damage; storing goes on in the next segment.
+    const auto committed = commit_marker_.found_at_open();
+    if (parsed.status != spool::ParseStatus::end &&
+        (committed.sequence > sequence ||
+         (committed.sequence == sequence && valid_end < committed.offset))) {
+      log(Level::error, "spool recovery: " + path + " is damaged at offset " +
+                            std::to_string(valid_end) + ", after record " +
+                            std::to_string(records) + ", before its commit point (" +
+                            std::to_string(committed.offset) +
+                            "): acknowledged records may be unreadable there; the segment is "
+                            "kept as found and storing continues in the next one");
+      close(fd);
+      return open_segment(sequence + 1, false);
+    }
     if (parsed.status != spool::ParseStatus::end) {
       const auto dropped = data.size() - valid_end;
       std::string what = std::to_string(dropped) + " octets after record " +

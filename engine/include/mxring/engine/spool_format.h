@@ -21,6 +21,21 @@ inline constexpr std::size_t kHeaderSize = 80;
 // before it (SPOOL-FORMAT.md §1).
 inline constexpr std::size_t kBatchAlignment = 4096;
 
+// No record is longer than a segment may grow: offsets in a segment have 40 bits (the commit
+// marker's, SPOOL-FORMAT.md §5).
+inline constexpr std::uint64_t kMaxRecordLength = std::uint64_t{1} << 40;
+
+// A record's whole length, 80 + E + M, from the two lengths its header gives; none when no
+// record can be that long. Headers come off the disk: a damaged one may give lengths whose
+// sum wraps around, which must read as corruption, never as a short record.
+inline std::optional<std::uint64_t> record_length(std::uint32_t envelope_length,
+                                                  std::uint64_t message_length) {
+  if (message_length > kMaxRecordLength) return std::nullopt;
+  const std::uint64_t length = kHeaderSize + envelope_length + message_length;  // < 2^41
+  if (length > kMaxRecordLength) return std::nullopt;
+  return length;
+}
+
 // Where the records of a segment resume when the octet at `offset` is zero (padding): the
 // next multiple of kBatchAlignment, or `size` (the rest of the segment is padding) when the
 // padding begins at such a multiple.
@@ -87,7 +102,7 @@ enum class ParseStatus : std::uint8_t {
   ok,
   end,        // no octets left at `offset`
   truncated,  // a record starts but its octets stop short: a torn tail
-  corrupt,    // a whole record whose magic, version or CRC is wrong
+  corrupt,    // a record whose magic, version, lengths or CRC are wrong
 };
 
 struct RecordView {

@@ -1,0 +1,67 @@
+// Spool segments as a reader finds them after a crash or on a damaged disk: recovery at start,
+// `mxring spool` and the stream readers walk records with parse_record and decode envelopes
+// with decode_envelope. Whatever the octets, the walk ends, every record it accepts lies inside
+// the segment, and decoding reads nothing outside its record. Each input is walked twice: as
+// it is, and with the first record's CRC sealed over whatever its header claims, so mutations
+// of lengths and envelope fields reach the checks behind the CRC.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "mxring/engine/crc32c.h"
+#include "mxring/engine/spool_format.h"
+
+namespace spool = mxring::engine::spool;
+
+namespace {
+
+bool inside(std::string_view part, std::string_view whole) {
+  return part.empty() ||
+         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
+}
+
+void walk(std::string_view segment) {
+  std::size_t offset = 0;
+  for (;;) {
+    const auto parsed = spool::parse_record(segment, offset);
+    if (parsed.status != spool::ParseStatus::ok) return;
+    if (parsed.start < offset || parsed.next <= parsed.start || parsed.next > segment.size())
+      std::abort();
+    const auto record = segment.substr(parsed.start, parsed.next - parsed.start);
+    if (!inside(parsed.record.envelope, record) || !inside(parsed.record.message, record))
+      std::abort();
+    if (const auto envelope = spool::decode_envelope(parsed.record)) {
+      std::size_t octets = envelope->mail_from.size() + envelope->helo.size();
+      for (const auto& r : envelope->recipients) octets += r.address.size() + r.orcpt.size();
+      if (octets > record.size()) std::abort();
+    }
+    offset = parsed.next;
+  }
+}
+
+// The first record's CRC made right for the lengths its header gives, where they fit.
+void seal_first_record(std::string& segment) {
+  if (segment.size() < spool::kHeaderSize) return;
+  std::uint32_t envelope_length;
+  std::uint64_t message_length;
+  std::memcpy(&envelope_length, segment.data() + 12, 4);
+  std::memcpy(&message_length, segment.data() + 16, 8);
+  const std::uint64_t room = segment.size() - spool::kHeaderSize;
+  if (envelope_length > room || message_length > room - envelope_length) return;
+  std::memset(segment.data() + 24, 0, 4);
+  const auto crc = mxring::engine::crc32c(0, segment.data(),
+                                          spool::kHeaderSize + envelope_length + message_length);
+  std::memcpy(segment.data() + 24, &crc, 4);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string segment(reinterpret_cast<const char*>(data), size);
+  walk(segment);
+  seal_first_record(segment);
+  walk(segment);
+  return 0;
+}
