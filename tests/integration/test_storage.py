@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import MXRINGD, free_port, http_get
+from conftest import MXRINGD, free_port, http_get, scraped
 from spool_cli import assert_acknowledged_stored, spool, stored_ids, without_trace_header
 
 
@@ -270,6 +270,47 @@ def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
         s.close()  # (an open transaction would hold the drain for its grace period)
     assert server.stop() == 0
     assert len(stored_ids(tmp_path / "spool")) == 10
+
+
+def test_content_past_the_memory_bound_gets_452_and_nothing_is_lost(mxringd, tmp_path):
+    """--max-content-memory bounds the message content held at once. While one client's
+    unfinished message holds most of it, smtplib's message finds no room: 452 4.3.1 at its
+    end, nothing of it kept, the connection still usable. Once the first is stored, the
+    retry is stored too, and the memory held goes back to nothing."""
+    metrics_port = free_port()
+    spool_dir = tmp_path / "spool"
+    server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "1",
+                     "--max-content-memory", "1200000", "--metrics", f"127.0.0.1:{metrics_port}")
+    assert scraped(metrics_port, "mxring_content_memory_limit_bytes") == 1200000
+    line = b"y" * 1022 + b"\r\n"
+    held = b"Subject: held\r\n\r\n" + line * 700  # ~700 KiB: a 1 MiB buffer of the 1.2 MB
+    holder = open_session(server)
+    assert start_transaction(holder).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+    holder.sendall(held)  # and not the end yet: the server holds it
+    deadline = time.monotonic() + 20
+    while scraped(metrics_port, "mxring_content_memory_bytes") < 1 << 20:
+        assert time.monotonic() < deadline, "the held message never reached the server"
+        time.sleep(0.05)
+
+    retried = b"Subject: retried\r\n\r\n" + line * 300  # needs a 512 KiB buffer: no room
+    client = smtplib.SMTP(server.host, server.port, timeout=20)
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail("a@client.test", ["b@localhost"], retried)
+    assert refused.value.smtp_code == 452
+    assert refused.value.smtp_error.startswith(b"4.3.1 ")
+    assert client.noop()[0] == 250
+
+    holder.sendall(b".\r\n")
+    holder.settimeout(20)
+    assert holder.recv(4096).decode().startswith("250 2.0.0 Ok: queued as ")
+    assert client.sendmail("a@client.test", ["b@localhost"], retried) == {}
+    client.quit()
+    holder.close()
+    assert scraped(metrics_port, "mxring_content_memory_bytes") == 0
+    assert server.stop() == 0
+    stored = sorted(without_trace_header(spool(spool_dir, "cat", queue_id).stdout)
+                    for queue_id in stored_ids(spool_dir))
+    assert stored == sorted([held, retried])
 
 
 def test_durability_per_listener_from_the_config_file(tmp_path):

@@ -58,6 +58,9 @@ class TestServices final : public engine::SessionServices {
  public:
   engine::QueueId next_queue_id() override;
   std::int64_t now_us() override { return 1795824000ll * 1'000'000; }
+  engine::ContentBudget* content_budget() override { return budget; }
+
+  engine::ContentBudget* budget = nullptr;  // null: content without bound
 
  private:
   std::uint32_t next_ = 1;

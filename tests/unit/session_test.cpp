@@ -187,5 +187,45 @@ TEST_F(SessionTest, ReloadedPolicyAppliesToNewSessionsOnly) {
   EXPECT_EQ(run(opened_after), "550 5.7.1 Relay access denied\r\n");
 }
 
+// Content the reactor's ContentBudget has no room for is not kept: what it held goes back at
+// once, the rest is drained to its end and answered 452 4.3.1 (the client retries later), and
+// the session goes on. A message that fits holds its charge until it is freed.
+TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
+  ContentBudget budget(300 << 10);
+  services_.budget = &budget;
+  start();
+  const std::string line = std::string(1022, 'x') + "\r\n";
+  feed("EHLO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  take_output();
+  for (int i = 0; i < 400; ++i) feed(line);  // 400 KiB: growing to 512 KiB finds no room
+  EXPECT_EQ(budget.held(), 0u);
+  EXPECT_LT(session_->footprint(), std::size_t{ContentBudget::kUncharged});
+  feed(".\r\n");
+  EXPECT_EQ(take_output(), "452 4.3.1 Insufficient system storage\r\n");
+  EXPECT_FALSE(session_->has_message());
+
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  for (int i = 0; i < 200; ++i) feed(line);  // 200 KiB: fits in 256
+  feed(".\r\n");
+  ASSERT_TRUE(session_->has_message());
+  {
+    const auto message = session_->take_message();
+    EXPECT_TRUE(message.content.view().ends_with(line + line));
+    EXPECT_EQ(budget.held(), message.content.footprint());
+    session_->storage_done(StorageResult::stored);
+    EXPECT_NE(take_output().find("\r\n250 2.0.0 Ok: queued as "), std::string::npos);
+  }
+  EXPECT_EQ(budget.held(), 0u);
+
+  // BDAT (RFC 3030 §2): the chunk is read whole, then refused the same way.
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nBDAT 409600 LAST\r\n");
+  for (int i = 0; i < 400; ++i) feed(line);
+  EXPECT_EQ(take_output(),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n452 4.3.1 Insufficient system storage\r\n");
+  EXPECT_EQ(budget.held(), 0u);
+  feed("NOOP\r\n");
+  EXPECT_EQ(take_output(), "250 2.0.0 Ok\r\n");
+}
+
 }  // namespace
 }  // namespace mxring::engine

@@ -37,6 +37,7 @@ struct Options {
   unsigned writers = kEngineDefaults.writers;
   unsigned syncs_in_flight = kEngineDefaults.syncs_in_flight;
   std::size_t storage_ring = kEngineDefaults.storage_ring;
+  std::uint64_t max_content_memory = kEngineDefaults.max_content_memory;  // 0: a quarter of RAM
   std::uint64_t segment_size = kEngineDefaults.segment_size;
   std::uint64_t segment_age = static_cast<std::uint64_t>(kEngineDefaults.segment_age.count());
   // seconds; 0 keeps segments forever

@@ -85,8 +85,8 @@ int open_listener(const ListenerConfig& listener, std::string& error) {
 
 Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
                  RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-                 StorageChannel* storage, AuthVerifier* auth, RateExchange* rate_exchange,
-                 const ServerMetrics* metrics_page)
+                 StorageChannel* storage, AuthVerifier* auth, ContentBudget* content_budget,
+                 RateExchange* rate_exchange, const ServerMetrics* metrics_page)
     : index_(index),
       cpu_(cpu),
       config_(config),
@@ -96,6 +96,7 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       queue_ids_(0, config.node_id, static_cast<std::uint16_t>(index)),
       storage_(storage),
       auth_(auth),
+      content_budget_(content_budget),
       rate_limiter_(runtime_.rate_limits, index, rate_exchange),
       metrics_page_(metrics_page) {}
 

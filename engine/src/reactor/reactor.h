@@ -35,8 +35,8 @@ class Reactor final : private SessionServices {
   // `storage`: this reactor's channel to its spool writer; null when every listener discards.
   Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
           RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
-          StorageChannel* storage, AuthVerifier* auth, RateExchange* rate_exchange = nullptr,
-          const ServerMetrics* metrics_page = nullptr);
+          StorageChannel* storage, AuthVerifier* auth, ContentBudget* content_budget,
+          RateExchange* rate_exchange = nullptr, const ServerMetrics* metrics_page = nullptr);
   ~Reactor();
 
   // The thread body. `ready` is called once, with an empty string when the reactor listens.
@@ -112,6 +112,7 @@ class Reactor final : private SessionServices {
   QueueId next_queue_id() override { return queue_ids_.next(); }
   std::int64_t now_us() override;
   bool accepting_messages() override;
+  ContentBudget* content_budget() override { return content_budget_; }
   bool storage_nearly_full() const;
 
   // SessionServices: rate limits, metrics and logs (reactor_events.cpp).
@@ -141,7 +142,8 @@ class Reactor final : private SessionServices {
   QueueIdGenerator queue_ids_;
   StorageChannel* storage_;
   AuthVerifier* auth_;
-  std::size_t storing_ = 0;  // messages handed to the writer, not yet answered
+  ContentBudget* content_budget_;  // owned by the server, which outlives every message
+  std::size_t storing_ = 0;        // messages handed to the writer, not yet answered
   bool staged_for_storage_ = false;
   std::vector<std::uint32_t> paused_for_storage_;  // slots not read until storage has room
 

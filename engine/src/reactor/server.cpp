@@ -45,6 +45,8 @@ std::string check_address_free(const ListenerConfig& listener) {
 
 struct Server::State {
   ServerConfig config;
+  // Declared early, so destroyed last: messages in rings and writers still hold charges.
+  std::vector<std::unique_ptr<ContentBudget>> content_budgets;
   std::unique_ptr<ConnectionLimiter> limiter;
   std::vector<std::unique_ptr<StorageChannel>> channels;
   std::vector<std::unique_ptr<SpoolWriter>> writers;
@@ -166,6 +168,13 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     }
   }
 
+  const auto content_memory = cfg.max_content_memory != 0
+                                  ? cfg.max_content_memory
+                                  : static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                        static_cast<std::uint64_t>(sysconf(_SC_PAGE_SIZE)) / 4;
+  for (unsigned i = 0; i < count; ++i)
+    state->content_budgets.push_back(std::make_unique<ContentBudget>(content_memory / count));
+
   // Always with several reactors: a reload may turn rate limits on.
   if (count > 1) state->rate_exchange = std::make_unique<RateExchange>(count);
   // Every reactor exists, and the metrics page knows them all, before any thread starts.
@@ -173,10 +182,12 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     state->reactors.push_back(
         std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
                                   stores ? state->channels[i].get() : nullptr, state->auth.get(),
-                                  state->rate_exchange.get(), i == 0 ? &state->metrics : nullptr));
+                                  state->content_budgets[i].get(), state->rate_exchange.get(),
+                                  i == 0 ? &state->metrics : nullptr));
     state->metrics.add_reactor(&state->reactors.back()->metrics());
   }
   for (const auto& writer : state->writers) state->metrics.add_writer(&writer->stats());
+  for (const auto& budget : state->content_budgets) state->metrics.add_content_budget(budget.get());
   std::vector<std::future<std::string>> ready;
   for (auto& owned : state->reactors) {
     auto promise = std::make_shared<std::promise<std::string>>();

@@ -173,6 +173,18 @@ std::string ServerMetrics::page() const {
   p.family("mxring_storage_in_flight", "gauge",
            "Messages handed to storage writers and not yet answered (ring occupancy).");
   p.sample("mxring_storage_in_flight", total(&ReactorMetrics::storage_in_flight));
+  std::uint64_t content_held = 0, content_limit = 0;
+  for (const auto* budget : budgets_) {
+    content_held += budget->held();
+    content_limit += budget->limit();
+  }
+  p.family("mxring_content_memory_bytes", "gauge",
+           "Octets of message content held in memory (contents over 64 KiB; "
+           "--max-content-memory).");
+  p.sample("mxring_content_memory_bytes", content_held);
+  p.family("mxring_content_memory_limit_bytes", "gauge",
+           "What mxring_content_memory_bytes may reach; past it a message gets 452 4.3.1.");
+  p.sample("mxring_content_memory_limit_bytes", content_limit);
   p.family("mxring_phase_seconds", "histogram",
            "From the receive that completed a command to the send of its answer, by phase; "
            "banner_to_ehlo from the connection's start to the first HELO/EHLO answer.");

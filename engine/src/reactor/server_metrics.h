@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "mxring/engine/content_budget.h"
 #include "reactor_metrics.h"
 #include "storage/spool_writer.h"
 
@@ -16,6 +17,7 @@ class ServerMetrics {
   // Filled before any reactor thread starts; read-only afterwards.
   void add_reactor(const ReactorMetrics* reactor) { reactors_.push_back(reactor); }
   void add_writer(const WriterStats* writer) { writers_.push_back(writer); }
+  void add_content_budget(const ContentBudget* budget) { budgets_.push_back(budget); }
 
   std::string page() const;
   // Accepting and storage healthy: no writer's last batch failed.
@@ -24,6 +26,7 @@ class ServerMetrics {
  private:
   std::vector<const ReactorMetrics*> reactors_;
   std::vector<const WriterStats*> writers_;
+  std::vector<const ContentBudget*> budgets_;
 };
 
 }  // namespace mxring::engine

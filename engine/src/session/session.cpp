@@ -21,6 +21,8 @@ namespace {
 constexpr std::size_t kOutputHighWater = 16 * 1024;
 // DATA is scanned in slices so the over-limit drain needs a bounded scratch area.
 constexpr std::size_t kDataSlice = 256 * 1024;
+// Content refused for want of memory is drained through less (under ContentBudget::kUncharged).
+constexpr std::size_t kDrainSlice = 16 * 1024;
 // An idle session keeps at most this much output capacity (DESIGN.md: idle sessions are small).
 constexpr std::size_t kIdleOutputCapacity = 512;
 
@@ -159,7 +161,9 @@ std::size_t Session::take_command_bytes(std::span<const char> in) {
 
 std::size_t Session::take_data_bytes(std::span<const char> in) {
   auto& transaction = *transaction_;
-  const auto slice = in.first(std::min(in.size(), kDataSlice));
+  auto slice = in.first(std::min(in.size(), transaction.out_of_room ? kDrainSlice : kDataSlice));
+  if (!transaction.overflowed && !room_for_content(slice.size()))
+    slice = slice.first(std::min(slice.size(), kDrainSlice));
   char* out = transaction.content.prepare(slice.size());
   const auto scan = data_.scan(slice, out);
   if (!transaction.overflowed) {
@@ -176,6 +180,8 @@ std::size_t Session::take_data_bytes(std::span<const char> in) {
 
 std::size_t Session::take_bdat_bytes(std::span<const char> in) {
   const auto part = bdat_chunk_.take(in);
+  if (bdat_refusal_.empty() && !room_for_content(part.size()))
+    bdat_refusal_ = replies::kStorageFull;  // the chunk is still read, then refused
   if (bdat_refusal_.empty()) {
     auto& envelope = transaction_->envelope;
     const std::string_view octets(part.data(), part.size());
@@ -184,6 +190,22 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
   }
   if (bdat_chunk_.complete()) finish_bdat_chunk();
   return part.size();
+}
+
+// Charges the reactor's ContentBudget for content about to grow by `more` octets. Without
+// room, the transaction keeps nothing more: what it holds is freed, the rest of its content
+// is drained, and its end is answered 452 4.3.1 (the client retries later).
+bool Session::room_for_content(std::size_t more) {
+  auto& transaction = *transaction_;
+  const auto footprint = transaction.content.footprint_after(more);
+  if (!transaction.charge.behind(footprint)) return true;
+  auto* budget = services_.content_budget();
+  if (budget == nullptr || transaction.charge.cover(*budget, footprint)) return true;
+  transaction.overflowed = transaction.out_of_room = true;
+  transaction.content.release();
+  transaction.header_length = 0;
+  transaction.charge.reset();
+  return false;
 }
 
 void Session::on_line(std::string_view line, const parser::Line& framing) {
@@ -218,7 +240,7 @@ void Session::finish_data() {
   } else if (flags.nul) {
     refuse_message(replies::kNulInData);
   } else if (transaction.overflowed) {
-    refuse_message(replies::kMessageTooBig);
+    refuse_message(transaction.out_of_room ? replies::kStorageFull : replies::kMessageTooBig);
   } else if (flags.long_line && context_->limits().reject_long_lines) {
     refuse_message(replies::kLongLineInData);
   } else {
@@ -238,7 +260,8 @@ void Session::finish_bdat_chunk() {
     // nothing, as it would for DATA.
     const auto refusal = bdat_refusal_;
     bdat_refusal_ = {};
-    if (refusal == replies::kMessageTooBig || refusal == replies::kSystemBusy) {
+    if (refusal == replies::kMessageTooBig || refusal == replies::kSystemBusy ||
+        refusal == replies::kStorageFull) {
       refuse_message(refusal);
       end_transaction();
     } else {
@@ -295,7 +318,8 @@ void Session::message_complete() {
 
 Message Session::take_message() {
   Message message{.envelope = std::move(transaction_->envelope),
-                  .content = std::move(transaction_->content)};
+                  .content = std::move(transaction_->content),
+                  .charge = std::move(transaction_->charge)};
   transaction_.reset();
   message_ready_ = false;
   return message;
@@ -462,8 +486,11 @@ void Session::refuse_message(std::string_view text) {
   if (transaction_) services_.message_refused(*this, transaction_->envelope, reply_code(text));
   ++refused_;
   const auto before = output_.size();
-  // A message too big is the client's honest mistake; malformed content counts as an error.
-  text == replies::kMessageTooBig || text == replies::kSystemBusy ? reply(text) : reject(text);
+  // A message too big is the client's honest mistake, and no room is ours; malformed content
+  // counts as an error.
+  text == replies::kMessageTooBig || text == replies::kSystemBusy || text == replies::kStorageFull
+      ? reply(text)
+      : reject(text);
   answered(ReplyTo::end_of_message, before);
 }
 

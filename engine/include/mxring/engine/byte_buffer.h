@@ -30,6 +30,10 @@ class ByteBuffer {
   bool empty() const { return size_ == 0; }
   // Octets owned, padding included: what this buffer costs in memory.
   std::size_t footprint() const { return data_ ? capacity_ + parser::kPadding : 0; }
+  // What footprint() becomes once `n` more octets are prepared.
+  std::size_t footprint_after(std::size_t n) const {
+    return size_ + n <= capacity_ ? footprint() : grown_capacity(size_ + n) + parser::kPadding;
+  }
 
   std::span<const char> span() const { return {data_.get(), size_}; }
   std::string_view view() const { return {data_.get(), size_}; }
@@ -67,9 +71,13 @@ class ByteBuffer {
   }
 
  private:
-  void grow(std::size_t needed) {
+  std::size_t grown_capacity(std::size_t needed) const {
     std::size_t capacity = capacity_ < 256 ? 256 : capacity_ * 2;
     while (capacity < needed) capacity *= 2;
+    return capacity;
+  }
+  void grow(std::size_t needed) {
+    const std::size_t capacity = grown_capacity(needed);
     // Uninitialised on purpose: bodies reach many MiB and every octet is written before it
     // is read, except the padding, which scanners read but whose results they ignore.
     auto bigger = std::make_unique_for_overwrite<char[]>(capacity + parser::kPadding);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mxring/engine/byte_buffer.h"
+#include "mxring/engine/content_budget.h"
 #include "mxring/parser/command.h"
 
 namespace mxring::engine {
@@ -106,7 +107,8 @@ struct Envelope {
 
 struct Message {
   Envelope envelope;
-  ByteBuffer content;  // Received: header, then the body exactly as sent, minus dot-stuffing
+  ByteBuffer content;    // Received: header, then the body exactly as sent, minus dot-stuffing
+  ContentCharge charge;  // what `content` holds of its reactor's ContentBudget
 };
 
 }  // namespace mxring::engine

@@ -86,7 +86,10 @@ struct ServerConfig {
   // Batches as O_DIRECT | O_DSYNC writes into segments zero-filled ahead, syncs_in_flight at
   // once, instead of pwritev + fdatasync (SpoolWriter). Needs a file system with direct I/O.
   bool direct_io = false;
-  std::size_t storage_ring = 4096;      // messages in flight between a reactor and its writer
+  std::size_t storage_ring = 4096;  // messages in flight between a reactor and its writer
+  // Octets of message content all reactors together may hold (content_budget.h), split
+  // evenly between them; 0: a quarter of the machine's memory.
+  std::uint64_t max_content_memory = 0;
   std::string fault_writer_stall_file;  // tests only: writers pause while this file exists
 
   std::uint32_t max_connections = 50'000;

@@ -67,6 +67,9 @@ class SessionServices {
   // False while storage lags too far behind: DATA and BDAT then get 451 4.3.2 before the
   // client sends the content (DESIGN.md back-pressure).
   virtual bool accepting_messages() { return true; }
+  // What message content may hold in memory (null: no bound). Content that finds no room is
+  // drained, not kept, and refused at its end with 452 4.3.1.
+  virtual ContentBudget* content_budget() { return nullptr; }
   // Per-client rate limits: false refuses this MAIL (or RCPT) with 450 4.7.1.
   virtual bool admit_message(const Session&) { return true; }
   virtual bool admit_recipient(const Session&) { return true; }
@@ -187,6 +190,7 @@ class Session {
   std::size_t take_command_bytes(std::span<const char> in);
   std::size_t take_data_bytes(std::span<const char> in);
   std::size_t take_bdat_bytes(std::span<const char> in);
+  bool room_for_content(std::size_t more);
   void on_line(std::string_view line, const parser::Line& framing);
   void on_command(std::string_view line);
   void dispatch(const parser::Command& command);

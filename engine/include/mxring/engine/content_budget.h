@@ -1,0 +1,82 @@
+// The octets of message content one reactor may hold at once: transactions being received and
+// messages waiting for their writer. Without such a bound, clients sending large messages
+// together make the server hold connections × --max-message-size. A content is charged once
+// its buffer grows past kUncharged octets (smaller ones are bounded by the connection limit
+// and cost nothing here), then at each growth of its buffer; the charge goes back when the
+// content is freed, on whichever thread that happens.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace mxring::engine {
+
+class ContentBudget {
+ public:
+  static constexpr std::size_t kUncharged = 64 << 10;
+
+  explicit ContentBudget(std::uint64_t limit) : limit_(limit) {}
+
+  // Takes `octets` if they fit under the limit; false (nothing taken) otherwise.
+  bool try_take(std::uint64_t octets) {
+    auto held = held_.load(std::memory_order_relaxed);
+    do {
+      if (octets > limit_ - std::min(held, limit_)) return false;
+    } while (!held_.compare_exchange_weak(held, held + octets, std::memory_order_relaxed));
+    return true;
+  }
+  void give_back(std::uint64_t octets) { held_.fetch_sub(octets, std::memory_order_relaxed); }
+  std::uint64_t held() const { return held_.load(std::memory_order_relaxed); }
+  std::uint64_t limit() const { return limit_; }
+
+ private:
+  std::atomic<std::uint64_t> held_{0};
+  const std::uint64_t limit_;
+};
+
+// What one content holds of a budget. Move-only; gives its octets back when destroyed.
+class ContentCharge {
+ public:
+  ContentCharge() = default;
+  ContentCharge(ContentCharge&& other) noexcept
+      : budget_(std::exchange(other.budget_, nullptr)), octets_(std::exchange(other.octets_, 0)) {}
+  ContentCharge& operator=(ContentCharge&& other) noexcept {
+    if (this != &other) {
+      reset();
+      budget_ = std::exchange(other.budget_, nullptr);
+      octets_ = std::exchange(other.octets_, 0);
+    }
+    return *this;
+  }
+  ~ContentCharge() { reset(); }
+
+  // Whether a buffer of `footprint` octets must be charged before it is kept: cheap enough to
+  // ask after every append.
+  bool behind(std::size_t footprint) const {
+    return footprint > octets_ && footprint > ContentBudget::kUncharged;
+  }
+  // Charges `budget` up to `footprint` octets; false when it has no room (the charge so far
+  // stays).
+  bool cover(ContentBudget& budget, std::size_t footprint) {
+    if (budget_ != nullptr && budget_ != &budget) reset();
+    if (!budget.try_take(footprint - octets_)) return false;
+    budget_ = &budget;
+    octets_ = footprint;
+    return true;
+  }
+  void reset() {
+    if (budget_ != nullptr) budget_->give_back(octets_);
+    budget_ = nullptr;
+    octets_ = 0;
+  }
+  std::uint64_t octets() const { return octets_; }
+
+ private:
+  ContentBudget* budget_ = nullptr;
+  std::uint64_t octets_ = 0;
+};
+
+}  // namespace mxring::engine
