@@ -128,14 +128,16 @@ TEST_F(SessionTest, OversizedDataIsDrainedInBoundedMemory) {
   feed("HELO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
   take_output();
   const std::string chunk(64 * 1024, 'x');
-  std::size_t peak = 0;
+  std::size_t peak = 0, past_the_limit = 0;
   for (int i = 0; i < 160; ++i) {  // 10 MiB against a 1 MiB limit
     feed(chunk);
     peak = std::max(peak, session_->footprint());
+    if (i > 20) past_the_limit = std::max(past_the_limit, session_->footprint());
   }
   feed("\r\n.\r\n");
   EXPECT_EQ(take_output(), "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
   EXPECT_LE(peak, (2u << 20) + 4096);
+  EXPECT_LE(past_the_limit, 32u << 10);  // the drain keeps nothing of what it read
 }
 
 TEST_F(SessionTest, ClientThatNeverReadsCannotGrowTheOutput) {

@@ -21,7 +21,8 @@ namespace {
 constexpr std::size_t kOutputHighWater = 16 * 1024;
 // DATA is scanned in slices so the over-limit drain needs a bounded scratch area.
 constexpr std::size_t kDataSlice = 256 * 1024;
-// Content refused for want of memory is drained through less (under ContentBudget::kUncharged).
+// Content that is not kept (too big, or no room for it) is drained through less: under
+// ContentBudget::kUncharged, so draining holds nothing of the budget.
 constexpr std::size_t kDrainSlice = 16 * 1024;
 // An idle session keeps at most this much output capacity (DESIGN.md: idle sessions are small).
 constexpr std::size_t kIdleOutputCapacity = 512;
@@ -161,18 +162,15 @@ std::size_t Session::take_command_bytes(std::span<const char> in) {
 
 std::size_t Session::take_data_bytes(std::span<const char> in) {
   auto& transaction = *transaction_;
-  auto slice = in.first(std::min(in.size(), transaction.out_of_room ? kDrainSlice : kDataSlice));
+  auto slice = in.first(std::min(in.size(), transaction.overflowed ? kDrainSlice : kDataSlice));
   if (!transaction.overflowed && !room_for_content(slice.size()))
     slice = slice.first(std::min(slice.size(), kDrainSlice));
   char* out = transaction.content.prepare(slice.size());
   const auto scan = data_.scan(slice, out);
   if (!transaction.overflowed) {
     transaction.content.commit(scan.written);
-    if (transaction.body_size() > context_->limits().max_message_size) {
-      // Keep reading to the terminator, keep nothing (RFC 1870 §6: 552 after the data).
-      transaction.overflowed = true;
-      transaction.content.truncate(transaction.header_length);
-    }
+    // Keep reading to the terminator, keep nothing (RFC 1870 §6: 552 after the data).
+    if (transaction.body_size() > context_->limits().max_message_size) drop_content();
   }
   if (scan.ended) finish_data();
   return scan.consumed;
@@ -201,11 +199,19 @@ bool Session::room_for_content(std::size_t more) {
   if (!transaction.charge.behind(footprint)) return true;
   auto* budget = services_.content_budget();
   if (budget == nullptr || transaction.charge.cover(*budget, footprint)) return true;
-  transaction.overflowed = transaction.out_of_room = true;
+  transaction.out_of_room = true;
+  drop_content();
+  return false;
+}
+
+// The transaction keeps none of its content from here on: what it holds is freed, its charge
+// given back, and the rest is drained through kDrainSlice to be refused at its end.
+void Session::drop_content() {
+  auto& transaction = *transaction_;
+  transaction.overflowed = true;
   transaction.content.release();
   transaction.header_length = 0;
   transaction.charge.reset();
-  return false;
 }
 
 void Session::on_line(std::string_view line, const parser::Line& framing) {

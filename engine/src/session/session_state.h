@@ -12,7 +12,7 @@ struct Session::Transaction {
   ByteBuffer content;             // Received: header, then the body
   std::size_t header_length = 0;  // octets of content that are the trace header
   bool content_started = false;   // DATA accepted or a first BDAT chunk taken
-  bool overflowed = false;        // the body passed max_message_size: drained, not kept
+  bool overflowed = false;        // content drained, not kept: past max_message_size ...
   bool out_of_room = false;       // ... or the reactor's ContentBudget had no room for it
   ContentCharge charge;           // what `content` holds of that budget
 

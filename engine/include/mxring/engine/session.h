@@ -191,6 +191,7 @@ class Session {
   std::size_t take_data_bytes(std::span<const char> in);
   std::size_t take_bdat_bytes(std::span<const char> in);
   bool room_for_content(std::size_t more);
+  void drop_content();
   void on_line(std::string_view line, const parser::Line& framing);
   void on_command(std::string_view line);
   void dispatch(const parser::Command& command);
