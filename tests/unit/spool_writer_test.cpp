@@ -26,6 +26,11 @@
 namespace mxring::engine {
 namespace {
 
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
 class SpoolWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -195,12 +200,7 @@ TEST_P(SpoolWriterIoTest, StoresAndAnswersEveryMessage) {
 }
 
 TEST_F(SpoolWriterTest, RecoveryCutsATornTailAndKeepsWholeRecords) {
-  {
-    SpoolWriter writer(options(), {&channel_});
-    ASSERT_EQ(writer.open(), "");
-    writer.start();
-    store(0, 10);
-  }
+  ASSERT_NO_FATAL_FAILURE(store_all_stored(options(), 10));
   const auto segment = SpoolReader(dir_.string()).segments().at(0);
   const auto whole = std::filesystem::file_size(segment);
   {  // a crash in the middle of a write: half a record at the end
@@ -223,12 +223,7 @@ TEST_F(SpoolWriterTest, RecoveryCutsATornTailAndKeepsWholeRecords) {
 // rest, and storing goes on in a fresh prepared segment.
 TEST_F(SpoolWriterTest, RecoveryOfAPreparedSegmentCutsATornRecordAndTheZeros) {
   const auto o = options();
-  {
-    SpoolWriter writer(o, {&channel_});
-    ASSERT_EQ(writer.open(), "");
-    writer.start();
-    store(0, 10);
-  }
+  ASSERT_NO_FATAL_FAILURE(store_all_stored(o, 10));
   const auto segment = SpoolReader(dir_.string()).segments().at(0);
   const auto whole = std::filesystem::file_size(segment);
   {
@@ -251,18 +246,9 @@ TEST_F(SpoolWriterTest, RecoveryOfAPreparedSegmentCutsATornRecordAndTheZeros) {
 // A record the disk returns changed before the previous run's commit point was acknowledged:
 // recovery must not take it for a torn tail and cut it, and the records behind it, away.
 TEST_F(SpoolWriterTest, RecoveryNeverCutsDamageBeforeTheCommitPoint) {
-  {
-    SpoolWriter writer(options(), {&channel_});
-    ASSERT_EQ(writer.open(), "");
-    writer.start();
-    store(0, 10);
-  }
+  ASSERT_NO_FATAL_FAILURE(store_all_stored(options(), 10));
   const auto segment = SpoolReader(dir_.string()).segments().at(0);
-  std::string before;
-  {
-    std::ifstream in(segment, std::ios::binary);
-    before.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const auto before = file_bytes(segment);
   {  // one octet of the third record's message
     std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(before.find(std::string(100, 'c')) + 50));
@@ -273,11 +259,7 @@ TEST_F(SpoolWriterTest, RecoveryNeverCutsDamageBeforeTheCommitPoint) {
   writer.start();
   store(10, 5);
   writer.stop();
-  std::string after;
-  {
-    std::ifstream in(segment, std::ios::binary);
-    after.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  auto after = file_bytes(segment);
   ASSERT_EQ(after.size(), before.size());  // nothing cut
   after[before.find(std::string(100, 'c')) + 50] = 'c';
   EXPECT_EQ(after, before);
@@ -535,8 +517,7 @@ TEST_F(SpoolWriterTest, MaildirGetsOneFilePerMessage) {
   ASSERT_NO_FATAL_FAILURE(store_all_stored(o, 40));
   std::size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir_ / "Maildir" / "new")) {
-    std::ifstream file(entry.path(), std::ios::binary);
-    const std::string content((std::istreambuf_iterator<char>(file)), {});
+    const auto content = file_bytes(entry.path().string());
     ASSERT_TRUE(content.starts_with("Return-Path: <a@client.example>\r\n"));
     EXPECT_EQ(content.size(), 33u + 100u);
     ++files;
