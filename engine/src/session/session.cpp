@@ -19,7 +19,7 @@ namespace {
 // them: a client that pipelines without reading cannot grow our memory (RFC 2920 §3.1 asks
 // clients to read; we do not rely on it).
 constexpr std::size_t kOutputHighWater = 16 * 1024;
-// DATA is scanned in slices so the over-limit drain needs a bounded scratch area.
+// DATA is scanned in slices: each step grows the content by at most this much.
 constexpr std::size_t kDataSlice = 256 * 1024;
 // Content that is not kept (too big, or no room for it) is drained through less: under
 // ContentBudget::kUncharged, so draining holds nothing of the budget.

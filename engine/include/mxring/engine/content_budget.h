@@ -54,7 +54,7 @@ class ContentCharge {
   ~ContentCharge() { reset(); }
 
   // Whether a buffer of `footprint` octets must be charged before it is kept: cheap enough to
-  // ask after every append.
+  // ask before every append.
   bool behind(std::size_t footprint) const {
     return footprint > octets_ && footprint > ContentBudget::kUncharged;
   }
