@@ -48,11 +48,10 @@ void seal_first_record(std::string& segment) {
   std::uint64_t message_length;
   std::memcpy(&envelope_length, segment.data() + 12, 4);
   std::memcpy(&message_length, segment.data() + 16, 8);
-  const std::uint64_t room = segment.size() - spool::kHeaderSize;
-  if (envelope_length > room || message_length > room - envelope_length) return;
+  const auto length = spool::record_length(envelope_length, message_length);
+  if (!length || *length > segment.size()) return;
   std::memset(segment.data() + 24, 0, 4);
-  const auto crc = mxring::engine::crc32c(0, segment.data(),
-                                          spool::kHeaderSize + envelope_length + message_length);
+  const auto crc = mxring::engine::crc32c(0, segment.data(), *length);
   std::memcpy(segment.data() + 24, &crc, 4);
 }
 

@@ -363,7 +363,8 @@ TEST_P(SpoolWriterIoTest, SyncsInFlightAnswerInWriteOrder) {
   // before it). Stopping cuts the zeros beyond it.
   std::uint64_t records_end = 0;
   SpoolReader(dir_.string()).scan([&](const SpoolRecord& r) {
-    records_end = r.offset + r.view.header.record_length();
+    records_end = r.offset + *spool::record_length(r.view.header.envelope_length,
+                                                   r.view.header.message_length);
   });
   EXPECT_EQ(std::filesystem::file_size(segment), o.segment_size);
   if (direct_io_) {

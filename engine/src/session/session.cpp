@@ -27,6 +27,13 @@ constexpr std::size_t kDrainSlice = 16 * 1024;
 // An idle session keeps at most this much output capacity (DESIGN.md: idle sessions are small).
 constexpr std::size_t kIdleOutputCapacity = 512;
 
+// A refusal of the content itself, not of the client's conduct: too big (its honest mistake),
+// or no room or storage lagging (ours). It ends the transaction and counts as no error.
+bool refuses_content(std::string_view text) {
+  return text == replies::kMessageTooBig || text == replies::kSystemBusy ||
+         text == replies::kStorageFull;
+}
+
 }  // namespace
 
 unsigned reply_code(std::string_view reply) {
@@ -266,8 +273,7 @@ void Session::finish_bdat_chunk() {
     // nothing, as it would for DATA.
     const auto refusal = bdat_refusal_;
     bdat_refusal_ = {};
-    if (refusal == replies::kMessageTooBig || refusal == replies::kSystemBusy ||
-        refusal == replies::kStorageFull) {
+    if (refuses_content(refusal)) {
       refuse_message(refusal);
       end_transaction();
     } else {
@@ -492,11 +498,8 @@ void Session::refuse_message(std::string_view text) {
   if (transaction_) services_.message_refused(*this, transaction_->envelope, reply_code(text));
   ++refused_;
   const auto before = output_.size();
-  // A message too big is the client's honest mistake, and no room is ours; malformed content
-  // counts as an error.
-  text == replies::kMessageTooBig || text == replies::kSystemBusy || text == replies::kStorageFull
-      ? reply(text)
-      : reject(text);
+  // Malformed content counts as an error; a refusal of the content as such does not.
+  refuses_content(text) ? reply(text) : reject(text);
   answered(ReplyTo::end_of_message, before);
 }
 

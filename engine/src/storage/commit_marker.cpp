@@ -35,6 +35,10 @@ std::uint64_t& value_at(void* map) {
   return *reinterpret_cast<std::uint64_t*>(static_cast<char*>(map) + kValueOffset);
 }
 
+CommitPoint load_point(void* map) {
+  return unpack(std::atomic_ref<std::uint64_t>(value_at(map)).load(std::memory_order_acquire));
+}
+
 }  // namespace
 
 CommitMarker::~CommitMarker() {
@@ -60,8 +64,7 @@ std::string CommitMarker::open(const std::string& directory) {
     map_ = nullptr;
     return "cannot map " + path + ": " + std::strerror(errno);
   }
-  if (std::memcmp(map_, kHeader, sizeof kHeader) == 0)
-    found_at_open_ = unpack(std::atomic_ref<std::uint64_t>(value_at(map_)).load());
+  if (std::memcmp(map_, kHeader, sizeof kHeader) == 0) found_at_open_ = load_point(map_);
   std::memcpy(map_, kHeader, sizeof kHeader);
   return {};
 }
@@ -84,7 +87,7 @@ std::optional<CommitPoint> read_commit_point(const std::string& directory) {
                     ? mmap(nullptr, kFileSize, PROT_READ, MAP_SHARED, fd, 0)
                     : MAP_FAILED;
     if (map != MAP_FAILED) {
-      point = unpack(std::atomic_ref<std::uint64_t>(value_at(map)).load(std::memory_order_acquire));
+      point = load_point(map);
       munmap(map, kFileSize);
     }
   }

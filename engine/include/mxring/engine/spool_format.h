@@ -89,8 +89,6 @@ struct RecordHeader {
   QueueId queue_id;
   std::int64_t received_at_us = 0;
   std::int64_t stored_at_us = 0;
-
-  std::uint64_t record_length() const { return kHeaderSize + envelope_length + message_length; }
 };
 
 // The header and envelope of `message` (the content follows them on disk), CRC included.
