@@ -1,6 +1,7 @@
 """Durable storage through a running mxringd: what clients sent comes back from
 `mxring spool` byte for byte with the right envelope; acknowledged messages survive kill -9;
-a full disk answers 452 and recovers; a stalled writer turns into 451 back-pressure."""
+a full disk answers 452 and recovers, and MAIL is refused with 452 before the disk fills; a
+stalled writer turns into 451 back-pressure."""
 import hashlib
 import json
 import os
@@ -167,8 +168,9 @@ def test_full_disk_answers_452_and_recovers(mxringd, tmp_path):
         directory = mount / "spool"
         filler = mount / "filler"
         metrics_port = free_port()
+        # No free-space floor: the writes themselves run out of room (ENOSPC).
         server = mxringd("--durability", "fsync", "--spool", str(directory), "--metrics",
-                         f"127.0.0.1:{metrics_port}")
+                         f"127.0.0.1:{metrics_port}", "--min-free-space", "0")
         filler.write_bytes(b"\0" * (4 * 1024 * 1024 - 256 * 1024))  # leave ~256 KiB
         answers, acked = [], {}
         with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
@@ -203,6 +205,67 @@ def test_full_disk_answers_452_and_recovers(mxringd, tmp_path):
         assert server.stop() == 0
         for queue_id, body in acked.items():
             assert without_trace_header(spool(directory, "cat", queue_id).stdout) == body
+        assert spool(directory, "verify").returncode == 0
+    finally:
+        subprocess.run(["umount", "-l", str(mount)])
+
+
+def test_mail_is_refused_452_below_the_free_space_floor(mxringd, tmp_path):
+    """RFC 1870 §6.1, Postfix's queue_minfree: while the spool's file system has less free than
+    --min-free-space, or a MAIL's SIZE would take it below, MAIL gets 452 4.3.1 before the
+    client sends anything, /readyz fails and the log says why; the server takes mail again,
+    without a restart, once space returns. Nothing acknowledged is lost."""
+    mount = tmp_path / "small"
+    if not can_mount_tmpfs(mount):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        directory = mount / "spool"
+        filler = mount / "filler"
+        metrics_port = free_port()
+        server = mxringd("--durability", "fsync", "--spool", str(directory), "--metrics",
+                         f"127.0.0.1:{metrics_port}", "--min-free-space", str(1 << 20),
+                         "--no-preallocate")
+        assert scraped(metrics_port, "mxring_store_min_free_bytes") == 1 << 20
+        assert 3 << 20 < scraped(metrics_port, "mxring_store_free_bytes") <= 4 << 20
+        acked = {}
+
+        def send(client, subject):
+            body = f"Subject: {subject}\r\n\r\n".encode() + b"z" * 10000 + b"\r\n"
+            code, text = client.data(body) if client.rcpt("bob@localhost")[0] == 250 else (0, b"")
+            assert code == 250, (code, text)
+            acked[text.split()[-1].decode()] = body
+
+        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+            c.ehlo()
+            assert c.mail("a@client.test", ["SIZE=10020"])[0] == 250
+            send(c, "room")
+            # ~3 MiB above the floor: a message declaring 3.5 MiB is refused at once.
+            assert c.mail("a@client.test", [f"SIZE={7 << 19}"]) == (
+                452, b"4.3.1 Insufficient system storage")
+            assert c.rcpt("bob@localhost")[0] == 503  # no transaction was opened
+            assert c.noop()[0] == 250
+
+            filler.write_bytes(b"\0" * (3 * 1024 * 1024 + 512 * 1024))  # now below the floor
+            deadline = time.monotonic() + 20  # sampled once a second
+            while http_get(metrics_port, "/readyz")[0] != 503:
+                assert time.monotonic() < deadline, "/readyz never noticed the floor"
+                time.sleep(0.1)
+            assert http_get(metrics_port, "/healthz")[0] == 200  # alive: do not restart it
+            assert c.mail("a@client.test") == (452, b"4.3.1 Insufficient system storage")
+            assert c.noop()[0] == 250
+            assert server.wait_for_output("is below its free-space floor")
+
+            filler.unlink()  # space comes back; the server goes on without a restart
+            while http_get(metrics_port, "/readyz")[0] != 200:
+                assert time.monotonic() < deadline + 20, "/readyz never saw the space return"
+                time.sleep(0.1)
+            assert c.mail("a@client.test")[0] == 250
+            send(c, "room again")
+            assert server.wait_for_output("has room again")
+        assert server.stop() == 0
+        for queue_id, body in acked.items():
+            assert without_trace_header(spool(directory, "cat", queue_id).stdout) == body
+        assert len(stored_ids(directory)) == 2
         assert spool(directory, "verify").returncode == 0
     finally:
         subprocess.run(["umount", "-l", str(mount)])
@@ -274,9 +337,10 @@ def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
 
 def test_content_past_the_memory_bound_gets_452_and_nothing_is_lost(mxringd, tmp_path):
     """--max-content-memory bounds the message content held at once. While one client's
-    unfinished message holds most of it, smtplib's message finds no room: 452 4.3.1 at its
-    end, nothing of it kept, the connection still usable. Once the first is stored, the
-    retry is stored too, and the memory held goes back to nothing."""
+    unfinished message holds most of it, a message that finds no room gets 452 4.3.1: at MAIL
+    when its SIZE says so (smtplib declares it; RFC 1870 §6.1), else at the end of its data,
+    nothing of it kept; either connection stays usable. Once the first is stored, the retry is
+    stored too, and the memory held goes back to nothing."""
     metrics_port = free_port()
     spool_dir = tmp_path / "spool"
     server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "1",
@@ -292,13 +356,22 @@ def test_content_past_the_memory_bound_gets_452_and_nothing_is_lost(mxringd, tmp
         assert time.monotonic() < deadline, "the held message never reached the server"
         time.sleep(0.05)
 
-    retried = b"Subject: retried\r\n\r\n" + line * 300  # needs a 512 KiB buffer: no room
+    retried = b"Subject: retried\r\n\r\n" + line * 300  # ~300 KiB: no room for it
     client = smtplib.SMTP(server.host, server.port, timeout=20)
-    with pytest.raises(smtplib.SMTPDataError) as refused:
+    with pytest.raises(smtplib.SMTPSenderRefused) as refused:
         client.sendmail("a@client.test", ["b@localhost"], retried)
-    assert refused.value.smtp_code == 452
-    assert refused.value.smtp_error.startswith(b"4.3.1 ")
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (
+        452, b"4.3.1 Insufficient system storage")
     assert client.noop()[0] == 250
+    undeclared = open_session(server)  # no SIZE: found out while the content arrives
+    assert start_transaction(undeclared).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+    undeclared.sendall(retried + b".\r\nNOOP\r\n")
+    undeclared.settimeout(20)
+    answer = b""
+    while answer.count(b"\r\n") < 2:
+        answer += undeclared.recv(4096)
+    assert answer == b"452 4.3.1 Insufficient system storage\r\n250 2.0.0 Ok\r\n"
+    undeclared.close()
 
     holder.sendall(b".\r\n")
     holder.settimeout(20)

@@ -59,8 +59,13 @@ class TestServices final : public engine::SessionServices {
   engine::QueueId next_queue_id() override;
   std::int64_t now_us() override { return 1795824000ll * 1'000'000; }
   engine::ContentBudget* content_budget() override { return budget; }
+  bool storage_has_room(const engine::Session&, std::uint64_t octets) override {
+    return storage_room >= 0 && octets <= static_cast<std::uint64_t>(storage_room);
+  }
 
   engine::ContentBudget* budget = nullptr;  // null: content without bound
+  // Octets the store may still take above its floor; negative: below it.
+  std::int64_t storage_room = INT64_MAX;
 
  private:
   std::uint32_t next_ = 1;

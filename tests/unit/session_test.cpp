@@ -229,5 +229,118 @@ TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
   EXPECT_EQ(take_output(), "250 2.0.0 Ok\r\n");
 }
 
+// RFC 1870 §6.1: a message the server cannot hold now, by the SIZE its MAIL declares, gets
+// 452 4.3.1 there, before it is sent; the session goes on, and it is no error of the client.
+TEST_F(SessionTest, MailDeclaringMoreThanThereIsRoomForGets452) {
+  ContentBudget budget(300 << 10);
+  services_.budget = &budget;
+  SessionConfig config;
+  config.limits.max_errors = 3;
+  start(std::move(config));
+  feed("EHLO c\r\n");
+  take_output();
+  feed("MAIL FROM:<a@c> SIZE=400000\r\nRCPT TO:<b@mx.example>\r\n");
+  EXPECT_EQ(take_output(),
+            "452 4.3.1 Insufficient system storage\r\n503 5.5.1 Need MAIL command\r\n");
+  for (int i = 0; i < 5; ++i) {  // more than max_errors: a 452 is no error of the client's
+    feed("MAIL FROM:<a@c> SIZE=400000\r\n");
+    EXPECT_EQ(take_output(), "452 4.3.1 Insufficient system storage\r\n");
+  }
+  feed("MAIL FROM:<a@c> SIZE=200000\r\n");
+  EXPECT_EQ(take_output(), "250 2.1.0 Ok\r\n");
+  feed("RSET\r\n");
+  take_output();
+
+  // The store's file system: a message that would take it below its floor, or any message
+  // once it is below (no SIZE).
+  services_.storage_room = 100'000;
+  feed("MAIL FROM:<a@c> SIZE=100001\r\nMAIL FROM:<a@c> SIZE=100000\r\nRSET\r\n");
+  EXPECT_EQ(take_output(),
+            "452 4.3.1 Insufficient system storage\r\n250 2.1.0 Ok\r\n"
+            "250 2.0.0 Ok\r\n");
+  services_.storage_room = -1;
+  feed("MAIL FROM:<a@c>\r\n");
+  EXPECT_EQ(take_output(), "452 4.3.1 Insufficient system storage\r\n");
+  services_.storage_room = INT64_MAX;
+  feed("MAIL FROM:<a@c>\r\nNOOP\r\n");
+  EXPECT_EQ(take_output(), "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n");
+  EXPECT_FALSE(session_->closed());
+}
+
+// A client that pipelines MAIL, RCPT and DATA (RFC 2920 §3.1; Postfix's smtp client does) and
+// finds MAIL refused for want of room gets 503 for the rest of the group; those are not its
+// errors, so retrying does not get it cut off. Once the refusal has been sent, a RCPT without
+// MAIL is an error again.
+TEST_F(SessionTest, CommandsPipelinedBehindARefusedMailAreNoErrors) {
+  SessionConfig config;
+  config.limits.max_errors = 3;
+  start(std::move(config));
+  feed("EHLO c\r\n");
+  take_output();
+  services_.storage_room = -1;
+  constexpr std::string_view kRefused =
+      "452 4.3.1 Insufficient system storage\r\n503 5.5.1 Need MAIL command\r\n"
+      "503 5.5.1 Need MAIL command\r\n";
+  for (int i = 0; i < 10; ++i) {
+    feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+    EXPECT_EQ(take_output(), kRefused);
+  }
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nBDAT 5 LAST\r\nhello");
+  EXPECT_EQ(take_output(),
+            "452 4.3.1 Insufficient system storage\r\n503 5.5.1 Need MAIL command\r\n"
+            "503 5.5.1 Need MAIL command\r\n");
+  // Another command ends the group's excuse, and so does the refusal being sent.
+  feed("MAIL FROM:<a@c>\r\nNOOP\r\nRCPT TO:<b@mx.example>\r\n");
+  take_output();
+  feed("RCPT TO:<b@mx.example>\r\n");
+  take_output();
+  EXPECT_FALSE(session_->closed());
+  feed("RCPT TO:<b@mx.example>\r\n");
+  EXPECT_EQ(take_output(),
+            "503 5.5.1 Need MAIL command\r\n421 4.7.0 mx.example Error: too many errors\r\n");
+  EXPECT_TRUE(session_->closed());
+}
+
+// A 400 KiB message declared with SIZE takes a buffer of about its size (and is charged that),
+// not the next power of two; one that declares more than it sends, or less, is stored whole.
+TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {
+  ContentBudget budget(64 << 20);
+  services_.budget = &budget;
+  start();
+  feed("EHLO c\r\n");
+  take_output();
+  const std::string line = std::string(1022, 'x') + "\r\n";
+  const auto store = [&](std::string_view mail, int lines, std::size_t slice) {
+    feed(std::string(mail) + "RCPT TO:<b@mx.example>\r\nDATA\r\n");
+    const auto started = take_output();
+    EXPECT_TRUE(started.ends_with("354 End data with <CR><LF>.<CR><LF>\r\n")) << started;
+    std::string body;
+    for (int i = 0; i < lines; ++i) body += line;
+    body += ".\r\n";
+    for (std::size_t at = 0; at < body.size(); at += slice)
+      feed(std::string_view(body).substr(at, slice));
+    EXPECT_TRUE(session_->has_message()) << take_output();
+    auto message = session_->take_message();
+    EXPECT_EQ(message.content.size() - message.content.view().find(line), lines * line.size());
+    const auto footprint = message.content.footprint();
+    EXPECT_EQ(budget.held(), footprint > ContentBudget::kUncharged ? footprint : 0);
+    session_->storage_done(StorageResult::stored);
+    take_output();
+    return footprint;
+  };
+  const std::size_t declared = 400 * 1024;
+  for (const std::size_t slice : {std::size_t{1000}, std::size_t{16384}, std::size_t{70000}}) {
+    const auto footprint =
+        store("MAIL FROM:<a@c> SIZE=" + std::to_string(declared) + "\r\n", 400, slice);
+    EXPECT_GE(footprint, declared);
+    EXPECT_LT(footprint, declared + 4096) << "slice " << slice;
+  }
+  EXPECT_EQ(store("MAIL FROM:<a@c>\r\n", 400, 16384), (512u << 10) + parser::kPadding);
+  EXPECT_GE(store("MAIL FROM:<a@c> SIZE=1000\r\n", 400, 16384), declared);  // too little
+  // Declaring much more than it sends makes the buffer no bigger than the data needs.
+  EXPECT_LT(store("MAIL FROM:<a@c> SIZE=40000000\r\n", 10, 16384), std::size_t{32 << 10});
+  EXPECT_EQ(budget.held(), 0u);
+}
+
 }  // namespace
 }  // namespace mxring::engine

@@ -86,7 +86,7 @@ int open_listener(const ListenerConfig& listener, std::string& error) {
 Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
                  RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
                  StorageChannel* storage, AuthVerifier* auth, ContentBudget* content_budget,
-                 RateExchange* rate_exchange, const ServerMetrics* metrics_page)
+                 StoreSpace* space, RateExchange* rate_exchange, const ServerMetrics* metrics_page)
     : index_(index),
       cpu_(cpu),
       config_(config),
@@ -97,6 +97,7 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       storage_(storage),
       auth_(auth),
       content_budget_(content_budget),
+      space_(space),
       rate_limiter_(runtime_.rate_limits, index, rate_exchange),
       metrics_page_(metrics_page) {}
 
@@ -105,6 +106,14 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
 // already past DATA kept coming): sessions between transactions are not read at all.
 bool Reactor::accepting_messages() {
   return storage_ == nullptr || storing_ < storage_->requests.capacity() / 2;
+}
+
+// Only what a listener stores on disk waits for disk space (not discard, not Kafka).
+bool Reactor::storage_has_room(const Session& session, std::uint64_t octets) {
+  if (space_ == nullptr) return true;
+  const auto durability = session.context().config().durability;
+  if (durability != Durability::fsync && durability != Durability::none) return true;
+  return space_->room_for(octets);
 }
 
 bool Reactor::storage_nearly_full() const {
@@ -926,6 +935,7 @@ void Reactor::maybe_free(Connection& c) {
 void Reactor::on_tick() {
   if (now_ == last_tick_) return;
   last_tick_ = now_;
+  if (space_ != nullptr) space_->refresh(now_);
   timers_->advance(now_, [this](std::uint64_t key) { on_timer(key); });
   for (unsigned i = 0; i < listeners_.size(); ++i) {
     if (accept_retry_[i] && !draining_) {

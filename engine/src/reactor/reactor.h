@@ -24,6 +24,7 @@
 #include "ring.h"
 #include "server_metrics.h"
 #include "storage/storage_channel.h"
+#include "storage/store_space.h"
 #include "timer_wheel.h"
 #include "tls/tls_contexts.h"
 #include "user_data.h"
@@ -36,7 +37,8 @@ class Reactor final : private SessionServices {
   Reactor(unsigned index, int cpu, const ServerConfig& config, ConnectionLimiter& limiter,
           RuntimeConfig runtime, std::shared_ptr<const tls::TicketKeys> tickets,
           StorageChannel* storage, AuthVerifier* auth, ContentBudget* content_budget,
-          RateExchange* rate_exchange = nullptr, const ServerMetrics* metrics_page = nullptr);
+          StoreSpace* space = nullptr, RateExchange* rate_exchange = nullptr,
+          const ServerMetrics* metrics_page = nullptr);
   ~Reactor();
 
   // The thread body. `ready` is called once, with an empty string when the reactor listens.
@@ -113,6 +115,7 @@ class Reactor final : private SessionServices {
   std::int64_t now_us() override;
   bool accepting_messages() override;
   ContentBudget* content_budget() override { return content_budget_; }
+  bool storage_has_room(const Session& session, std::uint64_t octets) override;
   bool storage_nearly_full() const;
 
   // SessionServices: rate limits, metrics and logs (reactor_events.cpp).
@@ -143,6 +146,7 @@ class Reactor final : private SessionServices {
   StorageChannel* storage_;
   AuthVerifier* auth_;
   ContentBudget* content_budget_;  // owned by the server, which outlives every message
+  StoreSpace* space_;              // null: nothing stored on a local file system
   std::size_t storing_ = 0;        // messages handed to the writer, not yet answered
   bool staged_for_storage_ = false;
   std::vector<std::uint32_t> paused_for_storage_;  // slots not read until storage has room

@@ -50,6 +50,7 @@ struct Server::State {
   std::unique_ptr<ConnectionLimiter> limiter;
   std::vector<std::unique_ptr<StorageChannel>> channels;
   std::vector<std::unique_ptr<SpoolWriter>> writers;
+  std::unique_ptr<StoreSpace> space;   // with fsync/none listeners
   std::unique_ptr<AuthVerifier> auth;  // stopped in wait(), while every reactor still exists
   std::unique_ptr<RateExchange> rate_exchange;  // with rate limits and several reactors
   std::vector<std::unique_ptr<Reactor>> reactors;
@@ -168,6 +169,17 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     }
   }
 
+  if (spools) {
+    std::uint64_t largest = 0;
+    for (const auto& listener : cfg.listeners)
+      largest = std::max<std::uint64_t>(largest, listener.context->limits().max_message_size);
+    const auto floor = cfg.min_free_space.value_or(largest + largest / 2);
+    // The writers have made the directories by now.
+    state->space = StoreSpace::open(cfg.maildir.empty() ? cfg.spool : cfg.maildir, floor, error);
+    if (!state->space) return nullptr;
+    state->metrics.set_store_space(state->space.get());
+  }
+
   const auto content_memory = cfg.max_content_memory != 0
                                   ? cfg.max_content_memory
                                   : static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
@@ -182,8 +194,8 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     state->reactors.push_back(
         std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
                                   stores ? state->channels[i].get() : nullptr, state->auth.get(),
-                                  state->content_budgets[i].get(), state->rate_exchange.get(),
-                                  i == 0 ? &state->metrics : nullptr));
+                                  state->content_budgets[i].get(), state->space.get(),
+                                  state->rate_exchange.get(), i == 0 ? &state->metrics : nullptr));
     state->metrics.add_reactor(&state->reactors.back()->metrics());
   }
   for (const auto& writer : state->writers) state->metrics.add_writer(&writer->stats());

@@ -185,6 +185,14 @@ std::string ServerMetrics::page() const {
   p.family("mxring_content_memory_limit_bytes", "gauge",
            "What mxring_content_memory_bytes may reach; past it a message gets 452 4.3.1.");
   p.sample("mxring_content_memory_limit_bytes", content_limit);
+  if (space_ != nullptr) {
+    p.family("mxring_store_free_bytes", "gauge",
+             "Free octets on the spool's (or maildir's) file system, sampled once a second.");
+    p.sample("mxring_store_free_bytes", space_->free_bytes());
+    p.family("mxring_store_min_free_bytes", "gauge",
+             "--min-free-space: below it, MAIL is answered 452 4.3.1.");
+    p.sample("mxring_store_min_free_bytes", space_->floor());
+  }
   p.family("mxring_phase_seconds", "histogram",
            "From the receive that completed a command to the send of its answer, by phase; "
            "banner_to_ehlo from the connection's start to the first HELO/EHLO answer.");
@@ -275,7 +283,7 @@ bool ServerMetrics::ready(bool draining) const {
   if (draining) return false;
   for (const auto* w : writers_)
     if (!w->healthy.load(std::memory_order_relaxed)) return false;
-  return true;
+  return space_ == nullptr || space_->room_for(0);
 }
 
 }  // namespace mxring::engine

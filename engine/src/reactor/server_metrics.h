@@ -9,6 +9,7 @@
 #include "mxring/engine/content_budget.h"
 #include "reactor_metrics.h"
 #include "storage/spool_writer.h"
+#include "storage/store_space.h"
 
 namespace mxring::engine {
 
@@ -18,15 +19,18 @@ class ServerMetrics {
   void add_reactor(const ReactorMetrics* reactor) { reactors_.push_back(reactor); }
   void add_writer(const WriterStats* writer) { writers_.push_back(writer); }
   void add_content_budget(const ContentBudget* budget) { budgets_.push_back(budget); }
+  void set_store_space(const StoreSpace* space) { space_ = space; }
 
   std::string page() const;
-  // Accepting and storage healthy: no writer's last batch failed.
+  // Accepting and storage healthy: no writer's last batch failed, and the store's file
+  // system is above its free-space floor.
   bool ready(bool draining) const;
 
  private:
   std::vector<const ReactorMetrics*> reactors_;
   std::vector<const WriterStats*> writers_;
   std::vector<const ContentBudget*> budgets_;
+  const StoreSpace* space_ = nullptr;
 };
 
 }  // namespace mxring::engine

@@ -24,6 +24,9 @@ constexpr std::size_t kDataSlice = 256 * 1024;
 // Content that is not kept (too big, or no room for it) is drained through less: under
 // ContentBudget::kUncharged, so draining holds nothing of the budget.
 constexpr std::size_t kDrainSlice = 16 * 1024;
+// What content may grow past the size MAIL declared before its buffer doubles: the end of
+// data's terminator and a few dot-stuffed lines (SIZE counts neither, RFC 1870 §4).
+constexpr std::size_t kDeclaredSizeSlack = 1024;
 // An idle session keeps at most this much output capacity (DESIGN.md: idle sessions are small).
 constexpr std::size_t kIdleOutputCapacity = 512;
 
@@ -169,10 +172,14 @@ std::size_t Session::take_command_bytes(std::span<const char> in) {
 
 std::size_t Session::take_data_bytes(std::span<const char> in) {
   auto& transaction = *transaction_;
-  auto slice = in.first(std::min(in.size(), transaction.overflowed ? kDrainSlice : kDataSlice));
+  auto limit = transaction.overflowed ? kDrainSlice : kDataSlice;
+  // The scan needs room for a whole slice; under the declared size, slices stop there, so the
+  // buffer grows to that size and not to the next power of two.
+  if (const auto room = transaction.room_before_expected(); room > 0) limit = std::min(limit, room);
+  auto slice = in.first(std::min(in.size(), limit));
   if (!transaction.overflowed && !room_for_content(slice.size()))
     slice = slice.first(std::min(slice.size(), kDrainSlice));
-  char* out = transaction.content.prepare(slice.size());
+  char* out = transaction.content.prepare(slice.size(), transaction.expected_size);
   const auto scan = data_.scan(slice, out);
   if (!transaction.overflowed) {
     transaction.content.commit(scan.written);
@@ -191,7 +198,7 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
     auto& envelope = transaction_->envelope;
     const std::string_view octets(part.data(), part.size());
     if (!envelope.eight_bit) envelope.eight_bit = parser::has_eight_bit(octets);
-    transaction_->content.append(octets);
+    transaction_->content.append(octets, transaction_->expected_size);
   }
   if (bdat_chunk_.complete()) finish_bdat_chunk();
   return part.size();
@@ -202,13 +209,23 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
 // is drained, and its end is answered 452 4.3.1 (the client retries later).
 bool Session::room_for_content(std::size_t more) {
   auto& transaction = *transaction_;
-  const auto footprint = transaction.content.footprint_after(more);
+  const auto footprint = transaction.content.footprint_after(more, transaction.expected_size);
   if (!transaction.charge.behind(footprint)) return true;
   auto* budget = services_.content_budget();
   if (budget == nullptr || transaction.charge.cover(*budget, footprint)) return true;
   transaction.out_of_room = true;
   drop_content();
   return false;
+}
+
+// RFC 1870 §6.1: a message of the size MAIL declares that the server cannot hold now is
+// answered 452 4.3.1 before it is sent. Contents under ContentBudget::kUncharged never wait
+// for the budget, so neither does their MAIL.
+bool Session::room_for_declared(std::uint64_t octets) {
+  const auto* budget = services_.content_budget();
+  if (budget != nullptr && octets > ContentBudget::kUncharged && !budget->has_room(octets))
+    return false;
+  return services_.storage_has_room(*this, octets);
 }
 
 // The transaction keeps none of its content from here on: what it holds is freed, its charge
@@ -278,7 +295,10 @@ void Session::finish_bdat_chunk() {
       end_transaction();
     } else {
       const auto before = output_.size();
-      reject(refusal);
+      if (bdat_refusal_excused_)
+        reply(refusal);
+      else
+        reject(refusal);
       answered(ReplyTo::bdat, before);
     }
     return;
@@ -318,6 +338,12 @@ void Session::start_content() {
   };
   append_received_header(transaction.content, fields);
   transaction.header_length = transaction.content.size();
+  // SIZE (RFC 1870 §4) counts the content as stored: a 1 MiB message then takes a little over
+  // 1 MiB of buffer, not 2. Declaring more than is sent gains a client nothing: the buffer
+  // still grows only as octets arrive.
+  if (envelope.declared_size != 0)
+    transaction.expected_size =
+        transaction.header_length + envelope.declared_size + kDeclaredSizeSlack;
   transaction.content_started = true;
 }
 
@@ -440,6 +466,7 @@ void Session::shutting_down() {
 
 void Session::consume_output(std::size_t sent) {
   output_.consume_front(sent);
+  if (output_.empty()) mail_refused_unsent_ = false;  // the client may have read the refusal
   if (output_.empty() && output_.footprint() > kIdleOutputCapacity + parser::kPadding)
     output_.release();
   resume();

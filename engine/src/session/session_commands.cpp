@@ -93,6 +93,10 @@ void Session::on_command(std::string_view line) {
   const auto parsed = parser::parse_command(line, context_->limits().command);
   const auto& command = parsed.command;
   const auto before = output_.size();
+  using parser::Verb;
+  if (parsed.error != parser::CommandError::none ||
+      (command.verb != Verb::rcpt && command.verb != Verb::data && command.verb != Verb::bdat))
+    mail_refused_unsent_ = false;
   if (parsed.error != parser::CommandError::none) {
     reject(error_reply(parsed.error, command.verb));
   } else {
@@ -180,10 +184,13 @@ void Session::on_mail(const parser::Command& command) {
   if (transaction_) return reject(replies::kNestedMail);
   if (messages_ >= limits.max_messages) return reject(replies::kTooManyMessages);
   if (parameters.has_size && parameters.size > limits.max_message_size)
-    return reply(replies::kMessageTooBig);  // RFC 1870 §6
+    return refuse_mail(replies::kMessageTooBig);  // RFC 1870 §6
   if (command.path.utf8 && !parameters.smtputf8) return reject(replies::kNeedSmtputf8);
   if (parameters.requiretls && !tls_active()) return reject(replies::kRequiretlsNeedsTls);
-  if (!services_.admit_message(*this)) return reply(replies::kMessageRateExceeded);
+  // Before the rate limit: a message we cannot take now uses none of the client's rate.
+  if (!room_for_declared(parameters.has_size ? parameters.size : 0))
+    return refuse_mail(replies::kStorageFull);
+  if (!services_.admit_message(*this)) return refuse_mail(replies::kMessageRateExceeded);
 
   transaction_ = std::make_unique<Transaction>();
   auto& envelope = transaction_->envelope;
@@ -209,8 +216,18 @@ void Session::on_mail(const parser::Command& command) {
   reply(replies::kSenderOk);
 }
 
+void Session::refuse_mail(std::string_view text) {
+  reply(text);
+  mail_refused_unsent_ = true;
+}
+
+void Session::need_mail() {
+  if (mail_refused_unsent_) return reply(replies::kNeedMail);
+  reject(replies::kNeedMail);
+}
+
 void Session::on_rcpt(const parser::Command& command) {
-  if (!transaction_) return reject(replies::kNeedMail);
+  if (!transaction_) return need_mail();
   auto& envelope = transaction_->envelope;
   if (transaction_->content_started) return reject(replies::kRcptAfterBdat);
   if (envelope.recipients.size() >= context_->limits().max_recipients)
@@ -241,7 +258,7 @@ void Session::on_rcpt(const parser::Command& command) {
 }
 
 void Session::on_data() {
-  if (!transaction_) return reject(replies::kNeedMail);
+  if (!transaction_) return need_mail();
   const auto& envelope = transaction_->envelope;
   if (transaction_->content_started) return reject(replies::kDataAfterBdat);
   if (envelope.body == parser::Body::binary_mime) return reject(replies::kBinaryNeedsBdat);
@@ -257,8 +274,10 @@ void Session::on_data() {
 // read (and dropped when refused): they must never be taken for commands.
 void Session::on_bdat(const parser::Command& command) {
   bdat_refusal_ = {};
+  bdat_refusal_excused_ = false;
   if (!transaction_) {
     bdat_refusal_ = replies::kNeedMail;
+    bdat_refusal_excused_ = mail_refused_unsent_;
   } else if (transaction_->envelope.recipients.empty()) {
     bdat_refusal_ = replies::kNoValidRecipients;
   } else if (!transaction_->content_started && !services_.accepting_messages()) {

@@ -2,6 +2,7 @@
 // so the SIMD scanners may run over it directly. Move-only; memory is released on request.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -31,23 +32,26 @@ class ByteBuffer {
   // Octets owned, padding included: what this buffer costs in memory.
   std::size_t footprint() const { return data_ ? capacity_ + parser::kPadding : 0; }
   // What footprint() becomes once `n` more octets are prepared.
-  std::size_t footprint_after(std::size_t n) const {
-    return size_ + n <= capacity_ ? footprint() : grown_capacity(size_ + n) + parser::kPadding;
+  std::size_t footprint_after(std::size_t n, std::size_t expected = 0) const {
+    return size_ + n <= capacity_ ? footprint()
+                                  : grown_capacity(size_ + n, expected) + parser::kPadding;
   }
 
   std::span<const char> span() const { return {data_.get(), size_}; }
   std::string_view view() const { return {data_.get(), size_}; }
 
   // Room for `n` more octets plus the padding; returns where they go. commit() keeps them.
-  char* prepare(std::size_t n) {
-    if (size_ + n > capacity_) grow(size_ + n);
+  // `expected`: the size the contents are expected to reach (0: unknown); growth stops there
+  // while they fit, instead of doubling past it.
+  char* prepare(std::size_t n, std::size_t expected = 0) {
+    if (size_ + n > capacity_) grow(size_ + n, expected);
     return data_.get() + size_;
   }
   void commit(std::size_t n) { size_ += n; }
 
-  void append(std::string_view bytes) {
+  void append(std::string_view bytes, std::size_t expected = 0) {
     if (bytes.empty()) return;
-    std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
+    std::memcpy(prepare(bytes.size(), expected), bytes.data(), bytes.size());
     size_ += bytes.size();
   }
   void append_bytes(std::span<const char> bytes) { append({bytes.data(), bytes.size()}); }
@@ -71,13 +75,13 @@ class ByteBuffer {
   }
 
  private:
-  std::size_t grown_capacity(std::size_t needed) const {
+  std::size_t grown_capacity(std::size_t needed, std::size_t expected) const {
     std::size_t capacity = capacity_ < 256 ? 256 : capacity_ * 2;
     while (capacity < needed) capacity *= 2;
-    return capacity;
+    return needed <= expected ? std::min(capacity, expected) : capacity;
   }
-  void grow(std::size_t needed) {
-    const std::size_t capacity = grown_capacity(needed);
+  void grow(std::size_t needed, std::size_t expected) {
+    const std::size_t capacity = grown_capacity(needed, expected);
     // Uninitialised on purpose: bodies reach many MiB and every octet is written before it
     // is read, except the padding, which scanners read but whose results they ignore.
     auto bigger = std::make_unique_for_overwrite<char[]>(capacity + parser::kPadding);

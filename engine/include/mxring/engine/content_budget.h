@@ -28,6 +28,8 @@ class ContentBudget {
     } while (!held_.compare_exchange_weak(held, held + octets, std::memory_order_relaxed));
     return true;
   }
+  // Whether `octets` more would fit now (MAIL's SIZE, before anything is taken).
+  bool has_room(std::uint64_t octets) const { return octets <= limit_ - std::min(held(), limit_); }
   void give_back(std::uint64_t octets) { held_.fetch_sub(octets, std::memory_order_relaxed); }
   std::uint64_t held() const { return held_.load(std::memory_order_relaxed); }
   std::uint64_t limit() const { return limit_; }

@@ -90,6 +90,10 @@ struct ServerConfig {
   // Octets of message content all reactors together may hold (content_budget.h), split
   // evenly between them; 0: a quarter of the machine's memory.
   std::uint64_t max_content_memory = 0;
+  // Free space the spool's (or maildir's) file system keeps: below it, MAIL gets 452 4.3.1
+  // (store_space.h). Unset: 1.5 × the largest max_message_size, Postfix's default rule.
+  // 0: no floor (a full disk is still answered 452 4.3.1, at the end of the data).
+  std::optional<std::uint64_t> min_free_space;
   std::string fault_writer_stall_file;  // tests only: writers pause while this file exists
 
   std::uint32_t max_connections = 50'000;

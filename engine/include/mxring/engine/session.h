@@ -70,6 +70,10 @@ class SessionServices {
   // What message content may hold in memory (null: no bound). Content that finds no room is
   // drained, not kept, and refused at its end with 452 4.3.1.
   virtual ContentBudget* content_budget() { return nullptr; }
+  // False while the file system this session's messages are stored on would keep less free
+  // than its floor after `octets` more (0: a message of unknown size): MAIL then gets
+  // 452 4.3.1 (RFC 1870 §6.1), before the client sends the message.
+  virtual bool storage_has_room(const Session&, std::uint64_t /*octets*/) { return true; }
   // Per-client rate limits: false refuses this MAIL (or RCPT) with 450 4.7.1.
   virtual bool admit_message(const Session&) { return true; }
   virtual bool admit_recipient(const Session&) { return true; }
@@ -191,6 +195,7 @@ class Session {
   std::size_t take_data_bytes(std::span<const char> in);
   std::size_t take_bdat_bytes(std::span<const char> in);
   bool room_for_content(std::size_t more);
+  bool room_for_declared(std::uint64_t octets);
   void drop_content();
   void on_line(std::string_view line, const parser::Line& framing);
   void on_command(std::string_view line);
@@ -199,6 +204,8 @@ class Session {
 
   void on_helo(const parser::Command& command, bool extended);
   void on_mail(const parser::Command& command);
+  void refuse_mail(std::string_view text);
+  void need_mail();
   void on_rcpt(const parser::Command& command);
   void on_data();
   void on_bdat(const parser::Command& command);
@@ -246,6 +253,11 @@ class Session {
   bool esmtp_ = false;
   bool message_ready_ = false;
   bool bdat_last_ = false;  // the chunk being read ends the message
+  // A MAIL refused for the server's sake or its size (452, 450, 552), its reply not sent yet:
+  // the RCPT, DATA and BDAT a client pipelined behind it (RFC 2920 §3.1) are answered 503
+  // without counting as errors, so a client retrying while storage is short is not cut off.
+  bool mail_refused_unsent_ = false;
+  bool bdat_refusal_excused_ = false;  // ... and the refused BDAT waiting for its chunk was one
   std::uint64_t bdat_chunk_size_ = 0;
   std::string_view bdat_refusal_;  // the reply owed once a refused BDAT's chunk is read
   std::uint32_t messages_ = 0;

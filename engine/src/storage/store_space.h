@@ -1,0 +1,51 @@
+// Free space on the file system messages are stored on, and the floor below which the server
+// takes no new message. RFC 1870 §6.1 has a server that cannot take a message of the size
+// MAIL declares *now* answer 452 4.3.1 (Insufficient system storage) there, before the client
+// sends it, instead of after; Postfix refuses MAIL the same way while its queue file system
+// has less free than queue_minfree, by default 1.5 × message_size_limit. A write that still
+// finds the disk full (another process filled it within the second) is answered 452 4.3.1
+// at the end of the data, as before: the floor only moves the refusal earlier.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace mxring::engine {
+
+class StoreSpace {
+ public:
+  // Samples the file system holding `directory` through a descriptor opened now, so the
+  // samples stay right after a chroot. Null, with `error` set, when it cannot be opened.
+  static std::unique_ptr<StoreSpace> open(const std::string& directory, std::uint64_t floor,
+                                          std::string& error);
+  ~StoreSpace();
+  StoreSpace(const StoreSpace&) = delete;
+  StoreSpace& operator=(const StoreSpace&) = delete;
+
+  // Samples again when `now_s` is a second not yet sampled. Every reactor calls it from its
+  // once-a-second tick; one of them samples (fstatvfs reads the superblock's counters, no I/O).
+  void refresh(std::int64_t now_s);
+  // Whether `octets` more (0: a message of unknown size) leave at least the floor free.
+  bool room_for(std::uint64_t octets) const {
+    const auto free = free_.load(std::memory_order_relaxed);
+    return free >= floor_ && free - floor_ >= octets;
+  }
+  std::uint64_t free_bytes() const { return free_.load(std::memory_order_relaxed); }
+  std::uint64_t floor() const { return floor_; }
+
+ private:
+  StoreSpace(int fd, std::string directory, std::uint64_t floor);
+  bool sample();
+  void log_crossing();
+
+  const int fd_;
+  const std::string directory_;  // for the log lines
+  const std::uint64_t floor_;
+  std::atomic<std::uint64_t> free_{0};
+  std::atomic<std::int64_t> sampled_second_{0};
+  std::atomic<bool> below_floor_{false};  // as last logged
+};
+
+}  // namespace mxring::engine
