@@ -301,6 +301,29 @@ TEST_F(SessionTest, CommandsPipelinedBehindARefusedMailAreNoErrors) {
   EXPECT_TRUE(session_->closed());
 }
 
+// Postfix's rule: a message received whole forgives the errors before it. A long-lived
+// connection with an unknown recipient now and then is not cut off; one that only errs is.
+TEST_F(SessionTest, AStoredMessageForgivesEarlierErrors) {
+  SessionConfig config;
+  config.limits.max_errors = 3;
+  start(std::move(config));
+  feed("EHLO c\r\n");
+  take_output();
+  for (int i = 0; i < 5; ++i) {
+    feed("RCPT TO:<b@mx.example>\r\nDATA\r\n");  // two errors: no MAIL
+    feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
+    ASSERT_TRUE(session_->has_message()) << i;
+    session_->take_message();
+    session_->storage_done(StorageResult::stored);
+    take_output();
+  }
+  EXPECT_FALSE(session_->closed());
+  EXPECT_EQ(session_->errors(), 10u);  // every one is still reported
+  feed("RCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\n");
+  EXPECT_TRUE(take_output().ends_with("421 4.7.0 mx.example Error: too many errors\r\n"));
+  EXPECT_TRUE(session_->closed());
+}
+
 // A 400 KiB message declared with SIZE takes a buffer of about its size (and is charged that),
 // not the next power of two; one that declares more than it sends, or less, is stored whole.
 TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {

@@ -320,7 +320,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-message-size", max_message_size, "Octets (SIZE), default 52428800");
   app.add_option("--max-recipients", max_recipients, "Per message (RCPTMAX), default 1000");
   app.add_option("--max-messages-per-connection", max_messages, "MAILMAX, default 1000");
-  app.add_option("--max-errors", max_errors, "Errors before 421 and close, default 20");
+  app.add_option("--max-errors", max_errors,
+                 "Errors since the last message stored before 421 and close, default 20");
   app.add_flag("--reject-long-lines", reject_long_lines,
                "Refuse messages with lines over 998 octets (default: store them intact)");
   app.add_option("--max-connections", max_connections, "Open connections, default 50000");

@@ -372,6 +372,7 @@ void Session::storage_done(StorageResult result) {
   if (result != StorageResult::stored) ++refused_;
   switch (result) {
     case StorageResult::stored: {
+      errors_since_message_ = 0;
       // DESIGN.md durability contract: the text says what the 250 promises.
       const auto durability = context_->config().durability;
       reply(durability == Durability::discard ? "250 2.0.0 Ok: discarded as "
@@ -501,7 +502,8 @@ void Session::reply(std::string_view text) {
 void Session::reject(std::string_view text) {
   reply(text);
   // Postfix's smtpd_hard_error_limit: a client that keeps failing is cut off.
-  if (++errors_ >= context_->limits().max_errors) {
+  ++errors_;
+  if (++errors_since_message_ >= context_->limits().max_errors) {
     close_with(context_->too_many_errors(), CloseReason::too_many_errors);
     services_.replied(ReplyTo::connection, 421);
   }

@@ -263,6 +263,10 @@ class Session {
   std::uint32_t messages_ = 0;
   std::uint32_t refused_ = 0;
   std::uint32_t errors_ = 0;
+  // Errors since the last message stored: what max_errors limits. Like Postfix, a message
+  // received whole forgives what came before, so a connection carrying thousands of messages
+  // is not cut off by an unknown recipient here and there over its life.
+  std::uint32_t errors_since_message_ = 0;
   CloseReason close_reason_ = CloseReason::none;
   ReplyTo last_reply_to_ = ReplyTo::greeting;
 };

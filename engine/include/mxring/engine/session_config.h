@@ -20,7 +20,7 @@ struct SessionLimits {
   std::uint64_t max_message_size = 50ull << 20;  // SIZE (RFC 1870); body octets after unstuffing
   std::uint32_t max_recipients = 1000;           // per message; LIMITS RCPTMAX (RFC 9422)
   std::uint32_t max_messages = 1000;             // per connection; LIMITS MAILMAX (RFC 9422)
-  std::uint32_t max_errors = 20;                 // then 421 and close (Postfix's hard limit)
+  std::uint32_t max_errors = 20;                 // then 421; a stored message forgives them
   parser::CommandLimits command;                 // 512 octets + the ESMTP parameter allowance
   std::uint32_t max_data_line = 998;             // RFC 5322 §2.1.1, without CRLF
   bool reject_long_lines = false;                // refuse (500 5.5.2) rather than store intact
