@@ -141,7 +141,9 @@ TEST_F(SessionTest, OversizedDataIsDrainedInBoundedMemory) {
 }
 
 TEST_F(SessionTest, ClientThatNeverReadsCannotGrowTheOutput) {
-  start();
+  SessionConfig config;
+  config.limits.max_junk_commands = 1'000'000;  // NOOPs here only fill the output
+  start(std::move(config));
   std::string flood;
   for (int i = 0; i < 100'000; ++i) flood += "NOOP\r\n";
   feed(flood);
@@ -321,6 +323,32 @@ TEST_F(SessionTest, AStoredMessageForgivesEarlierErrors) {
   EXPECT_EQ(session_->errors(), 10u);  // every one is still reported
   feed("RCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\n");
   EXPECT_TRUE(take_output().ends_with("421 4.7.0 mx.example Error: too many errors\r\n"));
+  EXPECT_TRUE(session_->closed());
+}
+
+// Postfix's smtpd_junk_command_limit: chatter (NOOP, RSET, VRFY, EXPN, HELP) is free up to
+// a limit, then each counts as an error, so nobody holds a connection slot for ever with
+// NOOPs. A stored message starts the count again.
+TEST_F(SessionTest, JunkCommandsPastTheirLimitAreErrors) {
+  SessionConfig config;
+  config.limits.max_errors = 3;
+  config.limits.max_junk_commands = 5;
+  start(std::move(config));
+  feed("EHLO c\r\nNOOP\r\nRSET\r\nVRFY x\r\nEXPN x\r\nHELP\r\n");
+  EXPECT_EQ(session_->errors(), 0u);
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
+  ASSERT_TRUE(session_->has_message());
+  session_->take_message();
+  session_->storage_done(StorageResult::stored);
+  take_output();
+  for (int i = 0; i < 5; ++i) feed("NOOP\r\n");
+  EXPECT_EQ(session_->errors(), 0u);
+  feed("NOOP\r\nNOOP\r\n");
+  EXPECT_EQ(session_->errors(), 2u);
+  EXPECT_FALSE(session_->closed());
+  feed("NOOP\r\n");
+  EXPECT_TRUE(
+      take_output().ends_with("250 2.0.0 Ok\r\n421 4.7.0 mx.example Error: too many errors\r\n"));
   EXPECT_TRUE(session_->closed());
 }
 

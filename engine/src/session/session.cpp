@@ -373,6 +373,7 @@ void Session::storage_done(StorageResult result) {
   switch (result) {
     case StorageResult::stored: {
       errors_since_message_ = 0;
+      junk_commands_ = 0;
       // DESIGN.md durability contract: the text says what the 250 promises.
       const auto durability = context_->config().durability;
       reply(durability == Durability::discard ? "250 2.0.0 Ok: discarded as "
@@ -501,6 +502,17 @@ void Session::reply(std::string_view text) {
 
 void Session::reject(std::string_view text) {
   reply(text);
+  count_error();
+}
+
+// Postfix's smtpd_junk_command_limit: NOOP, RSET, VRFY, EXPN and HELP past max_junk_commands
+// count as errors, so a client cannot hold a connection open for ever by chattering (each
+// command restarts the timeout). A stored message starts the count again.
+void Session::junk_command() {
+  if (++junk_commands_ > context_->limits().max_junk_commands) count_error();
+}
+
+void Session::count_error() {
   // Postfix's smtpd_hard_error_limit: a client that keeps failing is cut off.
   ++errors_;
   if (++errors_since_message_ >= context_->limits().max_errors) {

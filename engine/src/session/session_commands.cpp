@@ -131,21 +131,26 @@ void Session::dispatch(const parser::Command& command) {
     case Verb::rset:  // RFC 5321 §4.1.1.5
       end_transaction();
       reply(replies::kOk);
+      junk_command();
       break;
     case Verb::noop:
       reply(replies::kOk);
+      junk_command();
       break;
     case Verb::quit:
       close_with(replies::kBye, CloseReason::quit);
       break;
     case Verb::vrfy:
       reply(replies::kCannotVrfy);
+      junk_command();
       break;
     case Verb::expn:
       reply(replies::kExpnDisabled);
+      junk_command();
       break;
     case Verb::help:
       reply(replies::kHelp);
+      junk_command();
       break;
     case Verb::starttls:
       on_starttls();

@@ -203,6 +203,8 @@ class Session {
   void on_sasl_line(std::string_view line);
 
   void on_helo(const parser::Command& command, bool extended);
+  void junk_command();
+  void count_error();
   void on_mail(const parser::Command& command);
   void refuse_mail(std::string_view text);
   void need_mail();
@@ -267,6 +269,7 @@ class Session {
   // received whole forgives what came before, so a connection carrying thousands of messages
   // is not cut off by an unknown recipient here and there over its life.
   std::uint32_t errors_since_message_ = 0;
+  std::uint32_t junk_commands_ = 0;  // since the last message stored (junk_command())
   CloseReason close_reason_ = CloseReason::none;
   ReplyTo last_reply_to_ = ReplyTo::greeting;
 };

@@ -21,6 +21,7 @@ struct SessionLimits {
   std::uint32_t max_recipients = 1000;           // per message; LIMITS RCPTMAX (RFC 9422)
   std::uint32_t max_messages = 1000;             // per connection; LIMITS MAILMAX (RFC 9422)
   std::uint32_t max_errors = 20;                 // then 421; a stored message forgives them
+  std::uint32_t max_junk_commands = 100;         // NOOP, RSET, VRFY, EXPN, HELP; then errors
   parser::CommandLimits command;                 // 512 octets + the ESMTP parameter allowance
   std::uint32_t max_data_line = 998;             // RFC 5322 §2.1.1, without CRLF
   bool reject_long_lines = false;                // refuse (500 5.5.2) rather than store intact
