@@ -184,6 +184,18 @@ def test_random_binary_garbage_ends_in_421_after_too_many_errors(attack):
     assert all(r[:1] in ("5", "4") for r in replies)  # nothing in the garbage was accepted
 
 
+def test_endless_noops_end_in_421_past_the_junk_limit(attack):
+    """Postfix's smtpd_junk_command_limit: 100 NOOPs are free (each restarts the command
+    timeout), then each is an error, and after 20 more the connection is closed."""
+    codes = []
+    with smtplib.SMTP(attack.host, attack.port, local_hostname="client.test", timeout=30) as c:
+        c.ehlo()
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            for _ in range(200):
+                codes.append(c.noop()[0])
+    assert codes == [250] * 120 + [421]
+
+
 def test_nul_bytes_in_commands_and_addresses(attack):
     with connect(attack) as s:
         read_reply(s)
