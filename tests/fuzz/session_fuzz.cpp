@@ -1,14 +1,18 @@
 // Fuzz target: a whole session fed random client bytes cut at random points, with a host
-// that answers storage, AUTH and STARTTLS at once. Checks that every reply is a well-formed
-// SMTP reply, nothing is said after the session closed, and memory stays bounded.
+// that answers storage, AUTH and STARTTLS at once (and, with kTightStorage, has little content
+// memory and a store whose room comes and goes). Checks that every reply is a well-formed
+// SMTP reply, nothing is said after the session closed, memory stays bounded, and every
+// octet charged to the content budget is given back.
 //
 // Input: byte 0 picks the configuration (bits below), byte 1 seeds the cuts and the storage
 // answers, the rest is what the client sends.
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string_view>
 
 #include "guarded_buffer.h"
+#include "mxring/engine/content_budget.h"
 #include "mxring/engine/session.h"
 #include "mxring/parser/padding.h"
 #include "reply_syntax.h"
@@ -26,6 +30,7 @@ enum ConfigBit : std::uint8_t {
   kSmallLimits = 16,
   kRejectLongLines = 32,
   kTalkBeforeGreeting = 64,
+  kTightStorage = 128,
 };
 
 engine::SessionConfig config_for(std::uint8_t bits) {
@@ -68,10 +73,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto context = engine::SessionContext::make(config_for(bits));
   const auto max_size = context->limits().max_message_size;
   test::TestServices services;
+  engine::ContentBudget budget(96 << 10);  // outlives the session, which gives back to it
+  if (bits & kTightStorage) services.budget = &budget;
   engine::ConnectionInfo connection;
   connection.client_address = "192.0.2.1";
   connection.role = context->config().role;
-  engine::Session session(context, services, connection);
+  auto owned = std::make_unique<engine::Session>(context, services, connection);
+  auto& session = *owned;
   static test::GuardedBuffer memory(1 << 20);
   const engine::TlsInfo tls{"TLSv1.3", "TLS_AES_128_GCM_SHA256", ""};
 
@@ -118,11 +126,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t at = 0;
   while (at < client.size() && !session.closed()) {
     const auto piece = client.substr(at, 1 + next() % 300);
+    // Room above the store's floor: none at times, else up to ~128 KiB (MAIL's SIZE).
+    if (bits & kTightStorage)
+      services.storage_room = static_cast<std::int64_t>(next() % 131072) - 8192;
     session.receive(memory.place(piece, parser::kPadding));
     if (!(bits & kTalkBeforeGreeting) || at > 0) settle();
     at += piece.size();
     if (bits & kTalkBeforeGreeting) session.greet();
   }
   settle();
+  owned.reset();
+  if (budget.held() != 0) std::abort();  // a charge outlived its content
   return 0;
 }
