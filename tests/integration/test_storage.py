@@ -154,121 +154,119 @@ def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after, io)
     print(f"kill -9 after {kill_after:.1f} s ({io}): {len(acked)} acknowledged, all present")
 
 
-def can_mount_tmpfs(path):
-    path.mkdir()
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
-
-
-def test_full_disk_answers_452_and_recovers(mxringd, tmp_path):
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB tmpfs of the test's own (skipped without root), unmounted afterwards."""
     mount = tmp_path / "small"
-    if not can_mount_tmpfs(mount):
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
-        directory = mount / "spool"
-        filler = mount / "filler"
-        metrics_port = free_port()
-        # No free-space floor: the writes themselves run out of room (ENOSPC).
-        server = mxringd("--durability", "fsync", "--spool", str(directory), "--metrics",
-                         f"127.0.0.1:{metrics_port}", "--min-free-space", "0")
-        filler.write_bytes(b"\0" * (4 * 1024 * 1024 - 256 * 1024))  # leave ~256 KiB
-        answers, acked = [], {}
-        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
-            c.ehlo()
-            for n in range(100):
-                body = f"Subject: {n}\r\n\r\n".encode() + b"x" * 8000 + b"\r\n"
-                c.mail("a@client.test")
-                c.rcpt("bob@localhost")
-                try:
-                    code, text = c.data(body)
-                except smtplib.SMTPDataError as e:
-                    code, text = e.smtp_code, e.smtp_error
-                answers.append(code)
-                if code == 250:
-                    acked[text.split()[-1].decode()] = body
-                else:
-                    assert (code, text) == (452, b"4.3.1 Insufficient system storage")
-                    c.rset()
-            assert 452 in answers and 250 in answers
-            # Orchestrators stop sending traffic to a node whose storage fails.
-            assert http_get(metrics_port, "/readyz") == (503, "not ready\n")
-            assert http_get(metrics_port, "/healthz")[0] == 200  # alive: do not restart it
-            failed = sum(1 for a in answers if a == 452)
-            assert f'mxring_messages_total{{result="storage_failed"}} {failed}' in \
-                http_get(metrics_port, "/metrics")[1]
-            filler.unlink()  # space comes back; the server goes on without a restart
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)])
+
+
+def assert_cli_reads_back(directory, acked):
+    """`mxring spool cat` returns every acknowledged message byte for byte, and `verify`
+    passes."""
+    for queue_id, body in acked.items():
+        assert without_trace_header(spool(directory, "cat", queue_id).stdout) == body
+    assert spool(directory, "verify").returncode == 0
+
+
+def test_full_disk_answers_452_and_recovers(mxringd, small_disk):
+    directory = small_disk / "spool"
+    filler = small_disk / "filler"
+    metrics_port = free_port()
+    # No free-space floor: the writes themselves run out of room (ENOSPC).
+    server = mxringd("--durability", "fsync", "--spool", str(directory), "--metrics",
+                     f"127.0.0.1:{metrics_port}", "--min-free-space", "0")
+    filler.write_bytes(b"\0" * (4 * 1024 * 1024 - 256 * 1024))  # leave ~256 KiB
+    answers, acked = [], {}
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+        c.ehlo()
+        for n in range(100):
+            body = f"Subject: {n}\r\n\r\n".encode() + b"x" * 8000 + b"\r\n"
             c.mail("a@client.test")
             c.rcpt("bob@localhost")
-            code, text = c.data(b"Subject: after\r\n\r\nroom again\r\n")
-            assert code == 250
-            assert http_get(metrics_port, "/readyz") == (200, "ready\n")
-        assert server.stop() == 0
-        for queue_id, body in acked.items():
-            assert without_trace_header(spool(directory, "cat", queue_id).stdout) == body
-        assert spool(directory, "verify").returncode == 0
-    finally:
-        subprocess.run(["umount", "-l", str(mount)])
+            try:
+                code, text = c.data(body)
+            except smtplib.SMTPDataError as e:
+                code, text = e.smtp_code, e.smtp_error
+            answers.append(code)
+            if code == 250:
+                acked[text.split()[-1].decode()] = body
+            else:
+                assert (code, text) == (452, b"4.3.1 Insufficient system storage")
+                c.rset()
+        assert 452 in answers and 250 in answers
+        # Orchestrators stop sending traffic to a node whose storage fails.
+        assert http_get(metrics_port, "/readyz") == (503, "not ready\n")
+        assert http_get(metrics_port, "/healthz")[0] == 200  # alive: do not restart it
+        failed = sum(1 for a in answers if a == 452)
+        assert f'mxring_messages_total{{result="storage_failed"}} {failed}' in \
+            http_get(metrics_port, "/metrics")[1]
+        filler.unlink()  # space comes back; the server goes on without a restart
+        c.mail("a@client.test")
+        c.rcpt("bob@localhost")
+        code, text = c.data(b"Subject: after\r\n\r\nroom again\r\n")
+        assert code == 250
+        assert http_get(metrics_port, "/readyz") == (200, "ready\n")
+    assert server.stop() == 0
+    assert_cli_reads_back(directory, acked)
 
 
-def test_mail_is_refused_452_below_the_free_space_floor(mxringd, tmp_path):
+def test_mail_is_refused_452_below_the_free_space_floor(mxringd, small_disk):
     """RFC 1870 §6.1, Postfix's queue_minfree: while the spool's file system has less free than
     --min-free-space, or a MAIL's SIZE would take it below, MAIL gets 452 4.3.1 before the
     client sends anything, /readyz fails and the log says why; the server takes mail again,
     without a restart, once space returns. Nothing acknowledged is lost."""
-    mount = tmp_path / "small"
-    if not can_mount_tmpfs(mount):
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
-        directory = mount / "spool"
-        filler = mount / "filler"
-        metrics_port = free_port()
-        server = mxringd("--durability", "fsync", "--spool", str(directory), "--metrics",
-                         f"127.0.0.1:{metrics_port}", "--min-free-space", str(1 << 20),
-                         "--no-preallocate")
-        assert scraped(metrics_port, "mxring_store_min_free_bytes") == 1 << 20
-        assert 3 << 20 < scraped(metrics_port, "mxring_store_free_bytes") <= 4 << 20
-        acked = {}
+    directory = small_disk / "spool"
+    filler = small_disk / "filler"
+    metrics_port = free_port()
+    server = mxringd("--durability", "fsync", "--spool", str(directory), "--metrics",
+                     f"127.0.0.1:{metrics_port}", "--min-free-space", str(1 << 20),
+                     "--no-preallocate")
+    assert scraped(metrics_port, "mxring_store_min_free_bytes") == 1 << 20
+    assert 3 << 20 < scraped(metrics_port, "mxring_store_free_bytes") <= 4 << 20
+    acked = {}
 
-        def send(client, subject):
-            body = f"Subject: {subject}\r\n\r\n".encode() + b"z" * 10000 + b"\r\n"
-            code, text = client.data(body) if client.rcpt("bob@localhost")[0] == 250 else (0, b"")
-            assert code == 250, (code, text)
-            acked[text.split()[-1].decode()] = body
+    def send(client, subject):
+        body = f"Subject: {subject}\r\n\r\n".encode() + b"z" * 10000 + b"\r\n"
+        code, text = client.data(body) if client.rcpt("bob@localhost")[0] == 250 else (0, b"")
+        assert code == 250, (code, text)
+        acked[text.split()[-1].decode()] = body
 
-        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
-            c.ehlo()
-            assert c.mail("a@client.test", ["SIZE=10020"])[0] == 250
-            send(c, "room")
-            # ~3 MiB above the floor: a message declaring 3.5 MiB is refused at once.
-            assert c.mail("a@client.test", [f"SIZE={7 << 19}"]) == (
-                452, b"4.3.1 Insufficient system storage")
-            assert c.rcpt("bob@localhost")[0] == 503  # no transaction was opened
-            assert c.noop()[0] == 250
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+        c.ehlo()
+        assert c.mail("a@client.test", ["SIZE=10020"])[0] == 250
+        send(c, "room")
+        # ~3 MiB above the floor: a message declaring 3.5 MiB is refused at once.
+        assert c.mail("a@client.test", [f"SIZE={7 << 19}"]) == (
+            452, b"4.3.1 Insufficient system storage")
+        assert c.rcpt("bob@localhost")[0] == 503  # no transaction was opened
+        assert c.noop()[0] == 250
 
-            filler.write_bytes(b"\0" * (3 * 1024 * 1024 + 512 * 1024))  # now below the floor
-            deadline = time.monotonic() + 20  # sampled once a second
-            while http_get(metrics_port, "/readyz")[0] != 503:
-                assert time.monotonic() < deadline, "/readyz never noticed the floor"
-                time.sleep(0.1)
-            assert http_get(metrics_port, "/healthz")[0] == 200  # alive: do not restart it
-            assert c.mail("a@client.test") == (452, b"4.3.1 Insufficient system storage")
-            assert c.noop()[0] == 250
-            assert server.wait_for_output("is below its free-space floor")
+        filler.write_bytes(b"\0" * (3 * 1024 * 1024 + 512 * 1024))  # now below the floor
+        deadline = time.monotonic() + 20  # sampled once a second
+        while http_get(metrics_port, "/readyz")[0] != 503:
+            assert time.monotonic() < deadline, "/readyz never noticed the floor"
+            time.sleep(0.1)
+        assert http_get(metrics_port, "/healthz")[0] == 200  # alive: do not restart it
+        assert c.mail("a@client.test") == (452, b"4.3.1 Insufficient system storage")
+        assert c.noop()[0] == 250
+        assert server.wait_for_output("is below its free-space floor")
 
-            filler.unlink()  # space comes back; the server goes on without a restart
-            while http_get(metrics_port, "/readyz")[0] != 200:
-                assert time.monotonic() < deadline + 20, "/readyz never saw the space return"
-                time.sleep(0.1)
-            assert c.mail("a@client.test")[0] == 250
-            send(c, "room again")
-            assert server.wait_for_output("has room again")
-        assert server.stop() == 0
-        for queue_id, body in acked.items():
-            assert without_trace_header(spool(directory, "cat", queue_id).stdout) == body
-        assert len(stored_ids(directory)) == 2
-        assert spool(directory, "verify").returncode == 0
-    finally:
-        subprocess.run(["umount", "-l", str(mount)])
+        filler.unlink()  # space comes back; the server goes on without a restart
+        while http_get(metrics_port, "/readyz")[0] != 200:
+            assert time.monotonic() < deadline + 20, "/readyz never saw the space return"
+            time.sleep(0.1)
+        assert c.mail("a@client.test")[0] == 250
+        send(c, "room again")
+        assert server.wait_for_output("has room again")
+    assert server.stop() == 0
+    assert len(stored_ids(directory)) == 2
+    assert_cli_reads_back(directory, acked)
 
 
 def open_session(server):

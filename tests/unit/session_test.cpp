@@ -27,6 +27,23 @@ class SessionTest : public ::testing::Test {
 
   void feed(std::string_view bytes) { session_->receive(memory_.place(bytes, parser::kPadding)); }
 
+  // A session past EHLO (its answer read) that cuts the client off at its third error.
+  void start_strict(SessionConfig config = {}) {
+    config.limits.max_errors = 3;
+    start(std::move(config));
+    feed("EHLO c\r\n");
+    take_output();
+  }
+
+  // A one-line message, stored and answered 250.
+  void store_a_message() {
+    feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
+    ASSERT_TRUE(session_->has_message());
+    session_->take_message();
+    session_->storage_done(StorageResult::stored);
+    take_output();
+  }
+
   std::string take_output() {
     std::string out(session_->output());
     session_->consume_output(out.size());
@@ -236,11 +253,7 @@ TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
 TEST_F(SessionTest, MailDeclaringMoreThanThereIsRoomForGets452) {
   ContentBudget budget(300 << 10);
   services_.budget = &budget;
-  SessionConfig config;
-  config.limits.max_errors = 3;
-  start(std::move(config));
-  feed("EHLO c\r\n");
-  take_output();
+  start_strict();
   feed("MAIL FROM:<a@c> SIZE=400000\r\nRCPT TO:<b@mx.example>\r\n");
   EXPECT_EQ(take_output(),
             "452 4.3.1 Insufficient system storage\r\n503 5.5.1 Need MAIL command\r\n");
@@ -274,11 +287,7 @@ TEST_F(SessionTest, MailDeclaringMoreThanThereIsRoomForGets452) {
 // errors, so retrying does not get it cut off. Once the refusal has been sent, a RCPT without
 // MAIL is an error again.
 TEST_F(SessionTest, CommandsPipelinedBehindARefusedMailAreNoErrors) {
-  SessionConfig config;
-  config.limits.max_errors = 3;
-  start(std::move(config));
-  feed("EHLO c\r\n");
-  take_output();
+  start_strict();
   services_.storage_room = -1;
   constexpr std::string_view kRefused =
       "452 4.3.1 Insufficient system storage\r\n503 5.5.1 Need MAIL command\r\n"
@@ -306,18 +315,10 @@ TEST_F(SessionTest, CommandsPipelinedBehindARefusedMailAreNoErrors) {
 // Postfix's rule: a message received whole forgives the errors before it. A long-lived
 // connection with an unknown recipient now and then is not cut off; one that only errs is.
 TEST_F(SessionTest, AStoredMessageForgivesEarlierErrors) {
-  SessionConfig config;
-  config.limits.max_errors = 3;
-  start(std::move(config));
-  feed("EHLO c\r\n");
-  take_output();
+  start_strict();
   for (int i = 0; i < 5; ++i) {
     feed("RCPT TO:<b@mx.example>\r\nDATA\r\n");  // two errors: no MAIL
-    feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
-    ASSERT_TRUE(session_->has_message()) << i;
-    session_->take_message();
-    session_->storage_done(StorageResult::stored);
-    take_output();
+    store_a_message();
   }
   EXPECT_FALSE(session_->closed());
   EXPECT_EQ(session_->errors(), 10u);  // every one is still reported
@@ -331,16 +332,11 @@ TEST_F(SessionTest, AStoredMessageForgivesEarlierErrors) {
 // NOOPs. A stored message starts the count again.
 TEST_F(SessionTest, JunkCommandsPastTheirLimitAreErrors) {
   SessionConfig config;
-  config.limits.max_errors = 3;
   config.limits.max_junk_commands = 5;
-  start(std::move(config));
-  feed("EHLO c\r\nNOOP\r\nRSET\r\nVRFY x\r\nEXPN x\r\nHELP\r\n");
+  start_strict(std::move(config));
+  feed("NOOP\r\nRSET\r\nVRFY x\r\nEXPN x\r\nHELP\r\n");
   EXPECT_EQ(session_->errors(), 0u);
-  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
-  ASSERT_TRUE(session_->has_message());
-  session_->take_message();
-  session_->storage_done(StorageResult::stored);
-  take_output();
+  store_a_message();
   for (int i = 0; i < 5; ++i) feed("NOOP\r\n");
   EXPECT_EQ(session_->errors(), 0u);
   feed("NOOP\r\nNOOP\r\n");
