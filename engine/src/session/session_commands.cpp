@@ -87,6 +87,14 @@ ReplyTo reply_to(parser::Verb verb) {
   }
 }
 
+// Postfix's junk commands (smtpd_junk_command_limit): harmless alone, but each restarts the
+// command timeout, so past a limit they count as errors (Session::junk_command).
+bool is_junk(parser::Verb verb) {
+  using parser::Verb;
+  return verb == Verb::noop || verb == Verb::rset || verb == Verb::vrfy || verb == Verb::expn ||
+         verb == Verb::help;
+}
+
 }  // namespace
 
 void Session::on_command(std::string_view line) {
@@ -101,6 +109,7 @@ void Session::on_command(std::string_view line) {
     reject(error_reply(parsed.error, command.verb));
   } else {
     dispatch(command);
+    if (is_junk(command.verb)) junk_command();
   }
   // A BDAT chunk is answered once it has been read (finish_bdat_chunk counts it).
   if (command.verb != parser::Verb::bdat || parsed.error != parser::CommandError::none)
@@ -131,26 +140,21 @@ void Session::dispatch(const parser::Command& command) {
     case Verb::rset:  // RFC 5321 §4.1.1.5
       end_transaction();
       reply(replies::kOk);
-      junk_command();
       break;
     case Verb::noop:
       reply(replies::kOk);
-      junk_command();
       break;
     case Verb::quit:
       close_with(replies::kBye, CloseReason::quit);
       break;
     case Verb::vrfy:
       reply(replies::kCannotVrfy);
-      junk_command();
       break;
     case Verb::expn:
       reply(replies::kExpnDisabled);
-      junk_command();
       break;
     case Verb::help:
       reply(replies::kHelp);
-      junk_command();
       break;
     case Verb::starttls:
       on_starttls();

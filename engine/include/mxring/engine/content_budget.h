@@ -24,17 +24,21 @@ class ContentBudget {
   bool try_take(std::uint64_t octets) {
     auto held = held_.load(std::memory_order_relaxed);
     do {
-      if (octets > limit_ - std::min(held, limit_)) return false;
+      if (!fits(held, octets)) return false;
     } while (!held_.compare_exchange_weak(held, held + octets, std::memory_order_relaxed));
     return true;
   }
   // Whether `octets` more would fit now (MAIL's SIZE, before anything is taken).
-  bool has_room(std::uint64_t octets) const { return octets <= limit_ - std::min(held(), limit_); }
+  bool has_room(std::uint64_t octets) const { return fits(held(), octets); }
   void give_back(std::uint64_t octets) { held_.fetch_sub(octets, std::memory_order_relaxed); }
   std::uint64_t held() const { return held_.load(std::memory_order_relaxed); }
   std::uint64_t limit() const { return limit_; }
 
  private:
+  bool fits(std::uint64_t held, std::uint64_t octets) const {
+    return octets <= limit_ - std::min(held, limit_);  // cannot wrap, whatever `held` is
+  }
+
   std::atomic<std::uint64_t> held_{0};
   const std::uint64_t limit_;
 };
