@@ -1,7 +1,7 @@
 """Durable storage through a running mxringd: what clients sent comes back from
 `mxring spool` byte for byte with the right envelope; acknowledged messages survive kill -9;
-a full disk answers 452 and recovers, and MAIL is refused with 452 before the disk fills; a
-stalled writer turns into 451 back-pressure."""
+a full disk answers 452 and recovers, and MAIL is refused with 452 before the disk (or its
+inode table) fills; a stalled writer turns into 451 back-pressure."""
 import hashlib
 import json
 import os
@@ -154,16 +154,27 @@ def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after, io)
     print(f"kill -9 after {kill_after:.1f} s ({io}): {len(acked)} acknowledged, all present")
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 4 MiB tmpfs of the test's own (skipped without root), unmounted afterwards."""
+def own_tmpfs(tmp_path, options):
+    """A tmpfs of the test's own (skipped without root), unmounted afterwards."""
     mount = tmp_path / "small"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
                       capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     yield mount
     subprocess.run(["umount", "-l", str(mount)])
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """4 MiB."""
+    yield from own_tmpfs(tmp_path, "size=4m")
+
+
+@pytest.fixture
+def few_inodes(tmp_path):
+    """64 MiB but 300 inodes."""
+    yield from own_tmpfs(tmp_path, "size=64m,nr_inodes=300")
 
 
 def assert_cli_reads_back(directory, acked):
@@ -267,6 +278,55 @@ def test_mail_is_refused_452_below_the_free_space_floor(mxringd, small_disk):
     assert server.stop() == 0
     assert len(stored_ids(directory)) == 2
     assert_cli_reads_back(directory, acked)
+
+
+def test_mail_is_refused_452_below_the_inode_floor(mxringd, few_inodes):
+    """A maildir takes an inode a message, and a file system can run out of inodes with
+    octets to spare: below --min-free-inodes, MAIL gets 452 4.3.1 and /readyz fails, as
+    below the free-space floor, and mail is taken again once inodes are freed."""
+    maildir = few_inodes / "Maildir"
+    fillers = few_inodes / "fillers"
+    metrics_port = free_port()
+    server = mxringd("--durability", "fsync", "--maildir", str(maildir), "--metrics",
+                     f"127.0.0.1:{metrics_port}", "--min-free-inodes", "100",
+                     "--min-free-space", "0")  # the inodes alone
+    assert scraped(metrics_port, "mxring_store_min_free_inodes") == 100
+    assert 200 < scraped(metrics_port, "mxring_store_free_inodes") < 300
+    bodies = []
+
+    def send(client, subject):
+        body = f"Subject: {subject}\r\n\r\nsmall\r\n".encode()
+        assert client.mail("a@client.test")[0] == 250
+        assert client.rcpt("bob@localhost")[0] == 250
+        assert client.data(body)[0] == 250
+        bodies.append(body)
+
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+        c.ehlo()
+        send(c, "inodes to spare")
+        fillers.mkdir()
+        n = 0
+        while os.statvfs(few_inodes).f_favail >= 50:  # octets to spare, inodes not
+            (fillers / str(n)).touch()
+            n += 1
+        deadline = time.monotonic() + 20  # sampled once a second
+        while http_get(metrics_port, "/readyz")[0] != 503:
+            assert time.monotonic() < deadline, "/readyz never noticed the inode floor"
+            time.sleep(0.1)
+        assert c.mail("a@client.test") == (452, b"4.3.1 Insufficient system storage")
+        assert c.noop()[0] == 250
+        assert server.wait_for_output("kept free by --min-free-inodes): MAIL is answered 452")
+
+        for f in fillers.iterdir():
+            f.unlink()
+        while http_get(metrics_port, "/readyz")[0] != 200:
+            assert time.monotonic() < deadline + 20, "/readyz never saw the inodes return"
+            time.sleep(0.1)
+        send(c, "inodes again")
+        assert server.wait_for_output("has room again")
+    assert server.stop() == 0
+    stored = [f.read_bytes().split(b"\r\n", 1)[1] for f in (maildir / "new").iterdir()]
+    assert sorted(without_trace_header(m) for m in stored) == sorted(bodies)
 
 
 def open_session(server):

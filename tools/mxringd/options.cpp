@@ -146,6 +146,7 @@ void load_file(Options& o, const std::string& path) {
   number("syncs_in_flight", o.syncs_in_flight);
   number("storage_ring", o.storage_ring);
   number("max_content_memory", o.max_content_memory);
+  number("min_free_inodes", o.min_free_inodes);
   if (file.contains("min_free_space"))
     o.min_free_space = toml::find<std::uint64_t>(file, "min_free_space");
   number("segment_size", o.segment_size);
@@ -255,7 +256,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::string tls_ciphers, tls_min_version;
   unsigned threads = 0, writers = 0, storage_ring = 0, syncs_in_flight = 0;
   std::uint64_t segment_size = 0, segment_age = 0, retention = 0, max_content_memory = 0;
-  std::uint64_t min_free_space = 0;
+  std::uint64_t min_free_space = 0, min_free_inodes = 0;
   std::string fault_writer_stall;
   std::uint16_t node_id = 0;
   std::uint64_t max_message_size = 0;
@@ -315,6 +316,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "Octets the spool's (or maildir's) file system keeps free: below that, or when "
                  "a message's SIZE would take it below, MAIL is answered 452 4.3.1 and /readyz "
                  "fails. Default: 1.5 x --max-message-size (Postfix's rule); 0: no floor");
+  app.add_option("--min-free-inodes", min_free_inodes,
+                 "Inodes the same file system keeps free, where it counts them (a maildir takes "
+                 "one a message): below that, MAIL is answered 452 4.3.1 and /readyz fails. "
+                 "Default 1000; 0: no floor");
   app.add_option("--fault-writer-stall", fault_writer_stall,
                  "Testing only: storage writers pause while this file exists");
   app.add_option("--host-name", host_name, "Name in the greeting and Received headers");
@@ -438,6 +443,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.storage_ring < 4) throw CLI::ValidationError("--storage-ring", "at least 4");
     if (app.count("--max-content-memory")) o.max_content_memory = max_content_memory;
     if (app.count("--min-free-space")) o.min_free_space = min_free_space;
+    if (app.count("--min-free-inodes")) o.min_free_inodes = min_free_inodes;
     if (app.count("--segment-size")) o.segment_size = segment_size;
     if (app.count("--segment-age")) o.segment_age = segment_age;
     if (app.count("--retention")) o.retention = retention;
@@ -556,6 +562,7 @@ std::string describe(const Options& o) {
       << "storage_ring = " << o.storage_ring << "\n"
       << "max_content_memory = " << o.max_content_memory << "\n"
       << (o.min_free_space ? "min_free_space = " + std::to_string(*o.min_free_space) + "\n" : "")
+      << "min_free_inodes = " << o.min_free_inodes << "\n"
       << "segment_size = " << o.segment_size << "\n"
       << "segment_age = " << o.segment_age << "\n"
       << "retention = " << o.retention << "\n"
@@ -716,6 +723,7 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   config.storage_ring = o.storage_ring;
   config.max_content_memory = o.max_content_memory;
   config.min_free_space = o.min_free_space;
+  config.min_free_inodes = o.min_free_inodes;
   config.segment_size = o.segment_size;
   config.segment_age = std::chrono::seconds(o.segment_age);
   config.kafka = o.kafka;
@@ -751,6 +759,7 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
   check("storage_ring", running.storage_ring, fresh.storage_ring);
   check("max_content_memory", running.max_content_memory, fresh.max_content_memory);
   check("min_free_space", running.min_free_space, fresh.min_free_space);
+  check("min_free_inodes", running.min_free_inodes, fresh.min_free_inodes);
   check("segment_size", running.segment_size, fresh.segment_size);
   check("segment_age", running.segment_age, fresh.segment_age);
   check("retention", running.retention, fresh.retention);

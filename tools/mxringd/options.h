@@ -39,6 +39,7 @@ struct Options {
   std::size_t storage_ring = kEngineDefaults.storage_ring;
   std::uint64_t max_content_memory = kEngineDefaults.max_content_memory;  // 0: a quarter of RAM
   std::optional<std::uint64_t> min_free_space;  // unset: 1.5 × max_message_size
+  std::uint64_t min_free_inodes = kEngineDefaults.min_free_inodes;
   std::uint64_t segment_size = kEngineDefaults.segment_size;
   std::uint64_t segment_age = static_cast<std::uint64_t>(kEngineDefaults.segment_age.count());
   // seconds; 0 keeps segments forever

@@ -175,7 +175,8 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
       largest = std::max<std::uint64_t>(largest, listener.context->limits().max_message_size);
     const auto floor = cfg.min_free_space.value_or(largest + largest / 2);
     // The writers have made the directories by now.
-    state->space = StoreSpace::open(cfg.maildir.empty() ? cfg.spool : cfg.maildir, floor, error);
+    state->space = StoreSpace::open(cfg.maildir.empty() ? cfg.spool : cfg.maildir, floor,
+                                    cfg.min_free_inodes, error);
     if (!state->space) return nullptr;
     state->metrics.set_store_space(state->space.get());
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "mxring/engine/log.h"
 
@@ -192,6 +193,14 @@ std::string ServerMetrics::page() const {
     p.family("mxring_store_min_free_bytes", "gauge",
              "--min-free-space: below it, MAIL is answered 452 4.3.1.");
     p.sample("mxring_store_min_free_bytes", space_->floor());
+    if (space_->free_inodes() != std::numeric_limits<std::uint64_t>::max()) {
+      p.family("mxring_store_free_inodes", "gauge",
+               "Free inodes on the same file system (absent where it does not count them).");
+      p.sample("mxring_store_free_inodes", space_->free_inodes());
+    }
+    p.family("mxring_store_min_free_inodes", "gauge",
+             "--min-free-inodes: below it, MAIL is answered 452 4.3.1.");
+    p.sample("mxring_store_min_free_inodes", space_->inode_floor());
   }
   p.family("mxring_phase_seconds", "histogram",
            "From the receive that completed a command to the send of its answer, by phase; "

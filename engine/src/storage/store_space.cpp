@@ -6,19 +6,20 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "mxring/engine/log.h"
 
 namespace mxring::engine {
 
 std::unique_ptr<StoreSpace> StoreSpace::open(const std::string& directory, std::uint64_t floor,
-                                             std::string& error) {
+                                             std::uint64_t inode_floor, std::string& error) {
   const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     error = "cannot open " + directory + " to watch its free space: " + std::strerror(errno);
     return nullptr;
   }
-  std::unique_ptr<StoreSpace> space(new StoreSpace(fd, directory, floor));
+  std::unique_ptr<StoreSpace> space(new StoreSpace(fd, directory, floor, inode_floor));
   if (!space->sample()) {
     error = "cannot read the free space of " + directory + ": " + std::strerror(errno);
     return nullptr;
@@ -27,8 +28,9 @@ std::unique_ptr<StoreSpace> StoreSpace::open(const std::string& directory, std::
   return space;
 }
 
-StoreSpace::StoreSpace(int fd, std::string directory, std::uint64_t floor)
-    : fd_(fd), directory_(std::move(directory)), floor_(floor) {}
+StoreSpace::StoreSpace(int fd, std::string directory, std::uint64_t floor,
+                       std::uint64_t inode_floor)
+    : fd_(fd), directory_(std::move(directory)), floor_(floor), inode_floor_(inode_floor) {}
 
 StoreSpace::~StoreSpace() {
   close(fd_);
@@ -51,8 +53,12 @@ void StoreSpace::refresh(std::int64_t now_s) {
 void StoreSpace::log_crossing() {
   const bool below = !room_for(0);
   if (below_floor_.exchange(below, std::memory_order_relaxed) == below) return;
-  const auto figures = " (" + std::to_string(free_bytes()) + " octets free, " +
-                       std::to_string(floor_) + " kept free by --min-free-space)";
+  std::string figures = " (" + std::to_string(free_bytes()) + " octets free, " +
+                        std::to_string(floor_) + " kept free by --min-free-space";
+  if (free_inodes() != std::numeric_limits<std::uint64_t>::max())
+    figures += "; " + std::to_string(free_inodes()) + " inodes free, " +
+               std::to_string(inode_floor_) + " kept free by --min-free-inodes";
+  figures += ")";
   if (below)
     log(Level::warning, "storage: " + directory_ + " is below its free-space floor" + figures +
                             ": MAIL is answered 452 4.3.1 until space returns");
@@ -65,6 +71,10 @@ bool StoreSpace::sample() {
   if (fstatvfs(fd_, &fs) != 0) return false;
   // f_bavail: what an unprivileged writer may use (ext4 keeps 5 % for root by default).
   free_.store(static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize, std::memory_order_relaxed);
+  // f_files 0: the file system has no fixed inode table (btrfs, some network file systems).
+  free_inodes_.store(fs.f_files == 0 ? std::numeric_limits<std::uint64_t>::max()
+                                     : static_cast<std::uint64_t>(fs.f_favail),
+                     std::memory_order_relaxed);
   return true;
 }
 

@@ -94,6 +94,9 @@ struct ServerConfig {
   // (store_space.h). Unset: 1.5 × the largest max_message_size, Postfix's default rule.
   // 0: no floor (a full disk is still answered 452 4.3.1, at the end of the data).
   std::optional<std::uint64_t> min_free_space;
+  // Free inodes the same file system keeps, where it counts them (store_space.h): a maildir
+  // takes one a message. 0: no floor.
+  std::uint64_t min_free_inodes = 1000;
   std::string fault_writer_stall_file;  // tests only: writers pause while this file exists
 
   std::uint32_t max_connections = 50'000;
