@@ -194,7 +194,13 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
     // a batch. Best effort: a full disk may refuse, and appending works without it.
     if (options_.preallocate)
       fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(options_.segment_size));
-    sync_directory(options_.directory);
+    // Records are acknowledged in this file: its name must survive a crash.
+    if (!sync_directory(options_.directory)) {
+      const int error = errno;
+      close(fd);
+      errno = error;
+      return false;
+    }
   }
   if (!syncs_->open(path)) {
     const int error = errno;
