@@ -48,6 +48,7 @@ engine::SessionConfig config_for(std::uint8_t bits) {
     config.limits.max_messages = 2;
     config.limits.max_errors = 5;
     config.limits.max_data_line = 40;
+    config.limits.max_received_headers = 2;
   }
   return config;
 }

@@ -50,6 +50,31 @@ def test_smtplib_sees_relay_refused(mxringd):
     assert server.messages_accepted() == 0
 
 
+def test_smtplib_looping_message_is_refused_and_the_session_goes_on(mxringd, tmp_path):
+    """RFC 5321 §6.3: a message that already carries 100 Received fields is looping; storing
+    it would feed the loop. smtplib hears 554 5.4.6 and delivers the next message."""
+    directory = tmp_path / "spool"
+    server = mxringd("--durability", "fsync", "--spool", str(directory))
+
+    def hops(n):
+        return "".join(f"Received: from hop{i}.test by hop{i + 1}.test; "
+                       "Sat, 28 Nov 2026 00:00:00 +0000\r\n" for i in range(n))
+
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as client:
+        client.sendmail("a@client.test", ["bob@localhost"],
+                        hops(99) + "Subject: 99 hops\r\n\r\nbody\r\n")
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("a@client.test", ["bob@localhost"],
+                            hops(100) + "Subject: 100 hops\r\n\r\nbody\r\n")
+        assert (refused.value.smtp_code, refused.value.smtp_error) == (
+            554, b"5.4.6 Too many Received header fields: mail loop")
+        client.sendmail("a@client.test", ["bob@localhost"], "Subject: no hops\r\n\r\nbody\r\n")
+    assert server.stop() == 0
+    subjects = sorted(message.split(b"Subject: ")[1].split(b"\r\n")[0]
+                      for _, message in stored_records(directory))
+    assert subjects == [b"99 hops", b"no hops"]
+
+
 def test_smtplib_sees_routing_in_the_local_part_refused_as_relay(mxringd):
     # user%elsewhere, elsewhere!user and "user@elsewhere" at an accepted domain are what
     # Postfix and sendmail forward to elsewhere: accepting them would make us a relay.

@@ -108,6 +108,8 @@ void apply_option(Transcript& t, std::string_view key, std::string_view value, s
     limits.max_data_line = static_cast<std::uint32_t>(n());
   } else if (key == "reject_long_lines") {
     limits.reject_long_lines = true;
+  } else if (key == "max_received_headers") {
+    limits.max_received_headers = static_cast<std::uint32_t>(n());
   } else if (key == "domain") {
     t.domains.emplace_back(value);
   } else if (key == "user") {

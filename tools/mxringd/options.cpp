@@ -158,6 +158,7 @@ void load_file(Options& o, const std::string& path) {
   number("max_messages_per_connection", o.limits.max_messages);
   number("max_errors", o.limits.max_errors);
   number("max_junk_commands", o.limits.max_junk_commands);
+  number("max_received_headers", o.limits.max_received_headers);
   number("max_connections", o.max_connections);
   number("max_connections_per_ip", o.max_connections_per_ip);
   number("command_timeout", o.command_timeout);
@@ -262,9 +263,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::uint64_t max_message_size = 0;
   std::uint32_t auth_max_failures = 0, auth_failure_window = 0;
   std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_junk_commands = 0,
-                max_connections = 0, max_per_ip = 0, command_timeout = 0, data_timeout = 0,
-                min_data_rate = 0, shutdown_grace = 0, batch_wait_us = 0, min_rate_grace = 0,
-                greet_delay = 0;
+                max_received_headers = 0, max_connections = 0, max_per_ip = 0, command_timeout = 0,
+                data_timeout = 0, min_data_rate = 0, shutdown_grace = 0, batch_wait_us = 0,
+                min_rate_grace = 0, greet_delay = 0;
   bool no_pin = false, reject_long_lines = false, no_preallocate = false, direct_io = false;
 
   app.add_option("--config", config_file, "TOML file with the same keys as the flags")
@@ -333,6 +334,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "NOOP, RSET, VRFY, EXPN and HELP commands since the last message stored "
                  "before each further one counts as an error (Postfix's "
                  "smtpd_junk_command_limit), default 100");
+  app.add_option("--max-received-headers", max_received_headers,
+                 "A message with this many Received header fields is refused as a mail loop "
+                 "(554 5.4.6; RFC 5321 6.3), default 100; 0: no limit");
   app.add_flag("--reject-long-lines", reject_long_lines,
                "Refuse messages with lines over 998 octets (default: store them intact)");
   app.add_option("--max-connections", max_connections, "Open connections, default 50000");
@@ -458,6 +462,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--max-messages-per-connection")) o.limits.max_messages = max_messages;
     if (app.count("--max-errors")) o.limits.max_errors = max_errors;
     if (app.count("--max-junk-commands")) o.limits.max_junk_commands = max_junk_commands;
+    if (app.count("--max-received-headers")) o.limits.max_received_headers = max_received_headers;
     if (reject_long_lines) o.limits.reject_long_lines = true;
     if (app.count("--max-connections")) o.max_connections = max_connections;
     o.max_connections_given = o.max_connections_given || app.count("--max-connections") > 0;
@@ -574,6 +579,7 @@ std::string describe(const Options& o) {
       << "max_messages_per_connection = " << o.limits.max_messages << "\n"
       << "max_errors = " << o.limits.max_errors << "\n"
       << "max_junk_commands = " << o.limits.max_junk_commands << "\n"
+      << "max_received_headers = " << o.limits.max_received_headers << "\n"
       << "reject_long_lines = " << (o.limits.reject_long_lines ? "true" : "false") << "\n"
       << "max_connections = " << o.max_connections << "\n"
       << "max_connections_per_ip = " << o.max_connections_per_ip << "\n"

@@ -87,6 +87,10 @@ inline constexpr std::string_view kNulInData =
     "550 5.6.0 Message has a NUL octet (not allowed outside BINARYMIME)\r\n";
 inline constexpr std::string_view kLongLineInData =
     "500 5.5.2 Message has a line over the 998-octet limit\r\n";
+// RFC 5321 §6.3: a message that has passed through too many hosts is looping (X.4.6, "routing
+// loop detected", RFC 3463); storing it would feed the loop.
+inline constexpr std::string_view kMailLoop =
+    "554 5.4.6 Too many Received header fields: mail loop\r\n";
 
 // Storage (DESIGN.md: nothing acknowledged that is not stored).
 inline constexpr std::string_view kStorageFailed =

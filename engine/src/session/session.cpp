@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "mxring/parser/header_fields.h"
 #include "mxring/parser/text.h"
 #include "received_header.h"
 #include "replies.h"
@@ -34,7 +35,7 @@ constexpr std::size_t kIdleOutputCapacity = 512;
 // or no room or storage lagging (ours). It ends the transaction and counts as no error.
 bool refuses_content(std::string_view text) {
   return text == replies::kMessageTooBig || text == replies::kSystemBusy ||
-         text == replies::kStorageFull;
+         text == replies::kStorageFull || text == replies::kMailLoop;
 }
 
 }  // namespace
@@ -273,6 +274,8 @@ void Session::finish_data() {
     refuse_message(transaction.out_of_room ? replies::kStorageFull : replies::kMessageTooBig);
   } else if (flags.long_line && context_->limits().reject_long_lines) {
     refuse_message(replies::kLongLineInData);
+  } else if (looping()) {
+    refuse_message(replies::kMailLoop);
   } else {
     transaction.envelope.eight_bit = flags.eight_bit;
     transaction.envelope.long_lines = flags.long_line;
@@ -304,7 +307,12 @@ void Session::finish_bdat_chunk() {
     return;
   }
   if (bdat_last_) {
-    message_complete();
+    if (looping()) {
+      refuse_message(replies::kMailLoop);
+      end_transaction();
+    } else {
+      message_complete();
+    }
     return;
   }
   char text[64];
@@ -345,6 +353,14 @@ void Session::start_content() {
     transaction.expected_size =
         transaction.header_length + envelope.declared_size + kDeclaredSizeSlack;
   transaction.content_started = true;
+}
+
+// The client's Received fields (after the one this server wrote) reach the limit.
+bool Session::looping() const {
+  const auto limit = context_->limits().max_received_headers;
+  if (limit == 0) return false;
+  const auto content = transaction_->content.view().substr(transaction_->header_length);
+  return parser::count_received_fields(content, limit) >= limit;
 }
 
 void Session::message_complete() {

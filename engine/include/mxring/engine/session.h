@@ -219,6 +219,7 @@ class Session {
   void finish_data();
   void finish_bdat_chunk();
   void message_complete();
+  bool looping() const;
   void end_transaction();
   void reset_after_tls();
 

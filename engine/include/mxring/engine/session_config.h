@@ -25,6 +25,9 @@ struct SessionLimits {
   parser::CommandLimits command;                 // 512 octets + the ESMTP parameter allowance
   std::uint32_t max_data_line = 998;             // RFC 5322 §2.1.1, without CRLF
   bool reject_long_lines = false;                // refuse (500 5.5.2) rather than store intact
+  // A message with this many Received fields is refused as looping (RFC 5321 §6.3: "normally
+  // at least 100"); 0: no limit.
+  std::uint32_t max_received_headers = 100;
 };
 
 struct SessionConfig {
