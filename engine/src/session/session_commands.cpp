@@ -254,7 +254,6 @@ void Session::on_rcpt(const parser::Command& command) {
         return reject(replies::kRelayDenied);
     }
   }
-  if (!services_.admit_recipient(*this)) return reply(replies::kRecipientRateExceeded);
   auto& recipient = envelope.recipients.emplace_back();
   recipient.address.assign(command.path.mailbox);
   recipient.notify = command.rcpt.notify;
@@ -262,6 +261,17 @@ void Session::on_rcpt(const parser::Command& command) {
     recipient.orcpt.assign(command.rcpt.orcpt_type);
     recipient.orcpt += ';';
     recipient.orcpt += decode_xtext(command.rcpt.orcpt_address);
+  }
+  // A recipient given twice would be stored twice and delivered twice downstream: it is
+  // accepted once, as Postfix's cleanup keeps one of each (address, NOTIFY and ORCPT alike),
+  // and not counted again against the rate limits.
+  if (transaction_->repeats_last_recipient()) {
+    envelope.recipients.pop_back();
+    return reply(replies::kRecipientOk);
+  }
+  if (!services_.admit_recipient(*this)) {
+    transaction_->drop_last_recipient();
+    return reply(replies::kRecipientRateExceeded);
   }
   reply(replies::kRecipientOk);
 }

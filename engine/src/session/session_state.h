@@ -1,7 +1,11 @@
 // The session's per-transaction and per-AUTH state, private to the session's sources.
 #pragma once
 
+#include <algorithm>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "mxring/engine/session.h"
 
@@ -17,11 +21,37 @@ struct Session::Transaction {
   bool overflowed = false;       // content drained, not kept: past max_message_size ...
   bool out_of_room = false;      // ... or the reactor's ContentBudget had no room for it
   ContentCharge charge;          // what `content` holds of that budget
+  // Beyond kFewRecipients, a hash of each recipient's address but the last, in order.
+  std::vector<std::size_t> recipient_hashes;
+  static constexpr std::size_t kFewRecipients = 8;
 
   std::uint64_t body_size() const { return content.size() - header_length; }
   // Octets content may still take without growing past expected_size (0: no such bound).
   std::size_t room_before_expected() const {
     return expected_size > content.size() ? expected_size - content.size() : 0;
+  }
+
+  // Whether the recipient just added repeats an earlier one. A few are compared directly;
+  // past them through hashes, so a flood of 1,000 recipients costs a scan of integers, not of
+  // strings, for each.
+  bool repeats_last_recipient() {
+    const auto& all = envelope.recipients;
+    const auto& last = all.back();
+    const auto same = [&](const Recipient& r) {
+      return r.address == last.address && r.notify == last.notify && r.orcpt == last.orcpt;
+    };
+    if (all.size() <= kFewRecipients) return std::any_of(all.begin(), all.end() - 1, same);
+    const auto hash = [](const Recipient& r) { return std::hash<std::string_view>{}(r.address); };
+    while (recipient_hashes.size() < all.size() - 1)
+      recipient_hashes.push_back(hash(all[recipient_hashes.size()]));
+    const auto wanted = hash(last);
+    for (std::size_t i = 0; i < recipient_hashes.size(); ++i)
+      if (recipient_hashes[i] == wanted && same(all[i])) return true;
+    return false;
+  }
+  void drop_last_recipient() {
+    envelope.recipients.pop_back();
+    recipient_hashes.resize(std::min(recipient_hashes.size(), envelope.recipients.size()));
   }
 };
 
