@@ -355,11 +355,16 @@ void Session::start_content() {
   transaction.content_started = true;
 }
 
-// The client's Received fields (after the one this server wrote) reach the limit.
+// The client's Received fields (after the one this server wrote) reach the limit. Only the
+// first 256 KiB are read, as Postfix reads no more header than header_size_limit (100 KiB):
+// a message of millions of short header lines must not cost the reactor more than its
+// receipt did.
 bool Session::looping() const {
+  constexpr std::size_t kHeaderRead = 256 << 10;
   const auto limit = context_->limits().max_received_headers;
   if (limit == 0) return false;
-  const auto content = transaction_->content.view().substr(transaction_->header_length);
+  const auto content =
+      transaction_->content.view().substr(transaction_->header_length, kHeaderRead);
   return parser::count_received_fields(content, limit) >= limit;
 }
 
