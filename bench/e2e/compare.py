@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import MXRINGD, ROOT, free_port  # noqa: E402
+from measure import LOAD_CPU, MXRINGD, ROOT, free_port  # noqa: E402
 from peers import PEERS, start_peer  # noqa: E402
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
@@ -54,7 +54,7 @@ NO_CHAIN = {"haraka-discard", "haraka-queue"}
 def with_mxring_bench(server, port, shape, duration):
     extra = ["--no-chain"] if server in NO_CHAIN else []
     result = subprocess.run([MXRING, "bench", "--target", f"127.0.0.1:{port}", "--connections",
-                             "100", "--duration", str(duration), "--cpu", "0", "--json",
+                             "100", "--duration", str(duration), "--cpu", str(LOAD_CPU), "--json",
                              *SHAPES[shape], *extra], capture_output=True, text=True,
                             timeout=duration * 20 + 120)
     report = json.loads(result.stdout)
@@ -65,7 +65,7 @@ def with_mxring_bench(server, port, shape, duration):
 
 def with_smtp_source(port, messages):
     started = time.monotonic()
-    result = subprocess.run(["taskset", "-c", "0", "smtp-source", "-d", "-s", "100", "-m",
+    result = subprocess.run(["taskset", "-c", str(LOAD_CPU), "smtp-source", "-d", "-s", "100", "-m",
                              str(messages), "-l", "1024", "-f", "sender@client.test", "-t",
                              "rcpt@localhost", f"127.0.0.1:{port}"],
                             capture_output=True, text=True, timeout=600)

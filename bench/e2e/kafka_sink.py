@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Kafka sink mode beside fsync, in the same run: mxring bench (100 connections, 1 KiB, CPU 1)
+"""Kafka sink mode beside fsync, in the same run: mxring bench (100 connections, 1 KiB, CPU 0)
 against mxringd with `--durability fsync` (group commit to the local spool) and with
 `--durability kafka` producing to librdkafka's mock cluster (3 brokers in one process, topic
-with 3 partitions; idempotent producer, acks=all). mxringd and the mock cluster share CPU 0.
+with 3 partitions; idempotent producer, acks=all). mxringd and the mock cluster share CPU 1.
 
 Reported: msgs/s, end-of-data→250 latency p50/p99 (what the client waits for the
 acknowledgement) and the p99 that Kafka adds over fsync; CPU of mxringd and of the broker.
@@ -20,7 +20,7 @@ import tempfile
 import shutil
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import (ROOT, closed_loop_1k, cpu_seconds, free_port,  # noqa: E402
+from measure import (ROOT, SERVER_CPU, closed_loop_1k, cpu_seconds, free_port,  # noqa: E402
                      mxringd_command, start, wait_for_port)
 
 BIN = os.path.dirname(os.environ.get("MXRINGD", os.path.join(ROOT, "build/release/bin/mxringd")))
@@ -31,7 +31,7 @@ def run(mode, cluster, workdir, duration):
     extra = ["--kafka-brokers", cluster["bootstrap"], "--kafka-topic", "mail"] \
         if mode == "kafka" else []
     server = start(mxringd_command(port, mode, os.path.join(workdir, f"spool-{port}"), *extra),
-                   cpu=0, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   cpu=SERVER_CPU, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         server_cpu, broker_cpu = cpu_seconds(server.pid), cpu_seconds(cluster["process"].pid)
@@ -55,7 +55,7 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="mxring-kafka-bench-", dir=os.path.join(ROOT, "build"))
-    process = start([os.path.join(BIN, "kafka_mock_cluster"), "3"], cpu=0,
+    process = start([os.path.join(BIN, "kafka_mock_cluster"), "3"], cpu=SERVER_CPU,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     cluster = {"process": process, "bootstrap": process.stdout.readline().split()[1]}
     process.stdin.write("topic mail 3\n")

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import MXRINGD, ROOT, free_port  # noqa: E402
+from measure import LOAD_CPU, MXRINGD, ROOT, free_port  # noqa: E402
 from peers import start_peer  # noqa: E402
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
@@ -36,7 +36,7 @@ def children_cpu():
 def run_smtp_source(port, messages):
     before = children_cpu()
     started = time.monotonic()
-    result = subprocess.run(["taskset", "-c", "0", "smtp-source", "-d", "-s", "100", "-m",
+    result = subprocess.run(["taskset", "-c", str(LOAD_CPU), "smtp-source", "-d", "-s", "100", "-m",
                              str(messages), "-l", "1024", "-f", "sender@client.test", "-t",
                              "rcpt@localhost", f"127.0.0.1:{port}"],
                             capture_output=True, text=True, timeout=900)
@@ -50,7 +50,7 @@ def run_smtp_source(port, messages):
 def run_mxring_bench(port, messages):
     before = children_cpu()
     result = subprocess.run([MXRING, "bench", "--target", f"127.0.0.1:{port}", "--connections",
-                             "100", "--count", str(messages), "--size", "1024", "--cpu", "0",
+                             "100", "--count", str(messages), "--size", "1024", "--cpu", str(LOAD_CPU),
                              "--json"], capture_output=True, text=True, timeout=900)
     report = json.loads(result.stdout)
     if report["errors"]:

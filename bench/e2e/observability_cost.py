@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""What metrics and logs cost: mxringd (one reactor, CPU 0, every thread of it) under mxring
-bench (100 connections, 1 KiB, CPU 1), with both off — `--log-level error`, no metrics
+"""What metrics and logs cost: mxringd (one reactor, CPU 1, every thread of it) under mxring
+bench (100 connections, 1 KiB, CPU 0: the layout of compare.py), with both off — `--log-level error`, no metrics
 listener — and with both on: a JSON line for every transaction and every connection written
 to a file, and /metrics scraped once a second (Prometheus scrapes every 15 s by default).
 Runs alternate, so drift hits both alike; medians are reported with the ratio, for msgs/s and
@@ -25,8 +25,8 @@ import threading
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import (ROOT, closed_loop_1k, free_port, mxringd_command, start,  # noqa: E402
-                     wait_for_port)
+from measure import (ROOT, SERVER_CPU, closed_loop_1k, free_port, mxringd_command,  # noqa: E402
+                     start, wait_for_port)
 
 
 
@@ -42,7 +42,7 @@ def run(observed, durability, workdir, duration):
     extra = (["--log-level", "info", "--log-file", log_path, "--metrics",
               f"127.0.0.1:{metrics_port}"] if observed else ["--log-level", "error"])
     server = start(mxringd_command(port, durability, os.path.join(workdir, f"spool-{port}"),
-                                   *extra), cpu=0, stdout=subprocess.DEVNULL,
+                                   *extra), cpu=SERVER_CPU, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     stop, pages = threading.Event(), []
     scraper = threading.Thread(target=scrape_every_second, args=(metrics_port, stop, pages))

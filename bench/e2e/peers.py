@@ -17,7 +17,7 @@ import signal
 import subprocess
 import time
 
-from measure import ROOT, mxringd_command, start, tree_cpu_seconds, wait_for_port
+from measure import ROOT, SERVER_CPU, mxringd_command, start, tree_cpu_seconds, wait_for_port
 from postfix_instance import PostfixInstance
 
 PEERS = ["smtp-sink", "postfix-smtpd", "haraka-discard", "haraka-queue", "aiosmtpd-discard",
@@ -82,20 +82,20 @@ def _haraka(port, workdir, queue):
     os.makedirs(mail, exist_ok=True)
     # queue/test writes a file per message in TMPDIR; queue/discard wants the variable.
     env = dict(os.environ, TMPDIR=mail, YES_REALLY_DO_DISCARD="1")
-    process = start([binary, "-c", instance], cpu=1, stdout=subprocess.DEVNULL,
+    process = start([binary, "-c", instance], cpu=SERVER_CPU, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL, env=env)
     return process
 
 
 def start_peer(name, port, workdir):
     if name == "postfix-smtpd":
-        instance = PostfixInstance(port, cpu=1, parent=None)
+        instance = PostfixInstance(port, cpu=SERVER_CPU, parent=None)
         master = instance.master_pid()
         wait_for_port(port)
         return Peer(None, lambda: tree_cpu_seconds(master), instance.stop)
     if name == "smtp-sink":
         process = start(["smtp-sink", "-u", "nobody", "-h", "bench.test", "-m", "1024",
-                         f"127.0.0.1:{port}", "1024"], cpu=1, stdout=subprocess.DEVNULL,
+                         f"127.0.0.1:{port}", "1024"], cpu=SERVER_CPU, stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL)
     elif name.startswith("haraka"):
         process = _haraka(port, workdir, "queue/discard" if name == "haraka-discard" else "queue/test")
@@ -103,14 +103,14 @@ def start_peer(name, port, workdir):
         mode = "discard" if name == "aiosmtpd-discard" else "file"
         process = start(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
                                                           "aiosmtpd_server.py"), str(port), mode,
-                         os.path.join(workdir, "aiosmtpd-mail")], cpu=1,
+                         os.path.join(workdir, "aiosmtpd-mail")], cpu=SERVER_CPU,
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         mode = name.split("-", 1)[1]
         extra = ["--direct-io"] if mode == "fsync-direct" else []
         command = mxringd_command(port, mode.split("-")[0], os.path.join(workdir, "mxring-spool"),
                                   *extra)
-        process = start(command, cpu=1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = start(command, cpu=SERVER_CPU, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, timeout=60)
     time.sleep(0.3)
     # The process and anything it started (node's helpers, for one).

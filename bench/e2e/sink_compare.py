@@ -22,8 +22,8 @@ import subprocess
 import tempfile
 import time
 
-from measure import (ROOT, cpu_seconds, free_port, mxringd_command, start, tree_cpu_seconds,
-                     wait_for_port)
+from measure import (LOAD_CPU, ROOT, SERVER_CPU, cpu_seconds, free_port, mxringd_command,
+                     start, tree_cpu_seconds, wait_for_port)
 from postfix_instance import PostfixInstance
 
 
@@ -38,7 +38,7 @@ def measure_load(name, port, messages, server_cpu_seconds):
     client_before = children_cpu()
     started = time.monotonic()
     load = subprocess.run(
-        ["taskset", "-c", "0", "smtp-source", "-d", "-s", "100", "-m", str(messages),
+        ["taskset", "-c", str(LOAD_CPU), "smtp-source", "-d", "-s", "100", "-m", str(messages),
          "-l", "1024", "-f", "sender@client.test", "-t", "rcpt@localhost",
          f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=600)
     elapsed = time.monotonic() - started
@@ -56,7 +56,7 @@ def run_postfix(messages):
     a tenth of the messages; rates and CPU per message still compare."""
     messages = max(messages // 10, 5000)
     port = free_port()
-    instance = PostfixInstance(port, cpu=1, parent=None)  # /tmp: the postfix user must reach it
+    instance = PostfixInstance(port, cpu=SERVER_CPU, parent=None)  # /tmp: the postfix user must reach it
     try:
         master = instance.master_pid()
         wait_for_port(port)
@@ -79,7 +79,7 @@ def run_once(name, messages):
         command = ["smtp-sink", "-u", "nobody", "-h", "bench.test", "-m", "1024",
                    f"127.0.0.1:{port}", "1024"]
     log = tempfile.TemporaryFile()
-    server = start(command, cpu=1, stderr=log, stdout=subprocess.DEVNULL)
+    server = start(command, cpu=SERVER_CPU, stderr=log, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         time.sleep(0.3)

@@ -27,8 +27,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import (ROOT, cpu_seconds, free_port, mxringd_command, rss_kib, start,  # noqa: E402
-                     tree_cpu_seconds, wait_for_port)
+from measure import (ROOT, SERVER_CPU, cpu_seconds, free_port, mxringd_command, rss_kib,  # noqa: E402
+                     start, tree_cpu_seconds, wait_for_port)
 from postfix_instance import PostfixInstance  # noqa: E402
 
 BODY = (b"Subject: tls bench\r\n\r\n" + (b"x" * 78 + b"\r\n") * 128)[:10 * 1024] + b"\r\n"
@@ -168,7 +168,7 @@ def start_mxring(cert, key, durability, spool):
     port = free_port()
     command = mxringd_command(port, durability, spool, "--tls-cert", cert, "--tls-key", key,
                               "--max-message-size", "104857600")
-    server = start(command, cpu=1, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    server = start(command, cpu=SERVER_CPU, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     wait_for_port(port)
     time.sleep(0.3)
     return server, port
@@ -192,7 +192,7 @@ def measure_mxring(cert, key, durability, sessions, clients, do_bulk):
 
 def measure_postfix(cert, key, sessions, clients):
     port = free_port()
-    instance = PostfixInstance(port, cpu=1, parent=None, main_extra=POSTFIX_TLS,
+    instance = PostfixInstance(port, cpu=SERVER_CPU, parent=None, main_extra=POSTFIX_TLS,
                                master_extra=POSTFIX_TLSMGR)
     shutil.copy(cert, os.path.join(instance.etc, "cert.pem"))
     shutil.copy(key, os.path.join(instance.etc, "key.pem"))
