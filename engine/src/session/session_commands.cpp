@@ -266,7 +266,7 @@ void Session::on_rcpt(const parser::Command& command) {
   // accepted once, as Postfix's cleanup keeps one of each (address, NOTIFY and ORCPT alike),
   // and not counted again against the rate limits.
   if (transaction_->repeats_last_recipient()) {
-    envelope.recipients.pop_back();
+    transaction_->drop_last_recipient();
     return reply(replies::kRecipientOk);
   }
   if (!services_.admit_recipient(*this)) {
