@@ -28,7 +28,7 @@ enum ConfigBit : std::uint8_t {
   kSubmission = 4,
   kSmtps = 8,
   kSmallLimits = 16,
-  kRejectLongLines = 32,
+  kStrict = 32,  // refuse long lines, and input behind a command that ends a pipelined group
   kTalkBeforeGreeting = 64,
   kTightStorage = 128,
 };
@@ -41,7 +41,8 @@ engine::SessionConfig config_for(std::uint8_t bits) {
   config.role = bits & kSmtps        ? engine::ListenerRole::smtps
                 : bits & kSubmission ? engine::ListenerRole::submission
                                      : engine::ListenerRole::smtp;
-  config.limits.reject_long_lines = bits & kRejectLongLines;
+  config.limits.reject_long_lines = bits & kStrict;
+  config.limits.forbid_improper_pipelining = bits & kStrict;
   if (bits & kSmallLimits) {
     config.limits.max_message_size = 300;
     config.limits.max_recipients = 3;

@@ -49,10 +49,17 @@ def _final_line_end(data):
     return -1
 
 
+def ehlo(sock, name=b"client.test"):
+    """EHLO, alone (RFC 2920 §3.1: it ends a pipelined group), and its reply."""
+    sock.sendall(b"EHLO " + name + b"\r\n")
+    assert read_reply(sock).startswith("250")
+
+
 def begin_data(sock):
-    """Pipelines EHLO, MAIL, RCPT and DATA, and waits for the 354."""
-    sock.sendall(b"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\n"
-                 b"DATA\r\n")
+    """EHLO, then MAIL, RCPT and DATA pipelined (RFC 2920 §3.1: EHLO and DATA each end a
+    group), and waits for the 354."""
+    ehlo(sock)
+    sock.sendall(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
     reply = ""
     while "354 " not in reply:
         reply += read_reply(sock)

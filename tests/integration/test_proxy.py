@@ -6,6 +6,7 @@ headers are refused without crashing, and mail still flows afterwards. XCLIENT (
 attributes) names the client for trusted proxies only."""
 import json
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -148,12 +149,21 @@ def test_tls_terminated_at_haproxy_is_recorded_from_the_v2_tlvs(mxringd, haproxy
     assert line["proxy_cipher"] == envelope["proxy"]["tls_cipher"]
 
 
-def raw_exchange(port, payload, source=BALANCER, timeout=5):
-    """Sends `payload` from `source`; returns everything received until the server closes."""
+def raw_exchange(port, payload, *turns, source=BALANCER, timeout=5):
+    """Sends `payload` from `source`, then each of `turns`, (replies, octets), once that many
+    replies have come, the greeting included (RFC 2920 §3.1: a client waits for the answers
+    to EHLO and DATA); returns everything received until the server closes."""
     with socket.create_connection(("127.0.0.1", port), source_address=(source, 0),
                                   timeout=timeout) as s:
         s.sendall(payload)
         received = b""
+        for replies, octets in turns:
+            while len(re.findall(rb"(?m)^\d{3} ", received)) < replies:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return received
+                received += chunk
+            s.sendall(octets)
         while True:
             try:
                 chunk = s.recv(4096)
@@ -166,6 +176,10 @@ def raw_exchange(port, payload, source=BALANCER, timeout=5):
 
 
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+# A client's turns: each waits for the answer to the one before.
+TRANSACTION = (b"EHLO x.test\r\n",
+               (2, b"MAIL FROM:<a@x.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n"),
+               (5, b"Subject: ok\r\n\r\nok\r\n.\r\nQUIT\r\n"))
 
 
 def v2_header(body, command=0x21, family=0x11):
@@ -189,9 +203,8 @@ def test_malformed_headers_are_refused_without_a_word(mxringd, tmp_path, payload
     assert raw_exchange(port, payload) == b""
     assert server.process.poll() is None
     # A proper header still gets through afterwards, with the address it names.
-    reply = raw_exchange(port, b"PROXY TCP4 192.0.2.44 127.0.0.1 4000 25\r\nEHLO x.test\r\n"
-                         b"MAIL FROM:<a@x.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n"
-                         b"Subject: ok\r\n\r\nok\r\n.\r\nQUIT\r\n")
+    reply = raw_exchange(port, b"PROXY TCP4 192.0.2.44 127.0.0.1 4000 25\r\n" + TRANSACTION[0],
+                         *TRANSACTION[1:])
     assert b"250 2.0.0 Ok: queued as" in reply
     server.stop()
     assert envelope_of(tmp_path, stored_ids(tmp_path / "spool")[0])["client"]["address"] == \
@@ -200,10 +213,8 @@ def test_malformed_headers_are_refused_without_a_word(mxringd, tmp_path, payload
 
 def test_v2_local_and_v1_unknown_keep_the_balancers_address(mxringd, tmp_path):
     server, port = start_proxy_mxringd(mxringd, tmp_path)
-    transaction = (b"EHLO x.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n"
-                   b"Subject: hc\r\n\r\nok\r\n.\r\nQUIT\r\n")
-    assert b"queued as" in raw_exchange(port, v2_header(b"", command=0x20, family=0) + transaction)
-    assert b"queued as" in raw_exchange(port, b"PROXY UNKNOWN\r\n" + transaction)
+    for header in (v2_header(b"", command=0x20, family=0), b"PROXY UNKNOWN\r\n"):
+        assert b"queued as" in raw_exchange(port, header + TRANSACTION[0], *TRANSACTION[1:])
     server.stop()
     for queue_id in stored_ids(tmp_path / "spool"):
         assert envelope_of(tmp_path, queue_id)["client"]["address"] == BALANCER

@@ -93,8 +93,9 @@ def test_idle_client_times_out_with_421(mxringd):
     server = mxringd("--command-timeout", "1")
     s = connect(server)
     assert read_reply(s).startswith("220")
-    s.sendall(b"EHLO client.test\r\nNOO")  # a partial command does not keep the session alive
+    s.sendall(b"EHLO client.test\r\n")
     read_reply(s)
+    s.sendall(b"NOO")  # a partial command does not keep the session alive
     assert until_eof(s) == "421 4.4.2 mx.test Error: timeout exceeded\r\n"
     server.stop()
 

@@ -3,6 +3,7 @@ and 1.3, several groups and ciphers, SNI), Python smtplib (starttls, SMTP_SSL), 
 --tlsc, curl --ssl-reqd. Weak suites are refused, STARTTLS injection is never answered, tickets
 resume across reactors, and SIGHUP swaps certificates without dropping connections."""
 import os
+import select
 import shutil
 import signal
 import smtplib
@@ -40,11 +41,33 @@ def tls_server(mxringd, certs, *extra, pairs=("ec", "rsa")):
     return server
 
 
-def s_client(port, *options, starttls=True, send=b"EHLO client.test\r\nQUIT\r\n"):
+def s_client(port, *options, starttls=True):
+    """openssl s_client: the handshake, then EHLO and, once it is answered (RFC 2920 §3.1:
+    EHLO ends a pipelined group), QUIT. s_client writes what it receives straight through."""
     command = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof", *options]
     if starttls:
         command[2:2] = ["-starttls", "smtp"]
-    return subprocess.run(command, input=send, capture_output=True, timeout=30)
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdin.write(b"EHLO client.test\r\n")
+    process.stdin.flush()
+    out, deadline = b"", time.monotonic() + 30
+    # The EHLO's last line, or the end of a handshake that failed.
+    while b"250 LIMITS" not in out and time.monotonic() < deadline:
+        if not select.select([process.stdout], [], [], 1)[0]:
+            continue
+        chunk = os.read(process.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        out += chunk
+    try:
+        process.stdin.write(b"QUIT\r\n")
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    process.stdin = None  # closed: communicate() only reads
+    rest, err = process.communicate(timeout=30)
+    return subprocess.CompletedProcess(command, process.returncode, out + rest, err)
 
 
 def negotiated(result):

@@ -55,7 +55,8 @@ class SessionEventsTest : public ::testing::Test {
 };
 
 TEST_F(SessionEventsTest, EveryReplyIsCountedOnceUnderWhatItAnswers) {
-  feed("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nRCPT TO:<bad\r\nDATA\r\n");
+  feed("EHLO c\r\n");
+  feed("MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nRCPT TO:<bad\r\nDATA\r\n");
   feed("hi\r\n.\r\nBDAT 3\r\nxyzFOO\r\nQUIT\r\n");
   EXPECT_EQ(count(ReplyTo::greeting, 220), 1);
   EXPECT_EQ(count(ReplyTo::ehlo, 250), 1);
@@ -74,7 +75,8 @@ TEST_F(SessionEventsTest, EveryReplyIsCountedOnceUnderWhatItAnswers) {
 }
 
 TEST_F(SessionEventsTest, ARefusedMessageIsReportedWithItsEnvelope) {
-  feed("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n");
+  feed("EHLO c\r\n");
+  feed("MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n");
   feed("bare\nLF\r\n.\r\n");
   ASSERT_EQ(services_.refused.size(), 1u);
   EXPECT_EQ(services_.refused[0], std::make_pair(std::string("a@b"), 550u));
@@ -85,7 +87,8 @@ TEST_F(SessionEventsTest, ARefusedMessageIsReportedWithItsEnvelope) {
 TEST_F(SessionEventsTest, RateLimitsRefuseMailAndRcptWith450) {
   services_.messages_left = 1;
   services_.recipients_left = 1;
-  auto out = feed("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nRCPT TO:<z@y>\r\n");
+  feed("EHLO c\r\n");
+  auto out = feed("MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nRCPT TO:<z@y>\r\n");
   EXPECT_NE(out.find("250 2.1.5"), std::string::npos);
   EXPECT_NE(out.find("450 4.7.1 Too many recipients"), std::string::npos);
   out = feed("RSET\r\nMAIL FROM:<a@b>\r\n");

@@ -37,7 +37,8 @@ class SessionTest : public ::testing::Test {
 
   // A one-line message, stored and answered 250.
   void store_a_message() {
-    feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
+    feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+    feed("hi\r\n.\r\n");
     ASSERT_TRUE(session_->has_message());
     session_->take_message();
     session_->storage_done(StorageResult::stored);
@@ -57,7 +58,8 @@ class SessionTest : public ::testing::Test {
 
 TEST_F(SessionTest, TimeoutAnswers421AndCloses) {
   start();
-  feed("EHLO client.example\r\nMAIL FROM:<a@client.example>\r\n");
+  feed("EHLO client.example\r\n");
+  feed("MAIL FROM:<a@client.example>\r\n");
   take_output();
   session_->timed_out();
   EXPECT_EQ(take_output(), "421 4.4.2 mx.example Error: timeout exceeded\r\n");
@@ -80,7 +82,8 @@ TEST_F(SessionTest, PhaseFollowsTheProtocol) {
   EXPECT_EQ(session.phase(), Session::Phase::greeting);
   session.greet();
   EXPECT_EQ(session.phase(), Session::Phase::command);
-  session.receive(memory_.place("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@b>\r\nDATA\r\n", 64));
+  session.receive(memory_.place("HELO c\r\n", 64));
+  session.receive(memory_.place("MAIL FROM:<>\r\nRCPT TO:<a@b>\r\nDATA\r\n", 64));
   EXPECT_EQ(session.phase(), Session::Phase::data);
   session.receive(memory_.place(".\r\n", 64));
   EXPECT_EQ(session.phase(), Session::Phase::command);
@@ -88,7 +91,7 @@ TEST_F(SessionTest, PhaseFollowsTheProtocol) {
 
 TEST_F(SessionTest, PartialSendsKeepTheRestOfTheOutput) {
   start();
-  feed("NOOP\r\nNOOP\r\n");
+  feed("RSET\r\nRSET\r\n");
   ASSERT_EQ(session_->output(), "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
   session_->consume_output(4);
   EXPECT_EQ(session_->output(), "2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
@@ -96,9 +99,11 @@ TEST_F(SessionTest, PartialSendsKeepTheRestOfTheOutput) {
 
 TEST_F(SessionTest, InputWaitsInOrderWhileStorageWorks) {
   start();
-  feed("HELO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nbody\r\n.\r\nNOOP\r\n");
+  feed("HELO c\r\n");
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  feed("body\r\n.\r\nRSET\r\n");
   EXPECT_EQ(session_->wait(), Session::Wait::storage);
-  EXPECT_EQ(session_->backlog(), 6u);  // "NOOP\r\n" is not taken up before the answer
+  EXPECT_EQ(session_->backlog(), 6u);  // "RSET\r\n" is not taken up before the answer
   feed("QUIT\r\n");
   EXPECT_EQ(session_->backlog(), 12u);
   ASSERT_TRUE(session_->has_message());
@@ -113,14 +118,15 @@ TEST_F(SessionTest, InputWaitsInOrderWhileStorageWorks) {
 
 TEST_F(SessionTest, IdleSessionHoldsAtMostOneKibibyte) {
   start();
-  feed("EHLO client.example\r\nMAIL FROM:<a@client.example>\r\nRCPT TO:<b@mx.example>\r\n");
+  feed("EHLO client.example\r\n");
+  feed("MAIL FROM:<a@client.example>\r\nRCPT TO:<b@mx.example>\r\n");
   feed("DATA\r\n");
   feed(std::string(100'000, 'x') + "\r\n.\r\n");
   session_->take_message();
   session_->storage_done(StorageResult::stored);
-  feed("NOOP\r\nRSET\r\nNO");  // a split line is held while it is incomplete...
+  feed("RSET\r\nRSET\r\nRS");  // a split line is held while it is incomplete...
   EXPECT_GT(session_->footprint(), sizeof(Session));
-  feed("OP\r\n");  // ...and released once it completes
+  feed("ET\r\n");  // ...and released once it completes
   take_output();
   EXPECT_LE(session_->footprint(), 1024u);
 }
@@ -142,7 +148,8 @@ TEST_F(SessionTest, OversizedDataIsDrainedInBoundedMemory) {
   SessionConfig config;
   config.limits.max_message_size = 1 << 20;
   start(config);
-  feed("HELO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  feed("HELO c\r\n");
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
   take_output();
   const std::string chunk(64 * 1024, 'x');
   std::size_t peak = 0, past_the_limit = 0;
@@ -159,10 +166,10 @@ TEST_F(SessionTest, OversizedDataIsDrainedInBoundedMemory) {
 
 TEST_F(SessionTest, ClientThatNeverReadsCannotGrowTheOutput) {
   SessionConfig config;
-  config.limits.max_junk_commands = 1'000'000;  // NOOPs here only fill the output
+  config.limits.max_junk_commands = 1'000'000;  // RSETs here only fill the output
   start(std::move(config));
-  std::string flood;
-  for (int i = 0; i < 100'000; ++i) flood += "NOOP\r\n";
+  std::string flood;  // (RSET, as a NOOP must end its pipelined group)
+  for (int i = 0; i < 100'000; ++i) flood += "RSET\r\n";
   feed(flood);
   EXPECT_LT(session_->output().size(), 32u * 1024);  // the rest waits as input, in order
   EXPECT_GT(session_->backlog(), 0u);
@@ -196,7 +203,8 @@ TEST_F(SessionTest, ReloadedPolicyAppliesToNewSessionsOnly) {
   };
   const auto run = [&](Session& session) {
     session.greet();
-    session.receive(memory_.place("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<x@old.example>\r\n", 64));
+    session.receive(memory_.place("HELO c\r\n", 64));
+    session.receive(memory_.place("MAIL FROM:<>\r\nRCPT TO:<x@old.example>\r\n", 64));
     std::string out(session.output());
     return out.substr(out.rfind("\r\n", out.size() - 3) + 2);
   };
@@ -216,7 +224,8 @@ TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
   services_.budget = &budget;
   start();
   const std::string line = std::string(1022, 'x') + "\r\n";
-  feed("EHLO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  feed("EHLO c\r\n");
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
   take_output();
   for (int i = 0; i < 400; ++i) feed(line);  // 400 KiB: growing to 512 KiB finds no room
   EXPECT_EQ(budget.held(), 0u);
@@ -277,7 +286,7 @@ TEST_F(SessionTest, MailDeclaringMoreThanThereIsRoomForGets452) {
   feed("MAIL FROM:<a@c>\r\n");
   EXPECT_EQ(take_output(), "452 4.3.1 Insufficient system storage\r\n");
   services_.storage_room = INT64_MAX;
-  feed("MAIL FROM:<a@c>\r\nNOOP\r\n");
+  feed("MAIL FROM:<a@c>\r\nRSET\r\n");
   EXPECT_EQ(take_output(), "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n");
   EXPECT_FALSE(session_->closed());
 }
@@ -301,7 +310,7 @@ TEST_F(SessionTest, CommandsPipelinedBehindARefusedMailAreNoErrors) {
             "452 4.3.1 Insufficient system storage\r\n503 5.5.1 Need MAIL command\r\n"
             "503 5.5.1 Need MAIL command\r\n");
   // Another command ends the group's excuse, and so does the refusal being sent.
-  feed("MAIL FROM:<a@c>\r\nNOOP\r\nRCPT TO:<b@mx.example>\r\n");
+  feed("MAIL FROM:<a@c>\r\nRSET\r\nRCPT TO:<b@mx.example>\r\n");
   take_output();
   feed("RCPT TO:<b@mx.example>\r\n");
   take_output();
@@ -327,6 +336,88 @@ TEST_F(SessionTest, AStoredMessageForgivesEarlierErrors) {
   EXPECT_TRUE(session_->closed());
 }
 
+// RFC 2920 §3.1: DATA ends a pipelined group; the client waits for 354 before the content.
+// Content sent behind a DATA that is refused would otherwise be read as commands: here a
+// message to the victim, under the envelope the client opened (the desync SMTP smuggling
+// builds on). Like Postfix's smtpd_forbid_unauth_pipelining: 554 5.5.0, and the connection
+// is closed without storing anything.
+TEST_F(SessionTest, InputBehindARefusedDataIsNeverReadAsCommands) {
+  SessionConfig config;
+  config.recipients = std::make_shared<RecipientPolicy>(
+      std::get<RecipientPolicy>(RecipientPolicy::build({"mx.example"}, "")));
+  start(std::move(config));
+  feed("EHLO c\r\n");
+  take_output();
+  feed(
+      "MAIL FROM:<a@c>\r\nRCPT TO:<b@elsewhere.example>\r\nDATA\r\n"
+      "RCPT TO:<victim@mx.example>\r\nDATA\r\nforged\r\n.\r\n");
+  EXPECT_EQ(take_output(),
+            "250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n"
+            "554 5.5.0 Error: SMTP protocol synchronization\r\n");
+  EXPECT_TRUE(session_->closed());
+  EXPECT_EQ(session_->close_reason(), CloseReason::improper_pipelining);
+  EXPECT_FALSE(session_->has_message());
+}
+
+// The same when DATA would have been accepted: the content came before the 354.
+TEST_F(SessionTest, ContentBeforeThe354IsRefused) {
+  start();
+  feed("EHLO c\r\n");
+  take_output();
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
+  EXPECT_EQ(take_output(),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n554 5.5.0 Error: SMTP protocol synchronization\r\n");
+  EXPECT_TRUE(session_->closed());
+  EXPECT_FALSE(session_->has_message());
+}
+
+// EHLO, HELO, AUTH, NOOP, VRFY and EXPN end a group too (RFC 2920 §3.1, RFC 4954 §4).
+TEST_F(SessionTest, InputBehindAnyCommandThatEndsAGroupIsRefused) {
+  for (const auto* first :
+       {"EHLO c\r\n", "HELO c\r\n", "NOOP\r\n", "VRFY x\r\n", "EXPN x\r\n", "AUTH PLAIN\r\n"}) {
+    start();
+    feed(std::string(first) + "MAIL FROM:<a@c>\r\n");
+    EXPECT_TRUE(take_output().ends_with("554 5.5.0 Error: SMTP protocol synchronization\r\n"))
+        << first;
+    EXPECT_TRUE(session_->closed()) << first;
+  }
+}
+
+// What RFC 2920 allows stays allowed: MAIL, RCPT and DATA in one group; the end of the
+// content with the next MAIL, RCPT and DATA (Postfix's client does this); BDAT chunks behind
+// each other; RSET and QUIT anywhere. A line split across receives is judged by what
+// follows its end.
+TEST_F(SessionTest, PipeliningThatRfc2920AllowsIsServed) {
+  start();
+  feed("EHLO c\r\n");
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDA");
+  feed("TA\r\n");
+  feed("one\r\n.\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  ASSERT_TRUE(session_->has_message());
+  session_->take_message();
+  session_->storage_done(StorageResult::stored);
+  feed(
+      "two\r\n.\r\nRSET\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\n"
+      "BDAT 3\r\nabcBDAT 3 LAST\r\ndefQUIT\r\n");
+  for (int stored = 0; stored < 2; ++stored) {
+    ASSERT_TRUE(session_->has_message());
+    session_->take_message();
+    session_->storage_done(StorageResult::stored);
+  }
+  EXPECT_EQ(session_->close_reason(), CloseReason::quit);
+  EXPECT_EQ(take_output().find("554"), std::string::npos);
+}
+
+// An operator can turn the rule off (mxringd --allow-improper-pipelining).
+TEST_F(SessionTest, ImproperPipeliningCanBeAllowed) {
+  SessionConfig config;
+  config.limits.forbid_improper_pipelining = false;
+  start(std::move(config));
+  feed("EHLO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
+  EXPECT_TRUE(session_->has_message());
+  EXPECT_FALSE(session_->closed());
+}
+
 // Postfix's smtpd_junk_command_limit: chatter (NOOP, RSET, VRFY, EXPN, HELP) is free up to
 // a limit, then each counts as an error, so nobody holds a connection slot for ever with
 // NOOPs. A stored message starts the count again.
@@ -334,12 +425,14 @@ TEST_F(SessionTest, JunkCommandsPastTheirLimitAreErrors) {
   SessionConfig config;
   config.limits.max_junk_commands = 5;
   start_strict(std::move(config));
-  feed("NOOP\r\nRSET\r\nVRFY x\r\nEXPN x\r\nHELP\r\n");
+  for (const auto* junk : {"NOOP\r\n", "RSET\r\n", "VRFY x\r\n", "EXPN x\r\n", "HELP\r\n"})
+    feed(junk);  // each waits for its answer (RFC 2920 §3.1)
   EXPECT_EQ(session_->errors(), 0u);
   store_a_message();
   for (int i = 0; i < 5; ++i) feed("NOOP\r\n");
   EXPECT_EQ(session_->errors(), 0u);
-  feed("NOOP\r\nNOOP\r\n");
+  feed("NOOP\r\n");
+  feed("NOOP\r\n");
   EXPECT_EQ(session_->errors(), 2u);
   EXPECT_FALSE(session_->closed());
   feed("NOOP\r\n");

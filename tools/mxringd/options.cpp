@@ -172,6 +172,8 @@ void load_file(Options& o, const std::string& path) {
   if (file.contains("direct_io")) o.direct_io = toml::find<bool>(file, "direct_io");
   if (file.contains("reject_long_lines"))
     o.limits.reject_long_lines = toml::find<bool>(file, "reject_long_lines");
+  if (file.contains("forbid_improper_pipelining"))
+    o.limits.forbid_improper_pipelining = toml::find<bool>(file, "forbid_improper_pipelining");
   if (file.contains("log_level")) o.log_level = toml::find<std::string>(file, "log_level");
   if (file.contains("log_format")) o.log_format = toml::find<std::string>(file, "log_format");
   if (file.contains("log_file")) o.log_file = toml::find<std::string>(file, "log_file");
@@ -266,7 +268,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                 max_received_headers = 0, max_connections = 0, max_per_ip = 0, command_timeout = 0,
                 data_timeout = 0, min_data_rate = 0, shutdown_grace = 0, batch_wait_us = 0,
                 min_rate_grace = 0, greet_delay = 0;
-  bool no_pin = false, reject_long_lines = false, no_preallocate = false, direct_io = false;
+  bool no_pin = false, reject_long_lines = false, allow_improper_pipelining = false,
+       no_preallocate = false, direct_io = false;
 
   app.add_option("--config", config_file, "TOML file with the same keys as the flags")
       ->check(CLI::ExistingFile);
@@ -339,6 +342,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "(554 5.4.6; RFC 5321 6.3), default 100; 0: no limit");
   app.add_flag("--reject-long-lines", reject_long_lines,
                "Refuse messages with lines over 998 octets (default: store them intact)");
+  app.add_flag("--allow-improper-pipelining", allow_improper_pipelining,
+               "Serve clients that send more behind EHLO, HELO, DATA, AUTH, NOOP, VRFY or EXPN "
+               "before its answer (RFC 2920 3.1); by default they get 554 5.5.0 and are "
+               "disconnected, as by Postfix's smtpd_forbid_unauth_pipelining");
   app.add_option("--max-connections", max_connections, "Open connections, default 50000");
   std::string user, group;
   app.add_option("--user", user,
@@ -464,6 +471,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--max-junk-commands")) o.limits.max_junk_commands = max_junk_commands;
     if (app.count("--max-received-headers")) o.limits.max_received_headers = max_received_headers;
     if (reject_long_lines) o.limits.reject_long_lines = true;
+    if (allow_improper_pipelining) o.limits.forbid_improper_pipelining = false;
     if (app.count("--max-connections")) o.max_connections = max_connections;
     o.max_connections_given = o.max_connections_given || app.count("--max-connections") > 0;
     if (!user.empty()) o.user = user;
@@ -581,6 +589,8 @@ std::string describe(const Options& o) {
       << "max_junk_commands = " << o.limits.max_junk_commands << "\n"
       << "max_received_headers = " << o.limits.max_received_headers << "\n"
       << "reject_long_lines = " << (o.limits.reject_long_lines ? "true" : "false") << "\n"
+      << "forbid_improper_pipelining = " << (o.limits.forbid_improper_pipelining ? "true" : "false")
+      << "\n"
       << "max_connections = " << o.max_connections << "\n"
       << "max_connections_per_ip = " << o.max_connections_per_ip << "\n"
       << "command_timeout = " << o.command_timeout << "\n"

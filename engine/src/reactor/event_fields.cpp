@@ -20,6 +20,8 @@ std::string_view close_reason_name(CloseReason reason) {
       return "shutdown";
     case CloseReason::rate_limited:
       return "rate_limited";
+    case CloseReason::improper_pipelining:
+      return "improper_pipelining";
   }
   return "client_closed";
 }

@@ -87,6 +87,9 @@ inline constexpr std::string_view kNulInData =
     "550 5.6.0 Message has a NUL octet (not allowed outside BINARYMIME)\r\n";
 inline constexpr std::string_view kLongLineInData =
     "500 5.5.2 Message has a line over the 998-octet limit\r\n";
+// RFC 2920 §3.1: input behind a command that ends a pipelined group (Postfix's reply).
+inline constexpr std::string_view kPipeliningSync =
+    "554 5.5.0 Error: SMTP protocol synchronization\r\n";
 // RFC 5321 §6.3: a message that has passed through too many hosts is looping (X.4.6, "routing
 // loop detected", RFC 3463); storing it would feed the loop.
 inline constexpr std::string_view kMailLoop =

@@ -141,6 +141,7 @@ std::size_t Session::take_command_bytes(std::span<const char> in) {
     const auto line = lines_.next(in);
     switch (line.status) {
       case parser::LineStatus::complete:
+        input_follows_ = in.size() > line.consumed;
         on_line({in.data(), line.length}, line);
         return line.consumed;
       case parser::LineStatus::need_more:
@@ -158,6 +159,7 @@ std::size_t Session::take_command_bytes(std::span<const char> in) {
     case parser::LineStatus::complete: {
       // The line ends inside the octets just appended; the rest of them stay in `in`.
       const auto used_from_in = line.consumed - held;
+      input_follows_ = in.size() > used_from_in;
       ByteBuffer whole = std::move(partial_line_);
       on_line({whole.data(), line.length}, line);
       return used_from_in;

@@ -95,6 +95,15 @@ bool is_junk(parser::Verb verb) {
          verb == Verb::help;
 }
 
+// RFC 2920 §3.1 and RFC 4954 §4: the client waits for these commands' replies before it
+// sends anything more. STARTTLS is not here: input behind it is discarded (RFC 3207 §4.2).
+// Nor is QUIT, after which nothing is read.
+bool ends_a_group(parser::Verb verb) {
+  using parser::Verb;
+  return verb == Verb::ehlo || verb == Verb::helo || verb == Verb::data || verb == Verb::auth ||
+         verb == Verb::noop || verb == Verb::vrfy || verb == Verb::expn;
+}
+
 }  // namespace
 
 void Session::on_command(std::string_view line) {
@@ -107,6 +116,9 @@ void Session::on_command(std::string_view line) {
     mail_refused_unsent_ = false;
   if (parsed.error != parser::CommandError::none) {
     reject(error_reply(parsed.error, command.verb));
+  } else if (input_follows_ && ends_a_group(command.verb) &&
+             context_->limits().forbid_improper_pipelining) {
+    close_with(replies::kPipeliningSync, CloseReason::improper_pipelining);
   } else {
     dispatch(command);
     if (is_junk(command.verb)) junk_command();

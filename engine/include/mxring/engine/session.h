@@ -57,6 +57,7 @@ enum class CloseReason : std::uint8_t {
   timeout,
   shutdown,
   rate_limited,
+  improper_pipelining,
 };
 
 // What the session asks of its host synchronously. No call may block.
@@ -261,6 +262,7 @@ class Session {
   // without counting as errors, so a client retrying while storage is short is not cut off.
   bool mail_refused_unsent_ = false;
   bool bdat_refusal_excused_ = false;  // ... and the refused BDAT waiting for its chunk was one
+  bool input_follows_ = false;         // more input is at hand behind the command line being run
   std::uint64_t bdat_chunk_size_ = 0;
   std::string_view bdat_refusal_;  // the reply owed once a refused BDAT's chunk is read
   std::uint32_t messages_ = 0;

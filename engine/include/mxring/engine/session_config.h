@@ -28,6 +28,12 @@ struct SessionLimits {
   // A message with this many Received fields is refused as looping (RFC 5321 §6.3: "normally
   // at least 100"); 0: no limit.
   std::uint32_t max_received_headers = 100;
+  // RFC 2920 §3.1 (and RFC 4954 §4 for AUTH): EHLO, HELO, DATA, AUTH, NOOP, VRFY and EXPN end
+  // a pipelined group. A client that sends more behind one is out of step: content sent behind
+  // a DATA that gets refused would be read as commands, the desync SMTP smuggling builds on.
+  // It is answered 554 5.5.0 and disconnected, as by Postfix's smtpd_forbid_unauth_pipelining
+  // (on by default since Postfix 3.9).
+  bool forbid_improper_pipelining = true;
 };
 
 struct SessionConfig {
