@@ -32,7 +32,7 @@ def test_mxringd_passes_every_check(mxringd, tmp_path):
     cert, key = make_certificate(str(tmp_path), "mx", ["mx.test"], "ec")
     server = mxringd("--greet-delay", "1", "--tls-cert", cert, "--tls-key", key)
     code, verdicts = selftest(server.port, "--rcpt", "postmaster@localhost")
-    assert len(verdicts) == 14
+    assert len(verdicts) == 15
     assert {v for v, _ in verdicts.values()} == {"PASS"}, verdicts
     assert code == 0
     assert verdicts["early-talker"][1].startswith("refused: 554")
@@ -112,7 +112,8 @@ def test_a_lax_server_is_caught(lax_server):
     code, verdicts = selftest(lax_server, "--rcpt", "postmaster@lax.test")
     assert code == 1
     for check in ("smuggling <LF>.<LF>", "smuggling <CRLF>.<LF>", "bare-lf-command",
-                  "long-command-line", "early-talker", "open-relay", "relay user%elsewhere",
+                  "long-command-line", "early-talker", "pipelining-after-data", "open-relay",
+                  "relay user%elsewhere",
                   "relay elsewhere!user", 'relay "user@elsewhere"'):
         assert verdicts[check][0] == "FAIL", (check, verdicts[check])
     assert verdicts["smuggling <CR>.<CR>"][0] == "PASS"  # it does not split on a bare CR

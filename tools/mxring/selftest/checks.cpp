@@ -182,6 +182,28 @@ CheckResult long_line(const Target& t) {
                  summary(replies) + (sane ? "; the connection went on" : "; then closed"));
 }
 
+// RFC 2920 §3.1: DATA ends a pipelined group. A client that sends its content at once,
+// behind a DATA refused for want of a valid recipient, must not have that content run as
+// commands (the desync SMTP smuggling builds on; Postfix's smtpd_forbid_unauth_pipelining).
+// The content here is a harmless RSET: a server that answers it ran it.
+CheckResult pipelining_after_data(const Target& t) {
+  const std::string name = "pipelining-after-data";
+  CheckResult failed;
+  auto probe = mail_from_sent(t, name, failed);
+  if (!probe) return failed;
+  probe->send("RCPT TO:<selftest@relay-probe.mxring.invalid>\r\nDATA\r\nRSET\r\n");
+  auto replies = answer_and_more(*probe);
+  probe->send("QUIT\r\n");
+  if (replies.size() < 2) return outcome(name, Verdict::error, "no reply to RCPT and DATA");
+  if (replies[1].code == 354)
+    return outcome(name, Verdict::fail,
+                   "took content sent before its 354 as the message: " + summary(replies));
+  if (replies.size() > 2 && replies[2].code == 250)
+    return outcome(name, Verdict::fail,
+                   "ran a command sent behind a refused DATA: " + summary(replies));
+  return outcome(name, Verdict::pass, summary(replies));
+}
+
 // RFC 2505 §2.1: an MTA must not relay for strangers. Besides a plainly foreign domain, the
 // forms downstream MTAs read as routing (the percent hack, bang paths, a quoted "@") at a
 // domain the server accepts (the domain of --rcpt): Postfix's reject_unauth_destination
@@ -236,6 +258,7 @@ std::vector<CheckResult> run_checks(const Target& target) {
   results.push_back(starttls_injection(target));
   results.push_back(bare_lf_command(target));
   results.push_back(long_line(target));
+  results.push_back(pipelining_after_data(target));
   results.push_back(relay(target, "open-relay", "selftest@relay-probe.mxring.invalid"));
   const auto domain = domain_of(target.recipient);
   constexpr std::array<std::pair<const char*, const char*>, 3> kRoutes = {{

@@ -12,7 +12,8 @@ void add_selftest_command(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand(
       "selftest",
       "Probe an SMTP server for smuggling, STARTTLS injection, early talking, over-long "
-      "lines and relaying; a verdict per check. Sends a few messages to postmaster: use it on "
+      "lines, content pipelined behind DATA and relaying; a verdict per check. Sends a few "
+      "messages to postmaster: use it on "
       "your own servers");
   auto target = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
