@@ -148,8 +148,7 @@ def test_commands_behind_a_refused_data_are_never_run(attack):
 def start_tls(sock, pipelined=b""):
     """Greeting, EHLO, then STARTTLS with `pipelined` in the same segment, up to its 220."""
     read_reply(sock)
-    sock.sendall(b"EHLO client.test\r\n")
-    read_reply(sock)
+    ehlo(sock)
     sock.sendall(b"STARTTLS\r\n" + pipelined)
     assert read_reply(sock) == "220 2.0.0 Ready to start TLS\r\n"
 
@@ -186,8 +185,7 @@ def test_command_lines_over_the_cap(attack):
     """RFC 5321 §4.5.3.1.4: 512 octets for a command line (plus room for ESMTP parameters)."""
     with connect(attack) as s:
         read_reply(s)
-        s.sendall(b"EHLO client.test\r\n")
-        read_reply(s)
+        ehlo(s)
         s.sendall(b"MAIL FROM:<a@client.test> " + b"X-PARAM=" + b"y" * 2000 + b"\r\n"
                   b"RCPT TO:<" + b"r" * 4000 + b"@localhost>\r\nNOOP\r\n")
         assert read_replies(s, 3) == ["500 5.5.2 Line too long\r\n"] * 2 + ["250 2.0.0 Ok\r\n"]
@@ -215,8 +213,7 @@ def test_endless_noops_end_in_421_past_the_junk_limit(attack):
 def test_nul_bytes_in_commands_and_addresses(attack):
     with connect(attack) as s:
         read_reply(s)
-        s.sendall(b"EHLO client.test\r\n")
-        read_reply(s)
+        ehlo(s)
         s.sendall(b"NO\0OP\r\nMAIL FROM:<a\0b@client.test>\r\nMAIL FROM:<a@client.test>\r\n"
                   b"RCPT TO:<bob\0@localhost>\r\nRSET\r\n")
         assert read_replies(s, 5) == [

@@ -177,6 +177,14 @@ def few_inodes(tmp_path):
     yield from own_tmpfs(tmp_path, "size=64m,nr_inodes=300")
 
 
+def await_readyz(metrics_port, status, what):
+    """Until /readyz answers `status`: the store is sampled once a second."""
+    deadline = time.monotonic() + 20
+    while http_get(metrics_port, "/readyz")[0] != status:
+        assert time.monotonic() < deadline, f"/readyz never {what}"
+        time.sleep(0.1)
+
+
 def assert_cli_reads_back(directory, acked):
     """`mxring spool cat` returns every acknowledged message byte for byte, and `verify`
     passes."""
@@ -259,19 +267,14 @@ def test_mail_is_refused_452_below_the_free_space_floor(mxringd, small_disk):
         assert c.noop()[0] == 250
 
         filler.write_bytes(b"\0" * (3 * 1024 * 1024 + 512 * 1024))  # now below the floor
-        deadline = time.monotonic() + 20  # sampled once a second
-        while http_get(metrics_port, "/readyz")[0] != 503:
-            assert time.monotonic() < deadline, "/readyz never noticed the floor"
-            time.sleep(0.1)
+        await_readyz(metrics_port, 503, "noticed the floor")
         assert http_get(metrics_port, "/healthz")[0] == 200  # alive: do not restart it
         assert c.mail("a@client.test") == (452, b"4.3.1 Insufficient system storage")
         assert c.noop()[0] == 250
         assert server.wait_for_output("is below its free-space floor")
 
         filler.unlink()  # space comes back; the server goes on without a restart
-        while http_get(metrics_port, "/readyz")[0] != 200:
-            assert time.monotonic() < deadline + 20, "/readyz never saw the space return"
-            time.sleep(0.1)
+        await_readyz(metrics_port, 200, "saw the space return")
         assert c.mail("a@client.test")[0] == 250
         send(c, "room again")
         assert server.wait_for_output("has room again")
@@ -309,19 +312,14 @@ def test_mail_is_refused_452_below_the_inode_floor(mxringd, few_inodes):
         while os.statvfs(few_inodes).f_favail >= 50:  # octets to spare, inodes not
             (fillers / str(n)).touch()
             n += 1
-        deadline = time.monotonic() + 20  # sampled once a second
-        while http_get(metrics_port, "/readyz")[0] != 503:
-            assert time.monotonic() < deadline, "/readyz never noticed the inode floor"
-            time.sleep(0.1)
+        await_readyz(metrics_port, 503, "noticed the inode floor")
         assert c.mail("a@client.test") == (452, b"4.3.1 Insufficient system storage")
         assert c.noop()[0] == 250
         assert server.wait_for_output("kept free by --min-free-inodes): MAIL is answered 452")
 
         for f in fillers.iterdir():
             f.unlink()
-        while http_get(metrics_port, "/readyz")[0] != 200:
-            assert time.monotonic() < deadline + 20, "/readyz never saw the inodes return"
-            time.sleep(0.1)
+        await_readyz(metrics_port, 200, "saw the inodes return")
         send(c, "inodes again")
         assert server.wait_for_output("has room again")
     assert server.stop() == 0

@@ -27,12 +27,17 @@ class SessionTest : public ::testing::Test {
 
   void feed(std::string_view bytes) { session_->receive(memory_.place(bytes, parser::kPadding)); }
 
-  // A session past EHLO (its answer read) that cuts the client off at its third error.
-  void start_strict(SessionConfig config = {}) {
-    config.limits.max_errors = 3;
+  // A session past EHLO, its answer read.
+  void start_past_ehlo(SessionConfig config = {}) {
     start(std::move(config));
     feed("EHLO c\r\n");
     take_output();
+  }
+
+  // ... that cuts the client off at its third error.
+  void start_strict(SessionConfig config = {}) {
+    config.limits.max_errors = 3;
+    start_past_ehlo(std::move(config));
   }
 
   // A one-line message, stored and answered 250.
@@ -222,9 +227,8 @@ TEST_F(SessionTest, ReloadedPolicyAppliesToNewSessionsOnly) {
 TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
   ContentBudget budget(300 << 10);
   services_.budget = &budget;
-  start();
+  start_past_ehlo();
   const std::string line = std::string(1022, 'x') + "\r\n";
-  feed("EHLO c\r\n");
   feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
   take_output();
   for (int i = 0; i < 400; ++i) feed(line);  // 400 KiB: growing to 512 KiB finds no room
@@ -345,9 +349,7 @@ TEST_F(SessionTest, InputBehindARefusedDataIsNeverReadAsCommands) {
   SessionConfig config;
   config.recipients = std::make_shared<RecipientPolicy>(
       std::get<RecipientPolicy>(RecipientPolicy::build({"mx.example"}, "")));
-  start(std::move(config));
-  feed("EHLO c\r\n");
-  take_output();
+  start_past_ehlo(std::move(config));
   feed(
       "MAIL FROM:<a@c>\r\nRCPT TO:<b@elsewhere.example>\r\nDATA\r\n"
       "RCPT TO:<victim@mx.example>\r\nDATA\r\nforged\r\n.\r\n");
@@ -361,9 +363,7 @@ TEST_F(SessionTest, InputBehindARefusedDataIsNeverReadAsCommands) {
 
 // The same when DATA would have been accepted: the content came before the 354.
 TEST_F(SessionTest, ContentBeforeThe354IsRefused) {
-  start();
-  feed("EHLO c\r\n");
-  take_output();
+  start_past_ehlo();
   feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\nhi\r\n.\r\n");
   EXPECT_EQ(take_output(),
             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n554 5.5.0 Error: SMTP protocol synchronization\r\n");
@@ -388,8 +388,7 @@ TEST_F(SessionTest, InputBehindAnyCommandThatEndsAGroupIsRefused) {
 // each other; RSET and QUIT anywhere. A line split across receives is judged by what
 // follows its end.
 TEST_F(SessionTest, PipeliningThatRfc2920AllowsIsServed) {
-  start();
-  feed("EHLO c\r\n");
+  start_past_ehlo();
   feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDA");
   feed("TA\r\n");
   feed("one\r\n.\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
@@ -446,9 +445,7 @@ TEST_F(SessionTest, JunkCommandsPastTheirLimitAreErrors) {
 TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {
   ContentBudget budget(64 << 20);
   services_.budget = &budget;
-  start();
-  feed("EHLO c\r\n");
-  take_output();
+  start_past_ehlo();
   const std::string line = std::string(1022, 'x') + "\r\n";
   const auto store = [&](std::string_view mail, int lines, std::size_t slice) {
     feed(std::string(mail) + "RCPT TO:<b@mx.example>\r\nDATA\r\n");

@@ -9,9 +9,7 @@
 //
 // Directory entries are taken as durable: the model covers what the writer orders with its
 // fdatasyncs, not the file system's own metadata.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -44,20 +42,6 @@ std::string path_of(int fd) {
   return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string();
 }
 
-std::string read_whole(int fd) {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) return {};
-  std::string octets(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t at = 0;
-  while (at < octets.size()) {
-    const auto n = pread(fd, octets.data() + at, octets.size() - at, static_cast<off_t>(at));
-    if (n <= 0) break;
-    at += static_cast<std::size_t>(n);
-  }
-  octets.resize(at);
-  return octets;
-}
-
 // Every write that returned before an fdatasync began is durable once it returns.
 int imaging_sync(int fd) {
   std::uint64_t taken;
@@ -65,11 +49,12 @@ int imaging_sync(int fd) {
     const std::lock_guard<std::mutex> lock(durable_lock);
     taken = ++snapshots;
   }
-  auto octets = read_whole(fd);
+  const auto path = path_of(fd);
+  auto octets = file_bytes(path);
   const int rc = fdatasync(fd);
   if (rc == 0) {
     const std::lock_guard<std::mutex> lock(durable_lock);
-    auto& image = durable[path_of(fd)];
+    auto& image = durable[path];
     if (image.taken < taken) image = {taken, std::move(octets)};
   }
   return rc;
@@ -164,7 +149,7 @@ class SpoolPowerLossTest : public SpoolWriterIoTest {
     for (const auto slot : cut.acknowledged) {
       const auto found = stored.find(slot);
       ASSERT_NE(found, stored.end()) << "Q" << slot << " was acknowledged, then lost in " << root;
-      EXPECT_EQ(found->second, std::string(100, static_cast<char>('a' + slot % 26)));
+      EXPECT_EQ(found->second, content_of(static_cast<int>(slot)));
     }
   }
 

@@ -40,12 +40,17 @@ class SpoolWriterTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // Message Qi's content.
+  static std::string content_of(int i, std::size_t size = 100) {
+    return std::string(size, static_cast<char>('a' + i % 26));
+  }
+
   std::unique_ptr<Message> message(int i, std::size_t size = 100) {
     auto m = std::make_unique<Message>();
     m->envelope.queue_id = QueueId("Q" + std::to_string(i));
     m->envelope.mail_from = "a@client.example";
     m->envelope.recipients.push_back({"b@mx.example", 0, ""});
-    m->content.append(std::string(size, static_cast<char>('a' + i % 26)));
+    m->content.append(content_of(i, size));
     return m;
   }
 

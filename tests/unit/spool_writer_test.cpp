@@ -55,7 +55,7 @@ TEST_P(SpoolWriterIoTest, StoresAndAnswersEveryMessage) {
     // Each answer hands its own message back, to be freed on the reactor's thread.
     ASSERT_NE(c.message, nullptr);
     EXPECT_EQ(c.message->envelope.queue_id.view(), "Q" + std::to_string(c.slot));
-    EXPECT_EQ(c.message->content.view(), std::string(100, static_cast<char>('a' + c.slot % 26)));
+    EXPECT_EQ(c.message->content.view(), content_of(static_cast<int>(c.slot)));
   }
   EXPECT_EQ(writer.stats().records.load(), 200u);
   EXPECT_LE(writer.stats().syncs.load(), 200u);  // group commit: never more syncs than records

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <limits>
 
 #include "mxring/engine/log.h"
 
@@ -26,6 +25,11 @@ class Page {
   }
   void sample(const std::string& name, std::uint64_t value) {
     text_ += name + ' ' + std::to_string(value) + '\n';
+  }
+  // A gauge of one series, without labels.
+  void gauge(const char* name, const char* help, std::uint64_t value) {
+    family(name, "gauge", help);
+    sample(name, value);
   }
   void sample(const std::string& name, double value) {
     char number[64];
@@ -113,8 +117,7 @@ std::string ServerMetrics::page() const {
            total(&ReactorMetrics::refused_untrusted_proxy));
   p.sample("mxring_connections_refused_total{reason=\"rate\"}",
            total(&ReactorMetrics::refused_rate));
-  p.family("mxring_connections_open", "gauge", "Connections open now.");
-  p.sample("mxring_connections_open", total(&ReactorMetrics::open));
+  p.gauge("mxring_connections_open", "Connections open now.", total(&ReactorMetrics::open));
   p.family("mxring_messages_total", "counter",
            "Messages at the end of their data, by what the server answered.");
   p.sample("mxring_messages_total{result=\"stored\"}", total(&ReactorMetrics::messages_stored));
@@ -171,36 +174,34 @@ std::string ServerMetrics::page() const {
   p.family("mxring_received_bytes_total", "counter",
            "Octets received from SMTP clients (TLS connections: as sent, encrypted).");
   p.sample("mxring_received_bytes_total", total(&ReactorMetrics::bytes_received));
-  p.family("mxring_storage_in_flight", "gauge",
-           "Messages handed to storage writers and not yet answered (ring occupancy).");
-  p.sample("mxring_storage_in_flight", total(&ReactorMetrics::storage_in_flight));
+  p.gauge("mxring_storage_in_flight",
+          "Messages handed to storage writers and not yet answered (ring occupancy).",
+          total(&ReactorMetrics::storage_in_flight));
   std::uint64_t content_held = 0, content_limit = 0;
   for (const auto* budget : budgets_) {
     content_held += budget->held();
     content_limit += budget->limit();
   }
-  p.family("mxring_content_memory_bytes", "gauge",
-           "Octets of message content held in memory (contents over 64 KiB; "
-           "--max-content-memory).");
-  p.sample("mxring_content_memory_bytes", content_held);
-  p.family("mxring_content_memory_limit_bytes", "gauge",
-           "What mxring_content_memory_bytes may reach; past it a message gets 452 4.3.1.");
-  p.sample("mxring_content_memory_limit_bytes", content_limit);
+  p.gauge("mxring_content_memory_bytes",
+          "Octets of message content held in memory (contents over 64 KiB; "
+          "--max-content-memory).",
+          content_held);
+  p.gauge("mxring_content_memory_limit_bytes",
+          "What mxring_content_memory_bytes may reach; past it a message gets 452 4.3.1.",
+          content_limit);
   if (space_ != nullptr) {
-    p.family("mxring_store_free_bytes", "gauge",
-             "Free octets on the spool's (or maildir's) file system, sampled once a second.");
-    p.sample("mxring_store_free_bytes", space_->free_bytes());
-    p.family("mxring_store_min_free_bytes", "gauge",
-             "--min-free-space: below it, MAIL is answered 452 4.3.1.");
-    p.sample("mxring_store_min_free_bytes", space_->floor());
-    if (space_->free_inodes() != std::numeric_limits<std::uint64_t>::max()) {
-      p.family("mxring_store_free_inodes", "gauge",
-               "Free inodes on the same file system (absent where it does not count them).");
-      p.sample("mxring_store_free_inodes", space_->free_inodes());
+    p.gauge("mxring_store_free_bytes",
+            "Free octets on the spool's (or maildir's) file system, sampled once a second.",
+            space_->free_bytes());
+    p.gauge("mxring_store_min_free_bytes",
+            "--min-free-space: below it, MAIL is answered 452 4.3.1.", space_->floor());
+    if (space_->counts_inodes()) {
+      p.gauge("mxring_store_free_inodes",
+              "Free inodes on the same file system (absent where it does not count them).",
+              space_->free_inodes());
     }
-    p.family("mxring_store_min_free_inodes", "gauge",
-             "--min-free-inodes: below it, MAIL is answered 452 4.3.1.");
-    p.sample("mxring_store_min_free_inodes", space_->inode_floor());
+    p.gauge("mxring_store_min_free_inodes",
+            "--min-free-inodes: below it, MAIL is answered 452 4.3.1.", space_->inode_floor());
   }
   p.family("mxring_phase_seconds", "histogram",
            "From the receive that completed a command to the send of its answer, by phase; "

@@ -276,12 +276,10 @@ void Session::finish_data() {
     refuse_message(transaction.out_of_room ? replies::kStorageFull : replies::kMessageTooBig);
   } else if (flags.long_line && context_->limits().reject_long_lines) {
     refuse_message(replies::kLongLineInData);
-  } else if (looping()) {
-    refuse_message(replies::kMailLoop);
   } else {
     transaction.envelope.eight_bit = flags.eight_bit;
     transaction.envelope.long_lines = flags.long_line;
-    message_complete();
+    content_complete();
     return;
   }
   end_transaction();
@@ -309,12 +307,7 @@ void Session::finish_bdat_chunk() {
     return;
   }
   if (bdat_last_) {
-    if (looping()) {
-      refuse_message(replies::kMailLoop);
-      end_transaction();
-    } else {
-      message_complete();
-    }
+    content_complete();
     return;
   }
   char text[64];
@@ -355,6 +348,14 @@ void Session::start_content() {
     transaction.expected_size =
         transaction.header_length + envelope.declared_size + kDeclaredSizeSlack;
   transaction.content_started = true;
+}
+
+// The content is whole and well formed (DATA's end, or BDAT LAST): it goes to storage,
+// unless it is looping.
+void Session::content_complete() {
+  if (!looping()) return message_complete();
+  refuse_message(replies::kMailLoop);
+  end_transaction();
 }
 
 // The client's Received fields (after the one this server wrote) reach the limit. Only the

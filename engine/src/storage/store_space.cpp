@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <limits>
 
 #include "mxring/engine/log.h"
 
@@ -55,7 +54,7 @@ void StoreSpace::log_crossing() {
   if (below_floor_.exchange(below, std::memory_order_relaxed) == below) return;
   std::string figures = " (" + std::to_string(free_bytes()) + " octets free, " +
                         std::to_string(floor_) + " kept free by --min-free-space";
-  if (free_inodes() != std::numeric_limits<std::uint64_t>::max())
+  if (counts_inodes())
     figures += "; " + std::to_string(free_inodes()) + " inodes free, " +
                std::to_string(inode_floor_) + " kept free by --min-free-inodes";
   figures += ")";
@@ -72,8 +71,7 @@ bool StoreSpace::sample() {
   // f_bavail: what an unprivileged writer may use (ext4 keeps 5 % for root by default).
   free_.store(static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize, std::memory_order_relaxed);
   // f_files 0: the file system has no fixed inode table (btrfs, some network file systems).
-  free_inodes_.store(fs.f_files == 0 ? std::numeric_limits<std::uint64_t>::max()
-                                     : static_cast<std::uint64_t>(fs.f_favail),
+  free_inodes_.store(fs.f_files == 0 ? kUncounted : static_cast<std::uint64_t>(fs.f_favail),
                      std::memory_order_relaxed);
   return true;
 }

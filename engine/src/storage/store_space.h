@@ -41,11 +41,14 @@ class StoreSpace {
   }
   std::uint64_t free_bytes() const { return free_.load(std::memory_order_relaxed); }
   std::uint64_t floor() const { return floor_; }
-  // Free inodes; UINT64_MAX on a file system that does not count them.
+  // Free inodes, and whether the file system counts them at all.
   std::uint64_t free_inodes() const { return free_inodes_.load(std::memory_order_relaxed); }
+  bool counts_inodes() const { return free_inodes() != kUncounted; }
   std::uint64_t inode_floor() const { return inode_floor_; }
 
  private:
+  static constexpr std::uint64_t kUncounted = UINT64_MAX;  // free_inodes() without a table
+
   StoreSpace(int fd, std::string directory, std::uint64_t floor, std::uint64_t inode_floor);
   bool sample();
   void log_crossing();

@@ -30,6 +30,14 @@ std::vector<Reply> answer_and_more(Probe& probe) {
   return replies;
 }
 
+// Sends `octets`, takes what answers them (answer_and_more), and ends with QUIT.
+std::vector<Reply> last_words(Probe& probe, const std::string& octets) {
+  probe.send(octets);
+  auto replies = answer_and_more(probe);
+  probe.send("QUIT\r\n");
+  return replies;
+}
+
 CheckResult outcome(std::string name, Verdict verdict, std::string detail) {
   return {std::move(name), verdict, std::move(detail)};
 }
@@ -102,11 +110,10 @@ CheckResult smuggling(const Target& t, const std::string& label, const std::stri
   probe->send("DATA\r\n");
   if (const auto r = probe->reply(10s); !r || r->code != 354)
     return outcome(name, Verdict::error, "DATA refused");
-  probe->send("Subject: mxring selftest (smuggling " + label + ")\r\n\r\nfirst" + fake_end +
-              "MAIL FROM:<smuggled@mxring.invalid>\r\nRCPT TO:<" + t.recipient +
-              ">\r\nDATA\r\nsmuggled\r\n.\r\n");
-  const auto replies = answer_and_more(*probe);
-  probe->send("QUIT\r\n");
+  const auto replies =
+      last_words(*probe, "Subject: mxring selftest (smuggling " + label + ")\r\n\r\nfirst" +
+                             fake_end + "MAIL FROM:<smuggled@mxring.invalid>\r\nRCPT TO:<" +
+                             t.recipient + ">\r\nDATA\r\nsmuggled\r\n.\r\n");
   if (replies.empty()) return outcome(name, Verdict::error, "no reply to the end of data");
   if (replies.size() > 1)
     return outcome(name, Verdict::fail,
@@ -153,9 +160,7 @@ CheckResult bare_lf_command(const Target& t) {
   CheckResult failed;
   auto probe = greeted(t, name, failed);
   if (!probe) return failed;
-  probe->send("NOOP\nNOOP\r\n");
-  const auto replies = answer_and_more(*probe);
-  probe->send("QUIT\r\n");
+  const auto replies = last_words(*probe, "NOOP\nNOOP\r\n");
   if (replies.size() >= 2 && replies[0].code == 250 && replies[1].code == 250)
     return outcome(name, Verdict::fail, "took a bare LF as a line end: " + summary(replies));
   if (replies.empty()) return outcome(name, Verdict::error, "no reply");
@@ -169,9 +174,7 @@ CheckResult long_line(const Target& t) {
   CheckResult failed;
   auto probe = greeted(t, name, failed);
   if (!probe) return failed;
-  probe->send("NOOP " + std::string(10000, 'x') + "\r\nNOOP\r\n");
-  const auto replies = answer_and_more(*probe);
-  probe->send("QUIT\r\n");
+  const auto replies = last_words(*probe, "NOOP " + std::string(10000, 'x') + "\r\nNOOP\r\n");
   if (replies.empty() && probe->closed())  // abrupt, but nothing over-long was taken
     return outcome(name, Verdict::pass, "closed the connection without a reply");
   if (replies.empty()) return outcome(name, Verdict::fail, "no reply: still reading the line?");
@@ -191,9 +194,8 @@ CheckResult pipelining_after_data(const Target& t) {
   CheckResult failed;
   auto probe = mail_from_sent(t, name, failed);
   if (!probe) return failed;
-  probe->send("RCPT TO:<selftest@relay-probe.mxring.invalid>\r\nDATA\r\nRSET\r\n");
-  auto replies = answer_and_more(*probe);
-  probe->send("QUIT\r\n");
+  const auto replies =
+      last_words(*probe, "RCPT TO:<selftest@relay-probe.mxring.invalid>\r\nDATA\r\nRSET\r\n");
   if (replies.size() < 2) return outcome(name, Verdict::error, "no reply to RCPT and DATA");
   if (replies[1].code == 354)
     return outcome(name, Verdict::fail,

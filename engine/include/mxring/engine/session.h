@@ -219,6 +219,7 @@ class Session {
   void start_content();
   void finish_data();
   void finish_bdat_chunk();
+  void content_complete();
   void message_complete();
   bool looping() const;
   void end_transaction();
