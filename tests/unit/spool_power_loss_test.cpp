@@ -19,6 +19,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <shared_mutex>
 #include <string>
 
 #include "mxring/engine/spool_reader.h"
@@ -35,6 +36,13 @@ struct Image {
 std::mutex durable_lock;
 std::map<std::string, Image> durable;
 std::uint64_t snapshots = 0;
+// A cut is one instant: while it takes its images no sync or direct write returns (the hooks
+// hold this shared from the moment theirs returned, the cut exclusively). Otherwise a write
+// returning between its durable images and its page-cache ones would be in neither as it
+// was, and the writer, going on, could open the next segment: the page-cache images would
+// then hold that write half landed beside a segment the writer opens only once every write
+// of the one before is durable. Syncs and writes still start and run during a cut.
+std::shared_mutex cut_lock;
 
 std::string path_of(int fd) {
   char path[512];
@@ -52,6 +60,7 @@ int imaging_sync(int fd) {
   const auto path = path_of(fd);
   auto octets = file_bytes(path);
   const int rc = fdatasync(fd);
+  const std::shared_lock<std::shared_mutex> not_cut(cut_lock);
   if (rc == 0) {
     const std::lock_guard<std::mutex> lock(durable_lock);
     auto& image = durable[path];
@@ -63,6 +72,7 @@ int imaging_sync(int fd) {
 // An O_DIRECT | O_DSYNC write is durable once it returns.
 ssize_t imaging_write(int fd, const void* data, std::size_t size, off_t offset) {
   const auto n = pwrite(fd, data, size, offset);
+  const std::shared_lock<std::shared_mutex> not_cut(cut_lock);
   if (n > 0) {
     const std::lock_guard<std::mutex> lock(durable_lock);
     auto& octets = durable[path_of(fd)].octets;
@@ -103,6 +113,7 @@ class SpoolPowerLossTest : public SpoolWriterIoTest {
       // The marker first: each value it took was durable once published, and the images
       // taken after it only grow.
       cut.committed = file_bytes(o.directory + "/committed");
+      const std::lock_guard<std::shared_mutex> instant(cut_lock);
       {
         const std::lock_guard<std::mutex> lock(durable_lock);
         for (const auto& [path, image] : durable) cut.disk[path] = image.octets;

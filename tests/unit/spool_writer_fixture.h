@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -28,9 +29,12 @@ inline std::string file_bytes(const std::string& path) {
 class SpoolWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // A parameterised test's name holds a '/': flattened, so the process id stays in the
+    // last component (use_direct_io() keeps only that) and runs in parallel never share.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
     dir_ = std::filesystem::temp_directory_path() /
-           ("mxring-writer-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("mxring-writer-" + std::to_string(getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     wake_fd_ = eventfd(0, EFD_CLOEXEC);
     channel_.reactor_wake_fd = wake_fd_;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -255,21 +256,53 @@ TEST_P(SpoolWriterIoTest, SyncsInFlightAnswerInWriteOrder) {
   for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], "Q" + std::to_string(i));
 }
 
-// The disk reports a writeback error to one sync (EIO), or to one direct write: nothing that
+// The disk reports a writeback error (EIO) to a sync, or to one direct write: nothing that
 // sync could have covered (nothing written since the last answered batch) is acknowledged,
 // the octets are cut, and the writer goes on in a new segment.
-std::atomic<int> syncs_until_failure{0};
+//
+// The failed sync is modelled as the kernel reports one. Each sync thread has a descriptor
+// of its own, so a lost page is reported by every sync of that file that looks after the
+// loss (errseq_t), not by one call picked by number: with syncs in flight a sync started
+// later can enter fdatasync first, and if the fault hit only the call that entered sixth it
+// could hit a sync whose batches an earlier-entering one had already made durable (nothing
+// left to refuse). So the fault strikes, from the sixth sync on, the first one that can
+// cover a batch no earlier-entering sync could (the writer starts a sync only after counting
+// the batches it covers), and every later sync of that file fails too.
+struct FailingDisk {
+  std::mutex lock;
+  const WriterStats* writer = nullptr;
+  int syncs_before_failure = 0;
+  std::uint64_t batches_seen = 0;  // the most batches written when an earlier sync entered
+  ino_t lost = 0;                  // the file whose page was lost; 0 before the fault
+  int writes_until_failure = 0;    // direct I/O: the write that fails (1: the next)
+};
+FailingDisk failing_disk;
+
 int failing_sync(int fd) {
-  if (syncs_until_failure.fetch_sub(1) == 1) {
-    errno = EIO;
-    return -1;
+  struct stat file {};
+  if (fstat(fd, &file) != 0) return -1;
+  {
+    const std::lock_guard<std::mutex> hold(failing_disk.lock);
+    auto& disk = failing_disk;
+    const auto batches = disk.writer->batches.load(std::memory_order_relaxed);
+    const bool strikes =
+        disk.lost == 0 && --disk.syncs_before_failure <= 0 && batches > disk.batches_seen;
+    if (strikes) disk.lost = file.st_ino;
+    disk.batches_seen = std::max(disk.batches_seen, batches);
+    if (disk.lost == file.st_ino) {
+      errno = EIO;
+      return -1;
+    }
   }
   return fdatasync(fd);
 }
 ssize_t failing_write(int fd, const void* data, std::size_t size, off_t offset) {
-  if (syncs_until_failure.fetch_sub(1) == 1) {
-    errno = EIO;
-    return -1;
+  {
+    const std::lock_guard<std::mutex> hold(failing_disk.lock);
+    if (--failing_disk.writes_until_failure == 0) {
+      errno = EIO;
+      return -1;
+    }
   }
   return pwrite(fd, data, size, offset);
 }
@@ -282,7 +315,14 @@ TEST_P(SpoolWriterIoTest, AFailedSyncAcknowledgesNothingItCovered) {
   o.write_at = failing_write;
   SpoolWriter writer(o, {&channel_});
   ASSERT_EQ(writer.open(), "");
-  syncs_until_failure = 6;
+  {
+    const std::lock_guard<std::mutex> hold(failing_disk.lock);
+    failing_disk.writer = &writer.stats();
+    failing_disk.syncs_before_failure = 6;
+    failing_disk.batches_seen = 0;
+    failing_disk.lost = 0;
+    failing_disk.writes_until_failure = 6;
+  }
   writer.start();
   std::vector<StoreCompletion> done;
   for (int i = 0; i < 40; ++i)
