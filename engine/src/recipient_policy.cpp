@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "policy_lines.h"
+
 namespace mxring::engine {
 namespace {
 
@@ -12,13 +14,6 @@ std::string lower(std::string_view s) {
     return static_cast<char>(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
   });
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
 }
 
 // The local part compared with the users map: quotes removed from a quoted-string (RFC 5321
@@ -82,34 +77,33 @@ std::variant<RecipientPolicy, PolicyError> RecipientPolicy::build(
     if (d.empty()) return PolicyError{0, "empty accepted domain"};
     policy.domains_.push_back(lower(d));
   }
-  std::size_t line_number = 0;
-  bool any_entry = false;
-  while (!users_file.empty()) {
-    ++line_number;
-    const auto newline = users_file.find('\n');
-    auto line = users_file.substr(0, newline);
-    users_file =
-        newline == std::string_view::npos ? std::string_view{} : users_file.substr(newline + 1);
-    if (const auto hash = line.find('#'); hash != std::string_view::npos)
-      line = line.substr(0, hash);
-    line = trim(line);
-    if (line.empty()) continue;
-    if (line.find_first_of(" \t") != std::string_view::npos)
-      return PolicyError{line_number, "one entry per line, without spaces"};
-    UserPattern entry;
-    if (const auto at = line.rfind('@'); at != std::string_view::npos) {
-      entry.pattern = lower(line.substr(0, at));
-      entry.domain = lower(line.substr(at + 1));
-      if (!policy.accepts_domain(entry.domain))
-        return PolicyError{line_number, "domain '" + entry.domain + "' is not an accepted domain"};
-    } else {
-      entry.pattern = lower(line);
-    }
-    if (entry.pattern.empty()) return PolicyError{line_number, "empty local part"};
-    policy.users_.push_back(std::move(entry));
-    any_entry = true;
-  }
-  policy.catch_all_ = !any_entry;
+  PolicyError error;
+  const bool read =
+      for_each_policy_line(users_file, [&](std::size_t line_number, std::string_view line) {
+        if (line.find_first_of(" \t") != std::string_view::npos) {
+          error = {line_number, "one entry per line, without spaces"};
+          return false;
+        }
+        UserPattern entry;
+        if (const auto at = line.rfind('@'); at != std::string_view::npos) {
+          entry.pattern = lower(line.substr(0, at));
+          entry.domain = lower(line.substr(at + 1));
+          if (!policy.accepts_domain(entry.domain)) {
+            error = {line_number, "domain '" + entry.domain + "' is not an accepted domain"};
+            return false;
+          }
+        } else {
+          entry.pattern = lower(line);
+        }
+        if (entry.pattern.empty()) {
+          error = {line_number, "empty local part"};
+          return false;
+        }
+        policy.users_.push_back(std::move(entry));
+        return true;
+      });
+  if (!read) return error;
+  policy.catch_all_ = policy.users_.empty();
   return policy;
 }
 

@@ -2,7 +2,9 @@
 // that answers storage, AUTH and STARTTLS at once (and, with kTightStorage, has little content
 // memory and a store whose room comes and goes). Checks that every reply is a well-formed
 // SMTP reply, nothing is said after the session closed, memory stays bounded, and every
-// octet charged to the content budget is given back.
+// octet charged to the content budget is given back. The client may send XCLIENT, and the
+// client access table refuses 203.0.113.0/24 and 2001:db8::/32, so an XCLIENT naming one of
+// those leads into a refused client's session (554, then only QUIT).
 //
 // Input: byte 0 picks the configuration (bits below), byte 1 seeds the cuts and the storage
 // answers, the rest is what the client sends.
@@ -12,6 +14,7 @@
 #include <string_view>
 
 #include "guarded_buffer.h"
+#include "mxring/engine/client_access.h"
 #include "mxring/engine/content_budget.h"
 #include "mxring/engine/session.h"
 #include "mxring/parser/padding.h"
@@ -43,6 +46,10 @@ engine::SessionConfig config_for(std::uint8_t bits) {
                                      : engine::ListenerRole::smtp;
   config.limits.reject_long_lines = bits & kStrict;
   config.limits.forbid_improper_pipelining = bits & kStrict;
+  static const auto access = std::make_shared<const engine::ClientAccess>(
+      std::get<engine::ClientAccess>(engine::ClientAccess::build(
+          "203.0.113.0/24 reject Refused by the fuzz table\n2001:db8::/32 reject\n")));
+  config.client_access = access;
   if (bits & kSmallLimits) {
     config.limits.max_message_size = 300;
     config.limits.max_recipients = 3;
@@ -79,6 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (bits & kTightStorage) services.budget = &budget;
   engine::ConnectionInfo connection;
   connection.client_address = "192.0.2.1";
+  connection.client_octets = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
+  connection.xclient_trusted = true;
   connection.role = context->config().role;
   auto owned = std::make_unique<engine::Session>(context, services, connection);
   auto& session = *owned;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "guarded_buffer.h"
+#include "mxring/engine/client_access.h"
 #include "mxring/engine/recipient_policy.h"
 #include "mxring/parser/padding.h"
 
@@ -114,6 +115,10 @@ void apply_option(Transcript& t, std::string_view key, std::string_view value, s
     t.domains.emplace_back(value);
   } else if (key == "user") {
     t.users_file += std::string(value) + "\n";
+  } else if (key == "client_access") {
+    t.client_access += std::string(value) + "\n";
+  } else if (key == "xclient_trusted") {
+    t.xclient_trusted = true;
   } else if (key == "closed") {
     t.expect_closed = true;
   } else {
@@ -272,17 +277,27 @@ std::shared_ptr<const engine::SessionContext> make_context(const Transcript& t) 
     config.recipients =
         std::make_shared<engine::RecipientPolicy>(std::get<engine::RecipientPolicy>(built));
   }
+  if (!t.client_access.empty()) {
+    auto built = engine::ClientAccess::build(t.client_access);
+    if (auto* error = std::get_if<engine::PolicyError>(&built))
+      throw std::runtime_error(t.name + ": client access: " + error->message);
+    config.client_access =
+        std::make_shared<engine::ClientAccess>(std::get<engine::ClientAccess>(built));
+  }
   return engine::SessionContext::make(std::move(config));
 }
 
 TranscriptRun run_transcript(const Transcript& t, const std::vector<std::size_t>& cuts) {
   TestServices services;
-  engine::Session session(make_context(t), services,
-                          {.client_address = "192.0.2.1",
-                           .client_port = 4242,
-                           .listener = "198.51.100.25:25",
-                           .role = t.config.role,
-                           .proxy = {}});
+  engine::Session session(
+      make_context(t), services,
+      {.client_address = "192.0.2.1",
+       .client_port = 4242,
+       .client_octets = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1},
+       .xclient_trusted = t.xclient_trusted,
+       .listener = "198.51.100.25:25",
+       .role = t.config.role,
+       .proxy = {}});
   const engine::TlsInfo tls{.version = "TLSv1.3", .cipher = "TLS_AES_128_GCM_SHA256", .sni = ""};
   TranscriptRun run;
   std::size_t next_result = 0;

@@ -31,7 +31,9 @@ struct Transcript {
   }();
   std::vector<std::string> domains;  // `! domain`; with `! user`, builds a RecipientPolicy
   std::string users_file;
-  bool implicit_tls = false;  // smtps: the handshake precedes the greeting
+  std::string client_access;     // `! client_access RULE` lines: a ClientAccess table
+  bool xclient_trusted = false;  // `! xclient_trusted`: the client may send XCLIENT
+  bool implicit_tls = false;     // smtps: the handshake precedes the greeting
   // Client bytes, cut at the markers: before `@greet` (early talker), and at each `@tls`.
   std::vector<std::string> segments;
   std::size_t greet_before_segment = 0;  // greet() is called before this segment

@@ -1,5 +1,6 @@
 // mxringd: reads its options, starts the reactors, then owns the process's signals:
-// SIGHUP reloads the recipient policy and certificates, SIGTERM/SIGINT drain and stop (exit 0).
+// SIGHUP reloads the recipient policy, client access table and certificates, SIGTERM/SIGINT
+// drain and stop (exit 0).
 // Started as root with --user, it binds and opens its spool first, then serves as that user.
 // Under systemd it reports readiness, reloads, stopping and a watchdog heartbeat.
 #include <unistd.h>
@@ -156,9 +157,9 @@ int main(int argc, char** argv) {
                   "SIGHUP: not reloading under --chroot (the configuration files are outside "
                   "the spool); restart mxringd to change settings");
     } else if (signal == SIGHUP) {
-      // The configuration file and flags are read again: recipient policy, limits, host name,
-      // certificates, AUTH users and the log level apply to new connections; a file that does
-      // not parse changes nothing.
+      // The configuration file and flags are read again: recipient policy, limits, client
+      // access table, host name, certificates, AUTH users and the log level apply to new
+      // connections; a file that does not parse changes nothing.
       notifier.reloading();
       int ignored = 0;
       auto fresh = tools::parse_options(argc, argv, ignored);
@@ -172,7 +173,8 @@ int main(int argc, char** argv) {
           engine::log(engine::Level::warning,
                       "reload: " + name + " changed; it takes effect after a restart");
         engine::log(engine::Level::info,
-                    "reloaded recipient policy, limits, certificates, AUTH users and log level");
+                    "reloaded recipient policy, limits, client access table, certificates, AUTH "
+                    "users and log level");
         notifier.ready("reloaded");
       } else {
         engine::log(engine::Level::error, "reload failed, keeping the old configuration: " + error);

@@ -13,6 +13,7 @@
 
 #include "common/host_port.h"
 #include "common/kafka_settings.h"
+#include "mxring/engine/client_access.h"
 #include "mxring/engine/recipient_policy.h"
 
 namespace mxring::tools {
@@ -129,6 +130,8 @@ void load_file(Options& o, const std::string& path) {
   }
   if (file.contains("domain")) o.domains = toml::find<std::vector<std::string>>(file, "domain");
   if (file.contains("users")) o.users_file = toml::find<std::string>(file, "users");
+  if (file.contains("client_access"))
+    o.client_access_file = toml::find<std::string>(file, "client_access");
   if (file.contains("spool")) o.spool = toml::find<std::string>(file, "spool");
   if (file.contains("maildir")) o.maildir = toml::find<std::string>(file, "maildir");
   if (file.contains("durability")) {
@@ -244,6 +247,24 @@ std::string machine_name() {
   return name;
 }
 
+// A policy file's text; an empty path reads as an empty file.
+bool read_policy_file(const std::string& path, std::string& text, std::string& error) {
+  if (path.empty()) return true;
+  std::ifstream file(path);
+  if (!file) {
+    error = "cannot read " + path;
+    return false;
+  }
+  std::stringstream read;
+  read << file.rdbuf();
+  text = read.str();
+  return true;
+}
+
+std::string policy_error_text(const std::string& source, const engine::PolicyError& e) {
+  return source + (e.line ? ":" + std::to_string(e.line) : "") + ": " + e.message;
+}
+
 }  // namespace
 
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
@@ -255,7 +276,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.set_help_flag("-h,--help", "Print this help and exit");
   std::string config_file;
   std::vector<std::string> listen, domains, tls_certs, tls_keys, proxy_trusted, xclient_trusted;
-  std::string users, spool, maildir, durability, host_name, auth_users, metrics, log_level;
+  std::string users, client_access, spool, maildir, durability, host_name, auth_users, metrics,
+      log_level;
   std::string tls_ciphers, tls_min_version;
   unsigned threads = 0, writers = 0, storage_ring = 0, syncs_in_flight = 0;
   std::uint64_t segment_size = 0, segment_age = 0, retention = 0, max_content_memory = 0;
@@ -280,6 +302,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--users", users,
                  "Known local parts, one a line: names, name@domain or globs (rcpt-*, * = "
                  "catch-all); others get 550 5.1.1. Reloaded on SIGHUP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--client-access", client_access,
+                 "Client access table, one rule a line: RANGE permit, or RANGE reject [TEXT] "
+                 "(RANGE an address or CIDR, IPv4 or IPv6). The first rule holding the client "
+                 "decides, as in Postfix's cidr: tables; a refused client is greeted 554 5.7.1 "
+                 "and served only QUIT. Reloaded on SIGHUP")
       ->check(CLI::ExistingFile);
   app.add_option("--spool", spool, "Spool directory");
   app.add_option("--maildir", maildir,
@@ -442,6 +470,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     }
     if (!domains.empty()) o.domains = domains;
     if (!users.empty()) o.users_file = users;
+    if (!client_access.empty()) o.client_access_file = client_access;
     if (!spool.empty()) o.spool = spool;
     if (!maildir.empty()) o.maildir = maildir;
     if (!durability.empty()) o.durability = *durability_of(durability);
@@ -566,6 +595,7 @@ std::string describe(const Options& o) {
       << (own_durability ? "" : "listen = " + list(listen) + "\n") << "domain = " << list(o.domains)
       << "\n"
       << "users = " << toml::value(o.users_file) << "\n"
+      << "client_access = " << toml::value(o.client_access_file) << "\n"
       << "spool = " << toml::value(o.spool) << "\n"
       << "maildir = " << toml::value(o.maildir) << "\n"
       << "durability = \"" << engine::durability_name(o.durability) << "\"\n"
@@ -657,25 +687,26 @@ std::optional<engine::RuntimeConfig> build_runtime(const Options& o, std::string
     runtime.credentials = engine::CredentialStore::load(o.auth_users, error);
     if (!runtime.credentials) return std::nullopt;
   }
-  std::string users;
-  if (!o.users_file.empty()) {
-    std::ifstream file(o.users_file);
-    if (!file) {
-      error = "cannot read " + o.users_file;
-      return std::nullopt;
-    }
-    std::stringstream text;
-    text << file.rdbuf();
-    users = text.str();
-  }
+  std::string users, access_table;
+  if (!read_policy_file(o.users_file, users, error) ||
+      !read_policy_file(o.client_access_file, access_table, error))
+    return std::nullopt;
   auto built = engine::RecipientPolicy::build(o.domains, users);
   if (const auto* e = std::get_if<engine::PolicyError>(&built)) {
-    error = (o.users_file.empty() ? std::string("domains") : o.users_file) +
-            (e->line ? ":" + std::to_string(e->line) : "") + ": " + e->message;
+    error = policy_error_text(o.users_file.empty() ? "domains" : o.users_file, *e);
     return std::nullopt;
   }
   auto policy =
       std::make_shared<const engine::RecipientPolicy>(std::get<engine::RecipientPolicy>(built));
+  std::shared_ptr<const engine::ClientAccess> access;
+  if (!o.client_access_file.empty()) {
+    auto table = engine::ClientAccess::build(access_table);
+    if (const auto* e = std::get_if<engine::PolicyError>(&table)) {
+      error = policy_error_text(o.client_access_file, *e);
+      return std::nullopt;
+    }
+    access = std::make_shared<const engine::ClientAccess>(std::get<engine::ClientAccess>(table));
+  }
   for (const auto& l : o.listen) {
     engine::SessionConfig config;
     config.host_name = o.host_name;
@@ -683,6 +714,7 @@ std::optional<engine::RuntimeConfig> build_runtime(const Options& o, std::string
     config.durability = l.durability.value_or(o.durability);
     config.limits = o.limits;
     config.recipients = policy;
+    config.client_access = access;
     // RFC 3207 on smtp and submission; smtps is TLS from the first byte (RFC 8314).
     config.starttls_available = runtime.tls != nullptr && l.role != ListenerRole::smtps;
     config.auth_available = runtime.credentials != nullptr;

@@ -29,7 +29,8 @@ struct Options {
   std::string host_name;  // default: this machine's name (gethostname; no DNS)
   std::vector<ListenSpec> listen = {{"127.0.0.1", 2525, engine::ListenerRole::smtp, {}}};
   std::vector<std::string> domains = {"localhost"};
-  std::string users_file;  // empty: every local part of the accepted domains
+  std::string users_file;          // empty: every local part of the accepted domains
+  std::string client_access_file;  // empty: every client may send mail
   std::string spool = "./var/spool";
   std::string maildir;  // empty: the spool
   engine::Durability durability = engine::Durability::fsync;
@@ -88,8 +89,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 // The effective configuration as TOML, the form --config reads.
 std::string describe(const Options& options);
 
-// What SIGHUP reloads, read from the files now: the users file into one session context per
-// listener, the certificates and keys. On error returns nothing and says why.
+// What SIGHUP reloads, read from the files now: the users and client access files into one
+// session context per listener, the certificates and keys. On error returns nothing and says why.
 std::optional<engine::RuntimeConfig> build_runtime(const Options& options, std::string& error);
 
 engine::ServerConfig server_config(const Options& options, engine::RuntimeConfig runtime);

@@ -123,6 +123,7 @@ class Reactor final : private SessionServices {
   bool admit_recipient(const Session& session) override;
   void replied(ReplyTo to, unsigned code) override;
   void message_refused(const Session& session, const Envelope& envelope, unsigned code) override;
+  void client_refused(const Session& session) override;
   bool admit_connection(Connection& c);
   void time_answer(Connection& c);
   void log_refused_connection(std::string_view client, std::string_view reason);

@@ -21,6 +21,11 @@ bool Reactor::admit_connection(Connection& c) {
   return false;  // the connection's own log line says rate_limited
 }
 
+void Reactor::client_refused(const Session& session) {
+  metrics_.refused_access.add();
+  log_refused_connection(session.connection().client_address, "client_access");
+}
+
 bool Reactor::admit_message(const Session& session) {
   if (rate_limiter_.admit(RateLimits::messages, key_of(session), now_)) return true;
   metrics_.rate_limited_messages.add();
@@ -103,6 +108,7 @@ void Reactor::log_connection_closed(const Connection& c) {
       .number("bytes_in", c.bytes_in)
       .number("duration_us", static_cast<std::uint64_t>((turn_ns_ - c.opened_ns) / 1000))
       .text("reason", reason);
+  if (session.access_denied()) line.text("access", "denied");
 }
 
 std::uint32_t Reactor::note_transaction(const Session& session, const Envelope& envelope,

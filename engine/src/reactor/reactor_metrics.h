@@ -92,7 +92,7 @@ class TlsTally {
 };
 
 struct alignas(64) ReactorMetrics {
-  OwnedCounter accepted, refused_limit, refused_untrusted_proxy, refused_rate, open;
+  OwnedCounter accepted, refused_limit, refused_untrusted_proxy, refused_rate, refused_access, open;
   OwnedCounter bytes_received;                       // SMTP octets off the wire (TLS: ciphertext)
   OwnedCounter messages_stored, messages_failed;     // storage answers: 250 vs 451/452
   std::array<OwnedCounter, 4> stored_by_durability;  // indexed by Durability

@@ -110,13 +110,16 @@ std::string ServerMetrics::page() const {
   p.family("mxring_connections_accepted_total", "counter", "Connections accepted.");
   p.sample("mxring_connections_accepted_total", total(&ReactorMetrics::accepted));
   p.family("mxring_connections_refused_total", "counter",
-           "Connections closed at accept, by reason.");
+           "Connections refused, by reason: closed at accept (limit, untrusted_proxy, rate), "
+           "or greeted with 554 by the client access table (client_access).");
   p.sample("mxring_connections_refused_total{reason=\"limit\"}",
            total(&ReactorMetrics::refused_limit));
   p.sample("mxring_connections_refused_total{reason=\"untrusted_proxy\"}",
            total(&ReactorMetrics::refused_untrusted_proxy));
   p.sample("mxring_connections_refused_total{reason=\"rate\"}",
            total(&ReactorMetrics::refused_rate));
+  p.sample("mxring_connections_refused_total{reason=\"client_access\"}",
+           total(&ReactorMetrics::refused_access));
   p.gauge("mxring_connections_open", "Connections open now.", total(&ReactorMetrics::open));
   p.family("mxring_messages_total", "counter",
            "Messages at the end of their data, by what the server answered.");

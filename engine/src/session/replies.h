@@ -127,6 +127,8 @@ inline constexpr std::string_view kXclientBadAttribute =
     "501 5.5.4 Bad XCLIENT attribute or value\r\n";
 
 // Connection.
+// RFC 5321 §3.1: after a 554 greeting the server waits for QUIT and answers 503 meanwhile.
+inline constexpr std::string_view kAccessDenied = "503 5.7.1 Error: access denied\r\n";
 inline constexpr std::string_view kEarlyTalker =
     "554 5.5.1 Protocol error: client sent data before the greeting\r\n";
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "mxring/engine/client_access.h"
 #include "mxring/parser/header_fields.h"
 #include "mxring/parser/text.h"
 #include "received_header.h"
@@ -62,8 +63,21 @@ void Session::greet() {
   if (greeted_ || wait_ == Wait::closed) return;
   greeted_ = true;
   const auto before = output_.size();
-  reply(context_->greeting());
+  greet_or_refuse();
   answered(ReplyTo::greeting, before);
+}
+
+// The 220 greeting, or, to a client the access table refuses (--client-access), its 554
+// 5.7.1. RFC 5321 §3.1 then has the server wait for QUIT rather than close, answering other
+// commands 503; each counts as an error, so --max-errors and the command timeout bound how
+// long a refused client can stay.
+void Session::greet_or_refuse() {
+  const auto* access = context_->config().client_access.get();
+  const auto* refusal = access ? access->refusal(connection_.client_octets) : nullptr;
+  access_denied_ = refusal != nullptr;
+  if (!refusal) return reply(context_->greeting());
+  reply(*refusal);
+  services_.client_refused(*this);
 }
 
 void Session::refuse(std::string_view text) {

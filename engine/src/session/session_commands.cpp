@@ -119,6 +119,9 @@ void Session::on_command(std::string_view line) {
   } else if (input_follows_ && ends_a_group(command.verb) &&
              context_->limits().forbid_improper_pipelining) {
     close_with(replies::kPipeliningSync, CloseReason::improper_pipelining);
+  } else if (access_denied_ && command.verb != Verb::quit && command.verb != Verb::bdat) {
+    // A BDAT still goes its usual way: refused for want of MAIL, its chunk read, never run.
+    reject(replies::kAccessDenied);
   } else {
     dispatch(command);
     if (is_junk(command.verb)) junk_command();
@@ -467,7 +470,7 @@ void Session::on_xclient(const parser::Command& command) {
   helo_ = helo.value_or(std::string());
   esmtp_ = proto ? iequals(*proto, "ESMTP") : esmtp_;
   if (login) auth_identity_ = *login;
-  reply(context_->greeting());
+  greet_or_refuse();
 }
 
 }  // namespace mxring::engine

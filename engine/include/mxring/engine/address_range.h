@@ -19,6 +19,10 @@ class AddressRange {
   static std::optional<AddressRange> parse(std::string_view text);
   bool contains(const sockaddr_storage& address) const;
   const std::string& text() const { return text_; }
+  // The network address, IPv4 mapped, as written (host bits included), and the prefix length
+  // in the mapped 128-bit space (an IPv4 /24 is 120).
+  const std::array<std::uint8_t, 16>& octets() const { return octets_; }
+  unsigned prefix() const { return prefix_; }
 
  private:
   std::array<std::uint8_t, 16> octets_{};

@@ -8,14 +8,10 @@
 #include <variant>
 #include <vector>
 
+#include "mxring/engine/policy_error.h"
 #include "mxring/engine/recipient_check.h"
 
 namespace mxring::engine {
-
-struct PolicyError {
-  std::size_t line = 0;  // 1-based line of the users file, 0 for other errors
-  std::string message;
-};
 
 class RecipientPolicy final : public RecipientCheck {
  public:

@@ -82,6 +82,8 @@ class SessionServices {
   virtual void replied(ReplyTo, unsigned /*code*/) {}
   // A transaction refused at the end of its data (a stored one goes to the host instead).
   virtual void message_refused(const Session&, const Envelope&, unsigned /*code*/) {}
+  // The client access table refused this client (at the greeting, or at XCLIENT).
+  virtual void client_refused(const Session&) {}
 
  protected:
   ~SessionServices() = default;
@@ -179,6 +181,8 @@ class Session {
   std::uint32_t messages_refused() const { return refused_; }
   std::uint32_t errors() const { return errors_; }
   CloseReason close_reason() const { return close_reason_; }
+  // The client access table refused the client: it was greeted with 554 and only QUIT works.
+  bool access_denied() const { return access_denied_; }
   // What the last reply queued answered (the reactor times each answer by it).
   ReplyTo last_reply_to() const { return last_reply_to_; }
   // Octets this session owns now, its own object included (the idle target is <= 1 KiB).
@@ -203,6 +207,7 @@ class Session {
   void dispatch(const parser::Command& command);
   void on_sasl_line(std::string_view line);
 
+  void greet_or_refuse();
   void on_helo(const parser::Command& command, bool extended);
   void junk_command();
   void count_error();
@@ -256,6 +261,7 @@ class Session {
   Mode mode_ = Mode::command;
   bool greeted_ = false;
   bool esmtp_ = false;
+  bool access_denied_ = false;
   bool message_ready_ = false;
   bool bdat_last_ = false;  // the chunk being read ends the message
   // A MAIL refused for the server's sake or its size (452, 450, 552), its reply not sent yet:

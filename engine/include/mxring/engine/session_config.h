@@ -12,6 +12,8 @@
 
 namespace mxring::engine {
 
+class ClientAccess;
+
 // What a 250 after the message means (DESIGN.md, durability contract); the reply says which.
 enum class Durability : std::uint8_t { fsync, none, discard, kafka };
 std::string_view durability_name(Durability durability);  // "fsync", "none", ...
@@ -44,7 +46,8 @@ struct SessionConfig {
   bool starttls_available = false;  // a certificate is configured for this listener
   bool auth_available = false;      // credentials are configured (offered on submission/smtps
                                     // once TLS is active, never in plaintext)
-  std::shared_ptr<const RecipientCheck> recipients;  // null: accept every recipient
+  std::shared_ptr<const RecipientCheck> recipients;   // null: accept every recipient
+  std::shared_ptr<const ClientAccess> client_access;  // null: every client may send mail
 };
 
 // The configuration plus the replies that depend only on it, formatted once.

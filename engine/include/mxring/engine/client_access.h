@@ -1,0 +1,63 @@
+// Which clients may send mail here (--client-access): a table of address ranges, each
+// permitted or refused. It is read in order, as Postfix reads a cidr: table
+// (check_client_access): the first range that holds the client decides, and a client no range
+// holds is permitted. So "permit 192.0.2.7" before "reject 192.0.2.0/24" lets one host of a
+// refused network in.
+//
+// A refused client is greeted with 554 5.7.1 and served nothing but QUIT (RFC 5321 §3.1).
+// An immutable snapshot: SIGHUP builds a new one and new sessions take it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "mxring/engine/policy_error.h"
+
+namespace mxring::engine {
+
+class ClientAccess {
+ public:
+  // `table`: one rule a line, `RANGE ACTION [TEXT]`: RANGE an address or CIDR range (IPv4 or
+  // IPv6), ACTION `permit` (or `ok`) or `reject`, TEXT what a refused client is told (printable
+  // ASCII; default "Access denied"). `#` starts a comment. A range given twice, or with bits
+  // set past its prefix, is an error: the table would not mean what it says.
+  static std::variant<ClientAccess, PolicyError> build(std::string_view table);
+
+  // The reply a refused client is greeted with ("554 5.7.1 ...\r\n"), or null when it may send
+  // mail. `client`: its address, IPv4 mapped. Costs one hash probe per distinct prefix length
+  // in the table, however many rules it holds.
+  const std::string* refusal(const std::array<std::uint8_t, 16>& client) const;
+
+  std::size_t rules() const { return rules_.size(); }
+
+ private:
+  struct Rule {
+    bool permit = true;
+    std::string reply;  // refused: the greeting's text, with its code and CRLF
+  };
+  struct Network {
+    std::uint64_t high = 0, low = 0;  // the address, masked to the prefix
+    bool operator==(const Network&) const = default;
+  };
+  struct NetworkHash {
+    std::size_t operator()(const Network& n) const {
+      return static_cast<std::size_t>((n.high * 0x9e3779b97f4a7c15ull) ^ n.low);
+    }
+  };
+  // The rules of one prefix length, by masked network: the index of the first rule for it.
+  struct PrefixLength {
+    unsigned bits = 0;
+    std::unordered_map<Network, std::size_t, NetworkHash> rules;
+  };
+  static Network masked(const std::array<std::uint8_t, 16>& octets, unsigned bits);
+
+  std::vector<Rule> rules_;
+  std::vector<PrefixLength> lengths_;
+};
+
+}  // namespace mxring::engine
