@@ -3,11 +3,13 @@
 holding a client decides, a permitted client's mail is stored, the refusals are counted and
 logged, SIGHUP re-reads the table (and keeps the old one when the new one is wrong), and a
 wrong table stops mxringd from starting with the line that is wrong. Clients: Python smtplib
-and swaks, bound to addresses of 127.0.0.0/8."""
+and swaks, bound to addresses of 127.0.0.0/8, and smtplib over ::1."""
 import json
 import smtplib
 import socket
 import subprocess
+
+import pytest
 
 from conftest import MXRINGD, free_port, http_get, metric
 from spool_cli import stored_records, without_trace_header
@@ -120,6 +122,19 @@ def test_sighup_rereads_the_table_and_keeps_it_when_wrong(mxringd, tmp_path):
     assert "access:2: '127.0.0.9/24' has bits set past its prefix" in server.output()
     assert greeting(server, "127.0.0.7")[0] == 220
     assert greeting(server, "127.0.0.8")[0] == 554
+
+
+def test_ipv6_clients_are_looked_up_as_ipv6(mxringd, tmp_path):
+    with socket.socket(socket.AF_INET6) as probe:
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+    table = tmp_path / "access"
+    table.write_text("::1 reject No IPv6 loopback\n127.0.0.1 permit\n")
+    server = mxringd("--client-access", str(table), "--listen", f"[::1]:{port}")
+    with pytest.raises(smtplib.SMTPConnectError) as refused:
+        smtplib.SMTP("::1", port, local_hostname="client.test", timeout=10)
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (554, b"5.7.1 No IPv6 loopback")
+    assert greeting(server, "127.0.0.1")[0] == 220
 
 
 def test_a_wrong_table_is_refused_at_start_with_its_line(tmp_path):
