@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <toml.hpp>
@@ -14,6 +13,7 @@
 #include "common/host_port.h"
 #include "common/kafka_settings.h"
 #include "mxring/engine/client_access.h"
+#include "mxring/engine/file_text.h"
 #include "mxring/engine/recipient_policy.h"
 
 namespace mxring::tools {
@@ -250,14 +250,12 @@ std::string machine_name() {
 // A policy file's text; an empty path reads as an empty file.
 bool read_policy_file(const std::string& path, std::string& text, std::string& error) {
   if (path.empty()) return true;
-  std::ifstream file(path);
-  if (!file) {
+  auto read = engine::read_file_text(path);
+  if (!read) {
     error = "cannot read " + path;
     return false;
   }
-  std::stringstream read;
-  read << file.rdbuf();
-  text = read.str();
+  text = std::move(*read);
   return true;
 }
 

@@ -4,9 +4,9 @@
 #include <sodium.h>
 
 #include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
+
+#include "mxring/engine/file_text.h"
 
 namespace mxring::engine {
 namespace {
@@ -49,14 +49,12 @@ const std::string& dummy_hash() {
 
 std::shared_ptr<const CredentialStore> CredentialStore::load(const std::string& path,
                                                              std::string& error) {
-  std::ifstream file(path);
-  if (!file) {
+  const auto text = read_file_text(path);
+  if (!text) {
     error = "cannot read " + path;
     return nullptr;
   }
-  std::ostringstream text;
-  text << file.rdbuf();
-  auto store = parse(text.str(), error);
+  auto store = parse(*text, error);
   if (!store) error = path + ":" + error;
   return store;
 }

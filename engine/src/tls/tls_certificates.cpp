@@ -1,22 +1,12 @@
 #include "mxring/engine/tls_certificates.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
+#include "mxring/engine/file_text.h"
 #include "tls_contexts.h"
 
 namespace mxring::engine {
 namespace {
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return false;
-  std::ostringstream text;
-  text << file.rdbuf();
-  out = text.str();
-  return true;
-}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -52,13 +42,14 @@ std::shared_ptr<const TlsCertificates> TlsCertificates::load(const TlsOptions& o
   tls::initialise_library();
   for (const auto& files : options.certificates) {
     Certificate c;
-    if (!read_file(files.certificate, c.certificate_pem)) {
-      error = "cannot read " + files.certificate;
-      return nullptr;
-    }
-    if (!read_file(files.key, c.key_pem)) {
-      error = "cannot read " + files.key;
-      return nullptr;
+    for (const auto& [path, pem] :
+         {std::pair{&files.certificate, &c.certificate_pem}, std::pair{&files.key, &c.key_pem}}) {
+      auto text = read_file_text(*path);
+      if (!text) {
+        error = "cannot read " + *path;
+        return nullptr;
+      }
+      *pem = std::move(*text);
     }
     if (!describe(c)) {
       error = files.certificate + ": not a PEM certificate";

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "common/smtp_text.h"
+#include "mxring/engine/file_text.h"
 #include "mxring/engine/spool_reader.h"
 
 namespace mxring::tools::bench {
@@ -33,14 +33,6 @@ std::string generate(std::size_t size) {
   while (m.size() + kLine.size() <= size) m += kLine;
   if (m.size() + 2 < size) m += std::string(size - m.size() - 2, 'x') + "\r\n";
   return m;
-}
-
-std::optional<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return std::nullopt;
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
 }
 
 }  // namespace
@@ -107,8 +99,9 @@ std::optional<MessageSource> MessageSource::from_path(const std::string& path, s
       if (entry.is_regular_file()) files.push_back(entry.path());
     std::sort(files.begin(), files.end());
     for (const auto& file : files)
-      if (auto text = read_file(file); text && !text->empty()) source.add(with_crlf(*text), 1);
-  } else if (auto text = read_file(path)) {
+      if (auto text = engine::read_file_text(file); text && !text->empty())
+        source.add(with_crlf(*text), 1);
+  } else if (auto text = engine::read_file_text(path)) {
     // mbox (RFC 4155): messages start at lines beginning "From "; ">From " is left as is.
     std::size_t start = text->starts_with("From ") ? text->find('\n') + 1 : std::string::npos;
     while (start != std::string::npos && start <= text->size()) {
