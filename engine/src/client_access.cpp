@@ -4,7 +4,6 @@
 #include <strings.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "mxring/engine/address_range.h"
 #include "policy_lines.h"
