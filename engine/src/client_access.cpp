@@ -28,8 +28,7 @@ bool printable(std::string_view text) {
 
 }  // namespace
 
-ClientAccess::Network ClientAccess::masked(const std::array<std::uint8_t, 16>& octets,
-                                           unsigned bits) {
+ClientAccess::Network ClientAccess::masked(const MappedOctets& octets, unsigned bits) {
   Network n;
   for (std::size_t i = 0; i < 8; ++i) {
     n.high = n.high << 8 | octets[i];
@@ -97,7 +96,7 @@ std::variant<ClientAccess, PolicyError> ClientAccess::build(std::string_view tab
   return access;
 }
 
-const std::string* ClientAccess::refusal(const std::array<std::uint8_t, 16>& client) const {
+const std::string* ClientAccess::refusal(const MappedOctets& client) const {
   std::size_t first = rules_.size();
   for (const auto& length : lengths_) {
     const auto found = length.rules.find(masked(client, length.bits));

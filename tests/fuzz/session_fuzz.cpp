@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "guarded_buffer.h"
+#include "mxring/engine/address_range.h"
 #include "mxring/engine/client_access.h"
 #include "mxring/engine/content_budget.h"
 #include "mxring/engine/session.h"
@@ -86,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (bits & kTightStorage) services.budget = &budget;
   engine::ConnectionInfo connection;
   connection.client_address = "192.0.2.1";
-  connection.client_octets = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
+  connection.client_octets = engine::parse_address(connection.client_address)->octets;
   connection.xclient_trusted = true;
   connection.role = context->config().role;
   auto owned = std::make_unique<engine::Session>(context, services, connection);

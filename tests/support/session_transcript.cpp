@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "guarded_buffer.h"
+#include "mxring/engine/address_range.h"
 #include "mxring/engine/client_access.h"
 #include "mxring/engine/recipient_policy.h"
 #include "mxring/parser/padding.h"
@@ -289,15 +290,14 @@ std::shared_ptr<const engine::SessionContext> make_context(const Transcript& t) 
 
 TranscriptRun run_transcript(const Transcript& t, const std::vector<std::size_t>& cuts) {
   TestServices services;
-  engine::Session session(
-      make_context(t), services,
-      {.client_address = "192.0.2.1",
-       .client_port = 4242,
-       .client_octets = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1},
-       .xclient_trusted = t.xclient_trusted,
-       .listener = "198.51.100.25:25",
-       .role = t.config.role,
-       .proxy = {}});
+  engine::Session session(make_context(t), services,
+                          {.client_address = "192.0.2.1",
+                           .client_port = 4242,
+                           .client_octets = engine::parse_address("192.0.2.1")->octets,
+                           .xclient_trusted = t.xclient_trusted,
+                           .listener = "198.51.100.25:25",
+                           .role = t.config.role,
+                           .proxy = {}});
   const engine::TlsInfo tls{.version = "TLSv1.3", .cipher = "TLS_AES_128_GCM_SHA256", .sni = ""};
   TranscriptRun run;
   std::size_t next_result = 0;

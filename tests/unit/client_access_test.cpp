@@ -5,7 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
+#include "mxring/engine/address_range.h"
 
 namespace mxring::engine {
 namespace {
@@ -18,12 +18,10 @@ ClientAccess make(std::string_view table) {
 }
 
 // `address` as a session holds it: IPv4 mapped into IPv6.
-std::array<std::uint8_t, 16> client(const char* address) {
-  std::array<std::uint8_t, 16> octets{};
-  if (inet_pton(AF_INET6, address, octets.data()) == 1) return octets;
-  octets[10] = octets[11] = 0xff;
-  EXPECT_EQ(inet_pton(AF_INET, address, octets.data() + 12), 1) << address;
-  return octets;
+MappedOctets client(const char* address) {
+  const auto parsed = parse_address(address);
+  EXPECT_TRUE(parsed) << address;
+  return parsed ? parsed->octets : MappedOctets{};
 }
 
 // The reply a client gets, or "" when it is permitted.

@@ -7,38 +7,29 @@
 #include <cstring>
 
 namespace mxring::engine {
-namespace {
 
-std::array<std::uint8_t, 16> mapped(const sockaddr_storage& address) {
-  std::array<std::uint8_t, 16> octets{};
-  if (address.ss_family == AF_INET6) {
-    std::memcpy(octets.data(), &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr, 16);
-  } else {
-    octets[10] = octets[11] = 0xff;
-    std::memcpy(octets.data() + 12, &reinterpret_cast<const sockaddr_in&>(address).sin_addr, 4);
+std::optional<ParsedAddress> parse_address(std::string_view text) {
+  const std::string address(text);
+  ParsedAddress parsed;
+  in_addr v4{};
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+    parsed.octets[10] = parsed.octets[11] = 0xff;
+    std::memcpy(parsed.octets.data() + 12, &v4, 4);
+    parsed.ipv4 = true;
+    return parsed;
   }
-  return octets;
+  if (inet_pton(AF_INET6, address.c_str(), parsed.octets.data()) == 1) return parsed;
+  return std::nullopt;
 }
-
-}  // namespace
 
 std::optional<AddressRange> AddressRange::parse(std::string_view text) {
   const auto slash = text.find('/');
-  const std::string address(text.substr(0, slash));
+  const auto address = parse_address(text.substr(0, slash));
+  if (!address) return std::nullopt;
   AddressRange range;
   range.text_ = std::string(text);
-  unsigned width = 128;
-  in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) {
-    range.octets_[10] = range.octets_[11] = 0xff;
-    std::memcpy(range.octets_.data() + 12, &v4, 4);
-    width = 32;
-  } else if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
-    std::memcpy(range.octets_.data(), &v6, 16);
-  } else {
-    return std::nullopt;
-  }
+  range.octets_ = address->octets;
+  const unsigned width = address->ipv4 ? 32 : 128;
   unsigned prefix = width;
   if (slash != std::string_view::npos) {
     const auto digits = text.substr(slash + 1);
@@ -52,7 +43,7 @@ std::optional<AddressRange> AddressRange::parse(std::string_view text) {
 }
 
 bool AddressRange::contains(const sockaddr_storage& address) const {
-  const auto octets = mapped(address);
+  const auto octets = mapped_octets(address);
   unsigned bits = prefix_;
   for (std::size_t i = 0; i < 16 && bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0) {
     const std::uint8_t mask = bits >= 8 ? 0xff : static_cast<std::uint8_t>(0xff << (8 - bits));

@@ -13,24 +13,16 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "mxring/engine/address_range.h"
+
 namespace mxring::engine {
 
 // A client address as 16 octets (IPv4 mapped into IPv6), the key of the per-address count.
 struct ClientKey {
-  std::array<std::uint8_t, 16> octets{};
+  MappedOctets octets{};
   bool operator==(const ClientKey&) const = default;
 
-  static ClientKey of(const sockaddr_storage& address) {
-    ClientKey key;
-    if (address.ss_family == AF_INET6) {
-      std::memcpy(key.octets.data(), &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr, 16);
-    } else {
-      key.octets[10] = key.octets[11] = 0xff;
-      std::memcpy(key.octets.data() + 12, &reinterpret_cast<const sockaddr_in&>(address).sin_addr,
-                  4);
-    }
-    return key;
-  }
+  static ClientKey of(const sockaddr_storage& address) { return {mapped_octets(address)}; }
 };
 
 struct ClientKeyHash {

@@ -1,11 +1,11 @@
 // The session's command handlers: one function per verb, each checking sequence, parameters
 // and policy in the order RFC 5321 §4.1.4 and the extension RFCs give, then replying.
-#include <arpa/inet.h>
 
 #include <charconv>
 #include <cstring>
 #include <optional>
 
+#include "mxring/engine/address_range.h"
 #include "mxring/engine/session.h"
 #include "mxring/parser/text.h"
 #include "mxring/parser/xclient.h"
@@ -428,17 +428,11 @@ void Session::on_xclient(const parser::Command& command) {
   if (auto addr = value(A::addr); addr && !addr->empty()) {
     const bool v6 = addr->size() > 5 && strncasecmp(addr->c_str(), "IPV6:", 5) == 0;
     const auto text = v6 ? addr->substr(5) : *addr;
-    unsigned char octets[16] = {};
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), octets) != 1)
-      return reject(replies::kXclientBadAttribute);
+    // Postfix's form: IPv6 only behind "IPV6:", IPv4 never.
+    const auto parsed = parse_address(text);
+    if (!parsed || parsed->ipv4 == v6) return reject(replies::kXclientBadAttribute);
     named.client_address = text;
-    named.client_octets = {};
-    if (v6) {
-      std::memcpy(named.client_octets.data(), octets, 16);
-    } else {
-      named.client_octets[10] = named.client_octets[11] = 0xff;
-      std::memcpy(named.client_octets.data() + 12, octets, 4);
-    }
+    named.client_octets = parsed->octets;
   }
   if (auto port = value(A::port); port && !port->empty()) {
     unsigned number = 0;

@@ -3,15 +3,40 @@
 // "::ffff:127.0.0.1" on a dual-stack socket.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace mxring::engine {
+
+// One client address as the engine keys, limits and looks it up: 16 octets, IPv4 mapped into
+// IPv6 (::ffff:192.0.2.1), so a dual-stack socket's mapped clients are the same clients.
+using MappedOctets = std::array<std::uint8_t, 16>;
+
+inline MappedOctets mapped_octets(const sockaddr_storage& address) {
+  MappedOctets octets{};
+  if (address.ss_family == AF_INET6) {
+    std::memcpy(octets.data(), &reinterpret_cast<const sockaddr_in6&>(address).sin6_addr, 16);
+  } else {
+    octets[10] = octets[11] = 0xff;
+    std::memcpy(octets.data() + 12, &reinterpret_cast<const sockaddr_in&>(address).sin_addr, 4);
+  }
+  return octets;
+}
+
+// A numeric address as written ("192.0.2.1", "2001:db8::1"), mapped likewise, and whether it
+// was written as IPv4; nothing for anything else (no names: no DNS).
+struct ParsedAddress {
+  MappedOctets octets{};
+  bool ipv4 = false;
+};
+std::optional<ParsedAddress> parse_address(std::string_view text);
 
 class AddressRange {
  public:
@@ -21,11 +46,11 @@ class AddressRange {
   const std::string& text() const { return text_; }
   // The network address, IPv4 mapped, as written (host bits included), and the prefix length
   // in the mapped 128-bit space (an IPv4 /24 is 120).
-  const std::array<std::uint8_t, 16>& octets() const { return octets_; }
+  const MappedOctets& octets() const { return octets_; }
   unsigned prefix() const { return prefix_; }
 
  private:
-  std::array<std::uint8_t, 16> octets_{};
+  MappedOctets octets_{};
   unsigned prefix_ = 128;  // in the mapped 128-bit space
   std::string text_;
 };

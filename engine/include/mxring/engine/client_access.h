@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "mxring/engine/address_range.h"
 #include "mxring/engine/policy_error.h"
 
 namespace mxring::engine {
@@ -31,7 +32,7 @@ class ClientAccess {
   // The reply a refused client is greeted with ("554 5.7.1 ...\r\n"), or null when it may send
   // mail. `client`: its address, IPv4 mapped. Costs one hash probe per distinct prefix length
   // in the table, however many rules it holds.
-  const std::string* refusal(const std::array<std::uint8_t, 16>& client) const;
+  const std::string* refusal(const MappedOctets& client) const;
 
   std::size_t rules() const { return rules_.size(); }
 
@@ -54,7 +55,7 @@ class ClientAccess {
     unsigned bits = 0;
     std::unordered_map<Network, std::size_t, NetworkHash> rules;
   };
-  static Network masked(const std::array<std::uint8_t, 16>& octets, unsigned bits);
+  static Network masked(const MappedOctets& octets, unsigned bits);
 
   std::vector<Rule> rules_;
   std::vector<PrefixLength> lengths_;
