@@ -1,17 +1,15 @@
 // The reactor's event loop: accept, receive, drive sessions, send, time out, close. The
-// completion handling follows the table in completion_rules.h.
+// completion handling follows the table in completion_rules.h; storage, TLS, the metrics
+// listener and the mailbox other threads post to have files of their own (reactor_*.cpp).
 #include "reactor.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <bit>
 #include <cstring>
 #include <ctime>
 
@@ -100,25 +98,6 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       space_(space),
       rate_limiter_(runtime_.rate_limits, index, rate_exchange),
       metrics_page_(metrics_page) {}
-
-// Back-pressure (DESIGN.md), in two steps. Storage lagging by half the ring: DATA gets
-// 451 4.3.2, so no new message piles up in memory. The ring three quarters full (messages
-// already past DATA kept coming): sessions between transactions are not read at all.
-bool Reactor::accepting_messages() {
-  return storage_ == nullptr || storing_ < storage_->requests.capacity() / 2;
-}
-
-// Only what a listener stores on disk waits for disk space (not discard, not Kafka).
-bool Reactor::storage_has_room(const Session& session, std::uint64_t octets) {
-  if (space_ == nullptr) return true;
-  const auto durability = session.context().config().durability;
-  if (durability != Durability::fsync && durability != Durability::none) return true;
-  return space_->room_for(octets);
-}
-
-bool Reactor::storage_nearly_full() const {
-  return storage_ != nullptr && storing_ >= storage_->requests.capacity() * 3 / 4;
-}
 
 Reactor::~Reactor() {
   if (wake_fd_ >= 0) close(wake_fd_);
@@ -400,61 +379,6 @@ void Reactor::open_connection(unsigned listener, int fd) {
   arm_recv(c);
 }
 
-// The metrics listener: one HTTP/1.x request per connection, answered from memory and
-// closed. It never touches the SMTP limits, and a slow or silent peer is dropped at the
-// command timeout like any other.
-void Reactor::open_http(int fd) {
-  auto& c = take_slot(fd);
-  c.listener = metrics_listener_;
-  c.deadline = now_ + std::min<std::int64_t>(10, config_.command_timeout.count());
-  timers_->schedule(c.key(), c.deadline);
-  ++live_;
-  ++http_live_;
-  arm_recv(c);
-}
-
-void Reactor::read_http_request(Connection& c, std::span<const char> bytes) {
-  if (c.http_answered) return;
-  c.proxy_bytes.append(bytes.data(), bytes.size());
-  constexpr std::size_t kMaxRequest = 8192;
-  const auto end = c.proxy_bytes.find("\r\n\r\n");
-  if (end == std::string::npos && c.proxy_bytes.size() < kMaxRequest) return;
-  std::string_view status = "200 OK", type = "text/plain; charset=utf-8", body;
-  std::string page;
-  const std::string_view request(c.proxy_bytes);
-  const auto line = request.substr(0, request.find("\r\n"));
-  const auto target_start = line.find(' ') + 1;
-  const auto target = line.substr(target_start, line.find(' ', target_start) - target_start);
-  const auto path = target.substr(0, target.find('?'));
-  if (end == std::string::npos) {
-    status = "431 Request Header Fields Too Large";
-  } else if (!line.starts_with("GET ") && !line.starts_with("HEAD ")) {
-    status = "405 Method Not Allowed";
-  } else if (path == "/metrics") {
-    page = metrics_page_->page();
-    type = "text/plain; version=0.0.4; charset=utf-8";
-    body = page;
-  } else if (path == "/healthz") {
-    body = "ok\n";
-  } else if (path == "/readyz") {
-    const bool ready = metrics_page_->ready(draining_);
-    status = ready ? "200 OK" : "503 Service Unavailable";
-    body = ready ? "ready\n" : "not ready\n";
-  } else {
-    status = "404 Not Found";
-  }
-  std::string response =
-      "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: " + std::string(type) +
-      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-  if (!line.starts_with("HEAD ")) response += body;
-  c.proxy_bytes = {};
-  c.http_answered = true;
-  c.send_buffer.clear();
-  c.send_buffer.append(response);
-  c.send_offset = 0;
-  submit_send(c);
-}
-
 void Reactor::start_session(Connection& c, ConnectionInfo info) {
   info.listener = listener_names_[c.listener];
   info.role = config_.listeners[c.listener].role;
@@ -587,56 +511,6 @@ void Reactor::feed(Connection& c, std::span<const char> bytes) {
   mark_dirty(c);
 }
 
-// Ciphertext from the socket: the handshake, then decrypted records for the session.
-void Reactor::feed_tls(Connection& c, std::span<const char> ciphertext) {
-  auto& stream = *c.tls;
-  tls_plaintext_.clear();
-  const auto received = stream.receive(ciphertext, tls_plaintext_);
-  if (received.established) {
-    metrics_.tls_handshakes.add();
-    auto info = stream.info();
-    metrics_.tls_sessions.count(info.version, info.cipher);
-    c.session->tls_established(std::move(info));
-    // Implicit TLS: the greeting now; after STARTTLS both are no-ops.
-    c.rate_refused ? c.session->refuse(replies::kConnectionRateExceeded) : c.session->greet();
-  }
-  if (!tls_plaintext_.empty()) feed(c, tls_plaintext_.span());
-  if (received.closed) c.peer_closed = true;
-  if (!received.ok) {
-    metrics_.tls_failures.add();
-    log(Level::debug,
-        "TLS from " + c.session->connection().client_address + ": " + stream.failure());
-    c.tls_failed = true;
-  }
-  if (tls_plaintext_.footprint() > 4 * 16384) tls_plaintext_.release();
-  // What wolfSSL wrote goes now, unless a reply will carry it: with records that made the
-  // session answer (the EHLO behind a TLS 1.3 client's Finished, say), service() encrypts
-  // the reply behind it and sends both at once, one send and one wake-up of the client
-  // instead of two. Nothing waits for a reply that is not already there: a client whose
-  // Finished went unanswered would hold its next command for our delayed ACK (Nagle).
-  const bool reply_follows = received.ok && stream.established() && !c.session->output().empty();
-  if (!reply_follows) flush_tls(c);
-  mark_dirty(c);
-}
-
-bool Reactor::start_tls(Connection& c) {
-  if (!tls_) return false;
-  c.tls = std::make_unique<tls::TlsStream>(tls_);
-  return c.tls->failure().empty();
-}
-
-// Ciphertext goes out one send at a time; what wolfSSL writes meanwhile waits in outgoing().
-void Reactor::flush_tls(Connection& c) {
-  if (!c.tls || c.send_in_flight || c.closing || c.tls->outgoing().empty()) return;
-  // Replies still owed in plaintext (EHLO's, STARTTLS's 220) go before the first TLS byte,
-  // even when the client's garbage already made wolfSSL write an alert (RFC 3207 §4).
-  if (!c.tls->established() && c.session && !c.session->output().empty()) return;
-  std::swap(c.send_buffer, c.tls->outgoing());
-  c.tls->outgoing().clear();
-  c.send_offset = 0;
-  submit_send(c);
-}
-
 // Follows the session into and out of DATA: the data timeout and rate count from its start.
 void Reactor::note_phase(Connection& c) {
   const auto phase = c.session->phase();
@@ -748,128 +622,6 @@ void Reactor::service(Connection& c) {
     c.recv_paused = false;
     if (!c.recv_armed && !c.peer_closed) arm_recv(c);
   }
-}
-
-// A TLS handshake in progress: no SMTP reply may be sent (it would be plaintext inside the
-// handshake) except STARTTLS's own 220, which precedes it.
-void Reactor::service_handshake(Connection& c) {
-  auto& session = *c.session;
-  if (!session.output().empty() && !c.send_in_flight) start_send(c);
-  flush_tls(c);
-  if ((c.tls_failed || c.peer_closed) && !c.send_in_flight && session.output().empty() &&
-      c.tls->outgoing().empty())
-    begin_close(c);
-}
-
-// Storage has room again: connections held between transactions read again.
-void Reactor::resume_paused_for_storage() {
-  if (paused_for_storage_.empty() || storage_nearly_full()) return;
-  for (const auto slot : paused_for_storage_) {
-    auto& c = *slots_[slot];
-    if (!c.paused_for_storage || c.closing) continue;
-    c.paused_for_storage = false;
-    c.recv_paused = false;
-    if (!c.recv_armed && !c.peer_closed) arm_recv(c);
-    mark_dirty(c);
-  }
-  paused_for_storage_.clear();
-}
-
-void Reactor::hand_to_storage(Connection& c) {
-  auto& session = *c.session;
-  const auto durability = session.context().config().durability;
-  if (durability == Durability::discard || storage_ == nullptr) {
-    // The benchmark sink: acknowledged, kept nowhere, and the 250 says so.
-    auto message = session.take_message();
-    metrics_.messages_stored.add();
-    metrics_.stored_by_durability[static_cast<std::size_t>(durability)].add();
-    finish_transaction_note(note_transaction(session, message.envelope, message.content.size()),
-                            StorageResult::stored, 0);
-    session.storage_done(StorageResult::stored);
-    return;
-  }
-  if (storing_ >= storage_->requests.capacity()) {
-    const auto message = session.take_message();
-    finish_transaction_note(note_transaction(session, message.envelope, message.content.size()),
-                            StorageResult::busy, 0);
-    session.storage_done(StorageResult::busy);  // nothing acknowledged that is not stored
-    return;
-  }
-  auto message = std::make_unique<Message>(session.take_message());
-  const auto note = note_transaction(session, message->envelope, message->content.size());
-  StoreRequest request{std::move(message),
-                       c.slot,
-                       c.generation,
-                       durability == Durability::fsync,
-                       durability == Durability::kafka,
-                       monotonic_ns(),
-                       note};
-  storage_->requests.try_stage(request);  // cannot fail: storing_ < capacity
-  metrics_.storage_in_flight.set(++storing_);
-  staged_for_storage_ = true;  // published, and the writer woken, once per loop turn
-}
-
-// Password hashes are slow on purpose: they are checked on the verifier thread.
-void Reactor::hand_to_verifier(Connection& c) {
-  auto& session = *c.session;
-  if (auth_ == nullptr || !runtime_.credentials) {
-    session.auth_done(AuthResult::temporary_failure);
-    return;
-  }
-  AuthJob job;
-  job.reactor = index_;
-  job.slot = c.slot;
-  job.generation = c.generation;
-  job.client_address = session.connection().client_address;
-  const auto network =
-      network_of(c.client, config_.rate_limits.ipv4_prefix, config_.rate_limits.ipv6_prefix);
-  job.client_network.assign(reinterpret_cast<const char*>(network.octets.data()), 16);
-  job.request = session.auth_request();
-  job.store = runtime_.credentials;
-  c.auth_pending = true;
-  auth_->submit(std::move(job));
-}
-
-void Reactor::collect_auth_answers(std::vector<AuthAnswer>& answers) {
-  for (const auto& answer : answers) {
-    if (answer.slot >= slots_.size() || !slots_[answer.slot]) continue;
-    auto& c = *slots_[answer.slot];
-    if (c.generation != answer.generation || c.closing || !c.session || !c.auth_pending) continue;
-    c.auth_pending = false;
-    (answer.result == AuthResult::success ? metrics_.auth_successes : metrics_.auth_failures).add();
-    c.session->auth_done(answer.result);
-    mark_dirty(c);
-  }
-}
-
-void Reactor::publish_to_storage() {
-  if (!staged_for_storage_) return;
-  staged_for_storage_ = false;
-  storage_->requests.publish();
-  storage_->writer->notify();
-}
-
-// The writer's answers, after it wrote and synced a batch.
-void Reactor::collect_storage_answers() {
-  if (storage_ == nullptr) return;
-  storage_->completions.pop_batch(SIZE_MAX, [this](StoreCompletion&& done) {
-    metrics_.storage_in_flight.set(--storing_);
-    (done.result == StorageResult::stored ? metrics_.messages_stored : metrics_.messages_failed)
-        .add();
-    if (done.result == StorageResult::stored)
-      metrics_.stored_by_durability[static_cast<std::size_t>(done.durability)].add();
-    // From the end of the data to the 250 being queued: storage's share of the latency.
-    const auto store_us = (monotonic_ns() - done.handed_at_ns) / 1000;
-    metrics_.store_latency.record_us(static_cast<std::uint64_t>(store_us));
-    finish_transaction_note(done.log_note, done.result, store_us);
-    if (done.slot >= slots_.size() || !slots_[done.slot]) return;
-    auto& c = *slots_[done.slot];
-    // A client that left while its message was written: stored, but nobody to tell.
-    if (c.generation != done.generation || c.closing || !c.session) return;
-    c.session->storage_done(done.result);
-    mark_dirty(c);
-  });
-  resume_paused_for_storage();
 }
 
 void Reactor::start_send(Connection& c) {
@@ -1028,109 +780,6 @@ void Reactor::arm_recv(Connection& c) {
   sqe->buf_group = buffers_->group();
   io_uring_sqe_set_data64(sqe, c.user_data(Op::recv).pack());
   c.recv_armed = true;
-}
-
-void Reactor::arm_wake() {
-  auto* sqe = ring_->sqe();
-  io_uring_prep_read(sqe, wake_fd_, &wake_value_, sizeof wake_value_, 0);
-  io_uring_sqe_set_data64(sqe, UserData{Op::wake, 0, 0}.pack());
-}
-
-// The mailbox has something: the reactor's armed eventfd read completes.
-void Reactor::wake() {
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
-}
-
-void Reactor::request_shutdown() {
-  {
-    std::lock_guard lock(mailbox_.mutex);
-    mailbox_.shutdown = true;
-  }
-  wake();
-}
-
-void Reactor::request_serve() {
-  {
-    std::lock_guard lock(mailbox_.mutex);
-    mailbox_.serve = true;
-  }
-  wake();
-}
-
-void Reactor::request_reload(RuntimeConfig runtime) {
-  {
-    std::lock_guard lock(mailbox_.mutex);
-    mailbox_.runtime = std::move(runtime);
-  }
-  wake();
-}
-
-void Reactor::post_auth_answer(AuthAnswer answer) {
-  {
-    std::lock_guard lock(mailbox_.mutex);
-    mailbox_.auth_answers.push_back(answer);
-  }
-  wake();
-}
-
-void Reactor::on_wake() {
-  bool shutdown = false, serve = false;
-  std::optional<RuntimeConfig> runtime;
-  std::vector<AuthAnswer> auth_answers;
-  {
-    std::lock_guard lock(mailbox_.mutex);
-    shutdown = mailbox_.shutdown;
-    serve = std::exchange(mailbox_.serve, false);
-    runtime.swap(mailbox_.runtime);
-    auth_answers.swap(mailbox_.auth_answers);
-  }
-  collect_storage_answers();
-  collect_auth_answers(auth_answers);
-  if (runtime) apply(std::move(*runtime));
-  if (shutdown && !draining_) start_draining();
-  if (serve && !draining_) arm_accepts();
-  arm_wake();
-}
-
-// New connections only: open ones keep their session context and their TLS stream, whose
-// wolfSSL context lives as long as they use it.
-void Reactor::apply(RuntimeConfig runtime) {
-  if (!runtime.tls) tls_.reset();
-  if (runtime.tls && runtime.tls != runtime_.tls) {
-    std::string error;
-    auto contexts = tls::TlsContexts::build(runtime.tls, tickets_, error);
-    if (!contexts) {
-      // Checked by TlsCertificates::load before it got here; keep the old set if not.
-      log(Level::error, "reactor " + std::to_string(index_) + " keeps its certificates: " + error);
-      runtime.tls = runtime_.tls;
-    } else {
-      tls_ = std::move(contexts);
-    }
-  }
-  rate_limiter_.set_limits(runtime.rate_limits);
-  events_.refresh();  // the log's format and sampling may have changed too
-  runtime_ = std::move(runtime);
-}
-
-void Reactor::start_draining() {
-  draining_ = true;
-  drain_deadline_ = now_ + config_.shutdown_grace.count();
-  for (unsigned i = 0; i < listeners_.size(); ++i) {
-    if (accept_armed_[i]) {
-      auto* sqe = ring_->sqe();
-      io_uring_prep_cancel64(sqe, UserData{Op::accept, 0, i}.pack(), 0);
-      io_uring_sqe_set_data64(sqe, UserData{Op::cancel, 0, 0}.pack());
-      sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    }
-  }
-  io_uring_submit(ring_->get());
-  for (auto& fd : listeners_) {
-    close(fd);
-    fd = -1;
-  }
-  for (auto& c : slots_)
-    if (c && c->open() && c->session) mark_dirty(*c);
 }
 
 }  // namespace mxring::engine
