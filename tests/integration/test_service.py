@@ -20,6 +20,7 @@ from conftest import MXRINGD, free_port
 from spool_cli import spool
 
 UNIT = os.path.join(os.path.dirname(__file__), "../../tools/mxringd/mxringd.service")
+SOCKET_UNIT = os.path.join(os.path.dirname(__file__), "../../tools/mxringd/mxringd.socket")
 
 
 def proc_ids(pid):
@@ -214,13 +215,15 @@ def test_the_default_connection_cap_fits_a_small_file_limit():
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing")
-def test_systemd_accepts_the_unit_file(tmp_path):
+def test_systemd_accepts_the_unit_files(tmp_path):
     unit = open(UNIT).read().replace("/usr/local/bin/mxringd", os.path.abspath(MXRINGD))
     (tmp_path / "mxringd.service").write_text(unit)
-    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "mxringd.service")],
+    (tmp_path / "mxringd.socket").write_text(open(SOCKET_UNIT).read())
+    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "mxringd.socket"),
+                             str(tmp_path / "mxringd.service")],
                             capture_output=True, text=True, timeout=60)
     problems = [line for line in (result.stdout + result.stderr).splitlines()
-                if "mxringd.service" in line]
+                if "mxringd.s" in line]
     assert result.returncode == 0 and not problems, result.stdout + result.stderr
     assert "Type=notify" in unit and "NoNewPrivileges=yes" in unit
     assert "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" in unit

@@ -2,7 +2,8 @@
 // SIGHUP reloads the recipient policy, client access table and certificates, SIGTERM/SIGINT
 // drain and stop (exit 0).
 // Started as root with --user, it binds and opens its spool first, then serves as that user.
-// Under systemd it reports readiness, reloads, stopping and a watchdog heartbeat.
+// Under systemd it reports readiness, reloads, stopping and a watchdog heartbeat, and serves
+// the listening sockets a .socket unit hands it (socket activation).
 #include <unistd.h>
 
 #include <atomic>
@@ -18,10 +19,9 @@
 #include "options.h"
 #include "privileges.h"
 #include "service_notifier.h"
+#include "socket_activation.h"
 
 using namespace mxring;
-
-namespace {}  // namespace
 
 int main(int argc, char** argv) {
   int exit_code = 0;
@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::string error;
+  tools::InheritedSockets inherited;  // open until exit: a drain closes only duplicates
+  if (!inherited.take(error)) {
+    std::cerr << "mxringd: " << error << "\n";
+    return 2;
+  }
   // From here on the log is written by its own thread: a slow disk or a full pipe never
   // holds up a reactor (lines are dropped and counted instead).
   if (!engine::start_logging(tools::log_options(*options), error)) {
@@ -93,6 +98,10 @@ int main(int argc, char** argv) {
   }
   auto config = tools::server_config(effective, std::move(*runtime));
   config.accept_at_start = !service_user;  // else only once root is gone (serve() below)
+  if (!inherited.assign(config, error)) {
+    engine::log(engine::Level::error, error);
+    return 2;
+  }
   auto server = engine::Server::start(std::move(config), error);
   if (!server) {
     engine::log(engine::Level::error, error);
@@ -136,8 +145,10 @@ int main(int argc, char** argv) {
   }
   std::string listening;
   for (const auto& l : options->listen)
-    listening += (listening.empty() ? "" : ", ") + l.address + ":" + std::to_string(l.port) + " (" +
-                 std::string(engine::role_name(l.role)) + ")";
+    listening +=
+        (listening.empty() ? "" : ", ") + l.address + ":" + std::to_string(l.port) + " (" +
+        std::string(engine::role_name(l.role)) +
+        (inherited.inherited(l.address, l.port) ? ", socket from the service manager" : "") + ")";
   engine::log(engine::Level::info, "listening on " + listening);
   notifier.ready("listening on " + listening);
 

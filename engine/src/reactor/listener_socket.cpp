@@ -11,6 +11,13 @@
 
 namespace mxring::engine {
 
+void set_listener_options(int fd) {
+  // Replies are small and each answers a command the client waits on: no Nagle delay.
+  // Accepted sockets inherit the option (uring-wolfssl.md §2.2).
+  const int on = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
 int bind_listener(const ListenerConfig& listener, bool reuse_port, std::string& error) {
   sockaddr_storage address{};
   socklen_t length = 0;
@@ -38,9 +45,7 @@ int bind_listener(const ListenerConfig& listener, bool reuse_port, std::string& 
   const int on = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
-  // Replies are small and each answers a command the client waits on: no Nagle delay.
-  // Accepted sockets inherit the option (uring-wolfssl.md §2.2).
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  set_listener_options(fd);
   if (ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
   if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
     error = "cannot listen on " + listener.address + ":" + std::to_string(listener.port) + ": " +

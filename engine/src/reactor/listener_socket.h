@@ -13,4 +13,8 @@ namespace mxring::engine {
 // reactors' shared SO_REUSEPORT group; without it the bind fails if anyone listens there.
 int bind_listener(const ListenerConfig& listener, bool reuse_port, std::string& error);
 
+// What every listening socket is given, those the service manager hands over too: options
+// the sockets it accepts inherit.
+void set_listener_options(int fd);
+
 }  // namespace mxring::engine

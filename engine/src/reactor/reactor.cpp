@@ -4,6 +4,7 @@
 #include "reactor.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -52,11 +53,17 @@ std::int64_t monotonic_seconds() {
   return now.tv_sec;
 }
 
+// An IPv4 client of a dual-stack IPv6 socket (an inherited [::]:25, say) arrives as
+// ::ffff:a.b.c.d: it is named as the IPv4 address it is, in the Received field's literal
+// (RFC 5321 §4.1.3), the logs and the envelope alike.
 std::string numeric_address(const sockaddr_storage& address, std::uint16_t& port) {
   char text[INET6_ADDRSTRLEN] = "";
   if (address.ss_family == AF_INET6) {
     const auto& a6 = reinterpret_cast<const sockaddr_in6&>(address);
-    inet_ntop(AF_INET6, &a6.sin6_addr, text, sizeof text);
+    if (IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr))
+      inet_ntop(AF_INET, &a6.sin6_addr.s6_addr[12], text, sizeof text);
+    else
+      inet_ntop(AF_INET6, &a6.sin6_addr, text, sizeof text);
     port = ntohs(a6.sin6_port);
   } else {
     const auto& a4 = reinterpret_cast<const sockaddr_in&>(address);
@@ -67,8 +74,15 @@ std::string numeric_address(const sockaddr_storage& address, std::uint16_t& port
 }
 
 // One listening socket of one reactor; the kernel spreads connections over the reactors'
-// sockets by hash (SO_REUSEPORT).
+// sockets by hash (SO_REUSEPORT). An inherited socket is shared: each reactor accepts on a
+// duplicate of its own, so that closing it when draining leaves the socket (and the
+// connections waiting in its backlog) to the service manager and the next mxringd.
 int open_listener(const ListenerConfig& listener, std::string& error) {
+  if (listener.inherited_fd >= 0) {
+    const int fd = fcntl(listener.inherited_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) error = std::string("dup of an inherited socket: ") + std::strerror(errno);
+    return fd;
+  }
   const int fd = bind_listener(listener, true, error);
   if (fd >= 0 && listen(fd, 4096) != 0) {
     error = "listen on " + listener.address + ":" + std::to_string(listener.port) + ": " +
@@ -158,8 +172,9 @@ std::string Reactor::set_up() {
     listener_names_.push_back(listener.address + ":" + std::to_string(listener.port));
   }
   if (metrics_page_ != nullptr && config_.metrics_port != 0) {
-    const int fd = open_listener(
-        {config_.metrics_address, config_.metrics_port, ListenerRole::smtp, nullptr, false}, error);
+    const int fd = open_listener({config_.metrics_address, config_.metrics_port, ListenerRole::smtp,
+                                  nullptr, false, config_.metrics_inherited_fd},
+                                 error);
     if (fd < 0) return error;
     metrics_listener_ = static_cast<unsigned>(listeners_.size());
     listeners_.push_back(fd);

@@ -112,9 +112,15 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
               " is smtps (implicit TLS) but no certificate is configured";
       return nullptr;
     }
+    if (listener.inherited_fd >= 0) {  // ours already: the service manager bound it
+      set_listener_options(listener.inherited_fd);
+      continue;
+    }
     if (error = check_address_free(listener); !error.empty()) return nullptr;
   }
-  if (config.metrics_port != 0) {
+  if (config.metrics_inherited_fd >= 0) {
+    set_listener_options(config.metrics_inherited_fd);
+  } else if (config.metrics_port != 0) {
     error = check_address_free(
         {config.metrics_address, config.metrics_port, ListenerRole::smtp, nullptr, false});
     if (!error.empty()) return nullptr;

@@ -42,6 +42,10 @@ struct ListenerConfig {
   // Every connection starts with a PROXY protocol header (v1 or v2) from a trusted
   // balancer (ServerConfig::proxy_trusted); connections from elsewhere are closed.
   bool proxy = false;
+  // A socket already bound and listening, handed over by the service manager (systemd
+  // socket activation), which keeps it across restarts: every reactor accepts on it (a
+  // duplicate each) instead of binding its own. -1: the reactors bind the address.
+  int inherited_fd = -1;
 };
 
 // What SIGHUP replaces. New connections use it; open ones keep what they started with.
@@ -75,7 +79,8 @@ struct ServerConfig {
   // HTTP: /metrics (Prometheus), /healthz, /readyz, served by the first reactor. Port 0: off.
   std::string metrics_address;
   std::uint16_t metrics_port = 0;
-  unsigned writers = 0;  // storage writer threads; 0: one per reactor
+  int metrics_inherited_fd = -1;  // as ListenerConfig::inherited_fd
+  unsigned writers = 0;           // storage writer threads; 0: one per reactor
   // fdatasyncs (or direct writes) each writer runs at once; 1: the writer runs it itself,
   // more: on sync threads (pipelined group commit)
   unsigned syncs_in_flight = 1;
