@@ -340,6 +340,44 @@ TEST_F(SessionTest, AStoredMessageForgivesEarlierErrors) {
   EXPECT_TRUE(session_->closed());
 }
 
+// Postfix's smtpd_soft_error_limit: the replies made once the errors pass the limit are the
+// ones the host holds back (each an error-sleep), counted whether they are errors or not, and
+// the 421 at the hard limit too; a stored message forgives, and nothing is owed again.
+TEST_F(SessionTest, RepliesPastTheSoftErrorLimitAreOwedADelay) {
+  SessionConfig config;
+  config.limits.soft_error_limit = 2;
+  config.limits.max_errors = 5;
+  start_past_ehlo(std::move(config));
+  feed("RCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\n");  // errors 1, 2: no MAIL
+  EXPECT_EQ(session_->take_delayed_replies(), 0u);
+  feed("RCPT TO:<b@mx.example>\r\n");  // error 3
+  EXPECT_EQ(session_->take_delayed_replies(), 1u);
+  EXPECT_EQ(session_->take_delayed_replies(), 0u);  // taken once
+  feed("NOOP\r\n");
+  EXPECT_EQ(session_->take_delayed_replies(), 1u);  // not an error, still past the limit
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  EXPECT_EQ(session_->take_delayed_replies(), 3u);
+  feed("hi\r\n.\r\n");
+  session_->take_message();
+  session_->storage_done(StorageResult::stored);
+  EXPECT_EQ(session_->take_delayed_replies(), 0u);  // the 250 for a stored message
+  take_output();
+  feed(
+      "RCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\n"
+      "RCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\n");
+  EXPECT_TRUE(take_output().ends_with("421 4.7.0 mx.example Error: too many errors\r\n"));
+  EXPECT_EQ(session_->take_delayed_replies(), 4u);  // errors 3, 4 and 5, and the 421
+}
+
+TEST_F(SessionTest, ASoftErrorLimitOfZeroOwesNothing) {
+  SessionConfig config;
+  config.limits.soft_error_limit = 0;
+  start_strict(std::move(config));
+  feed("RCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\nRCPT TO:<b@mx.example>\r\n");
+  EXPECT_TRUE(session_->closed());
+  EXPECT_EQ(session_->take_delayed_replies(), 0u);
+}
+
 // RFC 2920 §3.1: DATA ends a pipelined group; the client waits for 354 before the content.
 // Content sent behind a DATA that is refused would otherwise be read as commands: here a
 // message to the victim, under the envelope the client opened (the desync SMTP smuggling

@@ -161,6 +161,8 @@ void load_file(Options& o, const std::string& path) {
   number("max_messages_per_connection", o.limits.max_messages);
   number("max_errors", o.limits.max_errors);
   number("max_junk_commands", o.limits.max_junk_commands);
+  number("soft_error_limit", o.limits.soft_error_limit);
+  number("error_sleep", o.limits.error_sleep_s);
   number("max_received_headers", o.limits.max_received_headers);
   number("max_connections", o.max_connections);
   number("max_connections_per_ip", o.max_connections_per_ip);
@@ -284,6 +286,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   std::uint16_t node_id = 0;
   std::uint64_t max_message_size = 0;
   std::uint32_t auth_max_failures = 0, auth_failure_window = 0;
+  std::uint32_t soft_error_limit = 0, error_sleep = 0;
   std::uint32_t max_recipients = 0, max_messages = 0, max_errors = 0, max_junk_commands = 0,
                 max_received_headers = 0, max_connections = 0, max_per_ip = 0, command_timeout = 0,
                 data_timeout = 0, min_data_rate = 0, shutdown_grace = 0, batch_wait_us = 0,
@@ -359,6 +362,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-messages-per-connection", max_messages, "MAILMAX, default 1000");
   app.add_option("--max-errors", max_errors,
                  "Errors since the last message stored before 421 and close, default 20");
+  app.add_option("--soft-error-limit", soft_error_limit,
+                 "Errors since the last message stored after which each reply is held back "
+                 "--error-sleep seconds (Postfix's smtpd_soft_error_limit), default 10, 0 = never");
+  app.add_option("--error-sleep", error_sleep,
+                 "Seconds each reply past --soft-error-limit waits (Postfix's "
+                 "smtpd_error_sleep_time), default 1, 0 = none");
   app.add_option("--max-junk-commands", max_junk_commands,
                  "NOOP, RSET, VRFY, EXPN and HELP commands since the last message stored "
                  "before each further one counts as an error (Postfix's "
@@ -496,6 +505,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--max-messages-per-connection")) o.limits.max_messages = max_messages;
     if (app.count("--max-errors")) o.limits.max_errors = max_errors;
     if (app.count("--max-junk-commands")) o.limits.max_junk_commands = max_junk_commands;
+    if (app.count("--soft-error-limit")) o.limits.soft_error_limit = soft_error_limit;
+    if (app.count("--error-sleep")) o.limits.error_sleep_s = error_sleep;
+    if (o.limits.error_sleep_s > 60)
+      throw CLI::ValidationError("--error-sleep", "at most 60 seconds");
     if (app.count("--max-received-headers")) o.limits.max_received_headers = max_received_headers;
     if (reject_long_lines) o.limits.reject_long_lines = true;
     if (allow_improper_pipelining) o.limits.forbid_improper_pipelining = false;
@@ -615,6 +628,8 @@ std::string describe(const Options& o) {
       << "max_messages_per_connection = " << o.limits.max_messages << "\n"
       << "max_errors = " << o.limits.max_errors << "\n"
       << "max_junk_commands = " << o.limits.max_junk_commands << "\n"
+      << "soft_error_limit = " << o.limits.soft_error_limit << "\n"
+      << "error_sleep = " << o.limits.error_sleep_s << "\n"
       << "max_received_headers = " << o.limits.max_received_headers << "\n"
       << "reject_long_lines = " << (o.limits.reject_long_lines ? "true" : "false") << "\n"
       << "forbid_improper_pipelining = " << (o.limits.forbid_improper_pipelining ? "true" : "false")

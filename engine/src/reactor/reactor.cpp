@@ -281,6 +281,10 @@ void Reactor::on_completion(const io_uring_cqe& cqe) {
       c->close_pending = false;
       c->fd = -1;
       break;
+    case Op::release:  // the error tarpit's sleep is over (-ETIME, its usual result)
+      c->replies_held = false;
+      mark_dirty(*c);
+      break;
     default:
       break;
   }
@@ -595,7 +599,7 @@ void Reactor::service(Connection& c) {
     }
     if (!session.output().empty()) {
       extend_deadline(c);  // a reply means the client made progress
-      if (!c.send_in_flight) {
+      if (!c.send_in_flight && !c.replies_held && !hold_for_errors(c)) {
         start_send(c);
         continue;  // sending may let the session take up input it held back
       }
@@ -637,6 +641,26 @@ void Reactor::service(Connection& c) {
     c.recv_paused = false;
     if (!c.recv_armed && !c.peer_closed) arm_recv(c);
   }
+}
+
+// The error tarpit (Postfix's smtpd_soft_error_limit and smtpd_error_sleep_time): replies the
+// session made past its soft error limit leave error_sleep apart, so a client harvesting
+// recipients or guessing passwords gets a reply a second from a connection, however much it
+// pipelines, until max_errors closes it. Replies made while held wait their turn after.
+bool Reactor::hold_for_errors(Connection& c) {
+  const auto owed = c.session->take_delayed_replies();
+  const auto sleep_s = c.session->context().limits().error_sleep_s;
+  if (owed == 0 || sleep_s == 0) return false;
+  metrics_.replies_delayed.add(owed);
+  c.replies_held = true;
+  // Its own timeout, to the nanosecond: the timer wheel counts whole seconds. The kernel
+  // reads the time when the request is submitted, at the end of this loop turn.
+  const auto release_ns = turn_ns_ + static_cast<std::int64_t>(owed) * sleep_s * 1'000'000'000;
+  c.release_at = {.tv_sec = release_ns / 1'000'000'000, .tv_nsec = release_ns % 1'000'000'000};
+  auto* sqe = ring_->sqe();
+  io_uring_prep_timeout(sqe, &c.release_at, 0, IORING_TIMEOUT_ABS);
+  io_uring_sqe_set_data64(sqe, c.user_data(Op::release).pack());
+  return true;
 }
 
 void Reactor::start_send(Connection& c) {
@@ -753,6 +777,10 @@ void Reactor::on_timer(std::uint64_t key) {
     return;
   }
   auto& session = *c.session;
+  if (c.replies_held) {  // the client waits on us, not we on it
+    timers_->schedule(key, now_ + 1);
+    return;
+  }
   if (c.greeting_held) {
     c.greeting_held = false;
     session.greet();  // a no-op for a session already closed as an early talker

@@ -87,6 +87,7 @@ class Reactor final : private SessionServices {
   void service_handshake(Connection& c);
   void apply(RuntimeConfig runtime);
   void service_dirty();
+  bool hold_for_errors(Connection& c);
   void start_send(Connection& c);
   void submit_send(Connection& c);
   void begin_close(Connection& c);

@@ -39,13 +39,15 @@ struct Reactor::Connection {
   bool rate_refused = false;   // over its connection rate: 421 instead of the greeting
   bool ehlo_timed = false;     // banner_to_ehlo recorded
   bool greeting_held = false;  // --greet-delay: the greeting waits for the timer
+  bool replies_held = false;   // the error tarpit: output waits for the timer
   Session::Phase phase = Session::Phase::greeting;
   std::int64_t deadline = 0;
   std::int64_t data_started = 0;
   std::uint64_t data_bytes = 0;
-  std::uint64_t bytes_in = 0;  // octets received (TLS: ciphertext), for the connection log
-  std::int64_t opened_ns = 0;  // CLOCK_MONOTONIC at accept
-  std::int64_t input_ns = 0;   // the oldest receive not answered yet (0: none)
+  std::uint64_t bytes_in = 0;      // octets received (TLS: ciphertext), for the connection log
+  std::int64_t opened_ns = 0;      // CLOCK_MONOTONIC at accept
+  std::int64_t input_ns = 0;       // the oldest receive not answered yet (0: none)
+  __kernel_timespec release_at{};  // CLOCK_MONOTONIC at which held replies may go
 
   // A client's connection not yet closing; false for a free slot (fd -1, not closing).
   bool open() const { return fd >= 0 && !closing; }
@@ -67,7 +69,7 @@ struct Reactor::Connection {
     send_offset = 0;
     recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
         paused_for_storage = tls_failed = auth_pending = rate_refused = ehlo_timed = greeting_held =
-            false;
+            replies_held = false;
     phase = Session::Phase::greeting;
     deadline = data_started = opened_ns = input_ns = 0;
     data_bytes = bytes_in = 0;

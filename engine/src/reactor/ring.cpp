@@ -29,9 +29,10 @@ std::string Ring::missing_features() {
     int op;
     const char* name;
   } needed[] = {
-      {IORING_OP_ACCEPT, "IORING_OP_ACCEPT"}, {IORING_OP_RECV, "IORING_OP_RECV"},
-      {IORING_OP_SEND, "IORING_OP_SEND"},     {IORING_OP_CLOSE, "IORING_OP_CLOSE"},
-      {IORING_OP_READ, "IORING_OP_READ"},     {IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"},
+      {IORING_OP_ACCEPT, "IORING_OP_ACCEPT"},   {IORING_OP_RECV, "IORING_OP_RECV"},
+      {IORING_OP_SEND, "IORING_OP_SEND"},       {IORING_OP_CLOSE, "IORING_OP_CLOSE"},
+      {IORING_OP_READ, "IORING_OP_READ"},       {IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"},
+      {IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT"},
   };
   for (const auto& op : needed) {
     if (!io_uring_opcode_supported(probe, op.op)) {

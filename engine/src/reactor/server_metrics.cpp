@@ -121,6 +121,10 @@ std::string ServerMetrics::page() const {
   p.sample("mxring_connections_refused_total{reason=\"client_access\"}",
            total(&ReactorMetrics::refused_access));
   p.gauge("mxring_connections_open", "Connections open now.", total(&ReactorMetrics::open));
+  p.family("mxring_replies_delayed_total", "counter",
+           "Replies held back --error-sleep seconds each, made after a client's errors passed "
+           "--soft-error-limit.");
+  p.sample("mxring_replies_delayed_total", total(&ReactorMetrics::replies_delayed));
   p.family("mxring_messages_total", "counter",
            "Messages at the end of their data, by what the server answered.");
   p.sample("mxring_messages_total{result=\"stored\"}", total(&ReactorMetrics::messages_stored));

@@ -12,7 +12,8 @@ enum class Op : std::uint8_t {
   send,
   cancel,  // slot = connection
   close,
-  wake,  // the reactor's eventfd
+  wake,     // the reactor's eventfd
+  release,  // the error tarpit's timeout: the connection's held replies may go
 };
 
 struct UserData {

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "mxring/engine/byte_buffer.h"
 #include "mxring/engine/envelope.h"
@@ -142,6 +143,10 @@ class Session {
   // Reply bytes queued for the client. Send them, then say how many went out.
   std::string_view output() const { return output_.view(); }
   void consume_output(std::size_t sent);
+  // Replies in output() made while the client was past SessionLimits::soft_error_limit errors,
+  // since the last call: the host holds the output back that many error-sleeps (Postfix's
+  // smtpd_error_sleep_time) before it sends it.
+  std::uint32_t take_delayed_replies() { return std::exchange(delayed_replies_, 0); }
 
   Wait wait() const { return wait_; }
   Phase phase() const;
@@ -211,6 +216,7 @@ class Session {
   void on_helo(const parser::Command& command, bool extended);
   void junk_command();
   void count_error();
+  void count_delayed_reply();
   void on_mail(const parser::Command& command);
   void refuse_mail(std::string_view text);
   void need_mail();
@@ -270,6 +276,7 @@ class Session {
   bool mail_refused_unsent_ = false;
   bool bdat_refusal_excused_ = false;  // ... and the refused BDAT waiting for its chunk was one
   bool input_follows_ = false;         // more input is at hand behind the command line being run
+  std::uint32_t delayed_replies_ = 0;  // made past soft_error_limit, not yet taken
   std::uint64_t bdat_chunk_size_ = 0;
   std::string_view bdat_refusal_;  // the reply owed once a refused BDAT's chunk is read
   std::uint32_t messages_ = 0;

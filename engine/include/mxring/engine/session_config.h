@@ -23,10 +23,15 @@ struct SessionLimits {
   std::uint32_t max_recipients = 1000;           // per message; LIMITS RCPTMAX (RFC 9422)
   std::uint32_t max_messages = 1000;             // per connection; LIMITS MAILMAX (RFC 9422)
   std::uint32_t max_errors = 20;                 // then 421; a stored message forgives them
-  std::uint32_t max_junk_commands = 100;         // NOOP, RSET, VRFY, EXPN, HELP; then errors
-  parser::CommandLimits command;                 // 512 octets + the ESMTP parameter allowance
-  std::uint32_t max_data_line = 998;             // RFC 5322 §2.1.1, without CRLF
-  bool reject_long_lines = false;                // refuse (500 5.5.2) rather than store intact
+  // Postfix's smtpd_soft_error_limit and smtpd_error_sleep_time: past this many errors (since
+  // the last message stored) the host holds each reply back error_sleep_s seconds
+  // (Session::take_delayed_replies). 0 for either: never.
+  std::uint32_t soft_error_limit = 10;
+  std::uint32_t error_sleep_s = 1;
+  std::uint32_t max_junk_commands = 100;  // NOOP, RSET, VRFY, EXPN, HELP; then errors
+  parser::CommandLimits command;          // 512 octets + the ESMTP parameter allowance
+  std::uint32_t max_data_line = 998;      // RFC 5322 §2.1.1, without CRLF
+  bool reject_long_lines = false;         // refuse (500 5.5.2) rather than store intact
   // A message with this many Received fields is refused as looping (RFC 5321 §6.3: "normally
   // at least 100"); 0: no limit.
   std::uint32_t max_received_headers = 100;
