@@ -1,9 +1,7 @@
 // sd_listen_fds(3) through libsystemd, then each socket's bound address from getsockname().
 #include "socket_activation.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -16,16 +14,6 @@ namespace {
 std::string describe(const std::string& address, std::uint16_t port) {
   const bool ipv6 = address.find(':') != std::string::npos;
   return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
-}
-
-// The canonical text of a numeric address ("::0001" and "::1" alike), empty if not one.
-std::string canonical(const std::string& address) {
-  unsigned char octets[sizeof(in6_addr)];
-  char text[INET6_ADDRSTRLEN] = "";
-  const int family = address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
-  if (inet_pton(family, address.c_str(), octets) != 1) return {};
-  inet_ntop(family, octets, text, sizeof text);
-  return text;
 }
 
 }  // namespace
@@ -49,31 +37,28 @@ bool InheritedSockets::take(std::string& error) {
     sockaddr_storage bound{};
     socklen_t length = sizeof bound;
     getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
-    char text[INET6_ADDRSTRLEN] = "";
-    std::uint16_t port = 0;
-    if (bound.ss_family == AF_INET6) {
-      const auto& a6 = reinterpret_cast<const sockaddr_in6&>(bound);
-      inet_ntop(AF_INET6, &a6.sin6_addr, text, sizeof text);
-      port = ntohs(a6.sin6_port);
-    } else {
-      const auto& a4 = reinterpret_cast<const sockaddr_in&>(bound);
-      inet_ntop(AF_INET, &a4.sin_addr, text, sizeof text);
-      port = ntohs(a4.sin_port);
-    }
-    sockets_.push_back({fd, text, port, false});
+    InheritedSocket socket;
+    socket.fd = fd;
+    socket.address = engine::mapped_octets(bound);
+    socket.text = engine::numeric_address(bound, socket.port);
+    sockets_.push_back(std::move(socket));
   }
   return true;
 }
 
+// By the address's octets, so "::1" and "0:0::1" are one address.
+InheritedSocket* InheritedSockets::bound_to(const std::string& address, std::uint16_t port) {
+  const auto wanted = engine::parse_address(address);
+  for (auto& socket : sockets_)
+    if (wanted && socket.port == port && socket.address == wanted->octets) return &socket;
+  return nullptr;
+}
+
 int InheritedSockets::claim(const std::string& address, std::uint16_t port) {
-  const auto wanted = canonical(address);
-  for (auto& socket : sockets_) {
-    if (socket.port == port && socket.address == wanted) {
-      socket.used = true;
-      return socket.fd;
-    }
-  }
-  return -1;
+  auto* socket = bound_to(address, port);
+  if (socket == nullptr) return -1;
+  socket->used = true;
+  return socket->fd;
 }
 
 bool InheritedSockets::assign(engine::ServerConfig& config, std::string& error) {
@@ -85,19 +70,17 @@ bool InheritedSockets::assign(engine::ServerConfig& config, std::string& error) 
     if (socket.used) continue;
     // Matched by address as written, not by what it would accept: systemd's
     // ListenStream=25 is [::]:25, which --listen 0.0.0.0:25 is not.
-    error = "socket activation: the inherited socket " + describe(socket.address, socket.port) +
+    error = "socket activation: the inherited socket " + describe(socket.text, socket.port) +
             " matches no --listen or --metrics address; add --listen " +
-            describe(socket.address, socket.port) + "[:ROLE]";
+            describe(socket.text, socket.port) + "[:ROLE]";
     return false;
   }
   return true;
 }
 
-bool InheritedSockets::inherited(const std::string& address, std::uint16_t port) const {
-  const auto wanted = canonical(address);
-  for (const auto& socket : sockets_)
-    if (socket.used && socket.port == port && socket.address == wanted) return true;
-  return false;
+bool InheritedSockets::inherited(const std::string& address, std::uint16_t port) {
+  const auto* socket = bound_to(address, port);
+  return socket != nullptr && socket->used;
 }
 
 InheritedSockets::~InheritedSockets() {

@@ -9,14 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "mxring/engine/address_range.h"
 #include "mxring/engine/server.h"
 
 namespace mxring::tools {
 
 struct InheritedSocket {
   int fd = -1;
-  std::string address;  // numeric, as --listen writes it (IPv6 without brackets)
+  engine::MappedOctets address{};  // where it is bound
   std::uint16_t port = 0;
+  std::string text;  // the address as --listen writes it (IPv6 without brackets)
   bool used = false;
 };
 
@@ -30,7 +32,7 @@ class InheritedSockets {
   // with `error`, when a socket is left over. The sockets stay open while this object
   // lives: reactors accept on duplicates, so the service manager's copy outlives a drain.
   bool assign(engine::ServerConfig& config, std::string& error);
-  bool inherited(const std::string& address, std::uint16_t port) const;
+  bool inherited(const std::string& address, std::uint16_t port);
 
   InheritedSockets() = default;
   InheritedSockets(const InheritedSockets&) = delete;
@@ -38,6 +40,7 @@ class InheritedSockets {
   ~InheritedSockets();
 
  private:
+  InheritedSocket* bound_to(const std::string& address, std::uint16_t port);
   int claim(const std::string& address, std::uint16_t port);
 
   std::vector<InheritedSocket> sockets_;

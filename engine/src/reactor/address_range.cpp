@@ -22,6 +22,23 @@ std::optional<ParsedAddress> parse_address(std::string_view text) {
   return std::nullopt;
 }
 
+std::string numeric_address(const sockaddr_storage& address, std::uint16_t& port) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address.ss_family == AF_INET6) {
+    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(address);
+    if (IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr))
+      inet_ntop(AF_INET, &a6.sin6_addr.s6_addr[12], text, sizeof text);
+    else
+      inet_ntop(AF_INET6, &a6.sin6_addr, text, sizeof text);
+    port = ntohs(a6.sin6_port);
+  } else {
+    const auto& a4 = reinterpret_cast<const sockaddr_in&>(address);
+    inet_ntop(AF_INET, &a4.sin_addr, text, sizeof text);
+    port = ntohs(a4.sin_port);
+  }
+  return text;
+}
+
 std::optional<AddressRange> AddressRange::parse(std::string_view text) {
   const auto slash = text.find('/');
   const auto address = parse_address(text.substr(0, slash));

@@ -3,7 +3,6 @@
 // listener and the mailbox other threads post to have files of their own (reactor_*.cpp).
 #include "reactor.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -51,26 +50,6 @@ std::int64_t monotonic_seconds() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   return now.tv_sec;
-}
-
-// An IPv4 client of a dual-stack IPv6 socket (an inherited [::]:25, say) arrives as
-// ::ffff:a.b.c.d: it is named as the IPv4 address it is, in the Received field's literal
-// (RFC 5321 §4.1.3), the logs and the envelope alike.
-std::string numeric_address(const sockaddr_storage& address, std::uint16_t& port) {
-  char text[INET6_ADDRSTRLEN] = "";
-  if (address.ss_family == AF_INET6) {
-    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(address);
-    if (IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr))
-      inet_ntop(AF_INET, &a6.sin6_addr.s6_addr[12], text, sizeof text);
-    else
-      inet_ntop(AF_INET6, &a6.sin6_addr, text, sizeof text);
-    port = ntohs(a6.sin6_port);
-  } else {
-    const auto& a4 = reinterpret_cast<const sockaddr_in&>(address);
-    inet_ntop(AF_INET, &a4.sin_addr, text, sizeof text);
-    port = ntohs(a4.sin_port);
-  }
-  return text;
 }
 
 // One listening socket of one reactor; the kernel spreads connections over the reactors'

@@ -38,6 +38,11 @@ struct ParsedAddress {
 };
 std::optional<ParsedAddress> parse_address(std::string_view text);
 
+// The numeric text of a socket address, and its port. An IPv4 client of a dual-stack IPv6
+// socket (an inherited [::]:25, say) arrives as ::ffff:a.b.c.d and is named as the IPv4
+// address it is, in the Received field's literal (RFC 5321 §4.1.3), the logs and the envelope.
+std::string numeric_address(const sockaddr_storage& address, std::uint16_t& port);
+
 class AddressRange {
  public:
   // nullopt for anything but a numeric address with an optional /prefix in range.
