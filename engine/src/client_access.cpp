@@ -28,20 +28,6 @@ bool printable(std::string_view text) {
 
 }  // namespace
 
-ClientAccess::Network ClientAccess::masked(const MappedOctets& octets, unsigned bits) {
-  Network n;
-  for (std::size_t i = 0; i < 8; ++i) {
-    n.high = n.high << 8 | octets[i];
-    n.low = n.low << 8 | octets[i + 8];
-  }
-  const auto keep = [](unsigned b) {
-    return b >= 64 ? ~std::uint64_t{0} : b == 0 ? 0 : ~std::uint64_t{0} << (64 - b);
-  };
-  n.high &= keep(std::min(bits, 64u));
-  n.low &= keep(bits > 64 ? bits - 64 : 0);
-  return n;
-}
-
 std::variant<ClientAccess, PolicyError> ClientAccess::build(std::string_view table) {
   ClientAccess access;
   std::vector<std::size_t> first_line;  // of each rule, for "given twice"
@@ -75,7 +61,7 @@ std::variant<ClientAccess, PolicyError> ClientAccess::build(std::string_view tab
           return fail("'" + std::string(action) + "': the action is permit or reject");
         }
         const auto network = masked(range->octets(), range->prefix());
-        if (network != masked(range->octets(), 128))
+        if (network != range->octets())
           return fail("'" + std::string(range_text) + "' has bits set past its prefix");
         auto length =
             std::find_if(access.lengths_.begin(), access.lengths_.end(),

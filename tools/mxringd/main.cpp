@@ -102,6 +102,11 @@ int main(int argc, char** argv) {
     engine::log(engine::Level::error, error);
     return 2;
   }
+  std::string listening;
+  for (const auto& l : config.listeners)
+    listening += (listening.empty() ? "" : ", ") + l.address + ":" + std::to_string(l.port) + " (" +
+                 std::string(engine::role_name(l.role)) +
+                 (l.inherited_fd >= 0 ? ", socket from the service manager" : "") + ")";
   auto server = engine::Server::start(std::move(config), error);
   if (!server) {
     engine::log(engine::Level::error, error);
@@ -143,12 +148,6 @@ int main(int argc, char** argv) {
                 "serving as user " + service_user->name +
                     (effective.chroot ? ", confined to " + options->spool + " (--chroot)" : ""));
   }
-  std::string listening;
-  for (const auto& l : options->listen)
-    listening +=
-        (listening.empty() ? "" : ", ") + l.address + ":" + std::to_string(l.port) + " (" +
-        std::string(engine::role_name(l.role)) +
-        (inherited.inherited(l.address, l.port) ? ", socket from the service manager" : "") + ")";
   engine::log(engine::Level::info, "listening on " + listening);
   notifier.ready("listening on " + listening);
 

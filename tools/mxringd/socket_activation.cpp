@@ -47,18 +47,15 @@ bool InheritedSockets::take(std::string& error) {
 }
 
 // By the address's octets, so "::1" and "0:0::1" are one address.
-InheritedSocket* InheritedSockets::bound_to(const std::string& address, std::uint16_t port) {
-  const auto wanted = engine::parse_address(address);
-  for (auto& socket : sockets_)
-    if (wanted && socket.port == port && socket.address == wanted->octets) return &socket;
-  return nullptr;
-}
-
 int InheritedSockets::claim(const std::string& address, std::uint16_t port) {
-  auto* socket = bound_to(address, port);
-  if (socket == nullptr) return -1;
-  socket->used = true;
-  return socket->fd;
+  const auto wanted = engine::parse_address(address);
+  for (auto& socket : sockets_) {
+    if (wanted && socket.port == port && socket.address == wanted->octets) {
+      socket.used = true;
+      return socket.fd;
+    }
+  }
+  return -1;
 }
 
 bool InheritedSockets::assign(engine::ServerConfig& config, std::string& error) {
@@ -76,11 +73,6 @@ bool InheritedSockets::assign(engine::ServerConfig& config, std::string& error) 
     return false;
   }
   return true;
-}
-
-bool InheritedSockets::inherited(const std::string& address, std::uint16_t port) {
-  const auto* socket = bound_to(address, port);
-  return socket != nullptr && socket->used;
 }
 
 InheritedSockets::~InheritedSockets() {

@@ -32,7 +32,6 @@ class InheritedSockets {
   // with `error`, when a socket is left over. The sockets stay open while this object
   // lives: reactors accept on duplicates, so the service manager's copy outlives a drain.
   bool assign(engine::ServerConfig& config, std::string& error);
-  bool inherited(const std::string& address, std::uint16_t port);
 
   InheritedSockets() = default;
   InheritedSockets(const InheritedSockets&) = delete;
@@ -40,7 +39,6 @@ class InheritedSockets {
   ~InheritedSockets();
 
  private:
-  InheritedSocket* bound_to(const std::string& address, std::uint16_t port);
   int claim(const std::string& address, std::uint16_t port);
 
   std::vector<InheritedSocket> sockets_;

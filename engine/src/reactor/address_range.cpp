@@ -59,14 +59,11 @@ std::optional<AddressRange> AddressRange::parse(std::string_view text) {
   return range;
 }
 
-bool AddressRange::contains(const sockaddr_storage& address) const {
-  const auto octets = mapped_octets(address);
-  unsigned bits = prefix_;
-  for (std::size_t i = 0; i < 16 && bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0) {
-    const std::uint8_t mask = bits >= 8 ? 0xff : static_cast<std::uint8_t>(0xff << (8 - bits));
-    if ((octets[i] & mask) != (octets_[i] & mask)) return false;
-  }
-  return true;
+MappedOctets masked(const MappedOctets& octets, unsigned bits) {
+  MappedOctets network{};
+  for (std::size_t i = 0; i < 16 && bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0)
+    network[i] = octets[i] & (bits >= 8 ? 0xff : static_cast<std::uint8_t>(0xff << (8 - bits)));
+  return network;
 }
 
 }  // namespace mxring::engine

@@ -555,15 +555,16 @@ void Session::count_error() {
   ++errors_;
   if (++errors_since_message_ >= context_->limits().max_errors) {
     close_with(context_->too_many_errors(), CloseReason::too_many_errors);
-    services_.replied(ReplyTo::connection, 421);
-    count_delayed_reply();
+    replied(ReplyTo::connection, 421);
   }
 }
 
-// Postfix's smtpd_soft_error_limit: a client past it without delivering is probing (for
-// recipients, passwords) or broken, and each reply it gets is held back a while, so that a
-// connection yields a probe a second instead of as many as it can pipeline.
-void Session::count_delayed_reply() {
+// Every reply counted, for the host's metrics and, past Postfix's smtpd_soft_error_limit, as
+// one to hold back: a client past it without delivering is probing (for recipients,
+// passwords) or broken, and a connection then yields a probe a second instead of as many as
+// it can pipeline.
+void Session::replied(ReplyTo to, unsigned code) {
+  services_.replied(to, code);
   const auto soft = context_->limits().soft_error_limit;
   if (soft > 0 && errors_since_message_ > soft) ++delayed_replies_;
 }
@@ -594,8 +595,7 @@ void Session::refuse_message(std::string_view text) {
 void Session::answered(ReplyTo to, std::size_t before) {
   if (output_.size() < before + 3) return;
   last_reply_to_ = to;
-  services_.replied(to, reply_code(output_.view().substr(before, 3)));
-  count_delayed_reply();
+  replied(to, reply_code(output_.view().substr(before, 3)));
 }
 
 void Session::end_transaction() {

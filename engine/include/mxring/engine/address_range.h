@@ -38,6 +38,10 @@ struct ParsedAddress {
 };
 std::optional<ParsedAddress> parse_address(std::string_view text);
 
+// `octets` with every bit past the first `bits` (of the mapped 128) cleared: the network of an
+// address at a prefix length.
+MappedOctets masked(const MappedOctets& octets, unsigned bits);
+
 // The numeric text of a socket address, and its port. An IPv4 client of a dual-stack IPv6
 // socket (an inherited [::]:25, say) arrives as ::ffff:a.b.c.d and is named as the IPv4
 // address it is, in the Received field's literal (RFC 5321 §4.1.3), the logs and the envelope.
@@ -47,7 +51,10 @@ class AddressRange {
  public:
   // nullopt for anything but a numeric address with an optional /prefix in range.
   static std::optional<AddressRange> parse(std::string_view text);
-  bool contains(const sockaddr_storage& address) const;
+  bool contains(const MappedOctets& address) const {
+    return masked(address, prefix_) == masked(octets_, prefix_);
+  }
+  bool contains(const sockaddr_storage& address) const { return contains(mapped_octets(address)); }
   const std::string& text() const { return text_; }
   // The network address, IPv4 mapped, as written (host bits included), and the prefix length
   // in the mapped 128-bit space (an IPv4 /24 is 120).

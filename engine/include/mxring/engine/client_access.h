@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,21 +42,19 @@ class ClientAccess {
     bool permit = true;
     std::string reply;  // refused: the greeting's text, with its code and CRLF
   };
-  struct Network {
-    std::uint64_t high = 0, low = 0;  // the address, masked to the prefix
-    bool operator==(const Network&) const = default;
-  };
   struct NetworkHash {
-    std::size_t operator()(const Network& n) const {
-      return static_cast<std::size_t>((n.high * 0x9e3779b97f4a7c15ull) ^ n.low);
+    std::size_t operator()(const MappedOctets& network) const {
+      std::uint64_t high, low;
+      std::memcpy(&high, network.data(), 8);
+      std::memcpy(&low, network.data() + 8, 8);
+      return static_cast<std::size_t>((high * 0x9e3779b97f4a7c15ull) ^ low);
     }
   };
-  // The rules of one prefix length, by masked network: the index of the first rule for it.
+  // The rules of one prefix length, by network (masked()): the index of the first rule for it.
   struct PrefixLength {
     unsigned bits = 0;
-    std::unordered_map<Network, std::size_t, NetworkHash> rules;
+    std::unordered_map<MappedOctets, std::size_t, NetworkHash> rules;
   };
-  static Network masked(const MappedOctets& octets, unsigned bits);
 
   std::vector<Rule> rules_;
   std::vector<PrefixLength> lengths_;

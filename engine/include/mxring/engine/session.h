@@ -216,7 +216,7 @@ class Session {
   void on_helo(const parser::Command& command, bool extended);
   void junk_command();
   void count_error();
-  void count_delayed_reply();
+  void replied(ReplyTo to, unsigned code);
   void on_mail(const parser::Command& command);
   void refuse_mail(std::string_view text);
   void need_mail();
