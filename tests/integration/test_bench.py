@@ -1,10 +1,13 @@
 """`mxring bench`, the load generator, against real servers: mxringd and Postfix's smtp-sink.
 What it says was acknowledged is what the spool holds, byte for byte (--ack-log); it
 dot-stuffs, speaks STARTTLS, implicit TLS, AUTH and BDAT, keeps an open-loop rate, and
-reports refusals as errors by kind."""
+reports refusals as errors by kind, and a server that stops answering does not hold the run."""
 import json
 import os
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -50,11 +53,10 @@ def test_smtp_sink_is_driven_with_pipelining_and_new_connections(mxringd, tmp_pa
     sink = subprocess.Popen(["smtp-sink", "-u", "nobody", "-h", "sink.test", f"127.0.0.1:{port}",
                              "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        import time
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                __import__("socket").create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 time.sleep(0.05)
@@ -201,3 +203,84 @@ def test_the_servers_mailmax_is_honoured_by_reconnecting(mxringd):
     assert report["messages"] == 50
     assert report["connections_opened"] >= 8  # 50 messages, at most 7 a connection
     server.stop()
+
+
+class ScriptedServer:
+    """A loopback SMTP server that answers by a script: `answers` maps a command's first word
+    to its reply, or to None for silence. It records every command it reads."""
+
+    def __init__(self, banner, answers):
+        self.banner, self.answers, self.commands = banner, answers, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.clients = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.clients.append(connection)
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection):
+        with connection, connection.makefile("rb") as lines:
+            if self.banner is None:
+                return connection.recv(1)  # silent: wait for the client to give up
+            connection.sendall(self.banner)
+            for line in lines:
+                command = line.decode().rstrip("\r\n")
+                self.commands.append(command)
+                reply = self.answers.get(command.split(" ")[0].upper(), b"503 5.5.1 no\r\n")
+                if reply is None:
+                    return connection.recv(1)
+                connection.sendall(reply)
+                if command.upper() == "QUIT":
+                    return
+
+    def close(self):
+        self.listener.close()
+        for connection in self.clients:
+            connection.close()
+
+
+def test_a_server_that_stops_answering_fails_its_connections_and_the_run_still_ends():
+    # A handshake lost in a full accept queue leaves the client waiting for a banner that
+    # never comes; a server can also stop answering mid-session. Neither may hold the run.
+    silent = ScriptedServer(None, {})
+    mute_at_mail = ScriptedServer(b"220 mute.test\r\n",
+                                  {"EHLO": b"250-mute.test\r\n250 PIPELINING\r\n", "MAIL": None})
+    try:
+        started = time.monotonic()
+        code, report = bench("--target", f"127.0.0.1:{silent.port}", "--target",
+                             f"127.0.0.1:{mute_at_mail.port}", "--connections", "4",
+                             "--duration", "1", "--timeout", "1", timeout=60)
+        assert time.monotonic() - started < 30
+        assert code == 1
+        assert report["messages"] == 0
+        assert report["error_kinds"]["timeout"] >= 4, report
+        examples = " ".join(report["error_examples"])
+        assert "nothing from the server for 1 s, waiting for connect_banner" in examples
+        assert "waiting for mail" in examples
+    finally:
+        silent.close()
+        mute_at_mail.close()
+
+
+def test_one_command_at_a_time_a_refused_mail_is_reset_not_followed_by_rcpt_and_data():
+    server = ScriptedServer(b"220 full.test\r\n", {
+        "EHLO": b"250-full.test\r\n250 SIZE 1000000\r\n",  # no PIPELINING
+        "MAIL": b"452 4.5.3 Too many messages\r\n",
+        "RSET": b"250 2.0.0 Ok\r\n",
+        "QUIT": b"221 2.0.0 Bye\r\n"})
+    try:
+        code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "1",
+                             "--count", "5", timeout=60)
+        assert code == 1
+        assert report["error_kinds"] == {"MAIL 452": 5}, report
+        words = [command.split(" ")[0] for command in server.commands]
+        assert words == ["EHLO"] + ["MAIL", "RSET"] * 5 + ["QUIT"], server.commands
+    finally:
+        server.close()

@@ -112,7 +112,7 @@ struct BenchClient::State {
     std::string header;           // a unique first field, sent before the message
     std::int64_t started_ns = 0;  // MAIL sent, or the scheduled start with --rate
     std::int64_t mail_sent_ns = 0;
-    unsigned rcpt_replies = 0;
+    unsigned rcpt_replies = 0, rcpts_accepted = 0;
     bool failed = false;
     bool counted = true;             // false during the warm-up
     std::deque<std::string> unsent;  // without PIPELINING: one command at a time
@@ -131,6 +131,7 @@ struct BenchClient::State {
     std::size_t in_flight_offset = 0;
     bool sending = false;
     std::int64_t connect_ns = 0, tls_started_ns = 0;
+    std::int64_t heard_ns = 0;   // the last sign of life: connected, bytes received or sent
     std::uint64_t messages = 0;  // on this connection
     bool pipelining = false, chunking = false, starttls = false, size = false;
     std::uint64_t size_limit = 0;  // SIZE's argument (RFC 1870); 0: none given
@@ -161,6 +162,7 @@ struct BenchClient::State {
   double window_cpu = 0;
   std::int64_t window_ns = 0;
   std::int64_t last_progress_ns = 0;
+  std::int64_t last_timeout_scan_ns = 0;
   std::uint64_t progress_messages = 0, progress_bytes = 0;
   __kernel_timespec tick{};
 
@@ -282,7 +284,7 @@ struct BenchClient::State {
     ++open;
     ++stats->connections_opened;
     c.stage = Stage::connecting;
-    c.connect_ns = now_ns();
+    c.connect_ns = c.heard_ns = now_ns();
     c.messages = 0;
     auto* e = sqe();
     io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(&c.peer), length);
@@ -355,6 +357,7 @@ struct BenchClient::State {
 
   void on_connect(Connection& c, int res) {
     if (res < 0) return fail(c, "connect", std::string("connect: ") + std::strerror(-res));
+    c.heard_ns = now_ns();
     c.stage = Stage::greeting;
     c.expects.push_back({Phase::banner, c.connect_ns});
     if (options.implicit_tls) start_tls(c);
@@ -373,6 +376,7 @@ struct BenchClient::State {
   void on_send(Connection& c, int res) {
     c.sending = false;
     if (res < 0) return fail(c, "send", std::string("send: ") + std::strerror(-res));
+    c.heard_ns = now_ns();
     c.in_flight_offset += static_cast<std::size_t>(res);
     if (c.in_flight_offset < c.in_flight.size()) return submit_send(c);
     c.in_flight.clear();
@@ -385,6 +389,7 @@ struct BenchClient::State {
       return fail(c, "closed", "the server closed the connection");
     }
     if (res < 0) return fail(c, "recv", std::string("recv: ") + std::strerror(-res));
+    c.heard_ns = now_ns();
     std::string_view bytes(c.receive_buffer.get(), static_cast<std::size_t>(res));
     replies.clear();
     if (c.tls) {
@@ -473,13 +478,23 @@ struct BenchClient::State {
         return next_step(c);
       case Phase::mail:
         record(Phase::mail, expect.sent_ns);
-        if (reply.code / 100 != 2) transaction_error(c, what("MAIL"), first_line);
+        if (reply.code / 100 != 2) {
+          transaction_error(c, what("MAIL"), first_line);
+          // One command at a time, a refused MAIL ends the transaction (RFC 5321 §3.3); with
+          // PIPELINING, the RCPTs and DATA are already sent and are answered in turn.
+          if (!pipelined(c)) return abort_transaction(c);
+        }
         return send_unsent(c);
-      case Phase::rcpt:
-        if (reply.code / 100 != 2) transaction_error(c, what("RCPT"), first_line);
-        if (c.tx && ++c.tx->rcpt_replies == options.recipients)
-          record(Phase::rcpt, c.tx->mail_sent_ns);
+      case Phase::rcpt: {
+        const bool accepted = reply.code / 100 == 2;
+        if (!accepted) transaction_error(c, what("RCPT"), first_line);
+        if (!c.tx) return;
+        if (accepted) ++c.tx->rcpts_accepted;
+        const bool last = ++c.tx->rcpt_replies == options.recipients;
+        if (last) record(Phase::rcpt, c.tx->mail_sent_ns);
+        if (last && c.tx->rcpts_accepted == 0 && !pipelined(c)) return abort_transaction(c);
         return send_unsent(c);
+      }
       case Phase::data:
         if (reply.code != 354) {
           transaction_error(c, what("DATA"), first_line);
@@ -702,8 +717,41 @@ struct BenchClient::State {
     io_uring_sqe_set_data64(e, static_cast<std::uint64_t>(Op::timer) << 56);
   }
 
+  // A server that never answers must not hold the run: a connect that never completes (a
+  // handshake the server's full accept queue dropped leaves the client waiting for a banner
+  // that never comes), a reply that never comes, a close after QUIT that never comes. Checked
+  // once a second; the oldest unanswered command's age counts from when it was queued or from
+  // the last bytes that moved, whichever is later.
+  void fail_silent_connections(std::int64_t now) {
+    if (now - last_timeout_scan_ns < 1'000'000'000) return;
+    last_timeout_scan_ns = now;
+    const auto limit = static_cast<std::int64_t>(options.timeout_s * 1e9);
+    for (auto& c : connections) {
+      if (c.fd < 0) continue;
+      const bool waiting_close = c.stage == Stage::quitting && c.expects.empty();
+      const bool handshaking = c.stage == Stage::connecting || c.stage == Stage::tls;
+      if (c.expects.empty() && !handshaking && !waiting_close) continue;
+      auto since = c.heard_ns;
+      if (!c.expects.empty()) since = std::max(since, c.expects.front().sent_ns);
+      if (now - since < limit) continue;
+      if (waiting_close) {  // 221 came: the message count is right, only the close is late
+        finish_connection(c);
+        continue;
+      }
+      const char* awaited = c.stage == Stage::connecting ? "the connection"
+                            : c.expects.empty()
+                                ? "the TLS handshake"
+                                : kPhaseNames[static_cast<std::size_t>(c.expects.front().phase)];
+      char text[128];
+      std::snprintf(text, sizeof text, "nothing from the server for %g s, waiting for %s",
+                    options.timeout_s, awaited);
+      fail(c, "timeout", text);
+    }
+  }
+
   void on_tick() {
     const auto now = now_ns();
+    fail_silent_connections(now);
     if (!window_open && now >= warmup_end_ns) {
       window_open = true;
       window_cpu = cpu_seconds();

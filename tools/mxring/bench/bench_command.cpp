@@ -98,6 +98,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   command->add_option("--count", o->count, "Messages to send (with --duration: whichever first)");
   command->add_option("--duration", o->duration_s, "Seconds to run after the warm-up");
   command->add_option("--warmup", o->warmup_s, "Seconds whose messages are not counted");
+  command
+      ->add_option("--timeout", o->timeout_s,
+                   "Seconds a connection may wait for its connect, a reply or the server's "
+                   "close before it counts as failed; default 30")
+      ->check(CLI::Range(0.001, 86400.0));
   command->add_option("--size", o->sizes,
                       "Message size: 1024, 10k, 1m, a mix 1k,10k,100k or weighted 1k:8,100k:2; "
                       "default 1k");

@@ -19,8 +19,9 @@ struct BenchOptions {
   std::uint64_t count = 0;                    // messages; 0: until the duration ends
   double duration_s = 0;                      // 0: until `count` messages are done
   double warmup_s = 0;                        // messages finishing before this are not counted
-  std::string sizes = "1k";                   // see parse_sizes()
-  std::string messages_from;                  // directory, mbox or spool:DIR instead of sizes
+  double timeout_s = 30;      // no connect, reply or close within this: the connection has failed
+  std::string sizes = "1k";   // see parse_sizes()
+  std::string messages_from;  // directory, mbox or spool:DIR instead of sizes
   unsigned recipients = 1;
   std::string from = "bench@client.test";  // {n} message number, {c} connection
   std::string to = "rcpt-{r}@localhost";   // and {r} recipient index
