@@ -58,7 +58,7 @@ bench: build
 
 # mxringd beside Postfix smtp-sink, Postfix smtpd, Haraka (npm) and aiosmtpd under the same
 # load; the table, build/bench-compare/results.json and compare.png.
-bench-compare: build
+bench-compare: deps build
 	/usr/bin/python3 bench/e2e/compare.py
 
 # Long-running proofs kept out of `make test`: kill -9 under load at twenty points, and

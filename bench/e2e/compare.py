@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The side-by-side comparison (make bench-compare): mxringd in discard, none and fsync modes
-beside Postfix smtp-sink, Postfix smtpd, Haraka (discard and a file per message) and aiosmtpd
-(discard and a file per message), each driven with the same load, in the same run.
+beside Postfix smtp-sink, Postfix smtpd, Haraka (discard and a file per message), aiosmtpd
+(discard and a file per message), Exim and OpenSMTPD (each into its own queue), each driven
+with the same load, in the same run.
 
 Load: mxring bench (PIPELINING on, 100 connections, CPU 0) for a fixed time per run, in five
 shapes: 1 KiB, 10 KiB, 100 KiB, 1 KiB to 10 recipients, 1 KiB on a new connection per

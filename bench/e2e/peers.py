@@ -7,6 +7,9 @@ for speed as ../shared notes describe (no DNS anywhere, no rate limits, no delay
   plugin; queue/discard, or queue/test (a file per message, no fsync).
 - aiosmtpd-discard / aiosmtpd-file: Debian's aiosmtpd, discarding or writing a file per
   message (temp + rename, no fsync).
+- exim: Exim 4 receiving into its queue (`queue_only`), never delivering.
+- opensmtpd: OpenSMTPD committing to its queue, never delivering.
+  (Both unpacked from Debian's archive, not installed: unpacked_peers.py.)
 - mxring-discard / mxring-none / mxring-fsync: mxringd, one reactor; mxring-fsync-direct
   the same with --direct-io (one write in flight, by the writer, as by default).
 
@@ -19,9 +22,11 @@ import time
 
 from measure import ROOT, SERVER_CPU, mxringd_command, start, tree_cpu_seconds, wait_for_port
 from postfix_instance import PostfixInstance
+import unpacked_peers
 
 PEERS = ["smtp-sink", "postfix-smtpd", "haraka-discard", "haraka-queue", "aiosmtpd-discard",
-         "aiosmtpd-file", "mxring-discard", "mxring-none", "mxring-fsync", "mxring-fsync-direct"]
+         "aiosmtpd-file", "exim", "opensmtpd", "mxring-discard", "mxring-none", "mxring-fsync",
+         "mxring-fsync-direct"]
 HARAKA_DIR = os.path.join(ROOT, "build", "peers", "haraka")
 
 NO_RDNS_PLUGIN = """// The benchmark must not ask DNS: answer Haraka's reverse lookup locally.
@@ -99,6 +104,9 @@ def start_peer(name, port, workdir):
                         stderr=subprocess.DEVNULL)
     elif name.startswith("haraka"):
         process = _haraka(port, workdir, "queue/discard" if name == "haraka-discard" else "queue/test")
+    elif name in ("exim", "opensmtpd"):
+        process = start(unpacked_peers.command(name, port, workdir), cpu=SERVER_CPU,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif name.startswith("aiosmtpd"):
         mode = "discard" if name == "aiosmtpd-discard" else "file"
         process = start(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
