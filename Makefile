@@ -56,8 +56,8 @@ bench: build
 	/usr/bin/python3 bench/e2e/kafka_sink.py
 	/usr/bin/python3 bench/e2e/observability_cost.py
 
-# mxringd beside Postfix smtp-sink, Postfix smtpd, Haraka (npm) and aiosmtpd under the same
-# load; the table, build/bench-compare/results.json and compare.png.
+# mxringd beside Postfix smtp-sink, Postfix smtpd, Haraka (npm), aiosmtpd, Exim and OpenSMTPD
+# under the same load; the table, build/bench-compare/results.json and compare.png.
 bench-compare: deps build
 	/usr/bin/python3 bench/e2e/compare.py
 
