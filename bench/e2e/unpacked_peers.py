@@ -66,8 +66,10 @@ def unpacked(name):
     debs = os.path.join(PEERS_DIR, name, "debs")
     os.makedirs(debs, exist_ok=True)
     os.chmod(debs, 0o777)  # apt fetches as its own user when it can
-    subprocess.run(["apt-get", "download", *PACKAGES[name]], cwd=debs, check=True,
-                   capture_output=True, timeout=600)
+    fetched = subprocess.run(["apt-get", "download", *PACKAGES[name]], cwd=debs,
+                             capture_output=True, text=True, timeout=600)
+    if fetched.returncode != 0:
+        raise RuntimeError(f"apt-get download {' '.join(PACKAGES[name])}: {fetched.stderr}")
     staging = root + ".partial"
     shutil.rmtree(staging, ignore_errors=True)
     for deb in sorted(os.listdir(debs)):
