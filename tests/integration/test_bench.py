@@ -207,10 +207,12 @@ def test_the_servers_mailmax_is_honoured_by_reconnecting(mxringd):
 
 class ScriptedServer:
     """A loopback SMTP server that answers by a script: `answers` maps a command's first word
-    to its reply, or to None for silence. It records every command it reads."""
+    to its reply, or to None for silence; "." is the reply to a message's content. It records
+    every command it reads, and closes after QUIT unless told not to."""
 
-    def __init__(self, banner, answers):
+    def __init__(self, banner, answers, close_after_quit=True):
         self.banner, self.answers, self.commands = banner, answers, []
+        self.close_after_quit = close_after_quit
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.clients = []
@@ -237,8 +239,13 @@ class ScriptedServer:
                 if reply is None:
                     return connection.recv(1)
                 connection.sendall(reply)
+                if command.upper() == "DATA" and reply.startswith(b"354"):
+                    for content in lines:
+                        if content == b".\r\n":
+                            connection.sendall(self.answers["."])
+                            break
                 if command.upper() == "QUIT":
-                    return
+                    return connection.recv(1) if not self.close_after_quit else None
 
     def close(self):
         self.listener.close()
@@ -282,5 +289,22 @@ def test_one_command_at_a_time_a_refused_mail_is_reset_not_followed_by_rcpt_and_
         assert report["error_kinds"] == {"MAIL 452": 5}, report
         words = [command.split(" ")[0] for command in server.commands]
         assert words == ["EHLO"] + ["MAIL", "RSET"] * 5 + ["QUIT"], server.commands
+    finally:
+        server.close()
+
+
+def test_a_server_that_never_closes_after_quit_does_not_hold_the_run():
+    server = ScriptedServer(b"220 open.test\r\n", {
+        "EHLO": b"250 open.test\r\n", "MAIL": b"250 2.1.0 Ok\r\n", "RCPT": b"250 2.1.5 Ok\r\n",
+        "DATA": b"354 go on\r\n", ".": b"250 2.0.0 Ok: queued as A1\r\n",
+        "QUIT": b"221 2.0.0 Bye\r\n"}, close_after_quit=False)
+    try:
+        code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "1",
+                             "--count", "3", "--timeout", "1", timeout=60)
+        # Every message was acknowledged and QUIT answered: the late close is no error.
+        assert code == 0 and report["errors"] == 0, report
+        assert report["messages"] == 3
+        assert report["replies"]["221"] == 1
+        assert server.commands[-1] == "QUIT"
     finally:
         server.close()
