@@ -117,7 +117,7 @@ def chart(results, servers, path):
                    for s in ("1k", "10k", "100k")]
             f.write(f'"{server}" ' + " ".join(f"{v:.0f}" for v in row) + " " +
                     " ".join(f"{v:.1f}" for v in cpu) + "\n")
-    script = f"""set terminal png size 1400,900
+    script = f"""set terminal png size 1500,900
 set output '{path}'
 set multiplot layout 2,1 title 'SMTP receivers on one core, load by mxring bench (100 connections, PIPELINING)'
 set style data histograms
@@ -127,6 +127,7 @@ set key top right
 set logscale y
 set grid ytics
 set xtics rotate by -20
+set rmargin 12
 set ylabel 'messages/s (log)'
 plot '{data}' using 2:xtic(1) title '1 KiB', '' using 3 title '10 KiB', '' using 4 title '100 KiB'
 set ylabel 'server CPU µs per message (log)'
