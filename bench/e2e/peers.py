@@ -20,14 +20,14 @@ import signal
 import subprocess
 import time
 
-from measure import ROOT, SERVER_CPU, mxringd_command, start, tree_cpu_seconds, wait_for_port
+from measure import SERVER_CPU, mxringd_command, start, tree_cpu_seconds, wait_for_port
 from postfix_instance import PostfixInstance
 import unpacked_peers
 
 PEERS = ["smtp-sink", "postfix-smtpd", "haraka-discard", "haraka-queue", "aiosmtpd-discard",
          "aiosmtpd-file", "exim", "opensmtpd", "mxring-discard", "mxring-none", "mxring-fsync",
          "mxring-fsync-direct"]
-HARAKA_DIR = os.path.join(ROOT, "build", "peers", "haraka")
+HARAKA_DIR = os.path.join(unpacked_peers.PEERS_DIR, "haraka")
 
 NO_RDNS_PLUGIN = """// The benchmark must not ask DNS: answer Haraka's reverse lookup locally.
 exports.hook_lookup_rdns = function (next) { next(OK, 'client.bench.test') }

@@ -1,6 +1,25 @@
 """SMTP at the socket level, for tests that must send exactly the bytes they mean (pipelined,
-malformed or hostile) and read exactly what comes back."""
+malformed or hostile) and read exactly what comes back; and the other side of that, a
+loopback server of the test's own for clients under test."""
+import contextlib
 import socket
+import socketserver
+import threading
+
+
+@contextlib.contextmanager
+def threaded_server(handler):
+    """A loopback server on a free port whose connections `handler` (a
+    socketserver.StreamRequestHandler class) serves, each in a thread of its own; yields the
+    port. A handler still blocked at the end does not hold the test."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def connect(server, source="127.0.0.1", port=None, timeout=10):

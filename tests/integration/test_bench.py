@@ -4,15 +4,15 @@ dot-stuffs, speaks STARTTLS, implicit TLS, AUTH and BDAT, keeps an open-loop rat
 reports refusals as errors by kind, and a server that stops answering does not hold the run."""
 import json
 import os
-import socket
+import socketserver
 import subprocess
-import threading
 import time
 
 import pytest
 
 from certificates import make_certificate
-from conftest import MXRINGD, free_port
+from conftest import MXRINGD, free_port, listening
+from smtp_wire import threaded_server
 from spool_cli import assert_acknowledged_stored, spool, stored_ids, without_trace_header
 from spool_records import read_spool
 
@@ -54,12 +54,8 @@ def test_smtp_sink_is_driven_with_pipelining_and_new_connections(mxringd, tmp_pa
                              "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        while not listening(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
         code, report = bench("--target", f"127.0.0.1:{port}", "--connections", "20",
                              "--count", "2000", "--size", "1k,10k", "--rcpts", "3")
         assert code == 0 and report["errors"] == 0, report
@@ -205,64 +201,45 @@ def test_the_servers_mailmax_is_honoured_by_reconnecting(mxringd):
     server.stop()
 
 
-class ScriptedServer:
-    """A loopback SMTP server that answers by a script: `answers` maps a command's first word
-    to its reply, or to None for silence; "." is the reply to a message's content. It records
-    every command it reads, and closes after QUIT unless told not to."""
+def scripted(banner, answers, commands, close_after_quit=True):
+    """A handler for threaded_server that answers by a script: `answers` maps a command's
+    first word to its reply, or to None for silence; "." is the reply to a message's content.
+    It records every command it reads in `commands`, and closes after QUIT unless told not
+    to. A banner of None: silence from the start."""
 
-    def __init__(self, banner, answers, close_after_quit=True):
-        self.banner, self.answers, self.commands = banner, answers, []
-        self.close_after_quit = close_after_quit
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.clients = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.clients.append(connection)
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection):
-        with connection, connection.makefile("rb") as lines:
-            if self.banner is None:
-                return connection.recv(1)  # silent: wait for the client to give up
-            connection.sendall(self.banner)
-            for line in lines:
+    class Scripted(socketserver.StreamRequestHandler):
+        def handle(self):
+            if banner is None:
+                return self.request.recv(1)  # wait for the client to give up
+            self.wfile.write(banner)
+            for line in self.rfile:
                 command = line.decode().rstrip("\r\n")
-                self.commands.append(command)
-                reply = self.answers.get(command.split(" ")[0].upper(), b"503 5.5.1 no\r\n")
+                commands.append(command)
+                reply = answers.get(command.split(" ")[0].upper(), b"503 5.5.1 no\r\n")
                 if reply is None:
-                    return connection.recv(1)
-                connection.sendall(reply)
+                    return self.request.recv(1)
+                self.wfile.write(reply)
                 if command.upper() == "DATA" and reply.startswith(b"354"):
-                    for content in lines:
+                    for content in self.rfile:
                         if content == b".\r\n":
-                            connection.sendall(self.answers["."])
+                            self.wfile.write(answers["."])
                             break
                 if command.upper() == "QUIT":
-                    return connection.recv(1) if not self.close_after_quit else None
+                    return None if close_after_quit else self.request.recv(1)
 
-    def close(self):
-        self.listener.close()
-        for connection in self.clients:
-            connection.close()
+    return Scripted
 
 
 def test_a_server_that_stops_answering_fails_its_connections_and_the_run_still_ends():
     # A handshake lost in a full accept queue leaves the client waiting for a banner that
     # never comes; a server can also stop answering mid-session. Neither may hold the run.
-    silent = ScriptedServer(None, {})
-    mute_at_mail = ScriptedServer(b"220 mute.test\r\n",
-                                  {"EHLO": b"250-mute.test\r\n250 PIPELINING\r\n", "MAIL": None})
-    try:
+    mute_at_mail = scripted(b"220 mute.test\r\n",
+                            {"EHLO": b"250-mute.test\r\n250 PIPELINING\r\n", "MAIL": None}, [])
+    with threaded_server(scripted(None, {}, [])) as silent, \
+            threaded_server(mute_at_mail) as mute:
         started = time.monotonic()
-        code, report = bench("--target", f"127.0.0.1:{silent.port}", "--target",
-                             f"127.0.0.1:{mute_at_mail.port}", "--connections", "4",
+        code, report = bench("--target", f"127.0.0.1:{silent}", "--target",
+                             f"127.0.0.1:{mute}", "--connections", "4",
                              "--duration", "1", "--timeout", "1", timeout=60)
         assert time.monotonic() - started < 30
         assert code == 1
@@ -271,40 +248,35 @@ def test_a_server_that_stops_answering_fails_its_connections_and_the_run_still_e
         examples = " ".join(report["error_examples"])
         assert "nothing from the server for 1 s, waiting for connect_banner" in examples
         assert "waiting for mail" in examples
-    finally:
-        silent.close()
-        mute_at_mail.close()
 
 
 def test_one_command_at_a_time_a_refused_mail_is_reset_not_followed_by_rcpt_and_data():
-    server = ScriptedServer(b"220 full.test\r\n", {
+    commands = []
+    full = scripted(b"220 full.test\r\n", {
         "EHLO": b"250-full.test\r\n250 SIZE 1000000\r\n",  # no PIPELINING
         "MAIL": b"452 4.5.3 Too many messages\r\n",
         "RSET": b"250 2.0.0 Ok\r\n",
-        "QUIT": b"221 2.0.0 Bye\r\n"})
-    try:
-        code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "1",
+        "QUIT": b"221 2.0.0 Bye\r\n"}, commands)
+    with threaded_server(full) as port:
+        code, report = bench("--target", f"127.0.0.1:{port}", "--connections", "1",
                              "--count", "5", timeout=60)
-        assert code == 1
-        assert report["error_kinds"] == {"MAIL 452": 5}, report
-        words = [command.split(" ")[0] for command in server.commands]
-        assert words == ["EHLO"] + ["MAIL", "RSET"] * 5 + ["QUIT"], server.commands
-    finally:
-        server.close()
+    assert code == 1
+    assert report["error_kinds"] == {"MAIL 452": 5}, report
+    words = [command.split(" ")[0] for command in commands]
+    assert words == ["EHLO"] + ["MAIL", "RSET"] * 5 + ["QUIT"], commands
 
 
 def test_a_server_that_never_closes_after_quit_does_not_hold_the_run():
-    server = ScriptedServer(b"220 open.test\r\n", {
+    commands = []
+    open_after_quit = scripted(b"220 open.test\r\n", {
         "EHLO": b"250 open.test\r\n", "MAIL": b"250 2.1.0 Ok\r\n", "RCPT": b"250 2.1.5 Ok\r\n",
         "DATA": b"354 go on\r\n", ".": b"250 2.0.0 Ok: queued as A1\r\n",
-        "QUIT": b"221 2.0.0 Bye\r\n"}, close_after_quit=False)
-    try:
-        code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "1",
+        "QUIT": b"221 2.0.0 Bye\r\n"}, commands, close_after_quit=False)
+    with threaded_server(open_after_quit) as port:
+        code, report = bench("--target", f"127.0.0.1:{port}", "--connections", "1",
                              "--count", "3", "--timeout", "1", timeout=60)
-        # Every message was acknowledged and QUIT answered: the late close is no error.
-        assert code == 0 and report["errors"] == 0, report
-        assert report["messages"] == 3
-        assert report["replies"]["221"] == 1
-        assert server.commands[-1] == "QUIT"
-    finally:
-        server.close()
+    # Every message was acknowledged and QUIT answered: the late close is no error.
+    assert code == 0 and report["errors"] == 0, report
+    assert report["messages"] == 3
+    assert report["replies"]["221"] == 1
+    assert commands[-1] == "QUIT"

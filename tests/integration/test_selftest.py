@@ -8,12 +8,12 @@ import smtplib
 import socket
 import socketserver
 import subprocess
-import threading
 
 import pytest
 
 from certificates import make_certificate
 from conftest import MXRINGD
+from smtp_wire import threaded_server
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 
@@ -98,14 +98,8 @@ class LaxHandler(socketserver.StreamRequestHandler):
 
 @pytest.fixture
 def lax_server():
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), LaxHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with threaded_server(LaxHandler) as port:
+        yield port
 
 
 def test_a_lax_server_is_caught(lax_server):
