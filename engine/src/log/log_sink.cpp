@@ -15,6 +15,7 @@
 
 #include "mxring/engine/log.h"
 #include "thread_name.h"
+#include "written_pages.h"
 
 namespace mxring::engine {
 namespace {
@@ -35,7 +36,8 @@ struct Sink {
   bool stopping = false;
   int fd = STDERR_FILENO;
   bool own_fd = false;
-  std::vector<int> retired;  // log files replaced on reload, closed by the writer when idle
+  std::uint64_t fd_generation = 0;  // counts changes of `fd` (start, reload)
+  std::vector<int> retired;         // log files replaced on reload, closed by the writer when idle
   std::thread writer;
 
   std::atomic<Level> level{Level::info};
@@ -68,6 +70,8 @@ void writer_loop() {
   name_this_thread("log");
   auto& s = sink();
   std::string batch;
+  WrittenPages pages;
+  std::uint64_t followed_generation = 0;
   std::unique_lock lock(s.mutex);
   for (;;) {
     s.wake.wait(lock, [&] { return s.stopping || !s.queue.empty() || !s.retired.empty(); });
@@ -81,9 +85,15 @@ void writer_loop() {
     }
     batch.swap(s.queue);
     const int fd = s.fd;
+    const std::uint64_t generation = s.fd_generation;
     const bool last = s.stopping;
     lock.unlock();
+    if (generation != followed_generation) {
+      pages.follow(fd);
+      followed_generation = generation;
+    }
     write_all(fd, batch);
+    if (!last) pages.appended(batch.size());
     batch.clear();
     if (batch.capacity() > kQueueLimit) batch.shrink_to_fit();
     if (last) return;
@@ -133,6 +143,7 @@ bool start_logging(const LogOptions& options, std::string& error) {
   std::lock_guard lock(s.mutex);
   s.fd = fd;
   s.own_fd = !options.path.empty();
+  ++s.fd_generation;
   s.stopping = false;
   s.running = true;
   s.writer = std::thread(writer_loop);
@@ -156,6 +167,7 @@ bool reconfigure_logging(const LogOptions& options, std::string& error) {
   }
   s.fd = fd;
   s.own_fd = !options.path.empty();
+  ++s.fd_generation;
   return true;
 }
 

@@ -1,0 +1,54 @@
+#include "written_pages.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mxring::engine {
+namespace {
+
+std::uint64_t page_size() {
+  static const auto size = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+}  // namespace
+
+void WrittenPages::follow(int fd) {
+  struct stat st {};
+  fd_ = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fd : -1;
+  const off_t end = fd_ < 0 ? 0 : lseek(fd_, 0, SEEK_END);
+  // What the file held before is left as it is.
+  previous_end_ = dropped_to_ = end > 0 ? static_cast<std::uint64_t>(end) : 0;
+}
+
+void WrittenPages::appended(std::uint64_t length) {
+  if (fd_ < 0 || length == 0) return;
+  // O_APPEND: the offset is the file's end, this batch the `length` octets before it (another
+  // process appending to the same file only makes the advice a little off).
+  const off_t offset = lseek(fd_, 0, SEEK_CUR);
+  if (offset < 0 || static_cast<std::uint64_t>(offset) < length) return;
+  const auto end = static_cast<std::uint64_t>(offset);
+  const auto start = end - length;
+  if (start < previous_end_) previous_end_ = dropped_to_ = start;  // cut (copytruncate)
+  // The previous batch was queued for writeback one batch ago (~20 ms): waiting for it now
+  // rarely waits, and the log's writer thread is the one that may wait.
+  if (previous_end_ > dropped_to_) {
+    sync_file_range(
+        fd_, static_cast<off_t>(dropped_to_), static_cast<off_t>(previous_end_ - dropped_to_),
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    // Whole pages only: the partial page at the end is shared with this batch, and is
+    // dropped with it next time.
+    const std::uint64_t whole = previous_end_ / page_size() * page_size();
+    if (whole > dropped_to_) {
+      posix_fadvise(fd_, static_cast<off_t>(dropped_to_), static_cast<off_t>(whole - dropped_to_),
+                    POSIX_FADV_DONTNEED);
+      dropped_to_ = whole;
+    }
+  }
+  sync_file_range(fd_, static_cast<off_t>(start), static_cast<off_t>(length),
+                  SYNC_FILE_RANGE_WRITE);
+  previous_end_ = end;
+}
+
+}  // namespace mxring::engine

@@ -1,0 +1,119 @@
+// A log file's written batches leave the page cache one batch later, whole pages only; what
+// the file held before, and anything not a regular file, is left alone. Residency is read
+// with mincore(2), which does not fault pages in.
+#include "written_pages.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace mxring::engine {
+namespace {
+
+constexpr std::size_t kBatch = 64 * 1024 + 100;  // batches that end inside a page
+
+class WrittenPagesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The build directory: a disk file system, where clean pages can be dropped (tmpfs
+    // pages cannot: they are the file).
+    path_ = "written_pages_test." + std::to_string(getpid());
+    fd_ = open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_GE(fd_, 0);
+    struct statfs fs {};
+    ASSERT_EQ(fstatfs(fd_, &fs), 0);
+    if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC)
+      GTEST_SKIP() << "the build directory is in memory: its pages cannot be dropped";
+  }
+  void TearDown() override {
+    if (fd_ >= 0) close(fd_);
+    unlink(path_.c_str());
+  }
+
+  void append(WrittenPages& pages, char fill) {
+    const std::string batch(kBatch, fill);
+    ASSERT_EQ(write(fd_, batch.data(), batch.size()), static_cast<ssize_t>(batch.size()));
+    pages.appended(batch.size());
+  }
+
+  // Whether each page of the file is in the page cache.
+  std::vector<bool> resident() const {
+    const auto size = static_cast<std::size_t>(lseek(fd_, 0, SEEK_END));
+    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
+    EXPECT_NE(map, MAP_FAILED);
+    std::vector<unsigned char> in((size + page - 1) / page);
+    EXPECT_EQ(mincore(map, size, in.data()), 0);
+    munmap(map, size);
+    std::vector<bool> out;
+    for (const unsigned char c : in) out.push_back(c & 1);
+    return out;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST_F(WrittenPagesTest, DropsEachBatchOnceTheNextIsWritten) {
+  WrittenPages pages;
+  pages.follow(fd_);
+  for (const char fill : {'a', 'b', 'c', 'd'}) append(pages, fill);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const auto in = resident();
+  // Whole pages of the first three batches are gone; the last batch is still cached.
+  const std::size_t dropped_pages = 3 * kBatch / page;
+  for (std::size_t i = 0; i < dropped_pages; ++i) EXPECT_FALSE(in[i]) << "page " << i;
+  EXPECT_TRUE(in.back());
+  // Dropped, not lost: every octet reads back.
+  std::string back(4 * kBatch, '\0');
+  ASSERT_EQ(pread(fd_, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
+  for (std::size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i], "abcd"[i / kBatch]) << i;
+}
+
+TEST_F(WrittenPagesTest, LeavesWhatTheFileHeldBefore) {
+  const std::string earlier(4 * kBatch, 'x');
+  ASSERT_EQ(write(fd_, earlier.data(), earlier.size()), static_cast<ssize_t>(earlier.size()));
+  WrittenPages pages;
+  pages.follow(fd_);
+  for (const char fill : {'a', 'b', 'c'}) append(pages, fill);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const auto in = resident();
+  for (std::size_t i = 0; i < earlier.size() / page; ++i) EXPECT_TRUE(in[i]) << "page " << i;
+  EXPECT_FALSE(in[(earlier.size() + kBatch) / page]);  // inside the first batch of ours
+}
+
+TEST_F(WrittenPagesTest, FollowsAFileCutUnderIt) {
+  WrittenPages pages;
+  pages.follow(fd_);
+  for (const char fill : {'a', 'b', 'c'}) append(pages, fill);
+  ASSERT_EQ(ftruncate(fd_, 0), 0);  // logrotate's copytruncate
+  for (const char fill : {'d', 'e', 'f'}) append(pages, fill);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const auto in = resident();
+  ASSERT_EQ(in.size(), (3 * kBatch + page - 1) / page);
+  for (std::size_t i = 0; i < 2 * kBatch / page; ++i) EXPECT_FALSE(in[i]) << "page " << i;
+}
+
+TEST(WrittenPagesPipeTest, LeavesAPipeAlone) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  WrittenPages pages;
+  pages.follow(pipe_fds[1]);
+  ASSERT_EQ(write(pipe_fds[1], "line\n", 5), 5);
+  pages.appended(5);  // no file offset, nothing to drop: and the line is still there
+  char back[8] = {};
+  EXPECT_EQ(read(pipe_fds[0], back, sizeof back), 5);
+  EXPECT_STREQ(back, "line\n");
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+}
+
+}  // namespace
+}  // namespace mxring::engine
