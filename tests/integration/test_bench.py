@@ -13,7 +13,8 @@ import pytest
 from certificates import make_certificate
 from conftest import MXRINGD, free_port, listening
 from smtp_wire import threaded_server
-from spool_cli import assert_acknowledged_stored, spool, stored_ids, without_trace_header
+from spool_cli import (assert_acknowledged_stored, spool, stored_ids, stored_records,
+                       without_trace_header)
 from spool_records import read_spool
 
 MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
@@ -189,6 +190,27 @@ def test_targets_round_robin_sources_spread_and_the_warmup_is_not_counted(mxring
     clients = {json.loads(spool(tmp_path / "one", "show", queue_id).stdout)["client"]["address"]
                for queue_id in sample}
     assert clients == {"127.0.0.1", "127.0.0.3"}  # connections 0 and 2 went to this target
+
+
+def test_sender_and_recipient_patterns_name_the_message_connection_and_recipient(
+        mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "3",
+                         "--count", "30", "--rcpts", "2", "--from", "s{n}.{c}@client.test",
+                         "--to", "r{r}-{n}x{c}{r}@localhost", "--no-pipeline")
+    assert code == 0 and report["errors"] == 0, report
+    server.stop()
+    seen = set()
+    for envelope, message in stored_records(tmp_path / "spool"):
+        number = int(without_trace_header(message).split(b"\r\n")[0].split(b": ")[1])
+        sender = envelope["mail_from"]
+        assert sender.startswith(f"s{number}.") and sender.endswith("@client.test"), sender
+        connection = sender[len(f"s{number}."):-len("@client.test")]
+        assert connection in {"0", "1", "2"}, sender
+        assert [r["address"] for r in envelope["recipients"]] == [
+            f"r{r}-{number}x{connection}{r}@localhost" for r in range(2)]
+        seen.add(number)
+    assert seen == set(range(30))
 
 
 def test_the_servers_mailmax_is_honoured_by_reconnecting(mxringd):

@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "buffer_ring.h"
+#include "mxring/engine/buffer_ring.h"
 #include "ring.h"
 #include "user_data.h"
 

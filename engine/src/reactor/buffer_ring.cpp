@@ -1,5 +1,5 @@
 // Provided-buffer ring set up by hand: liburing 2.3 has no io_uring_setup_buf_ring.
-#include "buffer_ring.h"
+#include "mxring/engine/buffer_ring.h"
 
 #include <sys/mman.h>
 

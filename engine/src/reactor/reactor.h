@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "auth/auth_verifier.h"
-#include "buffer_ring.h"
 #include "connection_limiter.h"
+#include "mxring/engine/buffer_ring.h"
 #include "mxring/engine/byte_buffer.h"
 #include "mxring/engine/log.h"
 #include "mxring/engine/queue_id_generator.h"

@@ -11,14 +11,21 @@
 // options.h first
 #include <wolfssl/wolfcrypt/sha256.h>
 
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
+#include <string_view>
 
 #include "client_tls.h"
+#include "mxring/engine/buffer_ring.h"
 #include "reply_reader.h"
 
 namespace mxring::tools::bench {
@@ -61,26 +68,39 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-// {n} message number, {c} connection, {r} recipient index.
-std::string expand(const std::string& pattern, std::uint64_t n, std::uint32_t c, unsigned r) {
-  if (pattern.find('{') == std::string::npos) return pattern;
-  std::string out;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern.compare(i, 3, "{n}") == 0) {
-      out += std::to_string(n);
-      i += 2;
-    } else if (pattern.compare(i, 3, "{c}") == 0) {
-      out += std::to_string(c);
-      i += 2;
-    } else if (pattern.compare(i, 3, "{r}") == 0) {
-      out += std::to_string(r);
-      i += 2;
-    } else {
-      out += pattern[i];
+void append_number(std::string& out, std::uint64_t value) {
+  char text[24];
+  out.append(text, std::to_chars(text, text + sizeof text, value).ptr);
+}
+
+// A sender or recipient pattern: {n} message number, {c} connection, {r} recipient index.
+// Split once into literal text and placeholders, so a message costs appends, not a scan.
+class AddressPattern {
+ public:
+  explicit AddressPattern(std::string_view pattern) {
+    std::string literal;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+      const auto field = pattern.substr(i, 3);
+      if (field == "{n}" || field == "{c}" || field == "{r}") {
+        pieces_.push_back({std::move(literal), field[1]});
+        literal.clear();
+        i += 2;
+      } else {
+        literal += pattern[i];
+      }
+    }
+    pieces_.push_back({std::move(literal), '\0'});
+  }
+  void append(std::string& out, std::uint64_t n, std::uint32_t c, unsigned r) const {
+    for (const auto& [literal, field] : pieces_) {
+      out += literal;
+      if (field != '\0') append_number(out, field == 'n' ? n : field == 'c' ? c : r);
     }
   }
-  return out;
-}
+
+ private:
+  std::vector<std::pair<std::string, char>> pieces_;  // text, then the field after it ('\0': none)
+};
 
 std::string sha256_hex(std::string_view a, std::string_view b) {
   wc_Sha256 sha;
@@ -109,13 +129,42 @@ struct BenchClient::State {
   struct Transaction {
     std::uint64_t number = 0;
     const MessageTemplate* message = nullptr;
-    std::string header;           // a unique first field, sent before the message
+    char header_text[48] = {};  // a unique first field, sent before the message
+    std::uint8_t header_length = 0;
+    std::string_view header() const { return {header_text, header_length}; }
     std::int64_t started_ns = 0;  // MAIL sent, or the scheduled start with --rate
     std::int64_t mail_sent_ns = 0;
     unsigned rcpt_replies = 0, rcpts_accepted = 0;
     bool failed = false;
-    bool counted = true;             // false during the warm-up
-    std::deque<std::string> unsent;  // without PIPELINING: one command at a time
+    bool counted = true;  // false during the warm-up
+    // Without PIPELINING: the commands after the first, sent one at a time. (A vector: a
+    // deque allocates even when empty, and a transaction is made for every message.)
+    std::vector<std::string> unsent;
+    std::size_t next_unsent = 0;
+  };
+  // Replies awaited, oldest first: a vector read from `head`. It empties whenever every
+  // command sent has its reply (at each 354, with PIPELINING), and is then reused as it is.
+  class Expects {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    const Expect& front() const { return items_[head_]; }
+    void push_back(Expect expect) { items_.push_back(expect); }
+    void pop_front() {
+      if (++head_ == items_.size()) {
+        clear();
+      } else if (head_ >= 64 && 2 * head_ >= items_.size()) {  // never empties: compact
+        items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+    }
+    void clear() {
+      items_.clear();
+      head_ = 0;
+    }
+
+   private:
+    std::vector<Expect> items_;
+    std::size_t head_ = 0;
   };
   enum class Stage : std::uint8_t { closed, connecting, greeting, hello, tls, ready, quitting };
   struct Connection {
@@ -124,8 +173,8 @@ struct BenchClient::State {
     int fd = -1;
     Stage stage = Stage::closed;
     ReplyReader reader;
-    std::deque<Expect> expects;
-    std::unique_ptr<char[]> receive_buffer;
+    Expects expects;
+    bool recv_armed = false;  // a multishot receive is armed on fd
     sockaddr_storage peer{};  // the connect SQE points here until it completes
     std::string out, in_flight;
     std::size_t in_flight_offset = 0;
@@ -139,14 +188,24 @@ struct BenchClient::State {
     std::optional<Transaction> tx, next_tx;  // next_tx: pipelined behind tx's content
     std::unique_ptr<ClientTls> tls;
   };
-  static constexpr std::size_t kReceiveBuffer = 16384;
+  // Receives are multishot into buffers the kernel picks from one ring shared by every
+  // connection: a receive is armed once per connection, not once per reply.
+  static constexpr unsigned kReceiveBuffer = 4096;
+  std::optional<engine::BufferRing> receive_buffers;
 
   BenchOptions options;
   MessageSource messages;
   io_uring ring{};
   bool ring_ready = false;
   std::vector<Connection> connections;
-  std::vector<Reply> replies;  // scratch
+  std::vector<ReplyView> replies;  // scratch
+  // Replies by code (0: malformed), counted here and handed to the stats at the end.
+  std::array<std::uint64_t, 600> reply_counts{};
+  std::string scratch;  // a command being written; content being put in one TLS record
+  std::optional<AddressPattern> from_pattern, to_pattern;
+  // The time of the completion being handled: what happens in one handler goes out in one
+  // send or came in one receive, so one clock read serves it all.
+  std::int64_t now = 0;
   BenchStats* stats = nullptr;
   void* tls_context = nullptr;
   std::ofstream ack_log;
@@ -169,6 +228,7 @@ struct BenchClient::State {
   ~State() {
     for (auto& c : connections)
       if (c.fd >= 0) ::close(c.fd);
+    receive_buffers.reset();  // unregistered from the ring before the ring goes
     if (ring_ready) io_uring_queue_exit(&ring);
     ClientTls::free_context(tls_context);
   }
@@ -207,6 +267,13 @@ struct BenchClient::State {
       }
     }
     ring_ready = true;
+    // Four buffers a connection (a reply, a TLS record or two), within the ring's limits.
+    const auto buffers =
+        std::clamp<std::size_t>(std::bit_ceil(std::size_t{options.connections} * 4), 256, 32768);
+    auto made =
+        engine::BufferRing::create(&ring, 0, static_cast<unsigned>(buffers), kReceiveBuffer, error);
+    if (!made) return false;
+    receive_buffers.emplace(std::move(*made));
     if (options.starttls || options.implicit_tls) {
       tls_context = ClientTls::new_context();
       if (tls_context == nullptr) {
@@ -221,10 +288,11 @@ struct BenchClient::State {
         return false;
       }
     }
+    from_pattern.emplace(options.from);
+    to_pattern.emplace(options.to);
     connections.resize(options.connections);
     for (std::uint32_t i = 0; i < connections.size(); ++i) {
       connections[i].index = i;
-      connections[i].receive_buffer = std::make_unique<char[]>(kReceiveBuffer);
     }
     return true;
   }
@@ -236,7 +304,6 @@ struct BenchClient::State {
   // A transaction may begin now: closed loop, or a scheduled start has come (open loop).
   bool take_start(std::int64_t& scheduled) {
     if (!may_start()) return false;
-    const auto now = now_ns();
     if (options.rate <= 0) {
       scheduled = now;
       return true;
@@ -284,7 +351,7 @@ struct BenchClient::State {
     ++open;
     ++stats->connections_opened;
     c.stage = Stage::connecting;
-    c.connect_ns = c.heard_ns = now_ns();
+    c.connect_ns = c.heard_ns = now;
     c.messages = 0;
     auto* e = sqe();
     io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(&c.peer), length);
@@ -304,13 +371,14 @@ struct BenchClient::State {
     c.out.clear();
     c.in_flight.clear();
     c.sending = false;
+    c.recv_armed = false;
     c.tx.reset();
     c.next_tx.reset();
     c.tls.reset();
   }
 
   // A failed connection: counted, closed, and reopened on the next tick if work remains.
-  void fail(Connection& c, const std::string& kind, const std::string& example) {
+  void fail(Connection& c, std::string_view kind, std::string_view example) {
     stats->error(kind, example);
     close(c);
     // A server that refuses everything must not keep the run going forever.
@@ -321,15 +389,23 @@ struct BenchClient::State {
 
   // ---- sending and receiving ----
 
-  // Sends `bytes` (encrypted once TLS is up) and expects one reply of `phase` for them.
-  void queue(Connection& c, std::string_view bytes, Phase phase) {
+  // Sends `parts` (encrypted once TLS is up, as one record) and expects one reply of `phase`
+  // for them.
+  void queue(Connection& c, std::initializer_list<std::string_view> parts, Phase phase) {
     if (c.tls && c.tls->established()) {
+      std::string_view bytes = *parts.begin();
+      if (parts.size() > 1) {
+        scratch.clear();
+        for (const auto part : parts) scratch += part;
+        bytes = scratch;
+      }
       if (!c.tls->send(bytes)) return fail(c, "TLS", "TLS: " + c.tls->failure());
     } else {
-      c.out.append(bytes);
+      for (const auto part : parts) c.out.append(part);
     }
-    c.expects.push_back({phase, now_ns()});
+    c.expects.push_back({phase, now});
   }
+  void queue(Connection& c, std::string_view bytes, Phase phase) { queue(c, {bytes}, phase); }
 
   void flush(Connection& c) {
     if (c.sending || c.fd < 0) return;
@@ -350,14 +426,18 @@ struct BenchClient::State {
   }
 
   void arm_recv(Connection& c) {
+    if (c.recv_armed) return;
     auto* e = sqe();
-    io_uring_prep_recv(e, c.fd, c.receive_buffer.get(), kReceiveBuffer, 0);
+    io_uring_prep_recv_multishot(e, c.fd, nullptr, 0, 0);
+    e->flags |= IOSQE_BUFFER_SELECT;
+    e->buf_group = receive_buffers->group();
     io_uring_sqe_set_data64(e, tag(Op::recv, c));
+    c.recv_armed = true;
   }
 
   void on_connect(Connection& c, int res) {
     if (res < 0) return fail(c, "connect", std::string("connect: ") + std::strerror(-res));
-    c.heard_ns = now_ns();
+    c.heard_ns = now;
     c.stage = Stage::greeting;
     c.expects.push_back({Phase::banner, c.connect_ns});
     if (options.implicit_tls) start_tls(c);
@@ -367,7 +447,7 @@ struct BenchClient::State {
 
   void start_tls(Connection& c) {
     c.tls = std::make_unique<ClientTls>(tls_context);
-    c.tls_started_ns = now_ns();
+    c.tls_started_ns = now;
     if (c.stage != Stage::greeting) c.stage = Stage::tls;  // implicit TLS greets afterwards
     std::string ignored;
     if (!c.tls->receive({}, ignored)) return fail(c, "TLS", "TLS: " + c.tls->failure());
@@ -376,21 +456,21 @@ struct BenchClient::State {
   void on_send(Connection& c, int res) {
     c.sending = false;
     if (res < 0) return fail(c, "send", std::string("send: ") + std::strerror(-res));
-    c.heard_ns = now_ns();
+    c.heard_ns = now;
     c.in_flight_offset += static_cast<std::size_t>(res);
     if (c.in_flight_offset < c.in_flight.size()) return submit_send(c);
     c.in_flight.clear();
     flush(c);
   }
 
-  void on_recv(Connection& c, int res) {
+  void on_recv(Connection& c, int res, std::string_view bytes) {
+    if (res == -ENOBUFS) return arm_recv(c);  // every buffer was in use: armed again
     if (res == 0) {
       if (c.stage == Stage::quitting && c.expects.empty()) return finish_connection(c);
       return fail(c, "closed", "the server closed the connection");
     }
     if (res < 0) return fail(c, "recv", std::string("recv: ") + std::strerror(-res));
-    c.heard_ns = now_ns();
-    std::string_view bytes(c.receive_buffer.get(), static_cast<std::size_t>(res));
+    c.heard_ns = now;
     replies.clear();
     if (c.tls) {
       std::string& plain = tls_scratch;
@@ -425,16 +505,17 @@ struct BenchClient::State {
 
   void record(Phase phase, std::int64_t since) {
     stats->latency[static_cast<std::size_t>(phase)].record(
-        static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns() - since) / 1000));
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - since) / 1000));
   }
 
-  void on_reply(Connection& c, const Reply& reply) {
-    ++stats->replies[reply.code];
+  void on_reply(Connection& c, const ReplyView& reply) {
+    ++reply_counts[static_cast<std::size_t>(reply.code)];
     if (c.expects.empty())
-      return fail(c, "unexpected", "a reply nobody asked for: " + reply.text.substr(0, 200));
+      return fail(c, "unexpected",
+                  "a reply nobody asked for: " + std::string(reply.text.substr(0, 200)));
     const auto expect = c.expects.front();
     c.expects.pop_front();
-    const auto first_line = reply.text.substr(0, reply.text.find("\r\n"));
+    const auto first_line = reply.first_line();
     const auto what = [&](const char* name) {
       return std::string(name) + " " + std::to_string(reply.code);
     };
@@ -517,7 +598,7 @@ struct BenchClient::State {
     }
   }
 
-  void read_extensions(Connection& c, const std::string& text) {
+  void read_extensions(Connection& c, std::string_view text) {
     c.pipelining = c.chunking = c.starttls = c.size = false;
     c.size_limit = 0;
     c.mail_max = 0;
@@ -525,7 +606,7 @@ struct BenchClient::State {
     while (at < text.size()) {
       auto end = text.find("\r\n", at);
       if (end == std::string::npos) end = text.size();
-      std::string line = text.substr(at, end - at);
+      std::string line(text.substr(at, end - at));
       at = end + 2;
       if (line.size() < 4) continue;
       line = line.substr(4);
@@ -544,7 +625,7 @@ struct BenchClient::State {
     }
   }
 
-  void transaction_error(Connection& c, const std::string& kind, const std::string& line) {
+  void transaction_error(Connection& c, std::string_view kind, std::string_view line) {
     stats->error(kind, line);
     if (c.tx) c.tx->failed = true;
   }
@@ -580,29 +661,47 @@ struct BenchClient::State {
     Transaction tx;
     tx.number = started++;
     tx.message = &messages.pick(tx.number);
-    tx.header = "X-Mxring-Bench: " + std::to_string(tx.number) + "\r\n";
+    constexpr std::string_view name = "X-Mxring-Bench: ";
+    char* end = std::copy(name.begin(), name.end(), tx.header_text);
+    end = std::to_chars(end, tx.header_text + sizeof tx.header_text, tx.number).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    tx.header_length = static_cast<std::uint8_t>(end - tx.header_text);
     tx.started_ns = scheduled;
     tx.counted = scheduled >= warmup_end_ns;
     return tx;
   }
 
-  // MAIL, RCPTs and DATA (or BDAT with the content): together with PIPELINING.
-  std::vector<std::pair<std::string, Phase>> commands(const Connection& c, const Transaction& tx) {
-    std::vector<std::pair<std::string, Phase>> out;
-    const auto size = tx.header.size() + tx.message->original.size();
-    std::string mail = "MAIL FROM:<" + expand(options.from, tx.number, c.index, 0) + ">";
-    if (c.size) mail += " SIZE=" + std::to_string(size);
-    out.emplace_back(mail + "\r\n", Phase::mail);
-    for (unsigned r = 0; r < options.recipients; ++r)
-      out.emplace_back("RCPT TO:<" + expand(options.to, tx.number, c.index, r) + ">\r\n",
-                       Phase::rcpt);
-    if (use_bdat(c))
-      out.emplace_back(
-          "BDAT " + std::to_string(size) + " LAST\r\n" + tx.header + tx.message->original,
-          Phase::end_of_data);
-    else
-      out.emplace_back("DATA\r\n", Phase::data);
-    return out;
+  // MAIL, RCPTs and DATA (or BDAT with the content), each handed in turn to
+  // `put(text, phase)`; `text` lasts until the next is written.
+  template <typename Put>
+  void commands(const Connection& c, const Transaction& tx, Put&& put) {
+    const auto size = tx.header_length + tx.message->original.size();
+    scratch.assign("MAIL FROM:<");
+    from_pattern->append(scratch, tx.number, c.index, 0);
+    scratch += '>';
+    if (c.size) {
+      scratch += " SIZE=";
+      append_number(scratch, size);
+    }
+    scratch += "\r\n";
+    put(scratch, Phase::mail);
+    for (unsigned r = 0; r < options.recipients; ++r) {
+      scratch.assign("RCPT TO:<");
+      to_pattern->append(scratch, tx.number, c.index, r);
+      scratch += ">\r\n";
+      put(scratch, Phase::rcpt);
+    }
+    if (use_bdat(c)) {
+      scratch.assign("BDAT ");
+      append_number(scratch, size);
+      scratch += " LAST\r\n";
+      scratch += tx.header();
+      scratch += tx.message->original;
+      put(scratch, Phase::end_of_data);
+    } else {
+      put("DATA\r\n", Phase::data);
+    }
   }
   bool use_bdat(const Connection& c) const { return options.bdat && c.chunking; }
   bool pipelined(const Connection& c) const { return options.pipelining && c.pipelining; }
@@ -610,7 +709,7 @@ struct BenchClient::State {
   void begin_transaction(Connection& c, std::int64_t scheduled) {
     c.tx = make_transaction(scheduled);
     // RFC 1870: a message over the server's SIZE is not sent; that is an error of the run.
-    const auto size = c.tx->header.size() + c.tx->message->original.size();
+    const auto size = c.tx->header_length + c.tx->message->original.size();
     if (c.size_limit > 0 && size > c.size_limit) {
       stats->error("over SIZE", "a " + std::to_string(size) + "-octet message, SIZE " +
                                     std::to_string(c.size_limit));
@@ -619,21 +718,22 @@ struct BenchClient::State {
       stopping = true;  // every later message would be refused alike
       return say_quit(c);
     }
-    auto list = commands(c, *c.tx);
-    c.tx->mail_sent_ns = now_ns();
-    if (pipelined(c)) {
-      for (auto& [text, phase] : list) queue(c, text, phase);
-    } else {
-      queue(c, list.front().first, list.front().second);
-      for (std::size_t i = 1; i < list.size(); ++i) c.tx->unsent.push_back(list[i].first);
-    }
+    c.tx->mail_sent_ns = now;
+    bool first = true;
+    commands(c, *c.tx, [&](std::string_view text, Phase phase) {
+      if (pipelined(c) || first) {
+        queue(c, text, phase);
+      } else {
+        c.tx->unsent.emplace_back(text);
+      }
+      first = false;
+    });
   }
 
   // Without PIPELINING: the next command once the last one is answered.
   void send_unsent(Connection& c) {
-    if (!c.tx || c.tx->unsent.empty() || pipelined(c)) return;
-    auto text = std::move(c.tx->unsent.front());
-    c.tx->unsent.pop_front();
+    if (!c.tx || c.tx->next_unsent == c.tx->unsent.size() || pipelined(c)) return;
+    const auto text = std::move(c.tx->unsent[c.tx->next_unsent++]);
     Phase phase = Phase::rcpt;
     if (text.starts_with("DATA")) phase = Phase::data;
     if (text.starts_with("BDAT")) phase = Phase::end_of_data;
@@ -642,20 +742,15 @@ struct BenchClient::State {
 
   void send_content(Connection& c) {
     auto& tx = *c.tx;
-    std::string content;
-    content.reserve(tx.header.size() + tx.message->stuffed.size() + 3);
-    content += tx.header;
-    content += tx.message->stuffed;
-    content += ".\r\n";
-    queue(c, content, Phase::end_of_data);
+    queue(c, {tx.header(), tx.message->stuffed, ".\r\n"}, Phase::end_of_data);
     // RFC 2920 §3.1: the content may be followed, in the same send, by the next MAIL, RCPTs
     // and DATA: one round trip per message.
     const bool more = room_for_another(c, 1);
     std::int64_t scheduled = 0;
     if (pipelined(c) && options.chain && more && take_start(scheduled)) {
       c.next_tx = make_transaction(scheduled);
-      c.next_tx->mail_sent_ns = now_ns();
-      for (auto& [text, phase] : commands(c, *c.next_tx)) queue(c, text, phase);
+      c.next_tx->mail_sent_ns = now;
+      commands(c, *c.next_tx, [&](std::string_view text, Phase phase) { queue(c, text, phase); });
     }
   }
 
@@ -665,8 +760,8 @@ struct BenchClient::State {
     queue(c, "RSET\r\n", Phase::rset);
   }
 
-  void end_of_message(Connection& c, const Reply& reply, const Expect& expect,
-                      const std::string& first_line) {
+  void end_of_message(Connection& c, const ReplyView& reply, const Expect& expect,
+                      std::string_view first_line) {
     if (!c.tx) return fail(c, "unexpected", "an end-of-data reply without a message");
     auto& tx = *c.tx;
     const bool ok = reply.code / 100 == 2;
@@ -674,8 +769,7 @@ struct BenchClient::State {
       transaction_error(c, (use_bdat(c) ? "BDAT " : "end of data ") + std::to_string(reply.code),
                         first_line);
     if (ok && !tx.failed) {
-      const auto now = now_ns();
-      const auto bytes = tx.header.size() + tx.message->original.size();
+      const auto bytes = tx.header_length + tx.message->original.size();
       progress_messages += 1;
       progress_bytes += bytes;
       failures_in_a_row = 0;
@@ -691,7 +785,7 @@ struct BenchClient::State {
         auto id = first_line.substr(first_line.rfind(' ') + 1);
         if (const auto as = first_line.find(" as "); as != std::string::npos)
           id = first_line.substr(as + 4, first_line.find(' ', as + 4) - (as + 4));
-        ack_log << id << ' ' << sha256_hex(tx.header, tx.message->original) << '\n';
+        ack_log << id << ' ' << sha256_hex(tx.header(), tx.message->original) << '\n';
       }
     }
     ++c.messages;
@@ -722,7 +816,7 @@ struct BenchClient::State {
   // that never comes), a reply that never comes, a close after QUIT that never comes. Checked
   // once a second; the oldest unanswered command's age counts from when it was queued or from
   // the last bytes that moved, whichever is later.
-  void fail_silent_connections(std::int64_t now) {
+  void fail_silent_connections() {
     if (now - last_timeout_scan_ns < 1'000'000'000) return;
     last_timeout_scan_ns = now;
     const auto limit = static_cast<std::int64_t>(options.timeout_s * 1e9);
@@ -750,8 +844,7 @@ struct BenchClient::State {
   }
 
   void on_tick() {
-    const auto now = now_ns();
-    fail_silent_connections(now);
+    fail_silent_connections();
     if (!window_open && now >= warmup_end_ns) {
       window_open = true;
       window_cpu = cpu_seconds();
@@ -806,8 +899,25 @@ struct BenchClient::State {
   bool finished() const { return open == 0 && reconnect.empty() && (stopping || !may_start()); }
 
   void dispatch(const io_uring_cqe& cqe) {
+    now = now_ns();
     const auto op = static_cast<Op>(cqe.user_data >> 56);
     if (op == Op::timer) return on_tick();
+    // A buffer the kernel filled goes back to it, whatever became of its connection.
+    std::optional<std::uint16_t> buffer;
+    std::string_view bytes;
+    if (op == Op::recv && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
+      buffer = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+      const auto received =
+          receive_buffers->received(*buffer, static_cast<std::size_t>(std::max(cqe.res, 0)));
+      bytes = {received.data(), received.size()};
+    }
+    struct Recycle {
+      std::optional<std::uint16_t> id;
+      engine::BufferRing& ring;
+      ~Recycle() {
+        if (id) ring.recycle(*id);
+      }
+    } recycle{buffer, *receive_buffers};
     const auto index = static_cast<std::uint32_t>(cqe.user_data);
     const auto generation = static_cast<std::uint32_t>(cqe.user_data >> 32) & 0xffffff;
     if (index >= connections.size()) return;
@@ -818,7 +928,8 @@ struct BenchClient::State {
         on_connect(c, cqe.res);
         break;
       case Op::recv:
-        on_recv(c, cqe.res);
+        if ((cqe.flags & IORING_CQE_F_MORE) == 0) c.recv_armed = false;
+        on_recv(c, cqe.res, bytes);
         break;
       case Op::send:
         on_send(c, cqe.res);
@@ -830,7 +941,7 @@ struct BenchClient::State {
   }
 
   void run() {
-    start_ns = now_ns();
+    start_ns = now = now_ns();
     warmup_end_ns = start_ns + static_cast<std::int64_t>(options.warmup_s * 1e9);
     end_ns = warmup_end_ns + static_cast<std::int64_t>(options.duration_s * 1e9);
     if (options.rate > 0) {
@@ -853,9 +964,12 @@ struct BenchClient::State {
         ++seen;
       }
       io_uring_cq_advance(&ring, seen);
+      receive_buffers->publish();
     }
     if (options.progress) std::fprintf(stderr, "\n");
     stats->client_cpu_s = cpu_seconds() - window_cpu;
+    for (std::size_t code = 0; code < reply_counts.size(); ++code)
+      if (reply_counts[code] != 0) stats->replies[static_cast<int>(code)] = reply_counts[code];
     const auto end = last_done_ns > window_ns ? last_done_ns : now_ns();
     stats->elapsed_s = static_cast<double>(end - window_ns) / 1e9;
   }

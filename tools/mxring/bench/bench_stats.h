@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "latency_histogram.h"
@@ -41,10 +42,10 @@ struct BenchStats {
   double client_cpu_s = 0;
   std::uint64_t connections_opened = 0;
 
-  void error(const std::string& kind, const std::string& example) {
+  void error(std::string_view kind, std::string_view example) {
     ++errors;
-    ++error_kinds[kind];
-    if (error_examples.size() < 10) error_examples.push_back(example);
+    ++error_kinds[std::string(kind)];
+    if (error_examples.size() < 10) error_examples.emplace_back(example);
   }
 };
 
