@@ -6,8 +6,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -417,6 +420,46 @@ TEST_F(SpoolWriterTest, DirectIoRecoveryStopsAtAnUnwrittenBatch) {
   std::vector<std::string> want;
   for (int i = 0; i < 15; ++i) want.push_back("Q" + std::to_string(i));
   EXPECT_EQ(stored_queue_ids(), want);
+}
+
+// A buffered fsync writer keeps the last 16 MiB it synced in the page cache (for the readers
+// that follow the spool) and lets the pages behind them go, so new records reuse pages
+// instead of taking fresh memory; every record still reads back.
+TEST_F(SpoolWriterTest, SyncedPagesFarBehindTheNewestRecordLeaveThePageCache) {
+  struct statfs fs {};
+  ASSERT_EQ(statfs(dir_.parent_path().c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) {  // tmpfs pages are the file: the build tree's disk instead
+    dir_ = std::filesystem::current_path() / dir_.filename();
+    std::filesystem::remove_all(dir_);
+  }
+  const auto o = options(64u << 20);
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  constexpr int kMessages = 400;  // 64 KiB each: 25 MiB and their headers
+  for (int i = 0; i < kMessages; i += 8)
+    for (const auto& c : store(i, 8, 64 << 10)) ASSERT_EQ(c.result, StorageResult::stored);
+  const auto segment = SpoolReader(dir_.string()).segments().at(0);
+  const auto end = read_commit_point(o.directory)->offset;
+  ASSERT_GT(end, 25u << 20);
+  const int fd = ::open(segment.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  void* map = mmap(nullptr, end, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((end + page - 1) / page);
+  ASSERT_EQ(mincore(map, end, resident.data()), 0);
+  munmap(map, end);
+  close(fd);
+  const auto cached = [&](std::uint64_t from, std::uint64_t to) {
+    std::size_t n = 0;
+    for (auto i = from / page; i < to / page; ++i) n += resident[i] & 1;
+    return n;
+  };
+  EXPECT_EQ(cached(0, 4u << 20), 0u) << "the oldest synced pages are still cached";
+  EXPECT_EQ(cached(end - (8u << 20), end), (8u << 20) / page) << "the newest are not";
+  writer.stop();
+  EXPECT_EQ(stored_queue_ids().size(), static_cast<std::size_t>(kMessages));
 }
 
 // The maildir sink: every message a file in new/ (Return-Path, then the content exactly),

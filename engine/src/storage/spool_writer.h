@@ -101,6 +101,7 @@ class SpoolWriter {
   void start_sync();
   int collect_syncs();
   void retire_durable();
+  void release_cached_pages();
   void abandon_unanswered(int error);
   void finish_segment();
   bool rotate();
@@ -127,6 +128,7 @@ class SpoolWriter {
   std::uint64_t sequence_ = 0;
   std::uint64_t offset_ = 0;
   std::uint64_t committed_end_ = 0;  // offset after the last answered batch
+  std::uint64_t uncached_to_ = 0;    // synced pages before this offset left the page cache
   std::int64_t segment_opened_s_ = 0;
   std::unique_ptr<SyncPipeline> syncs_;  // spool segments only
   std::deque<WrittenBatch> unanswered_;  // in the order written, all in the current segment
