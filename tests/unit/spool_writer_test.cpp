@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <linux/magic.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include "mxring/engine/spool_format.h"
 #include "mxring/engine/spool_reader.h"
 #include "mxring/engine/spool_stream.h"
+#include "page_residency.h"
 #include "spool_writer_fixture.h"
 #include "storage/commit_marker.h"
 
@@ -444,16 +444,12 @@ TEST_F(SpoolWriterTest, SyncedPagesFarBehindTheNewestRecordLeaveThePageCache) {
   ASSERT_GT(end, 25u << 20);
   const int fd = ::open(segment.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  void* map = mmap(nullptr, end, PROT_READ, MAP_SHARED, fd, 0);
-  ASSERT_NE(map, MAP_FAILED);
-  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> resident((end + page - 1) / page);
-  ASSERT_EQ(mincore(map, end, resident.data()), 0);
-  munmap(map, end);
+  const auto resident = resident_pages(fd, end);
   close(fd);
+  const auto page = page_size();
   const auto cached = [&](std::uint64_t from, std::uint64_t to) {
     std::size_t n = 0;
-    for (auto i = from / page; i < to / page; ++i) n += resident[i] & 1;
+    for (auto i = from / page; i < to / page; ++i) n += resident[i];
     return n;
   };
   EXPECT_EQ(cached(0, 4u << 20), 0u) << "the oldest synced pages are still cached";

@@ -6,13 +6,14 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/magic.h>
-#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "page_residency.h"
 
 namespace mxring::engine {
 namespace {
@@ -43,18 +44,8 @@ class WrittenPagesTest : public ::testing::Test {
     pages.appended(batch.size());
   }
 
-  // Whether each page of the file is in the page cache.
   std::vector<bool> resident() const {
-    const auto size = static_cast<std::size_t>(lseek(fd_, 0, SEEK_END));
-    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
-    EXPECT_NE(map, MAP_FAILED);
-    std::vector<unsigned char> in((size + page - 1) / page);
-    EXPECT_EQ(mincore(map, size, in.data()), 0);
-    munmap(map, size);
-    std::vector<bool> out;
-    for (const unsigned char c : in) out.push_back(c & 1);
-    return out;
+    return resident_pages(fd_, static_cast<std::size_t>(lseek(fd_, 0, SEEK_END)));
   }
 
   std::string path_;
@@ -65,7 +56,7 @@ TEST_F(WrittenPagesTest, DropsEachBatchOnceTheNextIsWritten) {
   WrittenPages pages;
   pages.follow(fd_);
   for (const char fill : {'a', 'b', 'c', 'd'}) append(pages, fill);
-  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const auto page = page_size();
   const auto in = resident();
   // Whole pages of the first three batches are gone; the last batch is still cached.
   const std::size_t dropped_pages = 3 * kBatch / page;
@@ -83,7 +74,7 @@ TEST_F(WrittenPagesTest, LeavesWhatTheFileHeldBefore) {
   WrittenPages pages;
   pages.follow(fd_);
   for (const char fill : {'a', 'b', 'c'}) append(pages, fill);
-  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const auto page = page_size();
   const auto in = resident();
   for (std::size_t i = 0; i < earlier.size() / page; ++i) EXPECT_TRUE(in[i]) << "page " << i;
   EXPECT_FALSE(in[(earlier.size() + kBatch) / page]);  // inside the first batch of ours
@@ -95,7 +86,7 @@ TEST_F(WrittenPagesTest, FollowsAFileCutUnderIt) {
   for (const char fill : {'a', 'b', 'c'}) append(pages, fill);
   ASSERT_EQ(ftruncate(fd_, 0), 0);  // logrotate's copytruncate
   for (const char fill : {'d', 'e', 'f'}) append(pages, fill);
-  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const auto page = page_size();
   const auto in = resident();
   ASSERT_EQ(in.size(), (3 * kBatch + page - 1) / page);
   for (std::size_t i = 0; i < 2 * kBatch / page; ++i) EXPECT_FALSE(in[i]) << "page " << i;

@@ -4,15 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "page_cache.h"
+
 namespace mxring::engine {
-namespace {
-
-std::uint64_t page_size() {
-  static const auto size = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-  return size;
-}
-
-}  // namespace
 
 void WrittenPages::follow(int fd) {
   struct stat st {};
@@ -39,12 +33,7 @@ void WrittenPages::appended(std::uint64_t length) {
         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
     // Whole pages only: the partial page at the end is shared with this batch, and is
     // dropped with it next time.
-    const std::uint64_t whole = previous_end_ / page_size() * page_size();
-    if (whole > dropped_to_) {
-      posix_fadvise(fd_, static_cast<off_t>(dropped_to_), static_cast<off_t>(whole - dropped_to_),
-                    POSIX_FADV_DONTNEED);
-      dropped_to_ = whole;
-    }
+    dropped_to_ = drop_cached_pages(fd_, dropped_to_, previous_end_);
   }
   sync_file_range(fd_, static_cast<off_t>(start), static_cast<off_t>(length),
                   SYNC_FILE_RANGE_WRITE);

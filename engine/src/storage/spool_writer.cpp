@@ -19,6 +19,7 @@
 #include "mxring/engine/log.h"
 #include "mxring/engine/spool_format.h"
 #include "mxring/engine/spool_retention.h"
+#include "page_cache.h"
 #include "sync_directory.h"
 #include "thread_name.h"
 
@@ -620,12 +621,9 @@ void SpoolWriter::retire_durable() {
 // none leaves its dirty pages to the kernel's writeback; direct I/O has no cached pages.
 void SpoolWriter::release_cached_pages() {
   if (options_.direct_io || synced_through_ == 0 || committed_end_ <= kCachedTail) return;
-  const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-  const std::uint64_t to = (committed_end_ - kCachedTail) / page * page;
+  const std::uint64_t to = committed_end_ - kCachedTail;
   if (to < uncached_to_ + kCachedTail / 4) return;  // a few calls a segment, not one a batch
-  posix_fadvise(fd_, static_cast<off_t>(uncached_to_), static_cast<off_t>(to - uncached_to_),
-                POSIX_FADV_DONTNEED);
-  uncached_to_ = to;
+  uncached_to_ = drop_cached_pages(fd_, uncached_to_, to);
 }
 
 // A sync failed: nothing written since the last answered batch is acknowledged, because
