@@ -1,5 +1,5 @@
-// A log file's written batches leave the page cache one batch later, whole pages only; what
-// the file held before, and anything not a regular file, is left alone. Residency is read
+// A log file's written pages leave the page cache a step later, whole pages only; what the
+// file held before, and anything not a regular file, is left alone. Residency is read
 // with mincore(2), which does not fault pages in.
 #include "written_pages.h"
 
@@ -19,6 +19,8 @@ namespace mxring::engine {
 namespace {
 
 constexpr std::size_t kBatch = 64 * 1024 + 100;  // batches that end inside a page
+// Most tests step a batch at a time: each batch is dropped once the next is written.
+constexpr std::uint64_t kBatchStep = kBatch;
 
 class WrittenPagesTest : public ::testing::Test {
  protected:
@@ -53,7 +55,7 @@ class WrittenPagesTest : public ::testing::Test {
 };
 
 TEST_F(WrittenPagesTest, DropsEachBatchOnceTheNextIsWritten) {
-  WrittenPages pages;
+  WrittenPages pages(kBatchStep);
   pages.follow(fd_);
   for (const char fill : {'a', 'b', 'c', 'd'}) append(pages, fill);
   const auto page = page_size();
@@ -68,10 +70,25 @@ TEST_F(WrittenPagesTest, DropsEachBatchOnceTheNextIsWritten) {
   for (std::size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i], "abcd"[i / kBatch]) << i;
 }
 
+TEST_F(WrittenPagesTest, WaitsForAWholeStep) {
+  // Three batches make a step: the first step is dropped once the second is complete.
+  WrittenPages pages(3 * kBatch);
+  pages.follow(fd_);
+  for (const char fill : {'a', 'b', 'c', 'd', 'e'}) append(pages, fill);
+  const auto page = page_size();
+  auto in = resident();
+  for (std::size_t i = 0; i < 5 * kBatch / page; ++i) EXPECT_TRUE(in[i]) << "page " << i;
+  append(pages, 'f');
+  in = resident();
+  for (std::size_t i = 0; i < 3 * kBatch / page; ++i) EXPECT_FALSE(in[i]) << "page " << i;
+  for (std::size_t i = 3 * kBatch / page + 1; i < in.size(); ++i)
+    EXPECT_TRUE(in[i]) << "page " << i;
+}
+
 TEST_F(WrittenPagesTest, LeavesWhatTheFileHeldBefore) {
   const std::string earlier(4 * kBatch, 'x');
   ASSERT_EQ(write(fd_, earlier.data(), earlier.size()), static_cast<ssize_t>(earlier.size()));
-  WrittenPages pages;
+  WrittenPages pages(kBatchStep);
   pages.follow(fd_);
   for (const char fill : {'a', 'b', 'c'}) append(pages, fill);
   const auto page = page_size();
@@ -81,7 +98,7 @@ TEST_F(WrittenPagesTest, LeavesWhatTheFileHeldBefore) {
 }
 
 TEST_F(WrittenPagesTest, FollowsAFileCutUnderIt) {
-  WrittenPages pages;
+  WrittenPages pages(kBatchStep);
   pages.follow(fd_);
   for (const char fill : {'a', 'b', 'c'}) append(pages, fill);
   ASSERT_EQ(ftruncate(fd_, 0), 0);  // logrotate's copytruncate
@@ -95,7 +112,7 @@ TEST_F(WrittenPagesTest, FollowsAFileCutUnderIt) {
 TEST(WrittenPagesPipeTest, LeavesAPipeAlone) {
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);
-  WrittenPages pages;
+  WrittenPages pages(1);
   pages.follow(pipe_fds[1]);
   ASSERT_EQ(write(pipe_fds[1], "line\n", 5), 5);
   pages.appended(5);  // no file offset, nothing to drop: and the line is still there
