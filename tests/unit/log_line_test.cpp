@@ -86,5 +86,19 @@ TEST(LogLineTest, TimestampsAreRfc3339WithMicroseconds) {
   EXPECT_EQ(out[26], 'Z');
 }
 
+TEST(LogLineTest, TimestampsGiveEveryDigitOfTheMicrosecond) {
+  constexpr std::int64_t kMidnight = 1795824000ll * 1'000'000;  // 2026-11-28T00:00:00Z
+  for (const auto& [us, text] : {std::pair<std::int64_t, std::string>{0, "000000"},
+                                 {42, "000042"},
+                                 {120034, "120034"},
+                                 {999999, "999999"},
+                                 {3'000'001, "000001"}}) {
+    std::string out;
+    LogLine(out, LogFormat::text, Level::info, "x", kMidnight + us);
+    const auto second = us >= 1'000'000 ? "03" : "00";
+    EXPECT_EQ(out.substr(0, 27), "2026-11-28T00:00:" + std::string(second) + "." + text + "Z");
+  }
+}
+
 }  // namespace
 }  // namespace mxring::engine

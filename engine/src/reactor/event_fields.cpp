@@ -1,6 +1,8 @@
 #include "event_fields.h"
 
 #include <algorithm>
+#include <array>
+#include <string>
 
 namespace mxring::engine {
 
@@ -66,10 +68,22 @@ void transaction_fields(LogLine& line, const Session& session, const Envelope& e
 
 void transaction_outcome(LogLine& line, StorageResult result, std::int64_t store_us) {
   const bool stored = result == StorageResult::stored;
-  const unsigned code = result == StorageResult::disk_full ? 452 : stored ? 250 : 451;
-  line.number("code", code)
-      .text("result", stored ? "stored" : "storage_failed")
-      .number("store_us", static_cast<std::uint64_t>(store_us));
+  if (stored) {
+    // Nearly every line's outcome: its fields written once per format, then copied.
+    static const std::array<std::string, 2> kStored = [] {
+      std::array<std::string, 2> written;
+      for (const auto format : {LogFormat::text, LogFormat::json})
+        LogLine::fragment(written[static_cast<std::size_t>(format)], format)
+            .number("code", 250)
+            .text("result", "stored");
+      return written;
+    }();
+    line.fields(kStored[static_cast<std::size_t>(line.format())]);
+  } else {
+    line.number("code", result == StorageResult::disk_full ? 452 : 451)
+        .text("result", "storage_failed");
+  }
+  line.number("store_us", static_cast<std::uint64_t>(store_us));
 }
 
 }  // namespace mxring::engine

@@ -63,6 +63,8 @@ class LogLine {
   LogLine& fields(std::string_view written);
   void end();
 
+  LogFormat format() const { return format_; }
+
  private:
   LogLine(std::string& out, LogFormat format);
   // At least `n` writable octets at the cursor. Inline: every field asks, and it is
