@@ -3,7 +3,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -13,6 +15,14 @@ namespace mxring::engine {
 
 inline std::size_t page_size() {
   return static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Whether `path` lies on a file system held in memory (tmpfs, ramfs), whose pages are the
+// files themselves and cannot be dropped.
+inline bool in_memory_file_system(const char* path) {
+  struct statfs fs {};
+  EXPECT_EQ(statfs(path, &fs), 0) << path;
+  return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
 }
 
 // One flag per page of the file's first `length` octets.

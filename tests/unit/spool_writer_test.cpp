@@ -6,10 +6,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/magic.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -426,9 +424,7 @@ TEST_F(SpoolWriterTest, DirectIoRecoveryStopsAtAnUnwrittenBatch) {
 // that follow the spool) and lets the pages behind them go, so new records reuse pages
 // instead of taking fresh memory; every record still reads back.
 TEST_F(SpoolWriterTest, SyncedPagesFarBehindTheNewestRecordLeaveThePageCache) {
-  struct statfs fs {};
-  ASSERT_EQ(statfs(dir_.parent_path().c_str(), &fs), 0);
-  if (fs.f_type == TMPFS_MAGIC) {  // tmpfs pages are the file: the build tree's disk instead
+  if (in_memory_file_system(dir_.parent_path().c_str())) {  // the build tree's disk instead
     dir_ = std::filesystem::current_path() / dir_.filename();
     std::filesystem::remove_all(dir_);
   }
