@@ -187,8 +187,9 @@ def test_command_lines_over_the_cap(attack):
         read_reply(s)
         ehlo(s)
         s.sendall(b"MAIL FROM:<a@client.test> " + b"X-PARAM=" + b"y" * 2000 + b"\r\n"
-                  b"RCPT TO:<" + b"r" * 4000 + b"@localhost>\r\nNOOP\r\n")
-        assert read_replies(s, 3) == ["500 5.5.2 Line too long\r\n"] * 2 + ["250 2.0.0 Ok\r\n"]
+                  b"RCPT TO:<" + b"r" * 4000 + b"@localhost>\r\n"
+                  b"XYZZY " + b"z" * 600 + b"\r\nNOOP\r\n")  # too long whatever the verb
+        assert read_replies(s, 4) == ["500 5.5.2 Line too long\r\n"] * 3 + ["250 2.0.0 Ok\r\n"]
 
 
 def test_random_binary_garbage_ends_in_421_after_too_many_errors(attack):

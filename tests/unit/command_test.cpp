@@ -281,6 +281,10 @@ TEST_P(Command, LineLengthCapWithParameterAllowance) {
   const std::string noop_over = "NOOP " + std::string(506, 'x');
   EXPECT_EQ(error_of(noop_ok), CommandError::none);
   EXPECT_EQ(error_of(noop_over), CommandError::line_too_long);
+  // The cap holds whatever the verb: an unknown command is too long before it is unknown.
+  EXPECT_EQ(error_of("XYZZY" + std::string(506, 'x')), CommandError::line_too_long);
+  EXPECT_EQ(error_of("XYZZY" + std::string(505, 'x')), CommandError::unrecognized);
+  EXPECT_EQ(error_of("MAILX" + std::string(506, 'x')), CommandError::line_too_long);
   // MAIL may exceed 512 by its parameters' allowance, not beyond.
   const std::string mail =
       "MAIL FROM:<a@b.example> ENVID=" + std::string(100, 'e') + " AUTH=" + std::string(480, 'u');
