@@ -3,9 +3,11 @@ transaction with the fields operators search by; failures always logged, success
 request; a level switch; text for terminals; a log file reopened on SIGHUP after rotation."""
 import json
 import os
+import shutil
 import signal
 import smtplib
 import socket
+import subprocess
 import time
 
 import pytest
@@ -148,3 +150,52 @@ def test_log_file_is_reopened_on_sighup_after_rotation(mxringd, tmp_path):
     assert rotated.count('"event":"transaction"') == 1
     assert server.stop() == 0
     assert '"message":"stopped"' in path.read_text()
+
+
+def transaction_lines(path, count, timeout=10):
+    """The transaction lines of a log file once there are `count` (its lines must be JSON)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data = path.read_bytes()
+        found = [e for e in map(json.loads, data.splitlines()) if e["event"] == "transaction"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return data, found
+        time.sleep(0.05)
+
+
+def test_a_log_file_cut_by_copytruncate_goes_on_from_its_start(mxringd, tmp_path):
+    """logrotate's copytruncate copies the file and cuts it to nothing behind mxringd, which
+    goes on at the new end: no hole of zeros where the old lines were, none written twice."""
+    path = tmp_path / "mxringd.log"
+    server = mxringd("--log-file", str(path))
+    send(server, 1)
+    _, before = transaction_lines(path, 1)
+    assert len(before) == 1
+    shutil.copy(path, tmp_path / "mxringd.log.1")
+    os.truncate(path, 0)
+    send(server, 2)
+    data, after = transaction_lines(path, 2)
+    assert b"\0" not in data
+    assert len(after) == 2 and before[0]["queue_id"] not in {e["queue_id"] for e in after}
+    assert server.stop() == 0
+    assert '"message":"stopped"' in path.read_text()
+
+
+def test_every_message_of_a_burst_has_its_one_line(mxringd, tmp_path):
+    """Megabytes of lines (the log file is written a megabyte at a time): after a clean stop,
+    each message smtp-source delivered has exactly one transaction line, whole."""
+    path = tmp_path / "mxringd.log"
+    server = mxringd("--log-file", str(path))
+    result = subprocess.run(
+        ["smtp-source", "-s", "20", "-m", "10000", "-l", "512", "-f", "alice@client.test",
+         "-t", "bob@localhost", f"{server.host}:{server.port}"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Written without a stop: once the load ends, nothing stays held back from readers.
+    _, found = transaction_lines(path, 10000)
+    assert len(found) == 10000
+    assert server.stop() == 0
+    _, found = transaction_lines(path, 10000, timeout=0)
+    assert len(found) == 10000 == server.messages_accepted()
+    assert len({e["queue_id"] for e in found}) == 10000
+    assert path.stat().st_size > 3 << 20

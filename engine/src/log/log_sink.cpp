@@ -2,6 +2,7 @@
 // held only for a memcpy (reactors only try it); the writer swaps the queue out and writes
 // it with no lock held, so a slow disk or a full pipe stalls the writer, never a producer.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,9 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "log_appender.h"
 #include "mxring/engine/log.h"
 #include "thread_name.h"
-#include "written_pages.h"
 
 namespace mxring::engine {
 namespace {
@@ -33,16 +34,21 @@ constexpr auto kWriterPause = std::chrono::milliseconds(20);
 // 20 ms of lines is half a megabyte).
 constexpr std::size_t kWriteBatch = 256u << 10;
 
+struct LogFile {
+  int fd = STDERR_FILENO;  // appends
+  int direct_fd = -1;      // the same file for direct I/O (LogAppender), or -1
+};
+
 struct Sink {
   std::mutex mutex;
   std::condition_variable wake;
   std::string queue;
   bool running = false;
   bool stopping = false;
-  int fd = STDERR_FILENO;
-  bool own_fd = false;
-  std::uint64_t fd_generation = 0;  // counts changes of `fd` (start, reload)
-  std::vector<int> retired;         // log files replaced on reload, closed by the writer when idle
+  LogFile file;
+  bool own_file = false;            // a file opened here (else stderr)
+  std::uint64_t fd_generation = 0;  // counts changes of `file` (start, reload)
+  std::vector<LogFile> retired;     // log files replaced on reload, closed by the writer when idle
   std::thread writer;
 
   std::atomic<Level> level{Level::info};
@@ -56,13 +62,25 @@ Sink& sink() {
   return instance;
 }
 
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // nowhere to complain to; the lines are lost
-    bytes.remove_prefix(static_cast<std::size_t>(n));
+// The file, opened to append, and for a regular file a second time for direct I/O (when the
+// file system takes it and the file can be read: LogAppender re-reads its last block).
+bool open_log_file(const std::string& path, LogFile& file, std::string& error) {
+  file.fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (file.fd < 0) {
+    error = "cannot open log file " + path + ": " + std::strerror(errno);
+    return false;
   }
+  struct stat st {};
+  file.direct_fd = fstat(file.fd, &st) == 0 && S_ISREG(st.st_mode)
+                       ? ::open(path.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC)
+                       : -1;
+  return true;
+}
+
+void close_log_file(LogFile& file) {
+  if (file.direct_fd >= 0) ::close(file.direct_fd);
+  ::close(file.fd);
+  file = LogFile{};
 }
 
 std::size_t count_lines(std::string_view bytes) {
@@ -75,28 +93,39 @@ void writer_loop() {
   name_this_thread("log");
   auto& s = sink();
   std::string batch;
-  WrittenPages pages;
+  LogAppender appender;
   std::uint64_t followed_generation = 0;
   std::unique_lock lock(s.mutex);
   for (;;) {
-    s.wake.wait(lock, [&] { return s.stopping || !s.queue.empty() || !s.retired.empty(); });
+    const auto work = [&] { return s.stopping || !s.queue.empty() || !s.retired.empty(); };
+    if (!appender.holding()) {
+      s.wake.wait(lock, work);
+    } else if (!s.wake.wait_for(lock, kWriterPause, work)) {
+      // The last batch filled and nothing came after it: what the appender held goes out.
+      lock.unlock();
+      appender.settle();
+      lock.lock();
+      continue;
+    }
     // Not writing now, so no batch can be in flight to a file replaced on reload.
-    for (const int fd : s.retired) ::close(fd);
+    for (auto& file : s.retired) close_log_file(file);
     s.retired.clear();
     if (!s.stopping)
       s.wake.wait_for(lock, kWriterPause,
                       [&] { return s.stopping || s.queue.size() >= kWriteBatch; });
     batch.swap(s.queue);
-    const int fd = s.fd;
+    const LogFile file = s.file;
     const std::uint64_t generation = s.fd_generation;
     const bool last = s.stopping;
     lock.unlock();
     if (generation != followed_generation) {
-      pages.follow(fd);
+      appender.follow(file.fd, file.direct_fd);
       followed_generation = generation;
     }
-    write_all(fd, batch);
-    if (!last) pages.appended(batch.size());
+    appender.append(batch);
+    // A batch the pause collected, not one that filled: the queue is quiet, so nothing is
+    // held back from the file's readers.
+    if (last || batch.size() < kWriteBatch) appender.settle();
     batch.clear();
     if (batch.capacity() > kQueueLimit) batch.shrink_to_fit();
     if (last) return;
@@ -124,12 +153,6 @@ bool enqueue_buffer_locked(Sink& s, std::string& buffer) {
   return true;
 }
 
-int open_log_file(const std::string& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) error = "cannot open log file " + path + ": " + std::strerror(errno);
-  return fd;
-}
-
 void apply_settings(Sink& s, const LogOptions& options) {
   s.level.store(options.level, std::memory_order_relaxed);
   s.format.store(options.format, std::memory_order_relaxed);
@@ -140,12 +163,12 @@ void apply_settings(Sink& s, const LogOptions& options) {
 
 bool start_logging(const LogOptions& options, std::string& error) {
   auto& s = sink();
-  int fd = STDERR_FILENO;
-  if (!options.path.empty() && (fd = open_log_file(options.path, error)) < 0) return false;
+  LogFile file;
+  if (!options.path.empty() && !open_log_file(options.path, file, error)) return false;
   apply_settings(s, options);
   std::lock_guard lock(s.mutex);
-  s.fd = fd;
-  s.own_fd = !options.path.empty();
+  s.file = file;
+  s.own_file = !options.path.empty();
   ++s.fd_generation;
   s.stopping = false;
   s.running = true;
@@ -156,20 +179,20 @@ bool start_logging(const LogOptions& options, std::string& error) {
 bool reconfigure_logging(const LogOptions& options, std::string& error) {
   auto& s = sink();
   apply_settings(s, options);
-  int fd = STDERR_FILENO;
-  if (!options.path.empty() && (fd = open_log_file(options.path, error)) < 0) return false;
+  LogFile file;
+  if (!options.path.empty() && !open_log_file(options.path, file, error)) return false;
   std::lock_guard lock(s.mutex);
   // The writer may be writing a batch to the old file now: it closes it once it is not.
-  if (s.own_fd) {
+  if (s.own_file) {
     if (s.running) {
-      s.retired.push_back(s.fd);
+      s.retired.push_back(s.file);
       s.wake.notify_one();
     } else {
-      ::close(s.fd);
+      close_log_file(s.file);
     }
   }
-  s.fd = fd;
-  s.own_fd = !options.path.empty();
+  s.file = file;
+  s.own_file = !options.path.empty();
   ++s.fd_generation;
   return true;
 }
@@ -185,11 +208,11 @@ void stop_logging() {
   s.writer.join();
   std::lock_guard lock(s.mutex);
   s.running = false;
-  write_all(s.fd, s.queue);
+  write_all(s.file.fd, s.queue);
   s.queue.clear();
-  if (s.own_fd) ::close(s.fd);
-  s.fd = STDERR_FILENO;
-  s.own_fd = false;
+  if (s.own_file) close_log_file(s.file);
+  s.file = LogFile{};
+  s.own_file = false;
 }
 
 void set_log_level(Level minimum) {

@@ -1,5 +1,6 @@
-// Memory for direct I/O: O_DIRECT wants the buffer aligned to the disk's logical block;
-// 4096 suits every disk (and the spool's batch alignment, spool::kBatchAlignment).
+// Memory for direct I/O (the spool writer's batches, the log file's appends): O_DIRECT wants
+// the buffer aligned to the disk's logical block; 4096 suits every disk (and the spool's
+// batch alignment, spool::kBatchAlignment).
 #pragma once
 
 #include <cstddef>
