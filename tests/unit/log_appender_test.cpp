@@ -76,6 +76,13 @@ class LogAppenderTest : public ::testing::Test {
   }
   std::string contents() const { return contents(path_); }
 
+  // Appends `text` and settles, so that the file has it all; returns `text`.
+  static std::string settled(LogAppender& appender, std::string text) {
+    appender.append(text);
+    appender.settle();
+    return text;
+  }
+
   std::uint64_t file_size() const {
     struct stat st {};
     EXPECT_EQ(fstat(fd_, &st), 0);
@@ -157,9 +164,7 @@ TEST_F(LogAppenderTest, TakesUpAFileThatAlreadyHoldsLines) {
   ASSERT_EQ(write(fd_, before.data(), before.size()), static_cast<ssize_t>(before.size()));
   LogAppender appender;
   appender.follow(fd_, direct_fd_);
-  const auto text = lines(kStep + 9000, 'n');
-  appender.append(text);
-  appender.settle();
+  const auto text = settled(appender, lines(kStep + 9000, 'n'));
   EXPECT_TRUE(same(contents(), before + text));
 }
 
@@ -167,34 +172,25 @@ TEST_F(LogAppenderTest, StartsAgainAtTheEndOfATruncatedFile) {
   // logrotate's copytruncate: the file is copied, then cut to nothing behind the writer.
   LogAppender appender;
   appender.follow(fd_, direct_fd_);
-  appender.append(lines(2 * kStep + 123, 'a'));
-  appender.settle();
+  settled(appender, lines(2 * kStep + 123, 'a'));
   ASSERT_EQ(truncate(path_.c_str(), 0), 0);
-  const auto after = lines(3000, 'b');
-  appender.append(after);
-  appender.settle();
+  const auto after = settled(appender, lines(3000, 'b'));
   // No hole of zeros where the old lines were, and none of them written again.
   EXPECT_TRUE(same(contents(), after));
-  const auto more = lines(kStep + 5, 'c');
-  appender.append(more);
-  appender.settle();
+  const auto more = settled(appender, lines(kStep + 5, 'c'));
   EXPECT_TRUE(same(contents(), after + more));
 }
 
 TEST_F(LogAppenderTest, DoesNotOverwriteWhatAnotherProcessAppended) {
   LogAppender appender;
   appender.follow(fd_, direct_fd_);
-  const auto first = lines(6000, 'a');
-  appender.append(first);
-  appender.settle();
+  const auto first = settled(appender, lines(6000, 'a'));
   const int other = open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   ASSERT_GE(other, 0);
   const std::string theirs = "a line someone else appended\n";
   ASSERT_EQ(write(other, theirs.data(), theirs.size()), static_cast<ssize_t>(theirs.size()));
   close(other);
-  const auto second = lines(kStep + 4000, 'b');
-  appender.append(second);
-  appender.settle();
+  const auto second = settled(appender, lines(kStep + 4000, 'b'));
   EXPECT_TRUE(same(contents(), first + theirs + second));
 }
 
@@ -203,15 +199,13 @@ TEST_F(LogAppenderTest, HeldLinesFollowToTheNextFile) {
   // new one.
   LogAppender appender;
   appender.follow(fd_, direct_fd_);
-  const auto settled = lines(7000, 'a'), held = lines(9000, 'b');
-  appender.append(settled);
-  appender.settle();
+  const auto written = settled(appender, lines(7000, 'a')), held = lines(9000, 'b');
   appender.append(held);
   other_path_ = path_ + ".new";
   open_files(other_path_, other_fd_, other_direct_fd_);
   appender.follow(other_fd_, other_direct_fd_);
   appender.settle();
-  EXPECT_TRUE(same(contents(), settled));
+  EXPECT_TRUE(same(contents(), written));
   EXPECT_TRUE(same(contents(other_path_), held));
 }
 
