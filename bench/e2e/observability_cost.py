@@ -179,6 +179,14 @@ def main():
                  f"{s['log_bytes_per_msg']:.0f} B each, {s['scrapes']} scrapes"
                  if observed[mode] else ""), flush=True)
 
+    if not args.alternate:
+        try:
+            CpuGroups().remove()
+        except (RuntimeError, OSError) as error:
+            if args.calibrate:
+                sys.exit(f"--calibrate needs CPU control groups: {error}")
+            print(f"no CPU control groups ({error}): running one server at a time", flush=True)
+            args.alternate = True
     try:
         for _ in range(args.repetitions):
             if args.alternate:
