@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from spool_cli import MXRING
+
 
 def send(server, count, rcpts=("bob@localhost",), helo="client.test"):
     with smtplib.SMTP(server.host, server.port, local_hostname=helo) as c:
@@ -199,3 +201,31 @@ def test_every_message_of_a_burst_has_its_one_line(mxringd, tmp_path):
     assert len(found) == 10000 == server.messages_accepted()
     assert len({e["queue_id"] for e in found}) == 10000
     assert path.stat().st_size > 3 << 20
+
+
+def test_rotation_under_load_cuts_no_line_and_loses_none(mxringd, tmp_path):
+    """logrotate's create mode (rename, then SIGHUP) again and again while mxring bench sends
+    as fast as it can, so that lines are held mid-line behind direct writes when the file is
+    replaced: every file holds whole JSON lines, and each message has its one line."""
+    path = tmp_path / "mxringd.log"
+    server = mxringd("--log-file", str(path))
+    load = subprocess.Popen([MXRING, "bench", "--json", "--target",
+                             f"127.0.0.1:{server.port}", "--connections", "50", "--count",
+                             "200000", "--size", "512"], stdout=subprocess.PIPE, text=True)
+    rotations, deadline = 0, time.monotonic() + 300
+    while load.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if path.exists():  # reopened since the last rotation
+            rotations += 1
+            os.rename(path, tmp_path / f"mxringd.log.{rotations}")
+            server.signal(signal.SIGHUP)
+    report = json.loads(load.communicate(timeout=60)[0])
+    assert report["errors"] == 0 and report["messages"] == 200000
+    assert server.stop() == 0
+    ids = []
+    for part in tmp_path.glob("mxringd.log*"):
+        for line in part.read_bytes().splitlines():
+            event = json.loads(line)  # a line cut at a rotation is not JSON
+            if event["event"] == "transaction":
+                ids.append(event["queue_id"])
+    assert len(ids) == len(set(ids)) == 200000 == server.messages_accepted()

@@ -1,7 +1,8 @@
 // The log file through direct I/O: lines held until a step gathers or the writer settles,
 // then every octet in the file exactly once and in order, none of it left in the page cache;
 // a file that changed behind the writer (copytruncate, another appender) taken up where it
-// now ends; a failed direct write falling back to plain appends without losing a line.
+// now ends; a replaced file ending with whole lines; a failed direct write falling back to
+// plain appends without losing a line.
 #include "log_appender.h"
 
 #include <fcntl.h>
@@ -194,19 +195,22 @@ TEST_F(LogAppenderTest, DoesNotOverwriteWhatAnotherProcessAppended) {
   EXPECT_TRUE(same(contents(), first + theirs + second));
 }
 
-TEST_F(LogAppenderTest, HeldLinesFollowToTheNextFile) {
-  // SIGHUP after rotation: what the old file has stays there, lines it never got go to the
-  // new one.
+TEST_F(LogAppenderTest, AFileEndsWithItsLinesBeforeTheNextStarts) {
+  // SIGHUP after rotation. A step's direct write ends mid-line, and the rest of that line is
+  // held: it goes to the old file, which ends with whole lines, and the new file starts with
+  // a whole line.
   LogAppender appender;
   appender.follow(fd_, direct_fd_);
-  const auto written = settled(appender, lines(7000, 'a')), held = lines(9000, 'b');
-  appender.append(held);
+  const auto first = lines(kStep + 1000, 'a');
+  appender.append(first);
+  ASSERT_EQ(file_size(), kStep);  // a step written, cutting a line
   other_path_ = path_ + ".new";
   open_files(other_path_, other_fd_, other_direct_fd_);
   appender.follow(other_fd_, other_direct_fd_);
-  appender.settle();
-  EXPECT_TRUE(same(contents(), written));
-  EXPECT_TRUE(same(contents(other_path_), held));
+  EXPECT_TRUE(same(contents(), first));
+  const auto second = settled(appender, lines(9000, 'b'));
+  EXPECT_TRUE(same(contents(other_path_), second));
+  EXPECT_TRUE(same(contents(), first));  // nothing more for the old file
 }
 
 TEST_F(LogAppenderTest, AFailedDirectWriteLosesNoLine) {

@@ -38,7 +38,10 @@ void LogAppender::forget_written() {
 }
 
 void LogAppender::follow(int fd, int direct_fd) {
-  forget_written();  // the previous file has them; lines it never got come here
+  // A direct write ends mid-line: what the previous file is owed goes to it first, so that
+  // it ends with a whole line and the next one starts with one.
+  settle();
+  held_size_ = held_written_ = 0;
   fd_ = fd;
   direct_fd_ = direct_fd >= 0 && regular_file(fd) ? direct_fd : -1;
   if (direct_fd_ >= 0) {

@@ -40,8 +40,8 @@ class LogAppender {
   static constexpr std::size_t kDirectStep = 1u << 20;  // octets a direct write gathers
 
   // A new destination: `fd` (opened O_APPEND) and, for a regular file, `direct_fd`: the same
-  // file opened O_RDWR | O_DIRECT, or -1. Lines held for the previous destination and not yet
-  // written go to this one. Neither descriptor is owned.
+  // file opened O_RDWR | O_DIRECT, or -1. Lines held for the previous destination are written
+  // to it first, so its descriptors must still be open. No descriptor is owned.
   void follow(int fd, int direct_fd);
   // Appends whole lines, written now or held (direct I/O) until a step has gathered.
   void append(std::string_view lines);

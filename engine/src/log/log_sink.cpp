@@ -48,7 +48,8 @@ struct Sink {
   LogFile file;
   bool own_file = false;            // a file opened here (else stderr)
   std::uint64_t fd_generation = 0;  // counts changes of `file` (start, reload)
-  std::vector<LogFile> retired;     // log files replaced on reload, closed by the writer when idle
+  // Log files replaced on reload, closed by the writer once it follows the new one.
+  std::vector<LogFile> retired;
   std::thread writer;
 
   std::atomic<Level> level{Level::info};
@@ -93,6 +94,7 @@ void writer_loop() {
   name_this_thread("log");
   auto& s = sink();
   std::string batch;
+  std::vector<LogFile> retired;
   LogAppender appender;
   std::uint64_t followed_generation = 0;
   std::unique_lock lock(s.mutex);
@@ -107,9 +109,6 @@ void writer_loop() {
       lock.lock();
       continue;
     }
-    // Not writing now, so no batch can be in flight to a file replaced on reload.
-    for (auto& file : s.retired) close_log_file(file);
-    s.retired.clear();
     if (!s.stopping)
       s.wake.wait_for(lock, kWriterPause,
                       [&] { return s.stopping || s.queue.size() >= kWriteBatch; });
@@ -117,11 +116,15 @@ void writer_loop() {
     const LogFile file = s.file;
     const std::uint64_t generation = s.fd_generation;
     const bool last = s.stopping;
+    retired.swap(s.retired);
     lock.unlock();
     if (generation != followed_generation) {
-      appender.follow(file.fd, file.direct_fd);
+      appender.follow(file.fd, file.direct_fd);  // the old file gets what it is owed first
       followed_generation = generation;
     }
+    // Nothing is written to a file replaced on reload once the appender follows its successor.
+    for (auto& old : retired) close_log_file(old);
+    retired.clear();
     appender.append(batch);
     // A batch the pause collected, not one that filled: the queue is quiet, so nothing is
     // held back from the file's readers.
