@@ -229,3 +229,31 @@ def test_rotation_under_load_cuts_no_line_and_loses_none(mxringd, tmp_path):
             if event["event"] == "transaction":
                 ids.append(event["queue_id"])
     assert len(ids) == len(set(ids)) == 200000 == server.messages_accepted()
+
+
+def test_copytruncate_under_load_leaves_no_hole(mxringd, tmp_path):
+    """logrotate's copytruncate again and again while mxring bench sends as fast as it can.
+    Lines written between a copy and its cut are lost (logrotate says so), and a copy or a
+    cut that falls between the appends of one write can split a line. But every write is an
+    append, so none lands past a hole of zeros where the old lines were, and the log goes on
+    in whole lines at the file's new end."""
+    path = tmp_path / "mxringd.log"
+    server = mxringd("--log-file", str(path))
+    load = subprocess.Popen([MXRING, "bench", "--json", "--target",
+                             f"127.0.0.1:{server.port}", "--connections", "50", "--count",
+                             "200000", "--size", "512"], stdout=subprocess.PIPE, text=True)
+    copies, deadline = 0, time.monotonic() + 300
+    while load.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        copies += 1
+        copy = tmp_path / f"mxringd.log.{copies}"
+        shutil.copy(path, copy)
+        os.truncate(path, 0)
+        assert b"\0" not in copy.read_bytes(), copy
+    report = json.loads(load.communicate(timeout=60)[0])
+    assert report["errors"] == 0
+    assert server.stop() == 0
+    data = path.read_bytes()
+    assert b"\0" not in data
+    events = [json.loads(line) for line in data.splitlines()[1:]]  # the first may be a tail
+    assert events[-1]["event"] == "log" and events[-1]["message"] == "stopped"

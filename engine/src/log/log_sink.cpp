@@ -63,8 +63,8 @@ Sink& sink() {
   return instance;
 }
 
-// The file, opened to append, and for a regular file a second time for direct I/O (when the
-// file system takes it and the file can be read: LogAppender re-reads its last block).
+// The file, opened to append, and for a regular file a second time to append with direct I/O
+// (when the file system takes it: LogAppender).
 bool open_log_file(const std::string& path, LogFile& file, std::string& error) {
   file.fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (file.fd < 0) {
@@ -73,7 +73,7 @@ bool open_log_file(const std::string& path, LogFile& file, std::string& error) {
   }
   struct stat st {};
   file.direct_fd = fstat(file.fd, &st) == 0 && S_ISREG(st.st_mode)
-                       ? ::open(path.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC)
+                       ? ::open(path.c_str(), O_WRONLY | O_APPEND | O_DIRECT | O_CLOEXEC)
                        : -1;
   return true;
 }
