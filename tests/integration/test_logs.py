@@ -203,24 +203,36 @@ def test_every_message_of_a_burst_has_its_one_line(mxringd, tmp_path):
     assert path.stat().st_size > 3 << 20
 
 
+def while_flooded(server, rotate, count=200000):
+    """mxring bench sends `count` messages as fast as it can while `rotate` runs every 50 ms
+    (bounded by a deadline); its report."""
+    load = subprocess.Popen([MXRING, "bench", "--json", "--target",
+                             f"127.0.0.1:{server.port}", "--connections", "50", "--count",
+                             str(count), "--size", "512"], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while load.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        rotate()
+    report = json.loads(load.communicate(timeout=60)[0])
+    assert report["errors"] == 0 and report["messages"] == count
+    return report
+
+
 def test_rotation_under_load_cuts_no_line_and_loses_none(mxringd, tmp_path):
     """logrotate's create mode (rename, then SIGHUP) again and again while mxring bench sends
     as fast as it can, so that lines are held mid-line behind direct writes when the file is
     replaced: every file holds whole JSON lines, and each message has its one line."""
     path = tmp_path / "mxringd.log"
     server = mxringd("--log-file", str(path))
-    load = subprocess.Popen([MXRING, "bench", "--json", "--target",
-                             f"127.0.0.1:{server.port}", "--connections", "50", "--count",
-                             "200000", "--size", "512"], stdout=subprocess.PIPE, text=True)
-    rotations, deadline = 0, time.monotonic() + 300
-    while load.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    rotations = []
+
+    def rename_and_reopen():
         if path.exists():  # reopened since the last rotation
-            rotations += 1
-            os.rename(path, tmp_path / f"mxringd.log.{rotations}")
+            rotations.append(tmp_path / f"mxringd.log.{len(rotations) + 1}")
+            os.rename(path, rotations[-1])
             server.signal(signal.SIGHUP)
-    report = json.loads(load.communicate(timeout=60)[0])
-    assert report["errors"] == 0 and report["messages"] == 200000
+
+    while_flooded(server, rename_and_reopen)
     assert server.stop() == 0
     ids = []
     for part in tmp_path.glob("mxringd.log*"):
@@ -239,19 +251,15 @@ def test_copytruncate_under_load_leaves_no_hole(mxringd, tmp_path):
     in whole lines at the file's new end."""
     path = tmp_path / "mxringd.log"
     server = mxringd("--log-file", str(path))
-    load = subprocess.Popen([MXRING, "bench", "--json", "--target",
-                             f"127.0.0.1:{server.port}", "--connections", "50", "--count",
-                             "200000", "--size", "512"], stdout=subprocess.PIPE, text=True)
-    copies, deadline = 0, time.monotonic() + 300
-    while load.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        copies += 1
-        copy = tmp_path / f"mxringd.log.{copies}"
-        shutil.copy(path, copy)
+    copies = []
+
+    def copy_and_truncate():
+        copies.append(tmp_path / f"mxringd.log.{len(copies) + 1}")
+        shutil.copy(path, copies[-1])
         os.truncate(path, 0)
-        assert b"\0" not in copy.read_bytes(), copy
-    report = json.loads(load.communicate(timeout=60)[0])
-    assert report["errors"] == 0
+        assert b"\0" not in copies[-1].read_bytes(), copies[-1]
+
+    while_flooded(server, copy_and_truncate)
     assert server.stop() == 0
     data = path.read_bytes()
     assert b"\0" not in data
