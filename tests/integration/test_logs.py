@@ -144,10 +144,8 @@ def test_log_file_is_reopened_on_sighup_after_rotation(mxringd, tmp_path):
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     send(server, 1)
-    while '"event":"transaction"' not in path.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    fresh = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [e["event"] for e in fresh].count("transaction") == 1
+    _, fresh = transaction_lines(path, 1)
+    assert len(fresh) == 1
     rotated = (tmp_path / "mxringd.log.1").read_text()
     assert rotated.count('"event":"transaction"') == 1
     assert server.stop() == 0
@@ -155,11 +153,13 @@ def test_log_file_is_reopened_on_sighup_after_rotation(mxringd, tmp_path):
 
 
 def transaction_lines(path, count, timeout=10):
-    """The transaction lines of a log file once there are `count` (its lines must be JSON)."""
+    """The transaction lines of a log file once there are `count` (its whole lines must be
+    JSON; a line still being appended to a live file is not read yet)."""
     deadline = time.monotonic() + timeout
     while True:
         data = path.read_bytes()
-        found = [e for e in map(json.loads, data.splitlines()) if e["event"] == "transaction"]
+        whole = data[:data.rfind(b"\n") + 1]
+        found = [e for e in map(json.loads, whole.splitlines()) if e["event"] == "transaction"]
         if len(found) >= count or time.monotonic() > deadline:
             return data, found
         time.sleep(0.05)
