@@ -27,15 +27,14 @@ sockaddr_in loopback(std::uint16_t port) {
 
 }  // namespace
 
-std::uint16_t free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+std::uint16_t free_loopback_port(int& probe) {
+  probe = socket(AF_INET, SOCK_STREAM, 0);
   auto address = loopback(0);
   socklen_t length = sizeof address;
   std::uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+  if (bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0)
     port = ntohs(address.sin_port);
-  close(fd);
   return port;
 }
 
@@ -58,6 +57,13 @@ std::unique_ptr<InProcessServer> InProcessServer::start(const InProcessOptions& 
     self->runtime_.tls = config.tls;
   }
   config.proxy_trusted.push_back(*engine::AddressRange::parse("127.0.0.1/32"));
+  // Every probe stays bound until all ports are chosen: a port given back at once could be
+  // handed out again, and the server would find one listener given twice.
+  std::vector<int> probes;
+  const auto free_port = [&] {
+    probes.push_back(-1);
+    return free_loopback_port(probes.back());
+  };
   for (const auto& l : options.listeners) {
     engine::SessionConfig session;
     session.host_name = "mx.test";
@@ -66,7 +72,7 @@ std::unique_ptr<InProcessServer> InProcessServer::start(const InProcessOptions& 
     session.limits = options.limits;
     session.starttls_available = l.starttls && l.role != engine::ListenerRole::smtps;
     auto context = engine::SessionContext::make(std::move(session));
-    self->ports_.push_back(free_loopback_port());
+    self->ports_.push_back(free_port());
     config.listeners.push_back({.address = "127.0.0.1",
                                 .port = self->ports_.back(),
                                 .role = l.role,
@@ -75,10 +81,11 @@ std::unique_ptr<InProcessServer> InProcessServer::start(const InProcessOptions& 
     self->runtime_.contexts.push_back(context);
   }
   if (options.metrics) {
-    self->metrics_port_ = free_loopback_port();
+    self->metrics_port_ = free_port();
     config.metrics_address = "127.0.0.1";
     config.metrics_port = self->metrics_port_;
   }
+  for (const int probe : probes) close(probe);
   self->server_ = engine::Server::start(std::move(config), error);
   if (!self->server_) return nullptr;
   return self;

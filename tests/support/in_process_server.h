@@ -50,8 +50,9 @@ class InProcessServer {
   std::uint16_t metrics_port_ = 0;
 };
 
-// A loopback port nothing listens on now (bound once and released).
-std::uint16_t free_loopback_port();
+// A loopback port nothing listens on now, held bound by `probe` until the caller closes it
+// (so that the next call gets another port).
+std::uint16_t free_loopback_port(int& probe);
 
 // A blocking socket connected to 127.0.0.1:port (-1 on failure), with send and receive
 // timeouts.
