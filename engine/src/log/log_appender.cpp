@@ -14,11 +14,6 @@ namespace {
 
 constexpr std::size_t kAlignment = AlignedBuffer::kAlignment;
 
-bool regular_file(int fd) {
-  struct stat st {};
-  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 }  // namespace
 
 bool write_all(int fd, std::string_view bytes) {

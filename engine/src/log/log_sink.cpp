@@ -2,7 +2,6 @@
 // held only for a memcpy (reactors only try it); the writer swaps the queue out and writes
 // it with no lock held, so a slow disk or a full pipe stalls the writer, never a producer.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -71,10 +70,8 @@ bool open_log_file(const std::string& path, LogFile& file, std::string& error) {
     error = "cannot open log file " + path + ": " + std::strerror(errno);
     return false;
   }
-  struct stat st {};
-  file.direct_fd = fstat(file.fd, &st) == 0 && S_ISREG(st.st_mode)
-                       ? ::open(path.c_str(), O_WRONLY | O_APPEND | O_DIRECT | O_CLOEXEC)
-                       : -1;
+  file.direct_fd =
+      regular_file(file.fd) ? ::open(path.c_str(), O_WRONLY | O_APPEND | O_DIRECT | O_CLOEXEC) : -1;
   return true;
 }
 

@@ -8,9 +8,13 @@
 
 namespace mxring::engine {
 
-void WrittenPages::follow(int fd) {
+bool regular_file(int fd) {
   struct stat st {};
-  fd_ = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fd : -1;
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void WrittenPages::follow(int fd) {
+  fd_ = regular_file(fd) ? fd : -1;
   const off_t end = fd_ < 0 ? 0 : lseek(fd_, 0, SEEK_END);
   // What the file held before is left as it is.
   started_to_ = dropped_to_ = end > 0 ? static_cast<std::uint64_t>(end) : 0;

@@ -16,6 +16,10 @@
 
 namespace mxring::engine {
 
+// Whether `fd` is a regular file (not a pipe, terminal or device): only those have pages to
+// manage, or take direct I/O.
+bool regular_file(int fd);
+
 class WrittenPages {
  public:
   static constexpr std::uint64_t kDefaultStep = 1u << 20;
