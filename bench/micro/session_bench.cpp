@@ -124,14 +124,16 @@ void BM_TransactionLogLine(benchmark::State& state) {
   envelope.mail_from = "bounce-1234@lists.example.org";
   envelope.recipients.resize(1);
   envelope.received_at_us = services.now_us() - 250;
-  std::string note, lines;
+  LineBuffer note, lines;
   for (auto _ : state) {
     note.clear();
-    auto fragment = LogLine::fragment(note, format);
-    transaction_fields(fragment, session, envelope, 1432, services.now_us());
+    {
+      auto fragment = LogLine::fragment(note, format);
+      transaction_fields(fragment, session, envelope, 1432, services.now_us());
+    }
     {
       LogLine line(lines, format, Level::info, "transaction", services.now_us());
-      transaction_outcome(line.fields(note), StorageResult::stored, 1800);
+      transaction_outcome(line.fields(note.view()), StorageResult::stored, 1800);
     }
     if (lines.size() > (1 << 20)) lines.clear();  // the reactor hands it on once a turn
   }

@@ -1,6 +1,14 @@
 // Log lines: JSON that any parser reads back (client text escaped, invalid UTF-8 kept as
-// code points), text with bare tokens and quoted values, fragments finished later.
+// code points), text with bare tokens and quoted values, fragments finished later; keys made
+// at compile time; a LineBuffer that keeps its room between lines and holds only its lines;
+// a reactor's EventLog handing its lines over in pieces, and before it may sleep.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "mxring/engine/log.h"
 
@@ -15,11 +23,11 @@ std::string strip_timestamp(const std::string& line, std::string_view after) {
 TEST(LogLineTest, JsonEscapesClientText) {
   std::string out;
   LogLine(out, LogFormat::json, Level::warning, "transaction")
-      .text("helo", "a\"b\\c\x01\xff")
-      .number("rcpts", 3)
-      .text("empty", "")
-      .text("from", "", false)
-      .flag("tls", true);
+      .text("helo"_key, "a\"b\\c\x01\xff")
+      .number("rcpts"_key, 3)
+      .text("empty"_key, "")
+      .text("from"_key, "", false)
+      .flag("tls"_key, true);
   EXPECT_TRUE(out.starts_with("{\"ts\":\"20"));
   EXPECT_EQ(strip_timestamp(out, "\"level\""),
             "\"level\":\"warning\",\"event\":\"transaction\",\"helo\":\"a\\\"b\\\\c\\u0001"
@@ -29,19 +37,20 @@ TEST(LogLineTest, JsonEscapesClientText) {
 TEST(LogLineTest, TextQuotesOnlyWhatNeedsIt) {
   std::string out;
   LogLine(out, LogFormat::text, Level::info, "connection")
-      .text("client", "192.0.2.1")
-      .text("helo", "two words")
-      .number("messages", 7);
+      .text("client"_key, "192.0.2.1")
+      .text("helo"_key, "two words")
+      .number("messages"_key, 7);
   EXPECT_EQ(strip_timestamp(out, " info"),
             " info: mxringd: connection client=192.0.2.1 helo=\"two words\" messages=7\n");
   out.clear();
-  LogLine(out, LogFormat::text, Level::info, "log").text("message", "listening on x");
+  LogLine(out, LogFormat::text, Level::info, "log").text("message"_key, "listening on x");
   EXPECT_EQ(strip_timestamp(out, " info"), " info: mxringd: listening on x\n");
 }
 
-// Values are scanned 16 octets a step with a table for the tail, and copied in overlapping
-// words: put each octet that decides between bare and quoted at every position of values of
-// every length around the step (and the copy must keep it where it was).
+// Values are scanned 16 octets a step, shorter ones and the tail as overlapping words, and
+// copied in overlapping words: put each octet that decides between bare and quoted at every
+// position of values of every length around each word size and the step (and the copy must
+// keep it where it was).
 TEST(LogLineTest, EveryOctetDecidesBareOrQuotedAtEveryPosition) {
   const unsigned char probes[] = {0x00, 0x09, 0x20, 0x21, 0x3c, 0x7e, 0x7f,
                                   0x80, 0xc3, 0xff, '"',  '\\', '=',  'a'};
@@ -53,7 +62,7 @@ TEST(LogLineTest, EveryOctetDecidesBareOrQuotedAtEveryPosition) {
         const bool bare =
             probe > 0x20 && probe < 0x7f && probe != '"' && probe != '\\' && probe != '=';
         std::string out;
-        LogLine(out, LogFormat::text, Level::info, "e").text("k", value);
+        LogLine(out, LogFormat::text, Level::info, "e").text("k"_key, value);
         const auto field = out.substr(out.find(" k=") + 3);
         ASSERT_EQ(field.front() == '"', !bare)
             << "length " << length << " octet " << int{probe} << " at " << at;
@@ -67,9 +76,11 @@ TEST(LogLineTest, EveryOctetDecidesBareOrQuotedAtEveryPosition) {
 
 TEST(LogLineTest, AFragmentFinishesAnotherLine) {
   std::string fragment;
-  LogLine::fragment(fragment, LogFormat::json).text("queue_id", "Q1").number("size", 10);
+  LogLine::fragment(fragment, LogFormat::json).text("queue_id"_key, "Q1").number("size"_key, 10);
   std::string out;
-  LogLine(out, LogFormat::json, Level::info, "transaction").fields(fragment).number("code", 250);
+  LogLine(out, LogFormat::json, Level::info, "transaction")
+      .fields(fragment)
+      .number("code"_key, 250);
   EXPECT_EQ(strip_timestamp(out, "\"level\""),
             "\"level\":\"info\",\"event\":\"transaction\",\"queue_id\":\"Q1\",\"size\":10,"
             "\"code\":250}\n");
@@ -98,6 +109,138 @@ TEST(LogLineTest, TimestampsGiveEveryDigitOfTheMicrosecond) {
     const auto second = us >= 1'000'000 ? "03" : "00";
     EXPECT_EQ(out.substr(0, 27), "2026-11-28T00:00:" + std::string(second) + "." + text + "Z");
   }
+}
+
+TEST(LogKeyTest, EachFormatWritesItsOwnPunctuation) {
+  constexpr LogKey key = "queue_id"_key;
+  EXPECT_EQ(key.json(), ",\"queue_id\":");
+  EXPECT_EQ(key.name(), "queue_id");
+  EXPECT_FALSE(key.message());
+  EXPECT_TRUE("message"_key.message());
+  for (const auto format : {LogFormat::json, LogFormat::text}) {
+    char room[LogKey::kRoom];
+    const char* end = key.write(room, format);
+    EXPECT_EQ(std::string_view(room, static_cast<std::size_t>(end - room)),
+              format == LogFormat::json ? ",\"queue_id\":" : " queue_id=");
+  }
+  // The longest key mxringd writes, and the longest a key may be, with room for the copy.
+  std::string out;
+  LogLine(out, LogFormat::json, Level::info, "e")
+      .text("proxy_authority"_key, "lb.example")
+      .number("k2345678901234567890123456"_key, 7);
+  EXPECT_EQ(strip_timestamp(out, "\"proxy_authority\""),
+            "\"proxy_authority\":\"lb.example\",\"k2345678901234567890123456\":7}\n");
+}
+
+// Written into a LineBuffer or into a string, a line reads the same; a buffer cleared for the
+// next lines keeps its room, and its view holds its lines and nothing of the room.
+TEST(LineBufferTest, HoldsItsLinesAndKeepsItsRoom) {
+  constexpr std::int64_t kTime = 1795824000ll * 1'000'000;
+  const auto write = [&](auto& out, LogFormat format, std::uint64_t n) {
+    LogLine(out, format, Level::info, "transaction", kTime)
+        .text("from"_key, "sender@example.org")
+        .text("helo"_key, "two words")
+        .number("n"_key, n);
+  };
+  for (const auto format : {LogFormat::json, LogFormat::text}) {
+    LineBuffer buffer;
+    std::string expected;
+    for (std::uint64_t n = 0; n < 2000; ++n) {  // past a few doublings of its room
+      write(buffer, format, n);
+      write(expected, format, n);
+    }
+    ASSERT_EQ(buffer.view(), expected);
+    const auto footprint = buffer.footprint();
+    buffer.clear();
+    EXPECT_TRUE(buffer.empty());
+    std::string one;
+    write(buffer, format, 7);
+    write(one, format, 7);
+    EXPECT_EQ(buffer.view(), one);
+    EXPECT_EQ(buffer.footprint(), footprint);
+    // A fragment kept in a buffer finishes a line as one kept in a string does.
+    LineBuffer fragment;
+    fragment.append("x");
+    LogLine::fragment(fragment, format).text("queue_id"_key, "Q1");
+    std::string line;
+    LogLine(line, format, Level::info, "transaction", kTime).fields(fragment.view().substr(1));
+    std::string direct;
+    LogLine(direct, format, Level::info, "transaction", kTime).text("queue_id"_key, "Q1");
+    EXPECT_EQ(line, direct);
+  }
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A busy reactor hands its lines over a piece at a time, not once a loop turn: it keeps them
+// while they are few and young, hands them over once they are kHandOverAgeUs old or
+// kHandOver octets long, and at once when asked to (before it sleeps, or when it stops).
+// Nothing is lost on the way to the file.
+TEST(EventLogTest, HandsLinesOverInPiecesAndLosesNone) {
+  char path[] = "/tmp/mxring-event-log-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  LogOptions options;
+  options.path = path;
+  std::string error;
+  ASSERT_TRUE(start_logging(options, error)) << error;
+  constexpr std::int64_t kT0 = 1795824000ll * 1'000'000;
+  std::string expected;  // every line, as the events write it
+  std::size_t lines = 0;
+  {
+    EventLog events;
+    const auto line = [&](std::uint64_t n) {
+      events.line(Level::info, "transaction").text("queue_id"_key, "Q").number("n"_key, n);
+      LogLine(expected, LogFormat::json, Level::info, "transaction", kT0 + 0)
+          .text("queue_id"_key, "Q")
+          .number("n"_key, n);
+      ++lines;
+    };
+    events.set_clock(kT0);
+    events.flush();  // nothing held: the age of what comes next counts from here
+    line(0);
+    events.flush();
+    EXPECT_TRUE(events.holding()) << "one young line is not worth a hand-over";
+    events.set_clock(kT0 + EventLog::kHandOverAgeUs);
+    events.flush();
+    EXPECT_FALSE(events.holding()) << "a line kHandOverAgeUs old goes";
+    // By size: the clock stands still, so only the octets decide.
+    std::size_t held = 0;
+    for (std::uint64_t n = 1; events.holding() || n == 1; ++n) {
+      const auto before = expected.size();
+      line(n);
+      held += expected.size() - before;
+      events.flush();
+      if (held < EventLog::kHandOver) {
+        ASSERT_TRUE(events.holding()) << held << " octets";
+      } else {
+        ASSERT_FALSE(events.holding()) << held << " octets";
+      }
+    }
+    line(999);
+    events.flush(/*now=*/true);
+    EXPECT_FALSE(events.holding());
+    line(1000);  // left for the destructor
+  }
+  stop_logging();
+  const std::string written = file_text(path);
+  std::remove(path);
+  // The events' lines carry the clock they were given, the expected ones kT0: compare them
+  // without their timestamps.
+  const auto strip = [](const std::string& text) {
+    std::string out;
+    std::istringstream in(text);
+    for (std::string one; std::getline(in, one);) out += one.substr(one.find("\"level\"")) + "\n";
+    return out;
+  };
+  EXPECT_EQ(strip(written), strip(expected));
+  EXPECT_EQ(static_cast<std::size_t>(std::count(written.begin(), written.end(), '\n')), lines);
 }
 
 }  // namespace

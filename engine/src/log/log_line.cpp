@@ -67,8 +67,8 @@ char* write_timestamp(char* o, std::int64_t unix_us) {
   return o + 7;
 }
 
-// Keys and values are mostly under 16 octets: copied inline, as two overlapping loads and
-// stores that stay inside the source, rather than through a call to memcpy each.
+// Values are mostly under 32 octets: copied inline, as two overlapping loads and stores that
+// stay inside the source, rather than through a call to memcpy each.
 [[gnu::always_inline]] inline char* put(char* o, std::string_view text) {
   const char* p = text.data();
   const std::size_t n = text.size();
@@ -80,8 +80,13 @@ char* write_timestamp(char* o, std::int64_t unix_us) {
     std::memcpy(o, &head, w);
     std::memcpy(o + n - w, &tail, w);
   };
-  if (n > 16) {
+  if (n > 32) {
     std::memcpy(o, p, n);
+  } else if (n >= 16) {
+    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), head);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + n - 16), tail);
   } else if (n >= 8) {
     two(std::uint64_t{});
   } else if (n >= 4) {
@@ -99,28 +104,47 @@ constexpr auto kTokenOctets = [] {
   return table;
 }();
 
-// Text values go bare when they are plain tokens, else as JSON strings (quoted, escaped).
-// Every client-named value of every transaction line passes here, so 16 octets a step.
-bool bare_token(std::string_view value) {
-  const auto* p = reinterpret_cast<const unsigned char*>(value.data());
-  const auto* const end = p + value.size();
+// Whether all 16 octets of `v` may go bare.
+inline bool plain_octets(__m128i v) {
   // An octet is outside 0x21..0x7e when (octet - 0x21), unsigned, is over 0x5d.
-  const __m128i offset = _mm_set1_epi8(0x21), span = _mm_set1_epi8(0x5d);
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-  const __m128i equals = _mm_set1_epi8('=');
-  for (; end - p >= 16; p += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i shifted = _mm_sub_epi8(v, offset);
-    const __m128i inside = _mm_cmpeq_epi8(_mm_max_epu8(shifted, span), span);
-    const __m128i special =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                     _mm_cmpeq_epi8(v, equals));
-    if (_mm_movemask_epi8(_mm_andnot_si128(special, inside)) != 0xFFFF) return false;
+  const __m128i shifted = _mm_sub_epi8(v, _mm_set1_epi8(0x21));
+  const __m128i span = _mm_set1_epi8(0x5d);
+  const __m128i inside = _mm_cmpeq_epi8(_mm_max_epu8(shifted, span), span);
+  const __m128i special = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+      _mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
+  return _mm_movemask_epi8(_mm_andnot_si128(special, inside)) == 0xFFFF;
+}
+
+// Text values go bare when they are plain tokens, else as JSON strings (quoted, escaped).
+// Every client-named value of every transaction line passes here, so 16 octets a step; a
+// shorter value is read as two overlapping words inside it (an octet seen twice changes
+// nothing: the question is whether every octet is plain).
+bool bare_token(std::string_view value) {
+  const char* p = value.data();
+  const std::size_t n = value.size();
+  const auto word = [](const char* at, auto type) {
+    std::memcpy(&type, at, sizeof type);
+    return type;
+  };
+  if (n >= 16) {
+    for (std::size_t at = 0; at + 16 < n; at += 16)
+      if (!plain_octets(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at)))) return false;
+    return plain_octets(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)));
   }
-  // The last few octets (most values are shorter than 16): a table, without a branch each.
-  bool plain = true;
-  for (; p != end; ++p) plain &= kTokenOctets[*p];
-  return plain && !value.empty();
+  if (n >= 8) {
+    const auto head = static_cast<long long>(word(p, std::uint64_t{}));
+    const auto tail = static_cast<long long>(word(p + n - 8, std::uint64_t{}));
+    return plain_octets(_mm_set_epi64x(tail, head));
+  }
+  if (n >= 4) {
+    const auto head = static_cast<int>(word(p, std::uint32_t{}));
+    const auto tail = static_cast<int>(word(p + n - 4, std::uint32_t{}));
+    return plain_octets(_mm_set_epi32(tail, head, tail, head));
+  }
+  if (n == 0) return false;
+  const auto octet = [&](std::size_t i) { return static_cast<unsigned char>(p[i]); };
+  return kTokenOctets[octet(0)] && kTokenOctets[octet(n / 2)] && kTokenOctets[octet(n - 1)];
 }
 
 }  // namespace
@@ -128,14 +152,20 @@ bool bare_token(std::string_view value) {
 // Lines are written through a cursor into room made in the string ahead of it (the string is
 // cut back to the cursor at the end): a field costs a few stores, not a string append each.
 void LogLine::grow(std::size_t n) {
-  // resize() zero-fills what it adds, so add a line's worth, not more (the string's own
-  // growth keeps reallocation amortised).
-  out_.resize(at_ + std::max<std::size_t>(n, 320));
+  // resize() zero-fills what it adds. A string cut back after the line gets a line's worth,
+  // not more (its own growth keeps reallocation amortised); a LineBuffer keeps what it gets,
+  // so it doubles.
+  const std::size_t line = std::max<std::size_t>(n, 320);
+  out_.resize(length_ == nullptr ? at_ + line : std::max(at_ + line, out_.size() * 2));
 }
 
-LogLine::LogLine(std::string& out, LogFormat format, Level level, std::string_view event,
-                 std::int64_t unix_us)
-    : out_(out), format_(format), at_(out.size()) {
+void LineBuffer::append(std::string_view lines) {
+  LogLine::fragment(*this, LogFormat::json).fields(lines);
+}
+
+LogLine::LogLine(std::string& out, std::size_t* length, LogFormat format, Level level,
+                 std::string_view event, std::int64_t unix_us)
+    : out_(out), length_(length), format_(format), at_(length ? *length : out.size()) {
   char* o = room(96 + event.size());
   if (format_ == LogFormat::json) {
     o = put(o, "{\"ts\":\"");
@@ -158,31 +188,33 @@ LogLine::LogLine(std::string& out, LogFormat format, Level level, std::string_vi
   advance(o);
 }
 
-LogLine::LogLine(std::string& out, LogFormat format)
-    : out_(out), format_(format), ended_(true), at_(out.size()) {}
+LogLine::LogLine(std::string& out, std::size_t* length, LogFormat format)
+    : out_(out),
+      length_(length),
+      format_(format),
+      ended_(true),
+      at_(length ? *length : out.size()) {}
 
 LogLine::~LogLine() {
   end();
 }
 
-// `,"key":` or ` key=`: the punctuation as two-octet stores, one branch on the format.
-char* LogLine::key(char* o, std::string_view key) const {
-  if (format_ == LogFormat::json) {
-    std::memcpy(o, ",\"", 2);
-    o = put(o + 2, key);
-    std::memcpy(o, "\":", 2);
-    return o + 2;
+// `,"key":` as one copy of the whole key (its room covers it); ` key=` from its name.
+char* LogKey::write(char* at, LogFormat format) const {
+  if (format == LogFormat::json) {
+    std::memcpy(at, this, kRoom);
+    return at + size_;
   }
-  *o = ' ';
-  o = put(o + 1, key);
-  *o = '=';
-  return o + 1;
+  *at = ' ';
+  at = put(at + 1, name());
+  *at = '=';
+  return at + 1;
 }
 
-LogLine& LogLine::text(std::string_view key, std::string_view value, bool omit_empty) {
+LogLine& LogLine::text(LogKey key, std::string_view value, bool omit_empty) {
   if (value.empty() && omit_empty) return *this;
   // An operational message reads better whole after the prefix than as message="...".
-  if (format_ == LogFormat::text && key == "message") {
+  if (format_ == LogFormat::text && key.message()) {
     char* o = room(1 + value.size());
     *o++ = ' ';
     advance(put(o, value));
@@ -192,7 +224,7 @@ LogLine& LogLine::text(std::string_view key, std::string_view value, bool omit_e
   // input octet on every field made most fields grow the string (and zero-fill the growth).
   const bool bare = bare_token(value);
   char* o = this->key(
-      room(key.size() + 4 + (bare ? value.size() + 2 : json_string_room(value.size()))), key);
+      room(LogKey::kRoom + (bare ? value.size() + 2 : json_string_room(value.size()))), key);
   if (bare) {  // the usual case: nothing to escape
     const bool quote = format_ == LogFormat::json;
     if (quote) *o++ = '"';
@@ -205,14 +237,14 @@ LogLine& LogLine::text(std::string_view key, std::string_view value, bool omit_e
   return *this;
 }
 
-LogLine& LogLine::number(std::string_view key, std::uint64_t value) {
-  char* o = this->key(room(key.size() + 4 + 24), key);
+LogLine& LogLine::number(LogKey key, std::uint64_t value) {
+  char* o = this->key(room(LogKey::kRoom + 24), key);
   advance(std::to_chars(o, o + 24, value).ptr);
   return *this;
 }
 
-LogLine& LogLine::flag(std::string_view key, bool value) {
-  char* o = this->key(room(key.size() + 4 + 5), key);
+LogLine& LogLine::flag(LogKey key, bool value) {
+  char* o = this->key(room(LogKey::kRoom + 5), key);
   advance(put(o, value ? "true" : "false"));
   return *this;
 }
@@ -227,7 +259,11 @@ void LogLine::end() {
     ended_ = true;
     advance(put(room(2), format_ == LogFormat::json ? "}\n" : "\n"));
   }
-  out_.resize(at_);  // the room not used
+  if (length_ != nullptr) {
+    *length_ = at_;  // the room stays for the next line
+  } else {
+    out_.resize(at_);  // the room not used
+  }
 }
 
 }  // namespace mxring::engine

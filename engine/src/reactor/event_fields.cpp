@@ -30,40 +30,42 @@ std::string_view close_reason_name(CloseReason reason) {
 
 // Who named the client, and what the balancer's PROXY v2 TLVs said about it.
 void proxy_fields(LogLine& line, const ProxyInfo& proxy) {
-  line.text("proxy", proxy.peer)
-      .text("proxy_via", proxy.via)
-      .text("client_name", proxy.client_name)
-      .text("proxy_authority", proxy.authority)
-      .text("proxy_tls", proxy.tls_version)
-      .text("proxy_cipher", proxy.tls_cipher);
+  line.text("proxy"_key, proxy.peer)
+      .text("proxy_via"_key, proxy.via)
+      .text("client_name"_key, proxy.client_name)
+      .text("proxy_authority"_key, proxy.authority)
+      .text("proxy_tls"_key, proxy.tls_version)
+      .text("proxy_cipher"_key, proxy.tls_cipher);
 }
 
 // The fields every line about a session carries: who, where from, how. (The listener, and
 // so the durability its 250 promised, is on the connection's line.)
 void session_fields(LogLine& line, const Session& session) {
   const auto& connection = session.connection();
-  line.text("client", connection.client_address).number("client_port", connection.client_port);
+  line.text("client"_key, connection.client_address)
+      .number("client_port"_key, connection.client_port);
   if (connection.proxy) proxy_fields(line, *connection.proxy);
-  line.text("helo", session.helo());
+  line.text("helo"_key, session.helo());
   if (const auto* tls = session.tls())
-    line.text("tls", tls->version).text("cipher", tls->cipher).text("sni", tls->sni);
-  line.text("auth", session.auth_identity());
+    line.text("tls"_key, tls->version).text("cipher"_key, tls->cipher).text("sni"_key, tls->sni);
+  line.text("auth"_key, session.auth_identity());
 }
 
 void transaction_fields(LogLine& line, const Session& session, const Envelope& envelope,
                         std::size_t size, std::int64_t now_us) {
   // The client's port and listener are on its connection's line.
-  line.text("queue_id", envelope.queue_id.view())
-      .text("client", session.connection().client_address);
+  line.text("queue_id"_key, envelope.queue_id.view())
+      .text("client"_key, session.connection().client_address);
   if (const auto& proxy = session.connection().proxy) proxy_fields(line, *proxy);
-  line.text("helo", session.helo());
-  if (const auto* tls = session.tls()) line.text("tls", tls->version).text("cipher", tls->cipher);
-  line.text("auth", session.auth_identity());
-  line.text("from", envelope.mail_from, /*omit_empty=*/false)
-      .number("rcpts", envelope.recipients.size())
-      .number("size", size)
-      .number("data_us", static_cast<std::uint64_t>(
-                             std::max<std::int64_t>(0, now_us - envelope.received_at_us)));
+  line.text("helo"_key, session.helo());
+  if (const auto* tls = session.tls())
+    line.text("tls"_key, tls->version).text("cipher"_key, tls->cipher);
+  line.text("auth"_key, session.auth_identity());
+  line.text("from"_key, envelope.mail_from, /*omit_empty=*/false)
+      .number("rcpts"_key, envelope.recipients.size())
+      .number("size"_key, size)
+      .number("data_us"_key, static_cast<std::uint64_t>(
+                                 std::max<std::int64_t>(0, now_us - envelope.received_at_us)));
 }
 
 void transaction_outcome(LogLine& line, StorageResult result, std::int64_t store_us) {
@@ -74,16 +76,16 @@ void transaction_outcome(LogLine& line, StorageResult result, std::int64_t store
       std::array<std::string, 2> written;
       for (const auto format : {LogFormat::text, LogFormat::json})
         LogLine::fragment(written[static_cast<std::size_t>(format)], format)
-            .number("code", 250)
-            .text("result", "stored");
+            .number("code"_key, 250)
+            .text("result"_key, "stored");
       return written;
     }();
     line.fields(kStored[static_cast<std::size_t>(line.format())]);
   } else {
-    line.number("code", result == StorageResult::disk_full ? 452 : 451)
-        .text("result", "storage_failed");
+    line.number("code"_key, result == StorageResult::disk_full ? 452 : 451)
+        .text("result"_key, "storage_failed");
   }
-  line.number("store_us", static_cast<std::uint64_t>(store_us));
+  line.number("store_us"_key, static_cast<std::uint64_t>(store_us));
 }
 
 }  // namespace mxring::engine

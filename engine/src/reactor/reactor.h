@@ -178,7 +178,7 @@ class Reactor final : private SessionServices {
   ReactorMetrics metrics_;
   EventLog events_;
   RateLimiter rate_limiter_;
-  std::vector<std::string> transaction_notes_;  // indexed by note - 1
+  std::vector<LineBuffer> transaction_notes_;  // indexed by note - 1
   std::vector<std::uint32_t> free_notes_;
   std::int64_t turn_ns_ = 0;           // CLOCK_MONOTONIC when this loop turn's completions arrived
   std::int64_t turn_unix_us_ = 0;      // CLOCK_REALTIME then, in µs (0 before the first turn)

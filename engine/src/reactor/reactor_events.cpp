@@ -43,8 +43,8 @@ bool Reactor::admit_recipient(const Session& session) {
 void Reactor::log_rate_limited(const Session& session, std::string_view limit) {
   if (!events_.wants(Level::warning)) return;
   events_.line(Level::warning, "rate_limited")
-      .text("client", session.connection().client_address)
-      .text("limit", limit);
+      .text("client"_key, session.connection().client_address)
+      .text("limit"_key, limit);
 }
 
 void Reactor::replied(ReplyTo to, unsigned code) {
@@ -88,7 +88,9 @@ void Reactor::time_answer(Connection& c) {
 
 void Reactor::log_refused_connection(std::string_view client, std::string_view reason) {
   if (!events_.wants(Level::warning)) return;
-  events_.line(Level::warning, "connection_refused").text("client", client).text("reason", reason);
+  events_.line(Level::warning, "connection_refused")
+      .text("client"_key, client)
+      .text("reason"_key, reason);
 }
 
 void Reactor::log_connection_closed(const Connection& c) {
@@ -100,15 +102,15 @@ void Reactor::log_connection_closed(const Connection& c) {
   if (!events_.wants(level)) return;
   auto line = events_.line(level, "connection");
   session_fields(line, session);
-  line.text("listener", session.connection().listener)
-      .text("durability", durability_name(session.context().config().durability));
-  line.number("messages", session.messages_accepted())
-      .number("refused", session.messages_refused())
-      .number("errors", session.errors())
-      .number("bytes_in", c.bytes_in)
-      .number("duration_us", static_cast<std::uint64_t>((turn_ns_ - c.opened_ns) / 1000))
-      .text("reason", reason);
-  if (session.access_denied()) line.text("access", "denied");
+  line.text("listener"_key, session.connection().listener)
+      .text("durability"_key, durability_name(session.context().config().durability));
+  line.number("messages"_key, session.messages_accepted())
+      .number("refused"_key, session.messages_refused())
+      .number("errors"_key, session.errors())
+      .number("bytes_in"_key, c.bytes_in)
+      .number("duration_us"_key, static_cast<std::uint64_t>((turn_ns_ - c.opened_ns) / 1000))
+      .text("reason"_key, reason);
+  if (session.access_denied()) line.text("access"_key, "denied");
 }
 
 std::uint32_t Reactor::note_transaction(const Session& session, const Envelope& envelope,
@@ -127,7 +129,7 @@ std::uint32_t Reactor::note_transaction(const Session& session, const Envelope& 
   }
   auto& text = transaction_notes_[note - 1];
   text.clear();
-  text += info ? 'i' : 'w';  // the lowest level this line may be written at
+  text.append(info ? "i" : "w");  // the lowest level this line may be written at
   auto line = LogLine::fragment(text, events_.format());
   transaction_fields(line, session, envelope, size, now_us());
   return note;
@@ -137,7 +139,7 @@ void Reactor::finish_transaction_note(std::uint32_t note, StorageResult result,
                                       std::int64_t store_us) {
   if (note == 0) return;
   free_notes_.push_back(note);
-  const std::string_view text = transaction_notes_[note - 1];
+  const std::string_view text = transaction_notes_[note - 1].view();
   const bool stored = result == StorageResult::stored;
   if (stored && text[0] != 'i') return;  // sampled away, or info not wanted
   auto line = events_.line(stored ? Level::info : Level::warning, "transaction");
@@ -147,12 +149,12 @@ void Reactor::finish_transaction_note(std::uint32_t note, StorageResult result,
 void Reactor::message_refused(const Session& session, const Envelope& envelope, unsigned code) {
   if (!events_.wants(Level::warning)) return;
   auto line = events_.line(Level::warning, "transaction");
-  line.text("queue_id", envelope.queue_id.view());
+  line.text("queue_id"_key, envelope.queue_id.view());
   session_fields(line, session);
-  line.text("from", envelope.mail_from, false)
-      .number("rcpts", envelope.recipients.size())
-      .number("code", code)
-      .text("result", "refused");
+  line.text("from"_key, envelope.mail_from, false)
+      .number("rcpts"_key, envelope.recipients.size())
+      .number("code"_key, code)
+      .text("result"_key, "refused");
 }
 
 }  // namespace mxring::engine
