@@ -266,12 +266,8 @@ void log(Level level, std::string_view message) {
   }
 }
 
-// Room for a hand-over's worth of lines and a loop turn's more, made once per buffer.
-constexpr std::size_t kEventRoom = 2 * EventLog::kHandOver;
-
 EventLog::EventLog() {
   refresh();
-  buffer_.make_room(kEventRoom);
 }
 
 EventLog::~EventLog() {
@@ -319,9 +315,10 @@ void EventLog::flush(bool now) {
     write_all(STDERR_FILENO, buffer_.view());
     buffer_.clear();
   } else {
+    // Without a spare the buffer starts empty and grows with its lines (doubling), so a
+    // stalled writer's queue holds little more memory than lines, however small each
+    // hand-over.
     enqueue_locked(s, buffer_);
-    lock.unlock();
-    buffer_.make_room(kEventRoom);  // a spare has it already
   }
 }
 

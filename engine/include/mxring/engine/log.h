@@ -103,10 +103,6 @@ class LineBuffer {
   void clear() { size_ = 0; }
   // Lines written elsewhere.
   void append(std::string_view lines);
-  // Room for at least `n` octets of lines in all, made now.
-  void make_room(std::size_t n) {
-    if (bytes_.size() < n) bytes_.resize(n);
-  }
   // Gives the memory back (a buffer that once held far more than it usually does).
   void release() {
     std::string().swap(bytes_);
