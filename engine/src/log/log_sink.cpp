@@ -1,8 +1,6 @@
-// The log's one writer thread and the queue in front of it. The queue is a list of producers'
-// buffers: a producer hands its buffer over whole and takes a spare one back, under a mutex
-// held for a few pointer moves (reactors only try it), so no producer copies its lines. The
-// writer takes the list and writes it with no lock held, so a slow disk or a full pipe stalls
-// the writer, never a producer.
+// The log's one writer thread and the queue in front of it. Producers append under a mutex
+// held only for a memcpy (reactors only try it); the writer swaps the queue out and writes
+// it with no lock held, so a slow disk or a full pipe stalls the writer, never a producer.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,7 +11,6 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "log_appender.h"
@@ -25,14 +22,15 @@ namespace {
 
 // Past this many queued octets lines are dropped (and counted) rather than queued.
 constexpr std::size_t kQueueLimit = 16u << 20;
-// A reactor drops its lines past this, when the queue stays busy (counted) ...
+// A reactor's own buffer is handed over at least this often (in octets) ...
 constexpr std::size_t kProducerLimit = 4u << 20;
 // ... and the writer collects what has queued at most this often, so a quiet server makes
 // a few writes a second rather than one per line ...
 constexpr auto kWriterPause = std::chrono::milliseconds(20);
-// ... or sooner, once this much has queued: a few reactors' hand-overs (EventLog::kHandOver),
-// whose buffers come back as spares while they are still in the core's cache (at 100,000
-// lines a second, 20 ms of lines is half a megabyte).
+// ... or sooner, once this much has queued. The queue and the writer's batch trade buffers,
+// so holding each to about this size keeps both in the core's cache: a busy reactor appends
+// its lines to memory it wrote a moment ago, not to cold memory (at 100,000 lines a second,
+// 20 ms of lines is half a megabyte).
 constexpr std::size_t kWriteBatch = 256u << 10;
 
 struct LogFile {
@@ -43,11 +41,7 @@ struct LogFile {
 struct Sink {
   std::mutex mutex;
   std::condition_variable wake;
-  std::vector<LineBuffer> queue;
-  std::size_t queued = 0;  // octets of lines in `queue`
-  // Buffers the writer is done with, for producers to take in exchange for theirs: each keeps
-  // the room it grew, so a busy reactor writes its lines into memory that needs no growing.
-  std::vector<LineBuffer> spares;
+  std::string queue;
   bool running = false;
   bool stopping = false;
   LogFile file;
@@ -93,22 +87,16 @@ std::size_t count_lines(std::string_view bytes) {
   return n;
 }
 
-// The number of spare buffers kept (a few batches' worth), and the room one may keep.
-constexpr std::size_t kSpares = 16;
-constexpr std::size_t kSpareFootprint = 1u << 20;
-
 void writer_loop() {
   name_this_thread("log");
   auto& s = sink();
-  std::vector<LineBuffer> batch;
-  std::size_t batch_size = 0;
-  std::string joined;  // a batch as one write, for a destination without direct I/O
+  std::string batch;
   std::vector<LogFile> retired;
   LogAppender appender;
   std::uint64_t followed_generation = 0;
   std::unique_lock lock(s.mutex);
   for (;;) {
-    const auto work = [&] { return s.stopping || s.queued > 0 || !s.retired.empty(); };
+    const auto work = [&] { return s.stopping || !s.queue.empty() || !s.retired.empty(); };
     if (!appender.holding()) {
       s.wake.wait(lock, work);
     } else if (!s.wake.wait_for(lock, kWriterPause, work)) {
@@ -119,9 +107,9 @@ void writer_loop() {
       continue;
     }
     if (!s.stopping)
-      s.wake.wait_for(lock, kWriterPause, [&] { return s.stopping || s.queued >= kWriteBatch; });
+      s.wake.wait_for(lock, kWriterPause,
+                      [&] { return s.stopping || s.queue.size() >= kWriteBatch; });
     batch.swap(s.queue);
-    batch_size = std::exchange(s.queued, 0);
     const LogFile file = s.file;
     const std::uint64_t generation = s.fd_generation;
     const bool last = s.stopping;
@@ -134,45 +122,26 @@ void writer_loop() {
     // Nothing is written to a file replaced on reload once the appender follows its successor.
     for (auto& old : retired) close_log_file(old);
     retired.clear();
-    if (appender.direct()) {
-      for (const auto& lines : batch) appender.append(lines.view());
-    } else {
-      joined.clear();
-      for (const auto& lines : batch) joined += lines.view();
-      appender.append(joined);
-      if (joined.capacity() > kQueueLimit) std::string().swap(joined);
-    }
+    appender.append(batch);
     // A batch the pause collected, not one that filled: the queue is quiet, so nothing is
     // held back from the file's readers.
-    if (last || batch_size < kWriteBatch) appender.settle();
+    if (last || batch.size() < kWriteBatch) appender.settle();
+    batch.clear();
+    if (batch.capacity() > kQueueLimit) batch.shrink_to_fit();
     if (last) return;
     lock.lock();
-    for (auto& lines : batch) {
-      if (s.spares.size() >= kSpares) break;
-      lines.clear();
-      if (lines.footprint() > kSpareFootprint) lines.release();
-      s.spares.push_back(std::move(lines));
-    }
-    batch.clear();
   }
 }
 
-// Hands `lines` over to the writer (a spare, or nothing, takes their place); false when the
-// queue is over its limit (dropped, and `lines` cleared).
-bool enqueue_locked(Sink& s, LineBuffer& lines) {
-  if (s.queued + lines.size() > kQueueLimit) {
-    s.dropped.fetch_add(count_lines(lines.view()), std::memory_order_relaxed);
-    lines.clear();
+// Appends `bytes` (whole lines) to the queue; false when over the limit (dropped).
+bool enqueue_locked(Sink& s, std::string_view bytes) {
+  if (s.queue.size() + bytes.size() > kQueueLimit) {
+    s.dropped.fetch_add(count_lines(bytes), std::memory_order_relaxed);
     return false;
   }
-  const auto before = s.queued;
-  s.queued += lines.size();
-  s.queue.push_back(std::move(lines));
-  if (!s.spares.empty()) {
-    lines = std::move(s.spares.back());
-    s.spares.pop_back();
-  }
-  if (before == 0 || (before < kWriteBatch && s.queued >= kWriteBatch)) s.wake.notify_one();
+  const auto before = s.queue.size();
+  s.queue.append(bytes);
+  if (before == 0 || (before < kWriteBatch && s.queue.size() >= kWriteBatch)) s.wake.notify_one();
   return true;
 }
 
@@ -231,9 +200,8 @@ void stop_logging() {
   s.writer.join();
   std::lock_guard lock(s.mutex);
   s.running = false;
-  for (const auto& lines : s.queue) write_all(s.file.fd, lines.view());
+  write_all(s.file.fd, s.queue);
   s.queue.clear();
-  s.queued = 0;
   if (s.own_file) close_log_file(s.file);
   s.file = LogFile{};
   s.own_file = false;
@@ -254,7 +222,7 @@ std::uint64_t log_lines_dropped() {
 void log(Level level, std::string_view message) {
   if (!log_enabled(level)) return;
   auto& s = sink();
-  LineBuffer line;
+  std::string line;
   LogLine(line, s.format.load(std::memory_order_relaxed), level, "log")
       .text("message"_key, message);
   std::unique_lock lock(s.mutex);
@@ -262,7 +230,7 @@ void log(Level level, std::string_view message) {
     enqueue_locked(s, line);
   } else {
     lock.unlock();
-    write_all(STDERR_FILENO, line.view());  // before start or after stop: one write, whole
+    write_all(STDERR_FILENO, line);  // before start or after stop: one write, whole
   }
 }
 
@@ -271,10 +239,10 @@ EventLog::EventLog() {
 }
 
 EventLog::~EventLog() {
-  flush(/*now=*/true);
+  flush();
   if (!buffer_.empty()) {
     std::lock_guard lock(sink().mutex);
-    enqueue_locked(sink(), buffer_);
+    enqueue_locked(sink(), buffer_.view());
   }
 }
 
@@ -291,15 +259,8 @@ bool EventLog::wants(Level level) {
   return true;
 }
 
-void EventLog::flush(bool now) {
-  if (buffer_.empty()) {
-    held_since_us_ = clock_us_;  // lines written from now on are at most this old
-    return;
-  }
-  // Without a clock set (-1), every call is a hand-over.
-  if (!now && clock_us_ >= 0 && buffer_.size() < kHandOver &&
-      clock_us_ - held_since_us_ < kHandOverAgeUs)
-    return;
+void EventLog::flush() {
+  if (buffer_.empty()) return;
   auto& s = sink();
   std::unique_lock lock(s.mutex, std::try_to_lock);
   if (!lock.owns_lock()) {
@@ -309,17 +270,14 @@ void EventLog::flush(bool now) {
     }
     return;
   }
-  held_since_us_ = clock_us_;
   if (!s.running) {
     lock.unlock();
     write_all(STDERR_FILENO, buffer_.view());
-    buffer_.clear();
   } else {
-    // Without a spare the buffer starts empty and grows with its lines (doubling), so a
-    // stalled writer's queue holds little more memory than lines, however small each
-    // hand-over.
-    enqueue_locked(s, buffer_);
+    enqueue_locked(s, buffer_.view());
   }
+  buffer_.clear();
+  if (buffer_.footprint() > kProducerLimit) buffer_.release();
 }
 
 }  // namespace mxring::engine

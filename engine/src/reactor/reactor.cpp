@@ -200,12 +200,7 @@ void Reactor::loop() {
     // mxring bench: 35,000 msgs/s with the wait, 58,000 without; bench/e2e/RESULTS.md).
     const bool busy = batch_wait_ns > 0 && last_batch >= 4 && storing_ == 0;
     const unsigned want = busy ? std::min(last_batch, 64u) : 1;
-    // An idle wait is cut short while log lines wait for their hand-over (EventLog::flush).
-    const bool lines_due = !busy && events_.holding();
-    __kernel_timespec wait{.tv_sec = busy || lines_due ? 0 : 1,
-                           .tv_nsec = busy        ? batch_wait_ns
-                                      : lines_due ? EventLog::kHandOverAgeUs * 1000
-                                                  : 0};
+    __kernel_timespec wait{.tv_sec = busy ? 0 : 1, .tv_nsec = busy ? batch_wait_ns : 0};
     io_uring_cqe* first = nullptr;
     const int rc = io_uring_submit_and_wait_timeout(ring, &first, want, &wait, nullptr);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {

@@ -3,9 +3,8 @@
 //
 // Nothing here blocks a reactor on I/O: once start_logging() has run, lines are queued in
 // memory and one writer thread writes them. A reactor builds its event lines in its own
-// EventLog buffer and hands the buffer over whole (no copy) with a try-lock, every 64 KiB or
-// 5 ms and before it may sleep; when the writer cannot keep up, lines are dropped and
-// counted, never waited for.
+// EventLog buffer and hands them over once per loop turn with a try-lock; when the writer
+// cannot keep up, lines are dropped and counted, never waited for.
 #pragma once
 
 #include <cstddef>
@@ -83,8 +82,8 @@ consteval LogKey operator""_key(const char* name, std::size_t size) {
 
 // Lines being written: the octets [0, size()) of a string whose own size is the room made so
 // far. std::string zero-fills whatever it grows by, so a string cut back to its lines after
-// each one would zero-fill a line's room again for every line; this keeps its room, and a
-// buffer handed back and forth between a reactor and the log writer soon needs none.
+// each one would zero-fill a line's room again for every line; this keeps its room, so a
+// reactor's buffer, cleared once a loop turn, soon grows no more.
 class LineBuffer {
  public:
   LineBuffer() = default;
@@ -193,17 +192,9 @@ class EventLog {
   // epoch; negative: each line reads the clock).
   void set_clock(std::int64_t unix_us) { clock_us_ = unix_us; }
   LogFormat format() const { return format_; }
-  // A busy thread hands its lines over in pieces of kHandOver octets, or lines this old: a
-  // hand-over per loop turn would fill the queue with small buffers, each in memory of its
-  // own that has gone cold by the time its turn comes again. A thread holding lines should
-  // not sleep longer than this.
-  static constexpr std::size_t kHandOver = 64u << 10;
-  static constexpr std::int64_t kHandOverAgeUs = 5'000;
-  bool holding() const { return !buffer_.empty(); }
-  // Hands the lines over to the writer, if its queue is free now, once they are worth it
-  // (`now`: whatever they are worth); else keeps them for a later call (and drops them,
-  // counted, past a bound).
-  void flush(bool now = false);
+  // Hands the buffered lines to the writer if its queue is free now; else keeps them for the
+  // next call (and drops them, counted, past a bound).
+  void flush();
   // SIGHUP may change the format or sampling: called by the owning thread between turns.
   void refresh();
 
@@ -213,7 +204,6 @@ class EventLog {
   std::uint32_t sample_ = 1;
   std::uint32_t skipped_ = 0;
   std::int64_t clock_us_ = -1;
-  std::int64_t held_since_us_ = 0;  // the clock when the buffer was last found empty
 };
 
 }  // namespace mxring::engine
