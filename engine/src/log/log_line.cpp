@@ -83,10 +83,7 @@ char* write_timestamp(char* o, std::int64_t unix_us) {
   if (n > 32) {
     std::memcpy(o, p, n);
   } else if (n >= 16) {
-    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), head);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + n - 16), tail);
+    two(__m128i{});
   } else if (n >= 8) {
     two(std::uint64_t{});
   } else if (n >= 4) {
