@@ -1,6 +1,7 @@
 // BM_DataScan/<impl>/<corpus>/<size>: DATA end search + unstuffing + copy, beside BM_Memcpy and
-// a naive byte-at-a-time scanner on the same buffers. Each checks its output against the
-// scalar reference before timing and reports bytes/s.
+// a naive byte-at-a-time scanner on the same buffers. BM_ContentCheck/<corpus>/<size>: the
+// check BDAT content gets (bare CR/LF, NUL, long lines, 8-bit; no copy). Each checks its
+// output against the scalar reference before timing and reports bytes/s.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "corpus.h"
+#include "mxring/parser/content_checker.h"
 #include "mxring/parser/data_scanner.h"
 
 namespace mxring::bench {
@@ -85,6 +87,23 @@ void BM_NaiveScan(benchmark::State& state, int kind) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * buffers.size));
 }
 
+void BM_ContentCheck(benchmark::State& state, int kind) {
+  const auto content = corpus(kind, static_cast<std::size_t>(state.range(0)));
+  const std::span<const char> in(content.data(), content.size());
+  parser::ContentChecker checker;
+  checker.scan(in);
+  if (checker.final_flags() != parser::check_content_scalar(in)) {
+    state.SkipWithError("flags differ from the scalar reference");
+    return;
+  }
+  for (auto _ : state) {
+    checker.reset();
+    checker.scan(in);
+    benchmark::DoNotOptimize(checker.flags());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * content.size()));
+}
+
 void BM_Memcpy(benchmark::State& state, int kind) {
   const ScanBuffers buffers(corpus(kind, static_cast<std::size_t>(state.range(0))));
   for (auto _ : state) {
@@ -112,9 +131,13 @@ void register_all() {
                                      [kind](benchmark::State& s) { BM_NaiveScan(s, kind); });
     auto* copy = benchmark::RegisterBenchmark((std::string("BM_Memcpy/") + kind_name(kind)).c_str(),
                                               [kind](benchmark::State& s) { BM_Memcpy(s, kind); });
+    auto* check =
+        benchmark::RegisterBenchmark((std::string("BM_ContentCheck/") + kind_name(kind)).c_str(),
+                                     [kind](benchmark::State& s) { BM_ContentCheck(s, kind); });
     for (auto size : kSizes) {
       naive->Arg(static_cast<std::int64_t>(size));
       copy->Arg(static_cast<std::int64_t>(size));
+      check->Arg(static_cast<std::int64_t>(size));
     }
   }
 }

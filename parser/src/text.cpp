@@ -73,10 +73,4 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-bool has_eight_bit(std::string_view text) {
-  for (char c : text)
-    if (static_cast<unsigned char>(c) & 0x80) return true;
-  return false;
-}
-
 }  // namespace mxring::parser

@@ -130,6 +130,39 @@ def test_smuggling_is_refused_and_nothing_smuggled_runs(attack, fake_end):
         assert until_eof(s) == "221 2.0.0 Bye\r\n"  # nothing smuggled was answered
 
 
+@pytest.mark.parametrize("fake_end", [b"\n.\n", b"\r.\r", b"\r.\r\n", b"\n.\r\n"], ids=repr)
+def test_bdat_content_with_a_bare_line_end_is_refused(attack, fake_end):
+    """BDAT cannot be ended early, but a message stored with "\\n.\\n" in it would be for
+    the next reader that takes a bare LF for a line end: outside BINARYMIME it is refused
+    as DATA's is, at the end of its chunk, and the chunk behind it is dropped (the last
+    test finds neither in the spool)."""
+    with connect(attack) as s:
+        read_reply(s)
+        ehlo(s)
+        content = (b"Subject: x" + fake_end + b"MAIL FROM:<evil@attacker.test>\r\n"
+                   b"RCPT TO:<victim@localhost>\r\nDATA\r\nforged\r\n.\r\n")
+        s.sendall(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<bob@localhost>\r\n"
+                  + f"BDAT {len(content)}\r\n".encode() + content + b"BDAT 5 LAST\r\nabc\r\n")
+        assert read_replies(s, 4)[2:] == [
+            "550 5.6.0 Message has a bare CR or LF; lines end with CRLF\r\n",
+            "503 5.5.1 Need MAIL command\r\n"]
+        s.sendall(b"QUIT\r\n")
+        assert until_eof(s) == "221 2.0.0 Bye\r\n"
+
+
+def test_binarymime_content_is_stored_as_sent(attack):
+    """BODY=BINARYMIME (RFC 3030 §3) carries octets, not lines: bare CR, LF and NUL are kept."""
+    content = b"Subject: bin\r\n\r\n\x00\n.\n\rQUIT\r\n\xff"
+    with connect(attack) as s:
+        read_reply(s)
+        ehlo(s)
+        s.sendall(b"MAIL FROM:<a@client.test> BODY=BINARYMIME\r\nRCPT TO:<bob@localhost>\r\n"
+                  + f"BDAT {len(content)} LAST\r\n".encode() + content)
+        replies = read_replies(s, 3)
+        assert replies[2].startswith("250 2.0.0 Ok: queued as ")
+        attack.acknowledged[replies[2].split()[-1]] = content
+
+
 def test_commands_behind_a_refused_data_are_never_run(attack):
     """RFC 2920 §3.1: DATA ends a pipelined group. A client that sends its content at once
     and has DATA refused (no valid recipient) would have that content read as commands: a

@@ -212,10 +212,8 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
   if (bdat_refusal_.empty() && !room_for_content(part.size()))
     bdat_refusal_ = replies::kStorageFull;  // the chunk is still read, then refused
   if (bdat_refusal_.empty()) {
-    auto& envelope = transaction_->envelope;
-    const std::string_view octets(part.data(), part.size());
-    if (!envelope.eight_bit) envelope.eight_bit = parser::has_eight_bit(octets);
-    transaction_->content.append(octets, transaction_->expected_size);
+    transaction_->bdat_content.scan(part);
+    transaction_->content.append({part.data(), part.size()}, transaction_->expected_size);
   }
   if (bdat_chunk_.complete()) finish_bdat_chunk();
   return part.size();
@@ -277,26 +275,33 @@ void Session::on_line(std::string_view line, const parser::Line& framing) {
   }
 }
 
+// DESIGN.md: content with a bare CR or LF is refused, never normalised (SMTP smuggling); so
+// is a NUL (RFC 6152 §3), and with reject_long_lines a line over the limit. BINARYMIME
+// content (RFC 3030 §3, BDAT only) is not lines of text, and none of this applies to it.
+std::string_view Session::content_refusal(const parser::DataFlags& flags, bool binary) const {
+  if (binary) return {};
+  if (flags.bare_cr || flags.bare_lf) return replies::kBareLineEndInData;
+  if (flags.nul) return replies::kNulInData;
+  if (flags.long_line && context_->limits().reject_long_lines) return replies::kLongLineInData;
+  return {};
+}
+
 void Session::finish_data() {
   mode_ = Mode::command;
   const auto flags = data_.flags();
   auto& transaction = *transaction_;
-  // DESIGN.md: content with a bare CR or LF is refused, never normalised (SMTP smuggling).
-  if (flags.bare_cr || flags.bare_lf) {
-    refuse_message(replies::kBareLineEndInData);
-  } else if (flags.nul) {
-    refuse_message(replies::kNulInData);
-  } else if (transaction.overflowed) {
-    refuse_message(transaction.out_of_room ? replies::kStorageFull : replies::kMessageTooBig);
-  } else if (flags.long_line && context_->limits().reject_long_lines) {
-    refuse_message(replies::kLongLineInData);
-  } else {
-    transaction.envelope.eight_bit = flags.eight_bit;
-    transaction.envelope.long_lines = flags.long_line;
-    content_complete();
+  auto refusal = content_refusal(flags, false);
+  // Content not kept (too big, or no room) is refused as such, unless it was malformed too.
+  if (transaction.overflowed && (refusal.empty() || refusal == replies::kLongLineInData))
+    refusal = transaction.out_of_room ? replies::kStorageFull : replies::kMessageTooBig;
+  if (!refusal.empty()) {
+    refuse_message(refusal);
+    end_transaction();
     return;
   }
-  end_transaction();
+  transaction.envelope.eight_bit = flags.eight_bit;
+  transaction.envelope.long_lines = flags.long_line;
+  content_complete();
 }
 
 void Session::finish_bdat_chunk() {
@@ -320,7 +325,20 @@ void Session::finish_bdat_chunk() {
     }
     return;
   }
+  // Checked at each chunk's end, so a client learns at once; a CR ending this chunk may
+  // still meet its LF at the start of the next.
+  const auto& content = transaction_->bdat_content;
+  const auto flags = bdat_last_ ? content.final_flags() : content.flags();
+  auto& envelope = transaction_->envelope;
+  const bool binary = envelope.body == parser::Body::binary_mime;
+  if (const auto refusal = content_refusal(flags, binary); !refusal.empty()) {
+    refuse_message(refusal);
+    end_transaction();
+    return;
+  }
   if (bdat_last_) {
+    envelope.eight_bit = flags.eight_bit;
+    envelope.long_lines = flags.long_line && !binary;  // binary content has no lines
     content_complete();
     return;
   }

@@ -320,6 +320,8 @@ void Session::on_bdat(const parser::Command& command) {
     if (!transaction_->content_started) {
       start_content();
       transaction_->envelope.chunked = true;
+      transaction_->bdat_content =
+          parser::ContentChecker({.max_line = context_->limits().max_data_line});
     }
     if (command.bdat_size > context_->limits().max_message_size - transaction_->body_size())
       bdat_refusal_ = replies::kMessageTooBig;  // RFC 1870 §6 and RFC 3030 §2

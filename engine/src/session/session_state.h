@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mxring/engine/session.h"
+#include "mxring/parser/content_checker.h"
 
 namespace mxring::engine {
 
@@ -17,10 +18,11 @@ struct Session::Transaction {
   std::size_t header_length = 0;  // octets of content that are the trace header
   // What `content` should come to by MAIL's SIZE (0: not declared); ByteBuffer::prepare.
   std::size_t expected_size = 0;
-  bool content_started = false;  // DATA accepted or a first BDAT chunk taken
-  bool overflowed = false;       // content drained, not kept: past max_message_size ...
-  bool out_of_room = false;      // ... or the reactor's ContentBudget had no room for it
-  ContentCharge charge;          // what `content` holds of that budget
+  bool content_started = false;         // DATA accepted or a first BDAT chunk taken
+  bool overflowed = false;              // content drained, not kept: past max_message_size ...
+  bool out_of_room = false;             // ... or the reactor's ContentBudget had no room for it
+  ContentCharge charge;                 // what `content` holds of that budget
+  parser::ContentChecker bdat_content;  // what BDAT chunks brought so far, checked as text
   // Beyond kFewRecipients, a hash of each recipient's address but the last, in order.
   std::vector<std::size_t> recipient_hashes;
   static constexpr std::size_t kFewRecipients = 8;

@@ -50,5 +50,5 @@ struct Block {
 }  // namespace
 
 namespace mxring::parser::kernels {
-const Kernels kAvx2 = {&plain_data_blocks, &find_line_break, nullptr};
+const Kernels kAvx2 = {&plain_data_blocks, &find_line_break, nullptr, &content_masks};
 }

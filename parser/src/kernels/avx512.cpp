@@ -18,5 +18,5 @@ using Block = Avx512Block<false>;
 }  // namespace
 
 namespace mxring::parser::kernels {
-const Kernels kAvx512 = {&plain_data_blocks, &find_line_break, nullptr};
+const Kernels kAvx512 = {&plain_data_blocks, &find_line_break, nullptr, &content_masks};
 }

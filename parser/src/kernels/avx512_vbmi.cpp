@@ -20,5 +20,5 @@ using Block = Avx512Block<true>;
 }  // namespace
 
 namespace mxring::parser::kernels {
-const Kernels kAvx512Vbmi = {&plain_data_blocks, &find_line_break, &plain_mailbox};
+const Kernels kAvx512Vbmi = {&plain_data_blocks, &find_line_break, &plain_mailbox, &content_masks};
 }

@@ -21,6 +21,11 @@ struct MailboxSplit {
   unsigned end = 0;
 };
 
+// One 64-octet block of BDAT content, a bit an octet: its CRs, LFs, NULs and octets above 127.
+struct ContentMasks {
+  std::uint64_t cr, lf, nul, high;
+};
+
 struct Kernels {
   // Consumes whole blocks while they are plain text: every line end a CRLF, no dot at a line
   // start. Stops at the first block that needs the scalar reference; never ends a message.
@@ -30,6 +35,8 @@ struct Kernels {
   // The `local@domain` at p (n octets readable, no padding needed) when it is a Dot-string
   // and a plain domain within 64 octets; null where no kernel exists (mailbox_vbmi.h).
   MailboxSplit (*plain_mailbox)(const char* p, std::size_t n);
+  // The masks of the `blocks` whole 64-octet blocks at `in` (ContentChecker).
+  void (*content_masks)(const char* in, std::size_t blocks, ContentMasks* out);
 };
 
 extern const Kernels kScalar;

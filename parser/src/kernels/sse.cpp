@@ -57,5 +57,5 @@ struct Block {
 }  // namespace
 
 namespace mxring::parser::kernels {
-const Kernels kSse = {&plain_data_blocks, &find_line_break, nullptr};
+const Kernels kSse = {&plain_data_blocks, &find_line_break, nullptr, &content_masks};
 }

@@ -242,6 +242,8 @@ class Session {
   // Counts the reply queued since output_ held `before` octets as answering `to`.
   void answered(ReplyTo to, std::size_t before);
   void refuse_message(std::string_view text);  // at the end of the data
+  // The refusal content with these flags gets, or empty (`binary`: BODY=BINARYMIME).
+  std::string_view content_refusal(const parser::DataFlags& flags, bool binary) const;
 
   std::shared_ptr<const SessionContext> context_;
   SessionServices& services_;

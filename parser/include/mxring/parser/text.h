@@ -18,7 +18,4 @@ std::optional<std::size_t> xtext_decode(std::string_view text, char* out);
 // True for well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool is_valid_utf8(std::string_view text);
 
-// True when any octet is above 127.
-bool has_eight_bit(std::string_view text);
-
 }  // namespace mxring::parser
