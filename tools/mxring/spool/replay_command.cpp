@@ -1,6 +1,7 @@
 // `mxring spool replay --to ADDR:PORT`: re-injects stored messages over SMTP with their
 // recorded envelope (migrations, tests, re-feeding a pipeline). One connection, messages in
 // spool order; MAIL/RCPT/DATA are pipelined when the server offers PIPELINING (RFC 2920).
+// BINARYMIME messages go as one BDAT LAST, to servers that offer CHUNKING and BINARYMIME only.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -106,15 +107,19 @@ bool offers(const std::string& ehlo, std::string_view keyword) {
 }
 
 struct Extensions {
-  bool pipelining, size, eight_bit, smtputf8, dsn;
+  bool pipelining, size, eight_bit, smtputf8, dsn, chunking, binary_mime;
 };
 
-// MAIL, RCPTs and DATA for one stored envelope, with the parameters the server supports.
+// MAIL, RCPTs and DATA for one stored envelope, with the parameters the server supports; for
+// a BINARYMIME message, BDAT LAST instead of DATA (RFC 3030 §3: binary content never goes
+// through DATA, whose dot-stuffing and line ends it does not follow).
 std::vector<std::string> envelope_commands(const engine::Envelope& e, const Extensions& x,
                                            std::uint64_t size) {
+  const bool binary = e.body == parser::Body::binary_mime;
   std::string mail = "MAIL FROM:<" + e.mail_from + ">";
   if (x.size) mail += " SIZE=" + std::to_string(size);
   if (x.eight_bit && e.body == parser::Body::eight_bit_mime) mail += " BODY=8BITMIME";
+  if (binary) mail += " BODY=BINARYMIME";
   if (x.smtputf8 && e.smtputf8) mail += " SMTPUTF8";
   if (x.dsn && e.ret == parser::Ret::full) mail += " RET=FULL";
   if (x.dsn && e.ret == parser::Ret::headers) mail += " RET=HDRS";
@@ -140,7 +145,7 @@ std::vector<std::string> envelope_commands(const engine::Envelope& e, const Exte
     }
     commands.push_back(rcpt + "\r\n");
   }
-  commands.push_back("DATA\r\n");
+  commands.push_back(binary ? "BDAT " + std::to_string(size) + " LAST\r\n" : "DATA\r\n");
   return commands;
 }
 
@@ -167,8 +172,9 @@ int run_replay(const std::string& directory, ReplayOptions& options) {
     return 1;
   }
   const Extensions x{offers(ehlo.text, "PIPELINING"), offers(ehlo.text, "SIZE"),
-                     offers(ehlo.text, "8BITMIME"), offers(ehlo.text, "SMTPUTF8"),
-                     offers(ehlo.text, "DSN")};
+                     offers(ehlo.text, "8BITMIME"),   offers(ehlo.text, "SMTPUTF8"),
+                     offers(ehlo.text, "DSN"),        offers(ehlo.text, "CHUNKING"),
+                     offers(ehlo.text, "BINARYMIME")};
   std::uint64_t sent = 0, refused = 0;
   bool connection_lost = false;
   engine::SpoolStream stream(directory, {});
@@ -181,7 +187,16 @@ int run_replay(const std::string& directory, ReplayOptions& options) {
       ++refused;
       return true;
     }
-    const auto commands = envelope_commands(*envelope, x, record.view.message.size());
+    const bool binary = envelope->body == parser::Body::binary_mime;
+    if (binary && !(x.chunking && x.binary_mime)) {
+      std::cerr << id << ": not delivered: BODY=BINARYMIME needs a server that offers CHUNKING "
+                << "and BINARYMIME\n";
+      ++refused;
+      return true;
+    }
+    auto commands = envelope_commands(*envelope, x, record.view.message.size());
+    // A BDAT's chunk follows its command line whatever the server answers (RFC 3030 §2).
+    if (binary) commands.back() += record.view.message;
     std::string why;
     std::size_t accepted_rcpts = 0;
     bool mail_ok = true;
@@ -190,6 +205,12 @@ int run_replay(const std::string& directory, ReplayOptions& options) {
       for (const auto& c : commands) group += c;
       smtp.send(group);
     }
+    const auto delivered = [&] {
+      ++sent;
+      if (accepted_rcpts < envelope->recipients.size())
+        std::cerr << id << ": some recipients refused: " << why;
+      return true;
+    };
     for (std::size_t i = 0; i < commands.size(); ++i) {
       if (!x.pipelining) smtp.send(commands[i]);
       const auto reply = smtp.reply();
@@ -198,19 +219,17 @@ int run_replay(const std::string& directory, ReplayOptions& options) {
       if (i == 0 && reply.code != 250) mail_ok = false;
       if (i > 0 && !last && reply.code >= 200 && reply.code < 300) ++accepted_rcpts;
       if (!last && reply.code >= 300 && why.empty()) why = commands[i] + " → " + reply.text;
-      if (last && reply.code == 354) {
+      if (last && binary) {
+        if (reply.code == 250) return delivered();
+        why += (why.empty() ? "BDAT → " : "; BDAT → ") + reply.text;
+      } else if (last && reply.code == 354) {
         if (!mail_ok || accepted_rcpts == 0) {
           smtp.send(".\r\n");  // nothing to deliver; end the data phase
           smtp.reply();
         } else {
           smtp.send(dot_stuffed(record.view.message) + ".\r\n");
           const auto done = smtp.reply();
-          if (done.code == 250) {
-            ++sent;
-            if (accepted_rcpts < envelope->recipients.size())
-              std::cerr << id << ": some recipients refused: " << why;
-            return true;
-          }
+          if (done.code == 250) return delivered();
           why = "end of data → " + done.text;
         }
       } else if (last) {
