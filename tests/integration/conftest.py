@@ -3,6 +3,7 @@
 The binary comes from $MXRINGD (ctest sets it). Each server logs to a file the test can read;
 `stop()` sends SIGTERM and returns the exit status.
 """
+import contextlib
 import os
 import resource
 import signal
@@ -52,6 +53,23 @@ def listening(port):
             if state == "0A" and int(local.split(":")[1], 16) == port:
                 return True
     return False
+
+
+@contextlib.contextmanager
+def smtp_sink(backlog=16):
+    """Postfix's smtp-sink (it stores nothing) on a free loopback port, until the block ends;
+    yields the port."""
+    port = free_port()
+    sink = subprocess.Popen(["smtp-sink", "-u", "nobody", "-h", "sink.test", f"127.0.0.1:{port}",
+                             str(backlog)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not listening(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield port
+    finally:
+        sink.kill()
+        sink.wait()
 
 
 class Server:

@@ -74,6 +74,14 @@ def ehlo(sock, name=b"client.test"):
     assert read_reply(sock).startswith("250")
 
 
+def send_binarymime(sock, content, sender=b"a@client.test", rcpt=b"bob@localhost"):
+    """After EHLO: one BODY=BINARYMIME message (RFC 3030 §3) in one BDAT LAST chunk, pipelined
+    with its envelope (smtplib has no BDAT); returns the three replies."""
+    sock.sendall(b"MAIL FROM:<" + sender + b"> BODY=BINARYMIME\r\nRCPT TO:<" + rcpt + b">\r\n"
+                 + f"BDAT {len(content)} LAST\r\n".encode() + content)
+    return read_replies(sock, 3)
+
+
 def begin_data(sock):
     """EHLO, then MAIL, RCPT and DATA pipelined (RFC 2920 §3.1: EHLO and DATA each end a
     group), and waits for the 354."""

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from certificates import make_certificate
-from conftest import MXRINGD, free_port, listening
+from conftest import MXRINGD, free_port, smtp_sink
 from smtp_wire import threaded_server
 from spool_cli import (assert_acknowledged_stored, spool, stored_ids, stored_records,
                        without_trace_header)
@@ -50,13 +50,7 @@ def test_every_acknowledged_message_is_in_the_spool_as_sent(mxringd, tmp_path):
 
 
 def test_smtp_sink_is_driven_with_pipelining_and_new_connections(mxringd, tmp_path):
-    port = free_port()
-    sink = subprocess.Popen(["smtp-sink", "-u", "nobody", "-h", "sink.test", f"127.0.0.1:{port}",
-                             "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not listening(port) and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with smtp_sink(256) as port:
         code, report = bench("--target", f"127.0.0.1:{port}", "--connections", "20",
                              "--count", "2000", "--size", "1k,10k", "--rcpts", "3")
         assert code == 0 and report["errors"] == 0, report
@@ -71,9 +65,6 @@ def test_smtp_sink_is_driven_with_pipelining_and_new_connections(mxringd, tmp_pa
         assert code == 0 and report["errors"] == 0, report
         assert report["connections_opened"] >= 300
         assert report["replies"]["221"] == report["connections_opened"]
-    finally:
-        sink.kill()
-        sink.wait()
 
 
 def test_refusals_are_errors_by_kind_and_the_exit_status_says_so(mxringd):

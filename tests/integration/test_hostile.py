@@ -19,7 +19,8 @@ import pytest
 
 from certificates import insecure_client_context, make_certificate
 from conftest import Server, free_port, scraped, stop_and_check
-from smtp_wire import begin_data, connect, ehlo, read_replies, read_reply, until_eof
+from smtp_wire import (begin_data, connect, ehlo, read_replies, read_reply, send_binarymime,
+                       until_eof)
 from spool_cli import spool, stored_ids, without_trace_header
 
 # The asan-ubsan run keeps freed memory in quarantine: RSS says nothing there.
@@ -156,9 +157,7 @@ def test_binarymime_content_is_stored_as_sent(attack):
     with connect(attack) as s:
         read_reply(s)
         ehlo(s)
-        s.sendall(b"MAIL FROM:<a@client.test> BODY=BINARYMIME\r\nRCPT TO:<bob@localhost>\r\n"
-                  + f"BDAT {len(content)} LAST\r\n".encode() + content)
-        replies = read_replies(s, 3)
+        replies = send_binarymime(s, content)
         assert replies[2].startswith("250 2.0.0 Ok: queued as ")
         attack.acknowledged[replies[2].split()[-1]] = content
 

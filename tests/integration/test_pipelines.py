@@ -15,8 +15,8 @@ import smtplib
 import subprocess
 import time
 
-from conftest import free_port, listening
-from smtp_wire import connect, ehlo, read_replies, read_reply
+from conftest import smtp_sink
+from smtp_wire import connect, ehlo, read_reply, send_binarymime
 from spool_cli import MXRING, spool, stored_ids, stored_records, without_trace_header
 
 # Messages chosen to break naive exporters: mbox "From " lines, dots, UTF-8, invalid UTF-8,
@@ -227,16 +227,23 @@ c.sendmail("late@client.test", ["bob@localhost"], b"Subject: late\\r\\n\\r\\nx\\
     assert len(result.stdout.splitlines()) == 2
 
 
+def replay_into_a_new_server(mxringd, tmp_path):
+    """Replays the spool under tmp_path/first into a new mxringd storing under
+    tmp_path/second, stopped afterwards; mxring's result."""
+    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
+    result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
+    assert second.stop() == 0
+    return result
+
+
 def test_replay_reinjects_with_the_recorded_envelope(mxringd, tmp_path):
     first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
     ids = send(first, MESSAGES[:6], sender="", rcpts=("bob@localhost", "carol@localhost"))
     ids += send(first, MESSAGES[6:], sender="x@client.test")
     first.stop()
-    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
-    result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
+    result = replay_into_a_new_server(mxringd, tmp_path)
     assert result.returncode == 0, result.stderr
     assert b"replayed 8 messages; 0 not delivered" in result.stderr
-    second.stop()
     originals = stored_records(tmp_path / "first")
     replayed = stored_records(tmp_path / "second")
     assert len(replayed) == len(originals)
@@ -254,12 +261,10 @@ def test_replay_reports_what_the_receiver_refused(mxringd, tmp_path):
     send(first, MESSAGES[:2], rcpts=("bob@localhost",))
     send(first, MESSAGES[:1], rcpts=("someone@elsewhere.test",))
     first.stop()
-    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
-    result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
+    result = replay_into_a_new_server(mxringd, tmp_path)
     assert result.returncode == 1
     assert b"replayed 2 messages; 1 not delivered" in result.stderr
     assert b"550" in result.stderr or b"554" in result.stderr
-    second.stop()
     assert len(stored_ids(tmp_path / "second")) == 2
 
 
@@ -268,15 +273,11 @@ BINARY = b"Subject: binary\r\n\r\n\x00\x01\n.\n\rQUIT\r\n\xff"
 
 
 def send_binary(server, content=BINARY):
-    """One BODY=BINARYMIME message in one BDAT LAST chunk (smtplib has no BDAT); its queue id."""
     with connect(server) as s:
         read_reply(s)
         ehlo(s)
-        s.sendall(b"MAIL FROM:<alice@client.test> BODY=BINARYMIME\r\nRCPT TO:<bob@localhost>\r\n"
-                  + f"BDAT {len(content)} LAST\r\n".encode() + content)
-        replies = read_replies(s, 3)
+        replies = send_binarymime(s, content)
         assert replies[2].startswith("250 2.0.0 Ok: queued as "), replies
-        return replies[2].split()[-1]
 
 
 def test_replay_sends_binarymime_with_bdat(mxringd, tmp_path):
@@ -284,11 +285,9 @@ def test_replay_sends_binarymime_with_bdat(mxringd, tmp_path):
     send(first, MESSAGES[:1])
     send_binary(first)
     first.stop()
-    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
-    result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
+    result = replay_into_a_new_server(mxringd, tmp_path)
     assert result.returncode == 0, result.stderr
     assert b"replayed 2 messages; 0 not delivered" in result.stderr
-    second.stop()
     (_, _), (old_envelope, old) = stored_records(tmp_path / "first")
     (_, _), (new_envelope, new) = stored_records(tmp_path / "second")
     assert old_envelope["body"] == new_envelope["body"] == "BINARYMIME"
@@ -300,17 +299,8 @@ def test_replay_does_not_send_binarymime_where_it_is_not_offered(mxringd, tmp_pa
     send_binary(first)
     send(first, MESSAGES[:1])
     first.stop()
-    port = free_port()  # Postfix's smtp-sink offers neither CHUNKING nor BINARYMIME
-    sink = subprocess.Popen(["smtp-sink", "-u", "nobody", "-h", "sink.test", f"127.0.0.1:{port}",
-                             "16"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not listening(port) and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with smtp_sink() as port:  # Postfix's smtp-sink offers neither CHUNKING nor BINARYMIME
         result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{port}")
-    finally:
-        sink.kill()
-        sink.wait()
     assert result.returncode == 1
     assert b"needs a server that offers CHUNKING and BINARYMIME" in result.stderr
     assert b"replayed 1 messages; 1 not delivered" in result.stderr
