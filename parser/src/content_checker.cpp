@@ -12,35 +12,28 @@
 namespace mxring::parser {
 
 void ContentChecker::scan(std::span<const char> in) {
-  static_assert(sizeof(Masks) == sizeof(kernels::ContentMasks));
   const auto& kernels = detail::kernels_for(impl_);
   constexpr std::size_t kRun = 16;  // blocks whose masks one kernel call makes
-  kernels::ContentMasks run[kRun];
-  const auto take = [&](const kernels::ContentMasks& m, unsigned count) {
-    block({m.cr, m.lf, m.nul, m.high}, count);
-  };
+  ContentMasks run[kRun];
   std::size_t at = 0;
   while (in.size() - at >= 64) {
     const std::size_t blocks = std::min(kRun, (in.size() - at) / 64);
     kernels.content_masks(in.data() + at, blocks, run);
-    for (std::size_t b = 0; b < blocks; ++b) take(run[b], 64);
+    for (std::size_t b = 0; b < blocks; ++b) block(run[b], 64);
     at += 64 * blocks;
   }
   if (at < in.size()) {
     char last[64];
-    std::memset(last, 'x', sizeof last);  // neither CR, LF, NUL nor 8-bit; masked off anyway
+    std::memset(last, 'x', sizeof last);  // filler that sets no bit in any mask
     std::memcpy(last, in.data() + at, in.size() - at);
     kernels.content_masks(last, 1, run);
-    take(run[0], static_cast<unsigned>(in.size() - at));
+    block(run[0], static_cast<unsigned>(in.size() - at));
   }
 }
 
-void ContentChecker::block(Masks m, unsigned count) {
-  const std::uint64_t valid = count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1;
-  m.cr &= valid;
-  m.lf &= valid;
-  if ((m.nul & valid) != 0) flags_.nul = true;
-  if ((m.high & valid) != 0) flags_.eight_bit = true;
+void ContentChecker::block(const ContentMasks& m, unsigned count) {
+  if (m.nul != 0) flags_.nul = true;
+  if (m.high != 0) flags_.eight_bit = true;
   // Bit i: octet i - 1 is a CR (bit 0: the last octet of the previous block).
   const std::uint64_t after_cr = m.cr << 1 | static_cast<std::uint64_t>(pending_cr_);
   if ((m.lf & ~after_cr) != 0) flags_.bare_lf = true;

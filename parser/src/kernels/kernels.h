@@ -21,11 +21,6 @@ struct MailboxSplit {
   unsigned end = 0;
 };
 
-// One 64-octet block of BDAT content, a bit an octet: its CRs, LFs, NULs and octets above 127.
-struct ContentMasks {
-  std::uint64_t cr, lf, nul, high;
-};
-
 struct Kernels {
   // Consumes whole blocks while they are plain text: every line end a CRLF, no dot at a line
   // start. Stops at the first block that needs the scalar reference; never ends a message.

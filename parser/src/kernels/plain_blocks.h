@@ -331,7 +331,7 @@ std::size_t find_line_break(const char* p, std::size_t n) {
   return n;
 }
 
-void content_masks(const char* in, std::size_t blocks, mxring::parser::kernels::ContentMasks* out) {
+void content_masks(const char* in, std::size_t blocks, mxring::parser::ContentMasks* out) {
   for (std::size_t i = 0; i < blocks; ++i) {
     const Block block = Block::load(in + 64 * i);
     out[i] = {block.eq('\r'), block.eq('\n'), block.eq('\0'), block.high_bits()};

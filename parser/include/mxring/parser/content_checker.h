@@ -29,11 +29,8 @@ class ContentChecker {
   void reset() { *this = ContentChecker(DataLimits{.max_line = max_line_}, impl_); }
 
  private:
-  struct Masks {
-    std::uint64_t cr, lf, nul, high;
-  };
-  // The next `count` (1 to 64) octets, as masks.
-  void block(Masks m, unsigned count);
+  // The next `count` (1 to 64) octets, as masks (no bit set past `count`).
+  void block(const ContentMasks& m, unsigned count);
   DataFlags with_open_line(bool cr_is_bare) const;
 
   std::uint32_t max_line_;

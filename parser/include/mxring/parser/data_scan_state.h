@@ -1,5 +1,6 @@
-// The DATA scanner's carried state: plain data with no library includes, so the per-ISA kernels
-// (compiled with -mavx2/-mavx512bw) share it without pulling in standard-library code.
+// The DATA scanner's carried state, and the masks the BDAT content checker works on: plain data
+// with no library includes, so the per-ISA kernels (compiled with -mavx2/-mavx512bw) share them
+// without pulling in standard-library code.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,12 @@ struct DataScanState {
   std::uint8_t flags = 0;
   std::uint32_t line_length = 0;        // octets since the line start, a pending CR included
   std::uint32_t long_line_after = 999;  // max_line + 1: a longer count flags a long line
+};
+
+// One 64-octet block of content, a bit an octet: its CRs, LFs, NULs and octets above 127
+// (ContentChecker, made by each kernel table's content_masks).
+struct ContentMasks {
+  std::uint64_t cr, lf, nul, high;
 };
 
 }  // namespace mxring::parser
