@@ -82,6 +82,20 @@ def send_binarymime(sock, content, sender=b"a@client.test", rcpt=b"bob@localhost
     return read_replies(sock, 3)
 
 
+# Octets only BINARYMIME carries: a NUL, bare LFs, a bare CR, "\n.\n" and no final line end.
+BINARY_CONTENT = b"Subject: binary\r\n\r\n\x00\x01\n.\n\rQUIT\r\n\xff"
+
+
+def store_binarymime(server, content=BINARY_CONTENT):
+    """One BODY=BINARYMIME message into a running mxringd, on a connection of its own; asserts
+    it was acknowledged."""
+    with connect(server) as s:
+        read_reply(s)
+        ehlo(s)
+        replies = send_binarymime(s, content)
+        assert replies[2].startswith("250 2.0.0 Ok: queued as "), replies
+
+
 def begin_data(sock):
     """EHLO, then MAIL, RCPT and DATA pipelined (RFC 2920 §3.1: EHLO and DATA each end a
     group), and waits for the 354."""

@@ -4,6 +4,8 @@ dot-stuffs, speaks STARTTLS, implicit TLS, AUTH and BDAT, keeps an open-loop rat
 reports refusals as errors by kind, and a server that stops answering does not hold the run."""
 import json
 import os
+import re
+import smtplib
 import socketserver
 import subprocess
 import time
@@ -12,7 +14,7 @@ import pytest
 
 from certificates import make_certificate
 from conftest import MXRINGD, free_port, smtp_sink
-from smtp_wire import threaded_server
+from smtp_wire import store_binarymime, threaded_server
 from spool_cli import (assert_acknowledged_stored, spool, stored_ids, stored_records,
                        without_trace_header)
 from spool_records import read_spool
@@ -160,6 +162,37 @@ def test_messages_from_an_mbox_and_from_a_spool_are_sent_as_they_are(mxringd, tm
     # Each resent message carries the first server's Received field after the bench header.
     assert all(without_trace_header(m).split(b"\r\n", 1)[1].startswith(b"Received: from ")
                for m in again.values())
+
+
+def test_binary_and_8bit_messages_from_a_spool_go_with_their_body_type(mxringd, tmp_path):
+    first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
+    store_binarymime(first)
+    with smtplib.SMTP(first.host, first.port) as client:
+        client.sendmail("a@client.test", ["b@localhost"], b"Subject: 8bit\r\n\r\n\xc3\xa9t\xc3\xa9\r\n",
+                        ["BODY=8BITMIME"])
+        client.sendmail("a@client.test", ["b@localhost"], b"Subject: 7bit\r\n\r\nplain\r\n")
+    first.stop()
+    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"))
+    code, report = bench("--target", f"127.0.0.1:{second.port}", "--connections", "3",
+                         "--count", "60", "--messages-from", f"spool:{tmp_path / 'first'}",
+                         "--ack-log", str(tmp_path / "acks"))
+    assert code == 0 and report["errors"] == 0, report
+    second.stop()
+    acks = [line.split() for line in (tmp_path / "acks").read_text().splitlines()]
+    assert len(acks) == 60
+    assert_acknowledged_stored(tmp_path / "second", acks)  # binary content unstuffed, intact
+    bodies = {}
+    for envelope, message in stored_records(tmp_path / "second"):
+        subject = re.search(rb"\r\nSubject: (\w+)\r\n", message).group(1)
+        bodies.setdefault(subject, set()).add(envelope["body"])
+    assert bodies == {b"binary": {"BINARYMIME"}, b"8bit": {"8BITMIME"}, b"7bit": {None}}
+    # Postfix's smtp-sink offers neither CHUNKING nor BINARYMIME: the binary message is not
+    # sent, and the run says why.
+    with smtp_sink() as port:
+        code, report = bench("--target", f"127.0.0.1:{port}", "--connections", "1",
+                             "--count", "60", "--messages-from", f"spool:{tmp_path / 'first'}")
+    assert code == 1
+    assert report["error_kinds"] == {"needs BINARYMIME": 1}, report
 
 
 def test_targets_round_robin_sources_spread_and_the_warmup_is_not_counted(mxringd, tmp_path):

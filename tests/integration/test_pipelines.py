@@ -16,7 +16,7 @@ import subprocess
 import time
 
 from conftest import smtp_sink
-from smtp_wire import connect, ehlo, read_reply, send_binarymime
+from smtp_wire import store_binarymime
 from spool_cli import MXRING, spool, stored_ids, stored_records, without_trace_header
 
 # Messages chosen to break naive exporters: mbox "From " lines, dots, UTF-8, invalid UTF-8,
@@ -268,22 +268,10 @@ def test_replay_reports_what_the_receiver_refused(mxringd, tmp_path):
     assert len(stored_ids(tmp_path / "second")) == 2
 
 
-# Octets only BINARYMIME carries: a NUL, bare LFs, a bare CR, "\n.\n" and no final line end.
-BINARY = b"Subject: binary\r\n\r\n\x00\x01\n.\n\rQUIT\r\n\xff"
-
-
-def send_binary(server, content=BINARY):
-    with connect(server) as s:
-        read_reply(s)
-        ehlo(s)
-        replies = send_binarymime(s, content)
-        assert replies[2].startswith("250 2.0.0 Ok: queued as "), replies
-
-
 def test_replay_sends_binarymime_with_bdat(mxringd, tmp_path):
     first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
     send(first, MESSAGES[:1])
-    send_binary(first)
+    store_binarymime(first)
     first.stop()
     result = replay_into_a_new_server(mxringd, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -296,7 +284,7 @@ def test_replay_sends_binarymime_with_bdat(mxringd, tmp_path):
 
 def test_replay_does_not_send_binarymime_where_it_is_not_offered(mxringd, tmp_path):
     first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
-    send_binary(first)
+    store_binarymime(first)
     send(first, MESSAGES[:1])
     first.stop()
     with smtp_sink() as port:  # Postfix's smtp-sink offers neither CHUNKING nor BINARYMIME

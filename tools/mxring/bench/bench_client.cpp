@@ -183,6 +183,7 @@ struct BenchClient::State {
     std::int64_t heard_ns = 0;   // the last sign of life: connected, bytes received or sent
     std::uint64_t messages = 0;  // on this connection
     bool pipelining = false, chunking = false, starttls = false, size = false;
+    bool eight_bit_mime = false, binary_mime = false;
     std::uint64_t size_limit = 0;  // SIZE's argument (RFC 1870); 0: none given
     std::uint64_t mail_max = 0;    // LIMITS MAILMAX (RFC 9422): messages per connection; 0: none
     std::optional<Transaction> tx, next_tx;  // next_tx: pipelined behind tx's content
@@ -599,7 +600,7 @@ struct BenchClient::State {
   }
 
   void read_extensions(Connection& c, std::string_view text) {
-    c.pipelining = c.chunking = c.starttls = c.size = false;
+    c.pipelining = c.chunking = c.starttls = c.size = c.eight_bit_mime = c.binary_mime = false;
     c.size_limit = 0;
     c.mail_max = 0;
     std::size_t at = 0;
@@ -613,6 +614,8 @@ struct BenchClient::State {
       for (auto& ch : line) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
       if (line == "PIPELINING") c.pipelining = true;
       if (line == "CHUNKING") c.chunking = true;
+      if (line == "8BITMIME") c.eight_bit_mime = true;
+      if (line == "BINARYMIME") c.binary_mime = true;
       if (line == "STARTTLS") c.starttls = true;
       if (line.starts_with("LIMITS ")) {
         if (const auto mailmax = line.find("MAILMAX="); mailmax != std::string::npos)
@@ -657,9 +660,10 @@ struct BenchClient::State {
     queue(c, "QUIT\r\n", Phase::quit);
   }
 
-  Transaction make_transaction(std::int64_t scheduled) {
+  // Message number `number`, to start at `scheduled`; start_transaction takes the next number.
+  Transaction make_transaction(std::uint64_t number, std::int64_t scheduled) const {
     Transaction tx;
-    tx.number = started++;
+    tx.number = number;
     tx.message = &messages.pick(tx.number);
     constexpr std::string_view name = "X-Mxring-Bench: ";
     char* end = std::copy(name.begin(), name.end(), tx.header_text);
@@ -670,6 +674,9 @@ struct BenchClient::State {
     tx.started_ns = scheduled;
     tx.counted = scheduled >= warmup_end_ns;
     return tx;
+  }
+  Transaction start_transaction(std::int64_t scheduled) {
+    return make_transaction(started++, scheduled);
   }
 
   // MAIL, RCPTs and DATA (or BDAT with the content), each handed in turn to
@@ -684,6 +691,8 @@ struct BenchClient::State {
       scratch += " SIZE=";
       append_number(scratch, size);
     }
+    if (tx.message->body == MessageTemplate::Body::binary || c.eight_bit_mime)
+      scratch += tx.message->body_parameter();
     scratch += "\r\n";
     put(scratch, Phase::mail);
     for (unsigned r = 0; r < options.recipients; ++r) {
@@ -692,7 +701,7 @@ struct BenchClient::State {
       scratch += ">\r\n";
       put(scratch, Phase::rcpt);
     }
-    if (use_bdat(c)) {
+    if (sends_bdat(c, tx)) {
       scratch.assign("BDAT ");
       append_number(scratch, size);
       scratch += " LAST\r\n";
@@ -703,16 +712,33 @@ struct BenchClient::State {
       put("DATA\r\n", Phase::data);
     }
   }
-  bool use_bdat(const Connection& c) const { return options.bdat && c.chunking; }
+  // BDAT LAST when asked for and offered, and always for binary content (RFC 3030 §3), which
+  // begin_transaction sends only to a server that offers CHUNKING and BINARYMIME.
+  bool sends_bdat(const Connection& c, const Transaction& tx) const {
+    return (options.bdat && c.chunking) || tx.message->body == MessageTemplate::Body::binary;
+  }
   bool pipelined(const Connection& c) const { return options.pipelining && c.pipelining; }
 
+  // RFC 1870: a message over the server's SIZE; RFC 3030 §3: binary content to a server that
+  // does not offer BDAT with BODY=BINARYMIME. The kind of error and what it says.
+  std::optional<std::pair<std::string, std::string>> unsendable(const Connection& c,
+                                                                const Transaction& tx) const {
+    const auto size = tx.header_length + tx.message->original.size();
+    if (c.size_limit > 0 && size > c.size_limit)
+      return std::pair{"over SIZE", "a " + std::to_string(size) + "-octet message, SIZE " +
+                                        std::to_string(c.size_limit)};
+    if (tx.message->body == MessageTemplate::Body::binary && !(c.chunking && c.binary_mime))
+      return std::pair{"needs BINARYMIME",
+                       std::string("binary content (a bare CR or LF, or a NUL) and a server "
+                                   "without CHUNKING and BINARYMIME")};
+    return std::nullopt;
+  }
+
   void begin_transaction(Connection& c, std::int64_t scheduled) {
-    c.tx = make_transaction(scheduled);
-    // RFC 1870: a message over the server's SIZE is not sent; that is an error of the run.
-    const auto size = c.tx->header_length + c.tx->message->original.size();
-    if (c.size_limit > 0 && size > c.size_limit) {
-      stats->error("over SIZE", "a " + std::to_string(size) + "-octet message, SIZE " +
-                                    std::to_string(c.size_limit));
+    c.tx = start_transaction(scheduled);
+    // A message this server cannot take is not sent; that is an error of the run.
+    if (const auto why = unsendable(c, *c.tx)) {
+      stats->error(why->first, why->second);
       c.tx.reset();
       ++c.messages;
       stopping = true;  // every later message would be refused alike
@@ -747,8 +773,10 @@ struct BenchClient::State {
     // and DATA: one round trip per message.
     const bool more = room_for_another(c, 1);
     std::int64_t scheduled = 0;
-    if (pipelined(c) && options.chain && more && take_start(scheduled)) {
-      c.next_tx = make_transaction(scheduled);
+    // A next message this server cannot take is left to begin_transaction, which says why.
+    if (pipelined(c) && options.chain && more && !unsendable(c, make_transaction(started, 0)) &&
+        take_start(scheduled)) {
+      c.next_tx = start_transaction(scheduled);
       c.next_tx->mail_sent_ns = now;
       commands(c, *c.next_tx, [&](std::string_view text, Phase phase) { queue(c, text, phase); });
     }
@@ -765,8 +793,9 @@ struct BenchClient::State {
     if (!c.tx) return fail(c, "unexpected", "an end-of-data reply without a message");
     auto& tx = *c.tx;
     const bool ok = reply.code / 100 == 2;
+    const bool bdat = sends_bdat(c, tx);
     if (!ok)
-      transaction_error(c, (use_bdat(c) ? "BDAT " : "end of data ") + std::to_string(reply.code),
+      transaction_error(c, (bdat ? "BDAT " : "end of data ") + std::to_string(reply.code),
                         first_line);
     if (ok && !tx.failed) {
       const auto bytes = tx.header_length + tx.message->original.size();
@@ -789,7 +818,7 @@ struct BenchClient::State {
       }
     }
     ++c.messages;
-    const bool rset = !ok && use_bdat(c);  // a failed BDAT LAST: start clean
+    const bool rset = !ok && bdat;  // a failed BDAT LAST: start clean
     c.tx = std::move(c.next_tx);
     c.next_tx.reset();
     if (rset && !c.tx) return (void)queue(c, "RSET\r\n", Phase::rset);

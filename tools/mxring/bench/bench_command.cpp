@@ -107,7 +107,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                       "Message size: 1024, 10k, 1m, a mix 1k,10k,100k or weighted 1k:8,100k:2; "
                       "default 1k");
   command->add_option("--messages-from", o->messages_from,
-                      "Real messages: a directory (a file each), an mbox, or spool:DIR");
+                      "Real messages: a directory (a file each), an mbox, or spool:DIR; 8-bit "
+                      "ones go with BODY=8BITMIME, binary ones (a bare CR or LF, a NUL) as "
+                      "BDAT with BODY=BINARYMIME, only to servers that offer it");
   command->add_option("--rcpts", o->recipients, "Recipients per message, default 1")
       ->check(CLI::Range(1u, 10'000u));
   command->add_option("--from", o->from, "Sender; {n} message number, {c} connection");

@@ -8,6 +8,7 @@
 #include "common/smtp_text.h"
 #include "mxring/engine/file_text.h"
 #include "mxring/engine/spool_reader.h"
+#include "mxring/parser/content_checker.h"
 
 namespace mxring::tools::bench {
 namespace {
@@ -125,6 +126,13 @@ std::optional<MessageSource> MessageSource::from_path(const std::string& path, s
 
 void MessageSource::add(std::string message, double weight) {
   MessageTemplate t;
+  parser::ContentChecker checker;
+  checker.scan(message);
+  const auto flags = checker.final_flags();
+  if (flags.bare_cr || flags.bare_lf || flags.nul)
+    t.body = MessageTemplate::Body::binary;
+  else if (flags.eight_bit)
+    t.body = MessageTemplate::Body::eight_bit;
   t.stuffed = dot_stuffed(message);
   t.original = std::move(message);
   templates_.push_back(std::move(t));

@@ -1,12 +1,15 @@
 // The messages `mxring bench` sends: generated to a size (fixed or a weighted mix), or real
 // ones read from a directory (a file each), an mbox, or an mxring spool. Each is prepared
 // once: CRLF line ends, dot-stuffed for DATA (RFC 5321 §4.5.2), and kept unstuffed too for
-// BDAT and for the SHA-256 of the ack log.
+// BDAT and for the SHA-256 of the ack log. A real message may hold what DATA cannot carry (a
+// bare CR or LF, a NUL: a binary MIME part as stored from BDAT BODY=BINARYMIME); it is marked
+// so, and sent only as BDAT with BODY=BINARYMIME (RFC 3030 §3).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +18,13 @@ namespace mxring::tools::bench {
 struct MessageTemplate {
   std::string original;  // the octets the server will store (after mxring's Received field)
   std::string stuffed;   // `original` dot-stuffed, ending in CRLF, without the final "."
+  enum class Body { seven_bit, eight_bit, binary } body = Body::seven_bit;
+  // BODY= for MAIL (RFC 6152, RFC 3030 §3); nothing for 7-bit text.
+  std::string_view body_parameter() const {
+    return body == Body::binary      ? " BODY=BINARYMIME"
+           : body == Body::eight_bit ? " BODY=8BITMIME"
+                                     : "";
+  }
 };
 
 // "1024", "10k", "1m", "1k,10k,100k" (equal shares) or "1k:8,100k:2" (weights).
