@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mxring/parser/content_checker.h"
+#include "split_input.h"
 
 using namespace mxring::parser;
 
@@ -26,19 +27,13 @@ DataFlags expected_so_far(const std::string& prefix, DataLimits limits) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 1) return 0;
-  // First octet: how many cut points follow (each one octet, scaled over the content), and the
-  // line limit: small ones so long lines are common, below and above a 64-octet block.
-  const std::size_t ncuts = data[0] % 8;
+  // Line limits: small ones so long lines are common, below and above a 64-octet block.
   static constexpr std::uint32_t kLimits[] = {3, 40, 63, 64, 200, 998};
-  const DataLimits limits{.max_line = kLimits[(data[0] >> 3) % 6]};
-  if (size < 1 + ncuts) return 0;
-  const std::string content(reinterpret_cast<const char*>(data + 1 + ncuts), size - 1 - ncuts);
-  std::vector<std::size_t> cuts;
-  for (std::size_t i = 0; i < ncuts; ++i) {
-    const std::size_t cut = content.empty() ? 0 : data[1 + i] * content.size() / 255;
-    if (cuts.empty() || cut >= cuts.back()) cuts.push_back(cut);
-  }
+  auto in = split_input(data, size, kLimits);
+  if (!in) return 0;
+  const std::string& content = in->stream;
+  const DataLimits limits{.max_line = in->max_line};
+  auto& cuts = in->cuts;
   cuts.push_back(content.size());
 
   const DataFlags whole = check_content_scalar(content, limits);

@@ -8,6 +8,7 @@
 
 #include "mxring/parser/data_scanner.h"
 #include "mxring/parser/padding.h"
+#include "split_input.h"
 
 using namespace mxring::parser;
 
@@ -47,24 +48,15 @@ Result run(Impl impl, const std::string& input, const std::vector<std::size_t>& 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 1) return 0;
-  // First octet: how many cut points follow (each one octet, scaled over the input), and the
-  // line limit: small ones so long lines are common, below and above a 64-octet block (the
+  // Line limits: small ones so long lines are common, below and above a 64-octet block (the
   // kernels check lines inside a block only for limits under 63), and the larger ones under
   // which the kernels take two-block steps (127+) and whole runs of them (383+).
-  const std::size_t ncuts = data[0] % 8;
   static constexpr std::uint32_t kLimits[] = {40, 70, 200, 400, 998};
-  const std::uint32_t max_line = kLimits[(data[0] >> 3) % 5];
-  if (size < 1 + ncuts) return 0;
-  const std::string input(reinterpret_cast<const char*>(data + 1 + ncuts), size - 1 - ncuts);
-  std::vector<std::size_t> cuts;
-  for (std::size_t i = 0; i < ncuts; ++i) {
-    const std::size_t cut = input.empty() ? 0 : data[1 + i] * input.size() / 255;
-    if (cuts.empty() || cut >= cuts.back()) cuts.push_back(cut);
-  }
-  const Result reference = run(Impl::scalar, input, {}, max_line);
+  const auto in = split_input(data, size, kLimits);
+  if (!in) return 0;
+  const Result reference = run(Impl::scalar, in->stream, {}, in->max_line);
   for (Impl impl : supported_impls()) {
-    const Result got = run(impl, input, cuts, max_line);
+    const Result got = run(impl, in->stream, in->cuts, in->max_line);
     if (got.message != reference.message || got.consumed != reference.consumed ||
         got.ended != reference.ended || !(got.flags == reference.flags))
       std::abort();
