@@ -660,10 +660,10 @@ struct BenchClient::State {
     queue(c, "QUIT\r\n", Phase::quit);
   }
 
-  // Message number `number`, to start at `scheduled`; start_transaction takes the next number.
-  Transaction make_transaction(std::uint64_t number, std::int64_t scheduled) const {
+  // The next message, not yet started: what unsendable() looks at before start() takes it.
+  Transaction next_transaction() const {
     Transaction tx;
-    tx.number = number;
+    tx.number = started;
     tx.message = &messages.pick(tx.number);
     constexpr std::string_view name = "X-Mxring-Bench: ";
     char* end = std::copy(name.begin(), name.end(), tx.header_text);
@@ -671,12 +671,13 @@ struct BenchClient::State {
     *end++ = '\r';
     *end++ = '\n';
     tx.header_length = static_cast<std::uint8_t>(end - tx.header_text);
-    tx.started_ns = scheduled;
-    tx.counted = scheduled >= warmup_end_ns;
     return tx;
   }
-  Transaction start_transaction(std::int64_t scheduled) {
-    return make_transaction(started++, scheduled);
+  // Takes `tx` (made by next_transaction) as started at `scheduled`.
+  void start(Transaction& tx, std::int64_t scheduled) {
+    ++started;
+    tx.started_ns = scheduled;
+    tx.counted = scheduled >= warmup_end_ns;
   }
 
   // MAIL, RCPTs and DATA (or BDAT with the content), each handed in turn to
@@ -735,7 +736,8 @@ struct BenchClient::State {
   }
 
   void begin_transaction(Connection& c, std::int64_t scheduled) {
-    c.tx = start_transaction(scheduled);
+    c.tx = next_transaction();
+    start(*c.tx, scheduled);
     // A message this server cannot take is not sent; that is an error of the run.
     if (const auto why = unsendable(c, *c.tx)) {
       stats->error(why->first, why->second);
@@ -774,9 +776,11 @@ struct BenchClient::State {
     const bool more = room_for_another(c, 1);
     std::int64_t scheduled = 0;
     // A next message this server cannot take is left to begin_transaction, which says why.
-    if (pipelined(c) && options.chain && more && !unsendable(c, make_transaction(started, 0)) &&
-        take_start(scheduled)) {
-      c.next_tx = start_transaction(scheduled);
+    if (pipelined(c) && options.chain && more) {
+      auto next = next_transaction();
+      if (unsendable(c, next) || !take_start(scheduled)) return;
+      start(next, scheduled);
+      c.next_tx = std::move(next);
       c.next_tx->mail_sent_ns = now;
       commands(c, *c.next_tx, [&](std::string_view text, Phase phase) { queue(c, text, phase); });
     }
