@@ -5,6 +5,7 @@ reports refusals as errors by kind, and a server that stops answering does not h
 import json
 import os
 import re
+import signal
 import smtplib
 import socketserver
 import subprocess
@@ -209,11 +210,62 @@ def test_targets_round_robin_sources_spread_and_the_warmup_is_not_counted(mxring
     assert one.messages_accepted() > 0 and two.messages_accepted() > 0
     assert one.messages_accepted() + two.messages_accepted() == acknowledged
     assert report["messages"] < acknowledged  # the warm-up's messages are not in the report
+    for phase in ("mail", "rcpt", "data", "end_of_data", "transaction"):  # nor their latencies
+        assert report["latency_us"][phase]["count"] == report["messages"], phase
     ids = stored_ids(tmp_path / "one")
     sample = ids[::max(1, len(ids) // 40)] + ids[-10:]  # across the run, not one connection's burst
     clients = {json.loads(spool(tmp_path / "one", "show", queue_id).stdout)["client"]["address"]
                for queue_id in sample}
     assert clients == {"127.0.0.1", "127.0.0.3"}  # connections 0 and 2 went to this target
+
+
+def wait_for_acknowledgements(acks, load, deadline_s=60):
+    deadline = time.monotonic() + deadline_s
+    while not (acks.exists() and acks.stat().st_size > 0):
+        assert load.poll() is None and time.monotonic() < deadline, "no message acknowledged"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_ends_cleanly_with_the_report_of_what_it_measured(
+        mxringd, tmp_path, signal_number):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    acks = tmp_path / "acks"
+    load = subprocess.Popen([MXRING, "bench", "--json", "--target", f"127.0.0.1:{server.port}",
+                             "--connections", "8", "--duration", "600", "--ack-log", str(acks)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_acknowledgements(acks, load)
+    load.send_signal(signal_number)
+    out, err = load.communicate(timeout=120)
+    assert load.returncode == 0, err
+    report = json.loads(out)
+    assert report["interrupted"] is True and report["errors"] == 0, report
+    # Messages in flight were answered, then every connection said QUIT: nothing cut off.
+    assert report["replies"]["221"] == report["connections_opened"]
+    acknowledged = [line.split() for line in acks.read_text().splitlines()]
+    assert report["messages"] == len(acknowledged) > 0
+    assert 0 < report["elapsed_s"] < 600
+    server.stop()
+    assert len(assert_acknowledged_stored(tmp_path / "spool", acknowledged)) == len(acknowledged)
+
+
+def test_a_run_interrupted_in_its_warmup_reports_nothing_measured(mxringd, tmp_path):
+    server = mxringd()
+    acks = tmp_path / "acks"
+    load = subprocess.Popen([MXRING, "bench", "--json", "--target", f"127.0.0.1:{server.port}",
+                             "--connections", "4", "--warmup", "600", "--duration", "1",
+                             "--ack-log", str(acks)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_acknowledgements(acks, load)
+    load.send_signal(signal.SIGINT)
+    out, err = load.communicate(timeout=120)
+    assert load.returncode == 0, err
+    report = json.loads(out)
+    assert report["interrupted"] is True and report["errors"] == 0, report
+    assert report["messages"] == 0 and report["elapsed_s"] == 0 and report["msgs_per_s"] == 0
+    assert report["client_cpu_s"] == 0
+    assert "end_of_data" not in report["latency_us"]
+    assert report["replies"]["250"] > 0  # the warm-up's messages went through all the same
 
 
 def test_sender_and_recipient_patterns_name_the_message_connection_and_recipient(

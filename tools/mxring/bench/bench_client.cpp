@@ -504,6 +504,10 @@ struct BenchClient::State {
 
   // ---- replies ----
 
+  // A transaction's phases are measured, as its message is counted, only after the warm-up;
+  // a connection's (banner, EHLO, TLS, AUTH, RSET, QUIT) whenever they happen.
+  static bool counted(const Connection& c) { return c.tx && c.tx->counted; }
+
   void record(Phase phase, std::int64_t since) {
     stats->latency[static_cast<std::size_t>(phase)].record(
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - since) / 1000));
@@ -559,7 +563,7 @@ struct BenchClient::State {
         c.stage = Stage::ready;
         return next_step(c);
       case Phase::mail:
-        record(Phase::mail, expect.sent_ns);
+        if (counted(c)) record(Phase::mail, expect.sent_ns);
         if (reply.code / 100 != 2) {
           transaction_error(c, what("MAIL"), first_line);
           // One command at a time, a refused MAIL ends the transaction (RFC 5321 §3.3); with
@@ -573,7 +577,7 @@ struct BenchClient::State {
         if (!c.tx) return;
         if (accepted) ++c.tx->rcpts_accepted;
         const bool last = ++c.tx->rcpt_replies == options.recipients;
-        if (last) record(Phase::rcpt, c.tx->mail_sent_ns);
+        if (last && c.tx->counted) record(Phase::rcpt, c.tx->mail_sent_ns);
         if (last && c.tx->rcpts_accepted == 0 && !pipelined(c)) return abort_transaction(c);
         return send_unsent(c);
       }
@@ -582,7 +586,7 @@ struct BenchClient::State {
           transaction_error(c, what("DATA"), first_line);
           return abort_transaction(c);
         }
-        record(Phase::data, expect.sent_ns);
+        if (counted(c)) record(Phase::data, expect.sent_ns);
         return send_content(c);
       case Phase::end_of_data:
         return end_of_message(c, reply, expect, first_line);
@@ -876,6 +880,18 @@ struct BenchClient::State {
     }
   }
 
+  // The run's end (its duration, or an interrupt): no transaction starts any more; idle
+  // connections quit now, busy ones once their message is answered.
+  void stop_starting() {
+    stopping = true;
+    waiting.clear();
+    for (auto& c : connections) {
+      if (c.fd < 0 || c.stage != Stage::ready || c.tx) continue;
+      say_quit(c);
+      flush(c);
+    }
+  }
+
   void on_tick() {
     fail_silent_connections();
     if (!window_open && now >= warmup_end_ns) {
@@ -883,15 +899,12 @@ struct BenchClient::State {
       window_cpu = cpu_seconds();
       window_ns = now;
     }
-    if (options.duration_s > 0 && now >= end_ns && !stopping) {
-      stopping = true;
-      waiting.clear();
-      for (auto& c : connections) {
-        if (c.fd < 0 || c.stage != Stage::ready || c.tx) continue;
-        say_quit(c);
-        flush(c);
-      }
+    if (!stopping && options.stop_requested != nullptr &&
+        options.stop_requested->load(std::memory_order_relaxed)) {
+      stats->interrupted = true;
+      stop_starting();
     }
+    if (options.duration_s > 0 && now >= end_ns && !stopping) stop_starting();
     // --rate: hand scheduled starts to connections that wait for one.
     while (!waiting.empty()) {
       auto& c = connections[waiting.front()];
@@ -1000,11 +1013,12 @@ struct BenchClient::State {
       receive_buffers->publish();
     }
     if (options.progress) std::fprintf(stderr, "\n");
-    stats->client_cpu_s = cpu_seconds() - window_cpu;
+    stats->client_cpu_s = window_open ? cpu_seconds() - window_cpu : 0;
     for (std::size_t code = 0; code < reply_counts.size(); ++code)
       if (reply_counts[code] != 0) stats->replies[static_cast<int>(code)] = reply_counts[code];
     const auto end = last_done_ns > window_ns ? last_done_ns : now_ns();
-    stats->elapsed_s = static_cast<double>(end - window_ns) / 1e9;
+    // Interrupted during the warm-up: nothing was measured.
+    stats->elapsed_s = window_open ? static_cast<double>(end - window_ns) / 1e9 : 0;
   }
 };
 

@@ -1,7 +1,9 @@
 #include "bench_command.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -15,6 +17,25 @@ namespace {
 
 using bench::BenchOptions;
 using bench::BenchStats;
+
+// Ctrl-C (or SIGTERM) ends a run early with its report, as the end of --duration does: what
+// was measured until then is printed rather than lost. The handler is one-shot, so a second
+// Ctrl-C, for a run whose last messages never get their answer, ends the process at once.
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);  // set from a signal handler
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = [](int) { stop_requested.store(true, std::memory_order_relaxed); };
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  for (const int signal_number : {SIGINT, SIGTERM}) {
+    // A signal the parent ignores (a shell's background job, nohup) stays ignored.
+    struct sigaction current {};
+    if (sigaction(signal_number, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
+    sigaction(signal_number, &action, nullptr);
+  }
+}
 
 bench::Target parse_target(const std::string& text) {
   const auto parsed = parse_host_port(text, "--target");
@@ -33,6 +54,7 @@ nlohmann::json to_json(const BenchStats& s) {
   j["client_cpu_us_per_msg"] =
       s.messages ? s.client_cpu_s * 1e6 / static_cast<double>(s.messages) : 0;
   j["connections_opened"] = s.connections_opened;
+  j["interrupted"] = s.interrupted;
   j["errors"] = s.errors;
   j["error_kinds"] = s.error_kinds;
   j["error_examples"] = s.error_examples;
@@ -53,6 +75,7 @@ nlohmann::json to_json(const BenchStats& s) {
 
 void print_text(const BenchStats& s) {
   const auto j = to_json(s);
+  if (s.interrupted) std::printf("interrupted: the figures cover the run until then\n");
   std::printf("%llu messages in %.2f s: %.0f msgs/s, %.1f MB/s; client CPU %.2f s (%.1f µs/msg)\n",
               static_cast<unsigned long long>(s.messages), s.elapsed_s,
               j["msgs_per_s"].get<double>(), j["mb_per_s"].get<double>(), s.client_cpu_s,
@@ -97,7 +120,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                       "(keep the connection)");
   command->add_option("--count", o->count, "Messages to send (with --duration: whichever first)");
   command->add_option("--duration", o->duration_s, "Seconds to run after the warm-up");
-  command->add_option("--warmup", o->warmup_s, "Seconds whose messages are not counted");
+  command->add_option("--warmup", o->warmup_s,
+                      "Seconds whose messages are not counted (nor their latencies)");
   command
       ->add_option("--timeout", o->timeout_s,
                    "Seconds a connection may wait for its connect, a reply or the server's "
@@ -159,6 +183,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       return;
     }
     BenchStats stats;
+    install_stop_handlers();
+    o->stop_requested = &stop_requested;
     bench::BenchClient client(*o, std::move(*messages));
     if (!client.run(stats, error)) {
       std::cerr << "mxring bench: " << error << "\n";

@@ -1,6 +1,7 @@
 // What `mxring bench` is asked to do (DESIGN.md command-line contract).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ struct BenchOptions {
   std::string ack_log;  // "queue-id sha256" per acknowledged message
   bool json = false;
   bool progress = false;  // set when stderr is a terminal
+  // Set (from a signal handler) to end the run early, as if its duration had ended.
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 }  // namespace mxring::tools::bench

@@ -41,6 +41,7 @@ struct BenchStats {
   double elapsed_s = 0;                              // the measured window
   double client_cpu_s = 0;
   std::uint64_t connections_opened = 0;
+  bool interrupted = false;  // ended by SIGINT/SIGTERM before its count or duration
 
   void error(std::string_view kind, std::string_view example) {
     ++errors;
