@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 from measure import LOAD_CPU, MXRINGD, ROOT, SERVER_CPU, free_port, mxringd_command, start, \
     wait_for_port
@@ -73,36 +72,28 @@ class Spinners:
 
 
 class DiscardLoad:
-    """mxringd discard on SERVER_CPU taking mxring bench's standard load from LOAD_CPU; its
-    rate over the measurement from the messages mxringd counted (/metrics)."""
+    """mxringd discard on SERVER_CPU taking mxring bench's standard load from LOAD_CPU. The
+    load's warm-up covers the connections' start; ended by SIGTERM, mxring bench reports its
+    rate over the rest, the time the syncs were measured."""
 
     def __enter__(self):
-        port, self.metrics_port = free_port(), free_port()
-        self.server = start(mxringd_command(port, "discard") +
-                            ["--metrics", f"127.0.0.1:{self.metrics_port}"], cpu=SERVER_CPU,
+        port = free_port()
+        self.server = start(mxringd_command(port, "discard"), cpu=SERVER_CPU,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, timeout=30)
         self.load = start([os.path.join(os.path.dirname(MXRINGD), "mxring"), "bench",
                            "--target", f"127.0.0.1:{port}", "--connections", "100", "--size",
-                           "1024", "--duration", "300", "--cpu", str(LOAD_CPU)],
-                          stdout=subprocess.DEVNULL)
-        time.sleep(2)  # past the connections' start
-        self.counted = (time.monotonic(), self.messages())
+                           "1024", "--warmup", "2", "--duration", "300", "--cpu", str(LOAD_CPU),
+                           "--json"], stdout=subprocess.PIPE, text=True)
+        time.sleep(2)
         return self
 
-    def messages(self):
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return sum(float(line.split()[-1])
-                       for line in response.read().decode().splitlines()
-                       if line.startswith("mxring_messages_stored_total"))
-
     def __exit__(self, *_):
-        started, before = self.counted
-        self.msgs_per_s = round((self.messages() - before) / (time.monotonic() - started))
-        for process in (self.load, self.server):
-            process.terminate()
-            process.wait(timeout=30)
+        self.load.terminate()
+        report = json.loads(self.load.communicate(timeout=60)[0])
+        self.msgs_per_s = round(report["msgs_per_s"])
+        self.server.terminate()
+        self.server.wait(timeout=30)
 
 
 def main():

@@ -577,7 +577,7 @@ struct BenchClient::State {
         if (!c.tx) return;
         if (accepted) ++c.tx->rcpts_accepted;
         const bool last = ++c.tx->rcpt_replies == options.recipients;
-        if (last && c.tx->counted) record(Phase::rcpt, c.tx->mail_sent_ns);
+        if (last && counted(c)) record(Phase::rcpt, c.tx->mail_sent_ns);
         if (last && c.tx->rcpts_accepted == 0 && !pipelined(c)) return abort_transaction(c);
         return send_unsent(c);
       }
@@ -899,12 +899,11 @@ struct BenchClient::State {
       window_cpu = cpu_seconds();
       window_ns = now;
     }
-    if (!stopping && options.stop_requested != nullptr &&
-        options.stop_requested->load(std::memory_order_relaxed)) {
-      stats->interrupted = true;
-      stop_starting();
+    if (!stopping) {
+      stats->interrupted = options.stop_requested != nullptr &&
+                           options.stop_requested->load(std::memory_order_relaxed);
+      if (stats->interrupted || (options.duration_s > 0 && now >= end_ns)) stop_starting();
     }
-    if (options.duration_s > 0 && now >= end_ns && !stopping) stop_starting();
     // --rate: hand scheduled starts to connections that wait for one.
     while (!waiting.empty()) {
       auto& c = connections[waiting.front()];
