@@ -34,12 +34,17 @@ struct ClientKeyHash {
   }
 };
 
-enum class Admission : std::uint8_t { admitted, server_full, client_full };
+enum class Admission : std::uint8_t { admitted, server_full, client_full, shutting_down };
 
 class ConnectionLimiter {
  public:
   ConnectionLimiter(std::uint32_t max_total, std::uint32_t max_per_client)
       : max_total_(max_total), max_per_client_(max_per_client) {}
+
+  // The server is shutting down: from now on every reactor turns new connections away, even
+  // one that has not yet taken its own shutdown request from its mailbox.
+  void close() { closed_.store(true, std::memory_order_release); }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
 
   Admission admit(const ClientKey& client) {
     if (!admit_total()) return Admission::server_full;
@@ -96,6 +101,7 @@ class ConnectionLimiter {
 
   const std::uint32_t max_total_;
   const std::uint32_t max_per_client_;
+  std::atomic<bool> closed_{false};
   std::atomic<std::uint32_t> total_{0};
   std::array<Shard, 64> shards_;
 };

@@ -331,22 +331,31 @@ void Reactor::open_connection(unsigned listener, int fd) {
     metrics_.refused_untrusted_proxy.add();
     return;
   }
-  // Behind a balancer, the per-client cap applies to the client its header names.
-  const auto admission = draining_                ? Admission::server_full
-                         : !proxied               ? limiter_.admit(client)
-                         : limiter_.admit_total() ? Admission::admitted
-                                                  : Admission::server_full;
+  // Shutting down (this reactor, or the server before this reactor has heard): no greeting,
+  // the shutdown 421 at once (RFC 5321 §3.1). Behind a balancer, the per-client cap applies
+  // to the client its header names.
+  const auto admission = draining_ || limiter_.closed() ? Admission::shutting_down
+                         : !proxied                     ? limiter_.admit(client)
+                         : limiter_.admit_total()       ? Admission::admitted
+                                                        : Admission::server_full;
   if (admission != Admission::admitted) {
     // A fresh socket's send buffer always takes one short line: this cannot block.
     constexpr std::string_view kServerFull = "421 4.7.0 Too many connections, try again later\r\n";
     constexpr std::string_view kClientFull =
         "421 4.7.0 Too many connections from your address, try again later\r\n";
-    const auto text = admission == Admission::server_full ? kServerFull : kClientFull;
+    const std::string_view text = admission == Admission::shutting_down
+                                      ? runtime_.contexts[listener]->shutdown_reply()
+                                  : admission == Admission::server_full ? kServerFull
+                                                                        : kClientFull;
     [[maybe_unused]] const auto sent =
         ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
-    metrics_.refused_limit.add();
     std::uint16_t port = 0;
+    if (admission == Admission::shutting_down) {
+      log_refused_connection(numeric_address(peer, port), "shutting_down");
+      return;
+    }
+    metrics_.refused_limit.add();
     log_refused_connection(numeric_address(peer, port), admission == Admission::server_full
                                                             ? "server_connection_limit"
                                                             : "client_connection_limit");

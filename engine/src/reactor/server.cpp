@@ -242,6 +242,7 @@ void Server::serve() {
 }
 
 void Server::shutdown() {
+  state_->limiter->close();  // first: a reactor yet to hear of it turns newcomers away too
   for (auto& reactor : state_->reactors) reactor->request_shutdown();
 }
 
