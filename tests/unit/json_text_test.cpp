@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "common/base64.h"
+
 namespace mxring::tools::spool {
 namespace {
 
@@ -69,6 +71,14 @@ TEST(JsonText, Base64MatchesRfc4648Vectors) {
   EXPECT_EQ(base64_of("fooba"), "\"Zm9vYmE=\"");
   EXPECT_EQ(base64_of("foobar"), "\"Zm9vYmFy\"");
   EXPECT_EQ(base64_of("\xff\xfe\x80"), "\"//6A\"");
+}
+
+// The same encoder as a string: mxring bench's AUTH PLAIN (the example of RFC 4954 §4).
+TEST(JsonText, Base64StringIsAuthPlainsEncoding) {
+  using namespace std::string_literals;
+  EXPECT_EQ(tools::base64("test\0test\0001234"s), "dGVzdAB0ZXN0ADEyMzQ=");
+  EXPECT_EQ(tools::base64(""), "");
+  EXPECT_EQ(tools::base64("fo"), "Zm8=");
 }
 
 }  // namespace

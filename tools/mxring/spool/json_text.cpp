@@ -2,8 +2,7 @@
 // base64 for messages that are not UTF-8.
 #include "json_text.h"
 
-#include <cstdint>
-
+#include "common/base64.h"
 #include "mxring/engine/json_text.h"
 
 namespace mxring::tools::spool {
@@ -22,28 +21,10 @@ void append_json_text(OutputBuffer& out, std::string_view bytes) {
 }
 
 void append_base64_string(OutputBuffer& out, std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  char* const start = out.room((bytes.size() + 2) / 3 * 4 + 2);
+  char* const start = out.room(base64_length(bytes.size()) + 2);
   char* o = start;
-  auto p = reinterpret_cast<const unsigned char*>(bytes.data());
-  auto n = bytes.size();
   *o++ = '"';
-  for (; n >= 3; n -= 3, p += 3) {
-    const std::uint32_t v = std::uint32_t{p[0]} << 16 | std::uint32_t{p[1]} << 8 | p[2];
-    o[0] = kAlphabet[v >> 18];
-    o[1] = kAlphabet[(v >> 12) & 63];
-    o[2] = kAlphabet[(v >> 6) & 63];
-    o[3] = kAlphabet[v & 63];
-    o += 4;
-  }
-  if (n > 0) {
-    const std::uint32_t v = std::uint32_t{p[0]} << 16 | (n == 2 ? std::uint32_t{p[1]} << 8 : 0);
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = n == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    *o++ = '=';
-  }
+  o = write_base64(bytes, o);
   *o++ = '"';
   out.advance(static_cast<std::size_t>(o - start));
 }
