@@ -3,12 +3,10 @@
 #include "ack_log.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "temp_file.h"
 
 namespace mxring::tools::bench {
 namespace {
@@ -21,22 +19,15 @@ TEST(AckLogTest, QueueIdComesAfterQueuedAsElseIsTheLastWord) {
 }
 
 TEST(AckLogTest, EachLineIsTheIdAndTheSha256OfHeaderThenMessage) {
-  char path[] = "/tmp/ack-log-test-XXXXXX";
-  const int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  const test::TempFile file("mxring-ack-log");
   {
     AckLog log;
     std::string error;
-    ASSERT_TRUE(log.open(path, error)) << error;
+    ASSERT_TRUE(log.open(file.path(), error)) << error;
     log.record("250 2.0.0 Ok: queued as ID1", "ab", "c");  // SHA-256("abc"), FIPS 180-2 B.1
     log.record("250 2.0.0 Ok: queued as ID2 (none)", "", "");
   }
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  ::unlink(path);
-  EXPECT_EQ(text.str(),
+  EXPECT_EQ(file.text(),
             "ID1 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
             "ID2 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n");
 }

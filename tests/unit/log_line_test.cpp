@@ -3,13 +3,9 @@
 // at compile time; a LineBuffer that keeps its room between lines and holds only its lines;
 // a reactor's EventLog handing every line over.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "mxring/engine/log.h"
+#include "temp_file.h"
 
 namespace mxring::engine {
 namespace {
@@ -169,23 +165,13 @@ TEST(LineBufferTest, HoldsItsLinesAndKeepsItsRoom) {
   }
 }
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A reactor's lines, written into its EventLog's buffer and handed over turn after turn (the
 // buffer cleared and written again each time), reach the file whole and in order, the last
 // ones when the EventLog goes.
 TEST(EventLogTest, EveryLineReachesTheFile) {
-  char path[] = "/tmp/mxring-event-log-XXXXXX";
-  const int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  const test::TempFile file("mxring-event-log");
   LogOptions options;
-  options.path = path;
+  options.path = file.path();
   std::string error;
   ASSERT_TRUE(start_logging(options, error)) << error;
   constexpr std::int64_t kT0 = 1795824000ll * 1'000'000;
@@ -203,9 +189,7 @@ TEST(EventLogTest, EveryLineReachesTheFile) {
     }
   }
   stop_logging();
-  const std::string written = file_text(path);
-  std::remove(path);
-  EXPECT_EQ(written, expected);
+  EXPECT_EQ(file.text(), expected);
 }
 
 }  // namespace
