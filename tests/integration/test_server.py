@@ -247,3 +247,43 @@ def test_sighup_rereads_the_config_file_and_keeps_it_when_broken(mxringd, tmp_pa
     reload_and_wait(server, "reload failed, keeping the old configuration")
     assert accepted_rcpts(4) == 3
     assert server.process.poll() is None
+
+
+def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_path):
+    """A misspelt key would leave its default in force unnoticed, and -5 would wrap to four
+    billion connections: both are refused with the file's line, as a type error is."""
+    from conftest import MXRINGD
+
+    def check(text):
+        config = tmp_path / "mxringd.toml"
+        config.write_text(text)
+        return subprocess.run([MXRINGD, "--config", str(config), "--check-config"],
+                              capture_output=True, text=True, timeout=30)
+
+    # Every setting --check-config prints, --config reads back to the same configuration.
+    printed = subprocess.run([MXRINGD, "--check-config", "--durability", "none",
+                              "--max-connections", "77", "--proxy-trusted", "127.0.0.0/8",
+                              "--min-free-space", "12345"],
+                             capture_output=True, text=True, timeout=30)
+    assert printed.returncode == 0, printed.stderr
+    again = check(printed.stdout)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == printed.stdout
+
+    typo = check('max_recipients = 2\nmax_conections = 5\n')
+    assert typo.returncode == 2 and typo.stdout == ""
+    assert "unknown top-level setting max_conections" in typo.stderr
+    assert "2 | max_conections = 5" in typo.stderr
+
+    listener = check('[[listener]]\naddress = "127.0.0.1:2999"\ndurabilty = "discard"\n')
+    assert listener.returncode == 2
+    assert "unknown [[listener]] setting durabilty" in listener.stderr
+
+    for text in ('max_connections = -5\n', 'threads = 4294967296\n', 'rate_window = -1\n'):
+        refused = check(text)
+        assert refused.returncode == 2, text
+        assert "is out of range" in refused.stderr and "from 0 to 4294967295" in refused.stderr
+
+    fine = check('max_connections = 4294967295\nthreads = 0\n')
+    assert fine.returncode == 0, fine.stderr
+    assert "max_connections = 4294967295" in fine.stdout
