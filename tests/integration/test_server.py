@@ -287,3 +287,28 @@ def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_p
     fine = check('max_connections = 4294967295\nthreads = 0\n')
     assert fine.returncode == 0, fine.stderr
     assert "max_connections = 4294967295" in fine.stdout
+
+
+@pytest.mark.parametrize("option", ["--max-message-size", "--max-recipients",
+                                    "--max-messages-per-connection", "--max-connections",
+                                    "--command-timeout", "--data-timeout"])
+def test_a_limit_of_zero_that_would_refuse_all_mail_is_refused(option, tmp_path):
+    """0 does not lift these limits, it refuses everything: every message got 552 under an
+    EHLO saying SIZE 0 (no limit, RFC 1870 §4), every MAIL 452 under MAILMAX=0, every client
+    421 at once under a zero timeout. mxringd says so at start, from a flag or the file."""
+    from conftest import MXRINGD
+    flag = subprocess.run([MXRINGD, option, "0", "--check-config"], capture_output=True,
+                          text=True, timeout=30)
+    assert flag.returncode != 0 and f"{option}: at least 1" in flag.stdout + flag.stderr
+    config = tmp_path / "mxringd.toml"
+    key = {"--max-messages-per-connection": "max_messages_per_connection"}.get(
+        option, option[2:].replace("-", "_"))
+    config.write_text(f"{key} = 0\n")
+    from_file = subprocess.run([MXRINGD, "--config", str(config), "--check-config"],
+                               capture_output=True, text=True, timeout=30)
+    assert from_file.returncode != 0
+    assert f"{option}: at least 1" in from_file.stdout + from_file.stderr
+    one = subprocess.run([MXRINGD, option, "1", "--check-config"], capture_output=True,
+                         text=True, timeout=30)
+    assert one.returncode == 0, one.stderr
+    assert f"{key} = 1\n" in one.stdout

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <toml.hpp>
+#include <utility>
 
 #include "common/host_port.h"
 #include "common/kafka_settings.h"
@@ -298,6 +299,22 @@ void check_log_and_rate_settings(const Options& o) {
   if (o.rate_limits.ipv4_prefix > 32 || o.rate_limits.ipv6_prefix > 128)
     throw CLI::ValidationError("rate prefix", "IPv4 prefix 0-32, IPv6 prefix 0-128");
   if (o.rate_limits.window.count() <= 0) throw CLI::ValidationError("rate_window", "at least 1");
+}
+
+// Limits whose 0 would not lift the limit but refuse every client or message: all timed out
+// at once, every message over SIZE (while EHLO's "SIZE 0" tells clients there is no fixed
+// maximum, RFC 1870 §4), every RCPT or MAIL over LIMITS RCPTMAX or MAILMAX (RFC 9422).
+void check_limits_allow_mail(const Options& o) {
+  const std::pair<const char*, std::uint64_t> limits[] = {
+      {"--max-message-size", o.limits.max_message_size},
+      {"--max-recipients", o.limits.max_recipients},
+      {"--max-messages-per-connection", o.limits.max_messages},
+      {"--max-connections", o.max_connections},
+      {"--command-timeout", o.command_timeout},
+      {"--data-timeout", o.data_timeout},
+  };
+  for (const auto& [option, value] : limits)
+    if (value == 0) throw CLI::ValidationError(option, "at least 1");
 }
 
 std::string machine_name() {
@@ -609,6 +626,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--auth-max-failures-per-net"))
       o.auth_max_failures_per_network = auth_failures_per_net;
     check_log_and_rate_settings(o);
+    check_limits_allow_mail(o);
     if (!tls_certs.empty() || !tls_keys.empty())
       o.tls_certificates = certificate_pairs(tls_certs, tls_keys);
     if (!tls_ciphers.empty()) o.tls_ciphers = tls_ciphers;
