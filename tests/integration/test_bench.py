@@ -121,12 +121,29 @@ def test_open_loop_rate_never_exceeds_its_schedule(mxringd):
     server.stop()
 
 
-@pytest.mark.parametrize("bad", [["--count", "0"], ["--size", "12"], ["--target", "nowhere"]])
+@pytest.mark.parametrize("bad", [["--count", "0"], ["--size", "12"], ["--target", "nowhere"],
+                                 ["--target", "localhost:25"], ["--target", "[mx.test]:25"],
+                                 ["--target", "10.1.2:25"]])
 def test_bad_options_are_refused(bad):
     args = ["--target", "127.0.0.1:1", "--count", "1"]
     result = subprocess.run([MXRING, "bench", *args, *bad], capture_output=True, text=True,
                             timeout=30)
     assert result.returncode != 0
+    assert result.stdout == ""  # refused before any connection, not a run of failed connects
+    if "--target" in bad and ":" in bad[1]:
+        assert "names are not looked up" in result.stderr
+
+
+def test_nothing_listening_ends_the_run_after_three_tries_a_connection():
+    """A wrong port, or a server not yet started: the run ends with the reason, instead of
+    retrying for the thousand failures a server that refuses mid-run gets."""
+    code, report = bench("--target", f"127.0.0.1:{free_port()}", "--connections", "20",
+                         "--count", "1000")
+    assert code == 1
+    assert report["messages"] == 0
+    # Three rounds of 20; connects still in flight when the 60th failed may add their own.
+    assert 3 * 20 <= report["errors"] < 4 * 20
+    assert report["error_kinds"] == {"connect": report["errors"]}, report
 
 
 def test_messages_over_the_advertised_size_are_not_sent(mxringd):

@@ -225,6 +225,12 @@ def test_a_listener_given_twice_or_already_taken_is_refused(tmp_path):
         busy = subprocess.run([MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability",
                                "discard"], capture_output=True, text=True, timeout=30)
     assert busy.returncode != 0
+    # A name would need a DNS lookup, which mxringd never makes unasked (DESIGN.md).
+    for name in (f"localhost:{port}", f"[localhost]:{port}", f"--metrics=mx.test:{port}"):
+        args = [name] if name.startswith("--") else ["--listen", name]
+        named = subprocess.run([MXRINGD, *args, "--check-config"], capture_output=True,
+                               text=True, timeout=30)
+        assert named.returncode != 0 and "names are not looked up" in named.stdout + named.stderr
 
 
 def test_sighup_rereads_the_config_file_and_keeps_it_when_broken(mxringd, tmp_path):

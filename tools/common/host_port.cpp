@@ -1,5 +1,7 @@
 #include "host_port.h"
 
+#include <arpa/inet.h>
+
 #include <CLI/CLI.hpp>
 
 namespace mxring::tools {
@@ -20,6 +22,13 @@ HostPort parse_host_port(const std::string& text, const std::string& option) {
     parsed.address = text.substr(0, colon);
     rest = text.substr(colon + 1);
   }
+  // Numeric only: a name would need a DNS query, which mxring never makes unasked.
+  in6_addr binary{};
+  const bool v6 = !text.empty() && text[0] == '[';
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, parsed.address.c_str(), &binary) != 1)
+    throw CLI::ValidationError(option, "not a numeric " + std::string(v6 ? "IPv6" : "IPv4") +
+                                           " address: " + parsed.address +
+                                           " (names are not looked up)");
   const auto colon = rest.find(':');
   try {
     std::size_t used = 0;
