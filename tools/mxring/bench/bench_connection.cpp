@@ -9,29 +9,21 @@
 #include <cstring>
 
 #include "bench_state.h"
+#include "mxring/engine/socket_address.h"
 
 namespace mxring::tools::bench {
 
 void BenchClient::State::open_connection(Connection& c) {
   const auto& target = options.targets[c.index % options.targets.size()];
-  auto& address = c.peer;
-  address = {};
-  socklen_t length = 0;
-  const bool v6 = target.address.find(':') != std::string::npos;
-  if (v6) {
-    auto& a = reinterpret_cast<sockaddr_in6&>(address);
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(target.port);
-    inet_pton(AF_INET6, target.address.c_str(), &a.sin6_addr);
-    length = sizeof a;
-  } else {
-    auto& a = reinterpret_cast<sockaddr_in&>(address);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(target.port);
-    inet_pton(AF_INET, target.address.c_str(), &a.sin_addr);
-    length = sizeof a;
+  const auto address = engine::socket_address(target.address, target.port);
+  if (!address) {  // parse_host_port lets only numeric addresses through
+    stats->error("address", "not a numeric address: " + target.address);
+    stopping = true;
+    return;
   }
-  c.fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  c.peer = address->storage;  // the connect SQE points here until it completes
+  const bool v6 = address->family() == AF_INET6;
+  c.fd = ::socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (c.fd < 0) {
     stats->error("socket", std::string("socket: ") + std::strerror(errno));
     reconnect.push_back(c.index);
@@ -52,7 +44,7 @@ void BenchClient::State::open_connection(Connection& c) {
   c.connect_ns = c.heard_ns = now;
   c.messages = 0;
   auto* e = sqe();
-  io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(&c.peer), length);
+  io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(&c.peer), address->length);
   io_uring_sqe_set_data64(e, tag(Op::connect, c));
 }
 

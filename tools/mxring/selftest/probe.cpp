@@ -1,6 +1,5 @@
 #include "probe.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -10,28 +9,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include "mxring/engine/socket_address.h"
+
 namespace mxring::tools::selftest {
 
 std::unique_ptr<Probe> Probe::open(const std::string& host, std::uint16_t port,
                                    std::string& error) {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  auto& a4 = reinterpret_cast<sockaddr_in&>(address);
-  auto& a6 = reinterpret_cast<sockaddr_in6&>(address);
-  if (inet_pton(AF_INET, host.c_str(), &a4.sin_addr) == 1) {
-    a4.sin_family = AF_INET;
-    a4.sin_port = htons(port);
-    length = sizeof a4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &a6.sin6_addr) == 1) {
-    a6.sin6_family = AF_INET6;
-    a6.sin6_port = htons(port);
-    length = sizeof a6;
-  } else {
+  const auto address = engine::socket_address(host, port);
+  if (!address) {
     error = host + ": not a numeric address";
     return nullptr;
   }
-  const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+  const int fd = socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, address->get(), address->length) != 0) {
     error = "connect to " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
     if (fd >= 0) close(fd);
     return nullptr;

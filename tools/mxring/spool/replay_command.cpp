@@ -2,7 +2,6 @@
 // recorded envelope (migrations, tests, re-feeding a pipeline). One connection, messages in
 // spool order; MAIL/RCPT/DATA are pipelined when the server offers PIPELINING (RFC 2920).
 // BINARYMIME messages go as one BDAT LAST, to servers that offer CHUNKING and BINARYMIME only.
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -15,6 +14,7 @@
 #include "../bench/reply_reader.h"
 #include "common/host_port.h"
 #include "common/smtp_text.h"
+#include "mxring/engine/socket_address.h"
 #include "mxring/engine/spool_stream.h"
 #include "record_selection.h"
 #include "spool_subcommands.h"
@@ -34,25 +34,17 @@ class SmtpConnection {
   }
 
   bool connect_to(const HostPort& target, std::string& error) {
-    sockaddr_storage address{};
-    socklen_t length = 0;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-    if (inet_pton(AF_INET, target.address.c_str(), &v4->sin_addr) == 1) {
-      v4->sin_family = AF_INET;
-      v4->sin_port = htons(target.port);
-      length = sizeof *v4;
-    } else if (inet_pton(AF_INET6, target.address.c_str(), &v6->sin6_addr) == 1) {
-      v6->sin6_family = AF_INET6;
-      v6->sin6_port = htons(target.port);
-      length = sizeof *v6;
+    const auto address = engine::socket_address(target.address, target.port);
+    if (!address) {
+      error = "not a numeric address: " + target.address;
+      return false;
     }
-    fd_ = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd_ = socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     const timeval timeout{300, 0};  // RFC 5321 §4.5.3.2: the longest server wait is 10 min
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     const int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    if (fd_ < 0 || connect(fd_, address->get(), address->length) != 0) {
       error = "cannot connect to " + target.address + ":" + std::to_string(target.port) + ": " +
               std::strerror(errno);
       return false;
