@@ -1,6 +1,6 @@
 #include "host_port.h"
 
-#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <CLI/CLI.hpp>
 
@@ -22,13 +22,6 @@ HostPort parse_host_port(const std::string& text, const std::string& option) {
     parsed.address = text.substr(0, colon);
     rest = text.substr(colon + 1);
   }
-  // Numeric only: a name would need a DNS query, which mxring never makes unasked.
-  in6_addr binary{};
-  const bool v6 = !text.empty() && text[0] == '[';
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, parsed.address.c_str(), &binary) != 1)
-    throw CLI::ValidationError(option, "not a numeric " + std::string(v6 ? "IPv6" : "IPv4") +
-                                           " address: " + parsed.address +
-                                           " (names are not looked up)");
   const auto colon = rest.find(':');
   try {
     std::size_t used = 0;
@@ -39,6 +32,15 @@ HostPort parse_host_port(const std::string& text, const std::string& option) {
   } catch (const std::exception&) {
     throw CLI::ValidationError(option, "bad port in " + text);
   }
+  // Numeric only, IPv6 in brackets: a name would need a DNS query, which mxring never makes
+  // unasked.
+  const bool v6 = text[0] == '[';
+  const auto socket = engine::socket_address(parsed.address, parsed.port);
+  if (!socket || (socket->family() == AF_INET6) != v6)
+    throw CLI::ValidationError(option, "not a numeric " + std::string(v6 ? "IPv6" : "IPv4") +
+                                           " address: " + parsed.address +
+                                           " (names are not looked up)");
+  parsed.socket = *socket;
   if (colon != std::string::npos) parsed.more = rest.substr(colon + 1);
   return parsed;
 }

@@ -6,11 +6,14 @@
 #include <optional>
 #include <string>
 
+#include "mxring/engine/socket_address.h"
+
 namespace mxring::tools {
 
 struct HostPort {
   std::string address;
   std::uint16_t port = 0;
+  engine::SocketAddress socket;     // address and port as bind and connect take them
   std::optional<std::string> more;  // what followed a further ':' (a listener's role)
 };
 

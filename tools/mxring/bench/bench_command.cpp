@@ -40,7 +40,7 @@ void install_stop_handlers() {
 bench::Target parse_target(const std::string& text) {
   const auto parsed = parse_host_port(text, "--target");
   if (parsed.more) throw CLI::ValidationError("--target", "expected ADDR:PORT, got " + text);
-  return {parsed.address, parsed.port};
+  return {parsed.address, parsed.port, parsed.socket};
 }
 
 nlohmann::json to_json(const BenchStats& s) {

@@ -9,21 +9,14 @@
 #include <cstring>
 
 #include "bench_state.h"
-#include "mxring/engine/socket_address.h"
 
 namespace mxring::tools::bench {
 
 void BenchClient::State::open_connection(Connection& c) {
   const auto& target = options.targets[c.index % options.targets.size()];
-  const auto address = engine::socket_address(target.address, target.port);
-  if (!address) {  // parse_host_port lets only numeric addresses through
-    stats->error("address", "not a numeric address: " + target.address);
-    stopping = true;
-    return;
-  }
-  c.peer = address->storage;  // the connect SQE points here until it completes
-  const bool v6 = address->family() == AF_INET6;
-  c.fd = ::socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  c.peer = target.socket.storage;  // the connect SQE points here until it completes
+  const bool v6 = target.socket.family() == AF_INET6;
+  c.fd = ::socket(target.socket.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (c.fd < 0) {
     stats->error("socket", std::string("socket: ") + std::strerror(errno));
     reconnect.push_back(c.index);
@@ -44,7 +37,7 @@ void BenchClient::State::open_connection(Connection& c) {
   c.connect_ns = c.heard_ns = now;
   c.messages = 0;
   auto* e = sqe();
-  io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(&c.peer), address->length);
+  io_uring_prep_connect(e, c.fd, reinterpret_cast<sockaddr*>(&c.peer), target.socket.length);
   io_uring_sqe_set_data64(e, tag(Op::connect, c));
 }
 

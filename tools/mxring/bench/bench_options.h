@@ -6,11 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "mxring/engine/socket_address.h"
+
 namespace mxring::tools::bench {
 
 struct Target {
   std::string address;  // numeric IPv4 or IPv6: the load generator never asks DNS
   std::uint16_t port = 25;
+  engine::SocketAddress socket;  // the two as connect takes them
 };
 
 struct BenchOptions {

@@ -14,7 +14,6 @@
 #include "../bench/reply_reader.h"
 #include "common/host_port.h"
 #include "common/smtp_text.h"
-#include "mxring/engine/socket_address.h"
 #include "mxring/engine/spool_stream.h"
 #include "record_selection.h"
 #include "spool_subcommands.h"
@@ -34,17 +33,12 @@ class SmtpConnection {
   }
 
   bool connect_to(const HostPort& target, std::string& error) {
-    const auto address = engine::socket_address(target.address, target.port);
-    if (!address) {
-      error = "not a numeric address: " + target.address;
-      return false;
-    }
-    fd_ = socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd_ = socket(target.socket.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     const timeval timeout{300, 0};  // RFC 5321 §4.5.3.2: the longest server wait is 10 min
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     const int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd_ < 0 || connect(fd_, address->get(), address->length) != 0) {
+    if (fd_ < 0 || connect(fd_, target.socket.get(), target.socket.length) != 0) {
       error = "cannot connect to " + target.address + ":" + std::to_string(target.port) + ": " +
               std::strerror(errno);
       return false;
