@@ -202,35 +202,34 @@ void load_file(Options& o, const std::string& path) {
     if (!d) throw CLI::ValidationError("durability", "must be fsync, none, discard or kafka");
     o.durability = *d;
   }
-  const auto number = [&](const std::string& key, auto& field) { file.number(key, field); };
-  number("threads", o.threads);
-  number("writers", o.writers);
-  number("syncs_in_flight", o.syncs_in_flight);
-  number("storage_ring", o.storage_ring);
-  number("max_content_memory", o.max_content_memory);
-  number("min_free_inodes", o.min_free_inodes);
-  number("min_free_space", o.min_free_space);
-  number("segment_size", o.segment_size);
-  number("segment_age", o.segment_age);
-  number("retention", o.retention);
-  number("node_id", o.node_id);
-  number("max_message_size", o.limits.max_message_size);
-  number("max_recipients", o.limits.max_recipients);
-  number("max_messages_per_connection", o.limits.max_messages);
-  number("max_errors", o.limits.max_errors);
-  number("max_junk_commands", o.limits.max_junk_commands);
-  number("soft_error_limit", o.limits.soft_error_limit);
-  number("error_sleep", o.limits.error_sleep_s);
-  number("max_received_headers", o.limits.max_received_headers);
-  number("max_connections", o.max_connections);
-  number("max_connections_per_ip", o.max_connections_per_ip);
-  number("command_timeout", o.command_timeout);
-  number("data_timeout", o.data_timeout);
-  number("min_data_rate", o.min_data_rate);
-  number("min_rate_grace", o.min_rate_grace);
-  number("shutdown_grace", o.shutdown_grace);
-  number("greet_delay", o.greet_delay);
-  number("batch_wait_us", o.batch_wait_us);
+  file.number("threads", o.threads);
+  file.number("writers", o.writers);
+  file.number("syncs_in_flight", o.syncs_in_flight);
+  file.number("storage_ring", o.storage_ring);
+  file.number("max_content_memory", o.max_content_memory);
+  file.number("min_free_inodes", o.min_free_inodes);
+  file.number("min_free_space", o.min_free_space);
+  file.number("segment_size", o.segment_size);
+  file.number("segment_age", o.segment_age);
+  file.number("retention", o.retention);
+  file.number("node_id", o.node_id);
+  file.number("max_message_size", o.limits.max_message_size);
+  file.number("max_recipients", o.limits.max_recipients);
+  file.number("max_messages_per_connection", o.limits.max_messages);
+  file.number("max_errors", o.limits.max_errors);
+  file.number("max_junk_commands", o.limits.max_junk_commands);
+  file.number("soft_error_limit", o.limits.soft_error_limit);
+  file.number("error_sleep", o.limits.error_sleep_s);
+  file.number("max_received_headers", o.limits.max_received_headers);
+  file.number("max_connections", o.max_connections);
+  file.number("max_connections_per_ip", o.max_connections_per_ip);
+  file.number("command_timeout", o.command_timeout);
+  file.number("data_timeout", o.data_timeout);
+  file.number("min_data_rate", o.min_data_rate);
+  file.number("min_rate_grace", o.min_rate_grace);
+  file.number("shutdown_grace", o.shutdown_grace);
+  file.number("greet_delay", o.greet_delay);
+  file.number("batch_wait_us", o.batch_wait_us);
   if (file.has("preallocate")) o.preallocate = file.get<bool>("preallocate");
   if (file.has("direct_io")) o.direct_io = file.get<bool>("direct_io");
   if (file.has("reject_long_lines"))
@@ -240,18 +239,18 @@ void load_file(Options& o, const std::string& path) {
   if (file.has("log_level")) o.log_level = file.get<std::string>("log_level");
   if (file.has("log_format")) o.log_format = file.get<std::string>("log_format");
   if (file.has("log_file")) o.log_file = file.get<std::string>("log_file");
-  number("log_sample", o.log_sample);
+  file.number("log_sample", o.log_sample);
   for (const auto& rate : kRateSettings) {
-    number(rate.key,
-           (rate.per_network ? o.rate_limits.per_network : o.rate_limits.per_address)[rate.kind]);
+    file.number(rate.key, (rate.per_network ? o.rate_limits.per_network
+                                            : o.rate_limits.per_address)[rate.kind]);
   }
-  number("rate_ipv4_prefix", o.rate_limits.ipv4_prefix);
-  number("rate_ipv6_prefix", o.rate_limits.ipv6_prefix);
+  file.number("rate_ipv4_prefix", o.rate_limits.ipv4_prefix);
+  file.number("rate_ipv6_prefix", o.rate_limits.ipv6_prefix);
   if (std::uint32_t window = 0; file.has("rate_window")) {
-    number("rate_window", window);
+    file.number("rate_window", window);
     o.rate_limits.window = std::chrono::seconds(window);
   }
-  number("auth_max_failures_per_net", o.auth_max_failures_per_network);
+  file.number("auth_max_failures_per_net", o.auth_max_failures_per_network);
   const auto certs = file.get_or<std::vector<std::string>>("tls_cert", {});
   const auto keys = file.get_or<std::vector<std::string>>("tls_key", {});
   if (!certs.empty() || !keys.empty()) o.tls_certificates = certificate_pairs(certs, keys);
@@ -265,8 +264,8 @@ void load_file(Options& o, const std::string& path) {
   if (file.has("xclient_trusted"))
     o.xclient_trusted = file.get<std::vector<std::string>>("xclient_trusted");
   if (file.has("auth_users")) o.auth_users = file.get<std::string>("auth_users");
-  number("auth_max_failures", o.auth_max_failures);
-  number("auth_failure_window", o.auth_failure_window);
+  file.number("auth_max_failures", o.auth_max_failures);
+  file.number("auth_failure_window", o.auth_failure_window);
   if (file.has("tls_ciphers")) o.tls_ciphers = file.get<std::string>("tls_ciphers");
   if (file.has("tls_min_version")) o.tls_min_version = file.get<std::string>("tls_min_version");
   for (const std::string name : kKafkaSettingNames) {
