@@ -73,13 +73,18 @@ def smtp_sink(backlog=16):
 
 
 class Server:
-    def __init__(self, args, workdir):
-        self.port = free_port()
+    def __init__(self, args, workdir, port=None):
+        """`port`: the listener (on 127.0.0.1) and its durability are in the --config file
+        the args name; otherwise mxringd listens on a free port and discards by default."""
+        self.port = port or free_port()
         self.host = "127.0.0.1"
         self.log_path = os.path.join(workdir, f"mxringd-{self.port}.log")  # one per server
         self.log = open(self.log_path, "w+")
-        defaults = {"--durability": "discard", "--host-name": "mx.test", "--threads": "2"}
-        command = [MXRINGD, "--listen", f"127.0.0.1:{self.port}"]
+        defaults = {"--host-name": "mx.test", "--threads": "2"}
+        command = [MXRINGD]
+        if port is None:
+            defaults["--durability"] = "discard"
+            command += ["--listen", f"127.0.0.1:{self.port}"]
         for flag, value in defaults.items():
             if flag not in args:
                 command += [flag, value]
@@ -164,13 +169,14 @@ def scraped(metrics_port, name):
 
 @pytest.fixture
 def mxringd():
-    """Factory: mxringd(*extra_flags) starts a server; all are stopped at the end."""
+    """Factory: mxringd(*extra_flags) starts a server; all are stopped at the end.
+    mxringd("--config", path, port=p): the file holds the listener on 127.0.0.1:p."""
     servers = []
     workdir = tempfile.mkdtemp(prefix="mxring-it-")
     raise_file_limit()
 
-    def start(*args):
-        server = Server(args, workdir)
+    def start(*args, port=None):
+        server = Server(args, workdir, port)
         servers.append(server)
         return server
 

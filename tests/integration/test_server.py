@@ -255,6 +255,39 @@ def test_sighup_rereads_the_config_file_and_keeps_it_when_broken(mxringd, tmp_pa
     assert server.process.poll() is None
 
 
+def test_a_reload_keeps_what_only_a_restart_changes_and_names_it(mxringd, tmp_path):
+    """A listener started to discard has no storage writer: a SIGHUP that asks it for fsync
+    is not applied (before, its 250 said "queued as" for a message kept nowhere), and every
+    setting that waits for a restart is named, not only the few once listed by hand."""
+    from conftest import free_port
+    port = free_port()
+    config = tmp_path / "mxringd.toml"
+    listener = f'[[listener]]\naddress = "127.0.0.1:{port}"\ndurability = "%s"\n'
+    config.write_text("max_recipients = 2\n" + listener % "discard")
+    server = mxringd("--config", str(config), port=port)
+
+    def deliver():
+        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+            c.ehlo()
+            c.mail("x@client.test")
+            rcpts = sum(c.rcpt(f"r{i}@localhost")[0] == 250 for i in range(4))
+            code, text = c.data(b"Subject: t\r\n\r\nbody\r\n")
+            return rcpts, code, text.decode()
+
+    assert deliver()[:2] == (2, 250)
+    config.write_text(f'max_recipients = 3\nspool = "{tmp_path / "spool"}"\n'
+                      "min_data_rate = 10\nsoft_error_limit = 5\n" + listener % "fsync")
+    reload_and_wait(server, "reloaded recipient policy, limits")
+    rcpts, code, text = deliver()
+    assert (rcpts, code) == (3, 250)  # the limit reloaded, the listener did not
+    assert text.startswith("2.0.0 Ok: discarded as"), text
+    log = server.output()
+    for name in ("listen", "spool", "min_data_rate"):
+        assert f"reload: {name} changed; it takes effect after a restart" in log, log
+    assert "soft_error_limit changed" not in log and "max_recipients changed" not in log
+    assert not (tmp_path / "spool").exists()
+
+
 def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_path):
     """A misspelt key would leave its default in force unnoticed, and -5 would wrap to four
     billion connections: both are refused with the file's line, as a type error is."""
@@ -289,6 +322,11 @@ def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_p
         refused = check(text)
         assert refused.returncode == 2, text
         assert "is out of range" in refused.stderr and "from 0 to 4294967295" in refused.stderr
+
+    # Without the check an unknown level read as info, silently.
+    level = check('log_level = "verbose"\n')
+    assert level.returncode != 0 and "log_level: must be debug, info, warning or error" in (
+        level.stdout + level.stderr)
 
     fine = check('max_connections = 4294967295\nthreads = 0\n')
     assert fine.returncode == 0, fine.stderr

@@ -97,8 +97,8 @@ InProcessServer::~InProcessServer() {
   server_->wait();
 }
 
-void InProcessServer::reload() {
-  server_->reload(runtime_);
+bool InProcessServer::reload(std::string& error) {
+  return server_->reload(runtime_, error);
 }
 
 int connect_loopback(std::uint16_t port, int timeout_ms) {

@@ -40,7 +40,8 @@ class InProcessServer {
   std::uint16_t metrics_port() const { return metrics_port_; }
   engine::Server& server() { return *server_; }
   // SIGHUP's path: the same runtime configuration handed over again.
-  void reload();
+  bool reload(std::string& error);
+  const engine::RuntimeConfig& runtime() const { return runtime_; }
 
  private:
   InProcessServer() = default;

@@ -92,7 +92,7 @@ TEST(ServerThreadsTest, ClientsReloadsAndScrapesTogetherLoseNothing) {
   for (int i = 0; i < kClients; ++i)
     clients.emplace_back([&, i] { acknowledged[i] = deliver(*server, i); });
   for (int i = 0; i < 20; ++i) {
-    server->reload();
+    EXPECT_TRUE(server->reload(error)) << error;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   for (auto& t : clients) t.join();
@@ -120,6 +120,56 @@ TEST(ServerThreadsTest, ClientsReloadsAndScrapesTogetherLoseNothing) {
   EXPECT_TRUE(problems.empty());
   EXPECT_EQ(stored, ids);
   std::filesystem::remove_all(spool);
+}
+
+// A reload cannot change what a listener was started as: a discard listener has no storage
+// writer, so a context asking it for fsync would answer "queued" for a message kept nowhere.
+TEST(ServerThreadsTest, AReloadKeepsEveryListenersRoleAndDurability) {
+  set_log_level(engine::Level::warning);
+  InProcessOptions options;
+  options.listeners.push_back({.durability = engine::Durability::discard});
+  std::string error;
+  auto server = InProcessServer::start(options, error);
+  ASSERT_TRUE(server) << error;
+  const auto with_context = [&](auto change) {
+    auto runtime = server->runtime();
+    auto config = runtime.contexts[0]->config();
+    change(config);
+    runtime.contexts[0] = engine::SessionContext::make(std::move(config));
+    return runtime;
+  };
+
+  auto fsync =
+      with_context([](engine::SessionConfig& c) { c.durability = engine::Durability::fsync; });
+  EXPECT_FALSE(server->server().reload(fsync, error));
+  EXPECT_EQ(error, "a reload cannot change a listener's role or durability");
+  auto submission =
+      with_context([](engine::SessionConfig& c) { c.role = engine::ListenerRole::submission; });
+  EXPECT_FALSE(server->server().reload(submission, error));
+  auto two_listeners = server->runtime();
+  two_listeners.contexts.push_back(two_listeners.contexts[0]);
+  EXPECT_FALSE(server->server().reload(two_listeners, error));
+  EXPECT_EQ(error, "a reload cannot add or remove listeners");
+  auto fewer_recipients =
+      with_context([](engine::SessionConfig& c) { c.limits.max_recipients = 1; });
+  ASSERT_TRUE(server->server().reload(fewer_recipients, error)) << error;
+
+  // New connections run with the accepted reload (one recipient) and still discard.
+  const int fd = server->connect(0);
+  ASSERT_GE(fd, 0);
+  std::string buffered;
+  const auto ask = [&](const std::string& command) {
+    return send_all(fd, command) ? read_reply(fd, buffered) : std::string{};
+  };
+  EXPECT_EQ(read_reply(fd, buffered).substr(0, 4), "220 ");
+  EXPECT_EQ(ask("EHLO client.test\r\n").substr(0, 3), "250");
+  EXPECT_EQ(ask("MAIL FROM:<a@client.test>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(ask("RCPT TO:<bob@localhost>\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(ask("RCPT TO:<carol@localhost>\r\n").substr(0, 4), "452 ");
+  EXPECT_EQ(ask("DATA\r\n").substr(0, 4), "354 ");
+  EXPECT_EQ(ask("Subject: s\r\n\r\nbody\r\n.\r\n").rfind("250 2.0.0 Ok: discarded as ", 0), 0u);
+  ask("QUIT\r\n");
+  close(fd);
 }
 
 }  // namespace

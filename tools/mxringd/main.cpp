@@ -173,12 +173,12 @@ int main(int argc, char** argv) {
       notifier.reloading();
       int ignored = 0;
       auto fresh = tools::parse_options(argc, argv, ignored);
-      auto reloaded = fresh ? tools::build_runtime(*fresh, error) : std::nullopt;
+      auto reloaded = fresh ? tools::build_runtime(tools::reload_options(*options, *fresh), error)
+                            : std::nullopt;
       if (!fresh) error = "the configuration does not parse (see above)";
-      if (reloaded) {
+      if (reloaded && server->reload(std::move(*reloaded), error)) {
         if (!engine::reconfigure_logging(tools::log_options(*fresh), error))
           engine::log(engine::Level::error, "reload: " + error + "; logging where it was");
-        server->reload(std::move(*reloaded));
         for (const auto& name : tools::restart_only_changes(*options, *fresh))
           engine::log(engine::Level::warning,
                       "reload: " + name + " changed; it takes effect after a restart");

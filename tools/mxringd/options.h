@@ -98,8 +98,14 @@ engine::ServerConfig server_config(const Options& options, engine::RuntimeConfig
 // The log settings the options ask for (`auto` resolved against stderr).
 engine::LogOptions log_options(const Options& options);
 
-// What SIGHUP cannot change (listeners, storage, threads, process settings): the names of the
-// settings that differ, which take effect only after a restart.
+// What SIGHUP cannot change (listeners and their durability, storage, threads, timeouts,
+// process settings): the names of the settings that differ, which take effect only after a
+// restart. Every key --check-config prints counts, except the few a reload applies.
 std::vector<std::string> restart_only_changes(const Options& running, const Options& fresh);
+
+// What a reload runs with: `fresh`, with the listeners and durability mxringd started with.
+// Their sockets are bound and their storage writers started (or not, for discard): a reloaded
+// durability would otherwise promise in its 250 what no writer does.
+Options reload_options(const Options& running, Options fresh);
 
 }  // namespace mxring::tools

@@ -233,8 +233,24 @@ std::uint64_t Server::slowest_reactor_turns() const {
   return state_->reactors.empty() ? 0 : slowest;
 }
 
-void Server::reload(RuntimeConfig runtime) {
+bool Server::reload(RuntimeConfig runtime, std::string& error) {
+  const auto& listeners = state_->config.listeners;
+  if (runtime.contexts.size() != listeners.size()) {
+    error = "a reload cannot add or remove listeners";
+    return false;
+  }
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    const auto& started = listeners[i].context->config();
+    const auto& fresh = runtime.contexts[i]->config();
+    // A discard listener has no writer to sync for it; a stored one would lose what a
+    // discard 250 promised nobody would keep.
+    if (fresh.role != started.role || fresh.durability != started.durability) {
+      error = "a reload cannot change a listener's role or durability";
+      return false;
+    }
+  }
   for (auto& reactor : state_->reactors) reactor->request_reload(runtime);
+  return true;
 }
 
 void Server::serve() {

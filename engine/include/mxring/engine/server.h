@@ -138,7 +138,10 @@ class Server {
   ~Server();
 
   // New sessions use this (SIGHUP reload); open ones keep theirs, so nothing is dropped.
-  void reload(RuntimeConfig runtime);
+  // The listeners stay as started: `runtime` holds one context per listener, in order, each
+  // with the role and durability its listener started with (its socket is bound, its storage
+  // writers started or not). Anything else is refused with `error` set, and nothing changes.
+  bool reload(RuntimeConfig runtime, std::string& error);
   // Starts accepting, when ServerConfig::accept_at_start was false.
   void serve();
   // Stop accepting; finish open transactions for up to shutdown_grace; 421 to the rest.
