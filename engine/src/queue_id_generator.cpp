@@ -21,8 +21,8 @@ void put_fixed(char* out, std::uint64_t value, int width) {
 QueueIdGenerator::QueueIdGenerator(std::uint64_t start_us, std::uint16_t node,
                                    std::uint16_t reactor) {
   put_fixed(prefix_, start_us, 11);  // 55 bits: microseconds until the year 3111
-  put_fixed(prefix_ + 11, node & 1023, 2);
-  put_fixed(prefix_ + 13, reactor & 1023, 2);
+  put_fixed(prefix_ + 11, node % kMaxNodes, 2);
+  put_fixed(prefix_ + 13, reactor % kMaxReactors, 2);
   prefix_length_ = 15;
 }
 

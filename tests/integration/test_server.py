@@ -333,6 +333,22 @@ def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_p
     assert "max_connections = 4294967295" in fine.stdout
 
 
+def test_more_reactors_than_queue_ids_can_tell_apart_are_refused(tmp_path):
+    """A queue id holds the reactor in 10 bits: reactor 1024 would repeat reactor 0's ids.
+    --threads 100000 also took minutes of io_uring set-up before it could even be stopped."""
+    from conftest import MXRINGD
+    config = tmp_path / "mxringd.toml"
+    config.write_text("threads = 5000\n")
+    for args in (["--threads", "1025"], ["--config", str(config)]):
+        refused = subprocess.run([MXRINGD, *args, "--check-config"], capture_output=True,
+                                 text=True, timeout=30)
+        assert refused.returncode != 0
+        assert "--threads: at most 1024" in refused.stdout + refused.stderr
+    most = subprocess.run([MXRINGD, "--threads", "1024", "--check-config"],
+                          capture_output=True, text=True, timeout=30)
+    assert most.returncode == 0 and "threads = 1024\n" in most.stdout
+
+
 @pytest.mark.parametrize("option", ["--max-message-size", "--max-recipients",
                                     "--max-messages-per-connection", "--max-connections",
                                     "--command-timeout", "--data-timeout"])

@@ -15,6 +15,7 @@
 
 #include "in_process_server.h"
 #include "mxring/engine/log.h"
+#include "mxring/engine/queue_id_generator.h"
 #include "mxring/engine/spool_reader.h"
 
 namespace mxring::testing {
@@ -120,6 +121,15 @@ TEST(ServerThreadsTest, ClientsReloadsAndScrapesTogetherLoseNothing) {
   EXPECT_TRUE(problems.empty());
   EXPECT_EQ(stored, ids);
   std::filesystem::remove_all(spool);
+}
+
+// Reactor 1024 would repeat reactor 0's queue ids (10 bits of an id hold the reactor).
+TEST(ServerThreadsTest, MoreReactorsThanQueueIdsTellApartAreRefused) {
+  engine::ServerConfig config;
+  config.threads = engine::kMaxReactors + 1;
+  std::string error;
+  EXPECT_EQ(engine::Server::start(std::move(config), error), nullptr);
+  EXPECT_EQ(error, "at most 1024 reactors (queue ids hold 10 bits of one)");
 }
 
 // A reload cannot change what a listener was started as: a discard listener has no storage

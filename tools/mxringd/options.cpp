@@ -12,6 +12,7 @@
 #include "common/kafka_settings.h"
 #include "config_file.h"
 #include "mxring/engine/client_access.h"
+#include "mxring/engine/queue_id_generator.h"
 #include "option_values.h"
 
 namespace mxring::tools {
@@ -366,7 +367,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
       throw CLI::ValidationError("tls_min_version", "must be 1.2 or 1.3");
     if (o.host_name.empty()) o.host_name = machine_name();
-    if (o.node_id > 1023) throw CLI::ValidationError("--node-id", "must be 0-1023");
+    if (o.node_id >= engine::kMaxNodes) throw CLI::ValidationError("--node-id", "must be 0-1023");
+    // Reactors past this would share queue ids (and each takes an io_uring and its buffers).
+    if (o.threads > engine::kMaxReactors)
+      throw CLI::ValidationError("--threads", "at most " + std::to_string(engine::kMaxReactors));
     if (o.listen.empty()) throw CLI::ValidationError("--listen", "at least one listener");
     if (o.domains.empty()) throw CLI::ValidationError("--domain", "at least one domain");
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "connection_limiter.h"
 #include "listener_socket.h"
 #include "mxring/engine/log.h"
+#include "mxring/engine/queue_id_generator.h"
 #include "rate_limiter.h"
 #include "reactor.h"
 #include "ring.h"
@@ -70,6 +72,11 @@ Server::~Server() {
 std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   if (const auto missing = Ring::missing_features(); !missing.empty()) {
     error = "this kernel lacks what mxring needs: " + missing;
+    return nullptr;
+  }
+  // Reactor 1024 would repeat reactor 0's queue ids.
+  if (config.threads > kMaxReactors) {
+    error = "at most " + std::to_string(kMaxReactors) + " reactors (queue ids hold 10 bits of one)";
     return nullptr;
   }
   if (config.listeners.empty()) {
@@ -131,7 +138,9 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   state->limiter =
       std::make_unique<ConnectionLimiter>(cfg.max_connections, cfg.max_connections_per_client);
   const auto cpus = allowed_cpus();
-  const unsigned count = cfg.threads > 0 ? cfg.threads : static_cast<unsigned>(cpus.size());
+  // By default one reactor per CPU; never so many that two would share queue ids.
+  const unsigned count =
+      cfg.threads > 0 ? cfg.threads : std::min(static_cast<unsigned>(cpus.size()), kMaxReactors);
   RuntimeConfig runtime;
   for (const auto& listener : cfg.listeners) runtime.contexts.push_back(listener.context);
   runtime.tls = cfg.tls;

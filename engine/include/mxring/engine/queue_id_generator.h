@@ -9,6 +9,11 @@
 
 namespace mxring::engine {
 
+// The node and the reactor each take two base-32 digits (10 bits) of an id: more nodes or
+// more reactors than this would share ids.
+inline constexpr unsigned kMaxNodes = 1024;
+inline constexpr unsigned kMaxReactors = 1024;
+
 class QueueIdGenerator {
  public:
   QueueIdGenerator(std::uint64_t start_us, std::uint16_t node, std::uint16_t reactor);
