@@ -100,6 +100,23 @@ def test_limits_change_on_sighup(mxringd, tmp_path):
     assert [greeting_code(server) for _ in range(3)] == [220, 220, 421]
 
 
+def test_limits_a_reload_turns_on_count_across_reactors(mxringd, tmp_path):
+    """Started without limits, mxringd has no rings between its reactors (they take memory in
+    the square of the reactors); a reload that turns limits on makes them, so the count is
+    still the client's, whichever reactor each connection lands on."""
+    import signal
+    config = tmp_path / "mxringd.toml"
+    config.write_text("rate_window = 3600\n")
+    server = mxringd("--config", str(config))
+    assert [greeting_code(server) for _ in range(6)] == [220] * 6
+    config.write_text("connection_rate_per_ip = 5\nrate_window = 3600\n")
+    server.signal(signal.SIGHUP)
+    assert server.wait_for_output("reloaded")
+    time.sleep(0.2)  # the reactors pick the new configuration up on their next wake
+    codes = [greeting_code(server) for _ in range(10)]
+    assert codes == [220] * 5 + [421] * 5, codes
+
+
 @pytest.mark.parametrize("flag", ["--rate-ipv4-prefix", "--rate-window"])
 def test_nonsense_settings_are_refused(flag):
     import subprocess

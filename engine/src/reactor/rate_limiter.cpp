@@ -1,13 +1,18 @@
 #include "rate_limiter.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace mxring::engine {
 namespace {
 
-// Events in flight from one reactor to another; a turn's worth at any realistic rate. When a
-// ring is full the event is counted locally only (and the miss is a metric).
-constexpr std::size_t kExchangeRing = 512;
+// Events in flight from one reactor to another: a turn's worth at any realistic rate, and
+// fewer from 64 reactors on (down to 64 events), for the rings number the square of the
+// reactors (256 reactors: 65,280 rings). When a ring is full the event is counted locally
+// only (and the miss is a metric).
+std::size_t exchange_ring_capacity(unsigned reactors) {
+  return std::clamp<std::size_t>(std::bit_ceil(16384u / reactors), 64, 512);
+}
 
 bool ipv4_mapped(const ClientKey& key) {
   for (int i = 0; i < 10; ++i)
@@ -32,7 +37,8 @@ RateExchange::RateExchange(unsigned reactors) : reactors_(reactors) {
   for (unsigned from = 0; from < reactors; ++from)
     for (unsigned to = 0; to < reactors; ++to)
       if (from != to)
-        rings_[from * reactors + to] = std::make_unique<SpscRing<RateEvent>>(kExchangeRing);
+        rings_[from * reactors + to] =
+            std::make_unique<SpscRing<RateEvent>>(exchange_ring_capacity(reactors));
 }
 
 RateLimiter::RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange)

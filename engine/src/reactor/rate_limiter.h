@@ -46,8 +46,12 @@ class RateLimiter {
   RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange);
 
   bool enabled(RateLimits::Kind kind) const { return limits_.limits(kind); }
-  // SIGHUP: new limits apply from the next event; counts so far are kept.
-  void set_limits(const RateLimits& limits) { limits_ = limits; }
+  // SIGHUP: new limits apply from the next event; counts so far are kept. `exchange`: the
+  // rings to the other reactors, made once a reload first turns limits on.
+  void set_limits(const RateLimits& limits, RateExchange* exchange) {
+    limits_ = limits;
+    exchange_ = exchange;
+  }
 
   // Counts one `kind` event for `client` at `now` (seconds) and returns true, or returns
   // false, counting nothing, when the client or its network is already at its limit.

@@ -47,7 +47,7 @@ class Reactor final : private SessionServices {
   // From any thread.
   void request_shutdown();
   void request_serve();  // start accepting (ServerConfig::accept_at_start false)
-  void request_reload(RuntimeConfig runtime);
+  void request_reload(RuntimeConfig runtime, RateExchange* rate_exchange);
   void post_auth_answer(AuthAnswer answer);
 
  private:
@@ -57,6 +57,7 @@ class Reactor final : private SessionServices {
     bool shutdown = false;
     bool serve = false;
     std::optional<RuntimeConfig> runtime;
+    RateExchange* rate_exchange = nullptr;  // with `runtime`
     std::vector<AuthAnswer> auth_answers;
   };
 
@@ -85,7 +86,7 @@ class Reactor final : private SessionServices {
   void flush_tls(Connection& c);
   void service(Connection& c);
   void service_handshake(Connection& c);
-  void apply(RuntimeConfig runtime);
+  void apply(RuntimeConfig runtime, RateExchange* rate_exchange);
   void service_dirty();
   bool hold_for_errors(Connection& c);
   void start_send(Connection& c);

@@ -69,10 +69,11 @@ void Reactor::request_serve() {
   wake();
 }
 
-void Reactor::request_reload(RuntimeConfig runtime) {
+void Reactor::request_reload(RuntimeConfig runtime, RateExchange* rate_exchange) {
   {
     std::lock_guard lock(mailbox_.mutex);
     mailbox_.runtime = std::move(runtime);
+    mailbox_.rate_exchange = rate_exchange;
   }
   wake();
 }
@@ -88,17 +89,19 @@ void Reactor::post_auth_answer(AuthAnswer answer) {
 void Reactor::on_wake() {
   bool shutdown = false, serve = false;
   std::optional<RuntimeConfig> runtime;
+  RateExchange* rate_exchange = nullptr;
   std::vector<AuthAnswer> auth_answers;
   {
     std::lock_guard lock(mailbox_.mutex);
     shutdown = mailbox_.shutdown;
     serve = std::exchange(mailbox_.serve, false);
     runtime.swap(mailbox_.runtime);
+    rate_exchange = mailbox_.rate_exchange;
     auth_answers.swap(mailbox_.auth_answers);
   }
   collect_storage_answers();
   collect_auth_answers(auth_answers);
-  if (runtime) apply(std::move(*runtime));
+  if (runtime) apply(std::move(*runtime), rate_exchange);
   if (shutdown && !draining_) start_draining();
   if (serve && !draining_) arm_accepts();
   arm_wake();
@@ -106,7 +109,7 @@ void Reactor::on_wake() {
 
 // New connections only: open ones keep their session context and their TLS stream, whose
 // wolfSSL context lives as long as they use it.
-void Reactor::apply(RuntimeConfig runtime) {
+void Reactor::apply(RuntimeConfig runtime, RateExchange* rate_exchange) {
   if (!runtime.tls) tls_.reset();
   if (runtime.tls && runtime.tls != runtime_.tls) {
     std::string error;
@@ -119,7 +122,7 @@ void Reactor::apply(RuntimeConfig runtime) {
       tls_ = std::move(contexts);
     }
   }
-  rate_limiter_.set_limits(runtime.rate_limits);
+  rate_limiter_.set_limits(runtime.rate_limits, rate_exchange);
   events_.refresh();  // the log's format and sampling may have changed too
   runtime_ = std::move(runtime);
 }

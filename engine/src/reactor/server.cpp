@@ -203,8 +203,10 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   for (unsigned i = 0; i < count; ++i)
     state->content_budgets.push_back(std::make_unique<ContentBudget>(content_memory / count));
 
-  // Always with several reactors: a reload may turn rate limits on.
-  if (count > 1) state->rate_exchange = std::make_unique<RateExchange>(count);
+  // Rings between every pair of reactors: made only when limits are on (a reload may turn
+  // them on later), as they take memory in the square of the reactors.
+  if (count > 1 && cfg.rate_limits.any())
+    state->rate_exchange = std::make_unique<RateExchange>(count);
   // Every reactor exists, and the metrics page knows them all, before any thread starts.
   for (unsigned i = 0; i < count; ++i) {
     state->reactors.push_back(
@@ -258,7 +260,10 @@ bool Server::reload(RuntimeConfig runtime, std::string& error) {
       return false;
     }
   }
-  for (auto& reactor : state_->reactors) reactor->request_reload(runtime);
+  auto& exchange = state_->rate_exchange;
+  if (!exchange && runtime.rate_limits.any() && state_->reactors.size() > 1)
+    exchange = std::make_unique<RateExchange>(static_cast<unsigned>(state_->reactors.size()));
+  for (auto& reactor : state_->reactors) reactor->request_reload(runtime, exchange.get());
   return true;
 }
 
