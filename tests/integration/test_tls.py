@@ -389,6 +389,24 @@ def test_sighup_swaps_certificates_and_keeps_open_connections(mxringd, certs, tm
     assert server.messages_accepted() == 1
 
 
+def test_a_reload_cannot_take_the_certificate_from_an_smtps_listener(mxringd, certs, tmp_path):
+    """mxringd refuses to start an smtps listener without a certificate; a reload that drops
+    the certificates is refused the same way, since the listener could only close every
+    connection it took (TLS comes first there, RFC 8314 §3.3)."""
+    config = tmp_path / "mxringd.toml"
+    config.write_text(f'tls_cert = ["{certs["ec"][0]}"]\ntls_key = ["{certs["ec"][1]}"]\n')
+    smtps_port = free_port()
+    server = mxringd("--config", str(config), "--listen", f"127.0.0.1:{smtps_port}:smtps")
+    assert negotiated(s_client(smtps_port, starttls=False))[0] in ("TLSv1.2", "TLSv1.3")
+    config.write_text("max_recipients = 5\n")
+    server.signal(signal.SIGHUP)
+    assert server.wait_for_output("reload failed")
+    assert (f"a reload cannot leave smtps listener 127.0.0.1:{smtps_port} without a certificate"
+            in server.output())
+    assert negotiated(s_client(smtps_port, starttls=False))[0] in ("TLSv1.2", "TLSv1.3")
+    assert negotiated(s_client(server.port))[0] in ("TLSv1.2", "TLSv1.3")  # STARTTLS kept too
+
+
 def test_smtps_without_certificate_refuses_to_start(tmp_path):
     port = free_port()
     result = subprocess.run([MXRINGD, "--listen", f"127.0.0.1:{port}:smtps", "--durability",

@@ -259,6 +259,13 @@ bool Server::reload(RuntimeConfig runtime, std::string& error) {
       error = "a reload cannot change a listener's role or durability";
       return false;
     }
+    // As at start: an smtps listener without a certificate could only close every
+    // connection it takes (RFC 8314 §3.3: TLS comes first).
+    if (listeners[i].role == ListenerRole::smtps && !runtime.tls) {
+      error = "a reload cannot leave smtps listener " + listeners[i].address + ":" +
+              std::to_string(listeners[i].port) + " without a certificate";
+      return false;
+    }
   }
   auto& exchange = state_->rate_exchange;
   if (!exchange && runtime.rate_limits.any() && state_->reactors.size() > 1)

@@ -140,7 +140,8 @@ class Server {
   // New sessions use this (SIGHUP reload); open ones keep theirs, so nothing is dropped.
   // The listeners stay as started: `runtime` holds one context per listener, in order, each
   // with the role and durability its listener started with (its socket is bound, its storage
-  // writers started or not). Anything else is refused with `error` set, and nothing changes.
+  // writers started or not), and certificates while an smtps listener needs them. Anything
+  // else is refused with `error` set, and nothing changes.
   bool reload(RuntimeConfig runtime, std::string& error);
   // Starts accepting, when ServerConfig::accept_at_start was false.
   void serve();
