@@ -1,5 +1,6 @@
 """mxringd as a server: many concurrent clients, connection caps, clients that vanish,
 timeouts, SIGTERM drain and SIGHUP reload (hostile clients: test_hostile.py)."""
+import re
 import resource
 import signal
 import smtplib
@@ -281,10 +282,9 @@ def test_a_reload_keeps_what_only_a_restart_changes_and_names_it(mxringd, tmp_pa
     rcpts, code, text = deliver()
     assert (rcpts, code) == (3, 250)  # the limit reloaded, the listener did not
     assert text.startswith("2.0.0 Ok: discarded as"), text
-    log = server.output()
-    for name in ("listen", "spool", "min_data_rate"):
-        assert f"reload: {name} changed; it takes effect after a restart" in log, log
-    assert "soft_error_limit changed" not in log and "max_recipients changed" not in log
+    named = re.findall(r"reload: (\w+) changed; it takes effect after a restart",
+                       server.output())
+    assert sorted(named) == ["listen", "min_data_rate", "spool"], named
     assert not (tmp_path / "spool").exists()
 
 
