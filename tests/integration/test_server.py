@@ -333,6 +333,21 @@ def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_p
     assert "max_connections = 4294967295" in fine.stdout
 
 
+def test_a_segment_smaller_than_a_block_is_refused(tmp_path):
+    """--segment-size 0 or 1 stored every batch in a segment file of its own."""
+    from conftest import MXRINGD
+    config = tmp_path / "mxringd.toml"
+    config.write_text("segment_size = 1\n")
+    for args in (["--segment-size", "0"], ["--segment-size", "4095"], ["--config", str(config)]):
+        refused = subprocess.run([MXRINGD, *args, "--check-config"], capture_output=True,
+                                 text=True, timeout=30)
+        assert refused.returncode != 0
+        assert "--segment-size: at least 4096" in refused.stdout + refused.stderr
+    block = subprocess.run([MXRINGD, "--segment-size", "4096", "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+    assert block.returncode == 0 and "segment_size = 4096\n" in block.stdout
+
+
 def test_more_reactors_than_queue_ids_can_tell_apart_are_refused(tmp_path):
     """A queue id holds the reactor in 10 bits: reactor 1024 would repeat reactor 0's ids.
     --threads 100000 also took minutes of io_uring set-up before it could even be stopped."""

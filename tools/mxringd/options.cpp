@@ -285,6 +285,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (app.count("--min-free-space")) o.min_free_space = min_free_space;
     if (app.count("--min-free-inodes")) o.min_free_inodes = min_free_inodes;
     if (app.count("--segment-size")) o.segment_size = segment_size;
+    // A smaller segment would hold less than one direct-I/O block, and 0 or 1 made a new
+    // segment file (and a directory sync) for every batch.
+    if (o.segment_size < 4096) throw CLI::ValidationError("--segment-size", "at least 4096");
     if (app.count("--segment-age")) o.segment_age = segment_age;
     if (app.count("--retention")) o.retention = retention;
     if (!fault_writer_stall.empty()) o.fault_writer_stall = fault_writer_stall;
