@@ -333,35 +333,27 @@ def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_p
     assert "max_connections = 4294967295" in fine.stdout
 
 
-def test_a_segment_smaller_than_a_block_is_refused(tmp_path):
-    """--segment-size 0 or 1 stored every batch in a segment file of its own."""
+@pytest.mark.parametrize("option, refused, file_value, bound, why", [
+    # 0 or 1 stored every batch in a segment file of its own.
+    ("--segment-size", ["0", "4095"], 1, "4096", "at least 4096"),
+    # A queue id holds the reactor in 10 bits: reactor 1024 would repeat reactor 0's ids
+    # (and --threads 100000 took minutes of set-up before it could even be stopped).
+    ("--threads", ["1025"], 5000, "1024", "at most 1024"),
+])
+def test_a_setting_past_what_mxringd_can_do_is_refused(option, refused, file_value, bound,
+                                                       why, tmp_path):
     from conftest import MXRINGD
+    key = option[2:].replace("-", "_")
     config = tmp_path / "mxringd.toml"
-    config.write_text("segment_size = 1\n")
-    for args in (["--segment-size", "0"], ["--segment-size", "4095"], ["--config", str(config)]):
-        refused = subprocess.run([MXRINGD, *args, "--check-config"], capture_output=True,
-                                 text=True, timeout=30)
-        assert refused.returncode != 0
-        assert "--segment-size: at least 4096" in refused.stdout + refused.stderr
-    block = subprocess.run([MXRINGD, "--segment-size", "4096", "--check-config"],
-                           capture_output=True, text=True, timeout=30)
-    assert block.returncode == 0 and "segment_size = 4096\n" in block.stdout
-
-
-def test_more_reactors_than_queue_ids_can_tell_apart_are_refused(tmp_path):
-    """A queue id holds the reactor in 10 bits: reactor 1024 would repeat reactor 0's ids.
-    --threads 100000 also took minutes of io_uring set-up before it could even be stopped."""
-    from conftest import MXRINGD
-    config = tmp_path / "mxringd.toml"
-    config.write_text("threads = 5000\n")
-    for args in (["--threads", "1025"], ["--config", str(config)]):
-        refused = subprocess.run([MXRINGD, *args, "--check-config"], capture_output=True,
-                                 text=True, timeout=30)
-        assert refused.returncode != 0
-        assert "--threads: at most 1024" in refused.stdout + refused.stderr
-    most = subprocess.run([MXRINGD, "--threads", "1024", "--check-config"],
-                          capture_output=True, text=True, timeout=30)
-    assert most.returncode == 0 and "threads = 1024\n" in most.stdout
+    config.write_text(f"{key} = {file_value}\n")
+    for args in [[option, value] for value in refused] + [["--config", str(config)]]:
+        result = subprocess.run([MXRINGD, *args, "--check-config"], capture_output=True,
+                                text=True, timeout=30)
+        assert result.returncode != 0, args
+        assert f"{option}: {why}" in result.stdout + result.stderr
+    accepted = subprocess.run([MXRINGD, option, bound, "--check-config"], capture_output=True,
+                              text=True, timeout=30)
+    assert accepted.returncode == 0 and f"{key} = {bound}\n" in accepted.stdout
 
 
 @pytest.mark.parametrize("option", ["--max-message-size", "--max-recipients",
