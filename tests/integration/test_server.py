@@ -96,8 +96,12 @@ def test_idle_client_times_out_with_421(mxringd):
     assert read_reply(s).startswith("220")
     s.sendall(b"EHLO client.test\r\n")
     read_reply(s)
+    answered = time.monotonic()
     s.sendall(b"NOO")  # a partial command does not keep the session alive
     assert until_eof(s) == "421 4.4.2 mx.test Error: timeout exceeded\r\n"
+    # Never sooner than asked: the clock counts whole seconds, and a deadline one second
+    # into it once fired within milliseconds of the EHLO's answer.
+    assert time.monotonic() - answered >= 1.0
     server.stop()
 
 

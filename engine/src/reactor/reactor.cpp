@@ -370,7 +370,7 @@ void Reactor::open_connection(unsigned listener, int fd) {
   info.client_address = numeric_address(peer, info.client_port);
   info.client_octets = client.octets;
   info.xclient_trusted = xclient_trusted(peer);
-  c.deadline = now_ + config_.command_timeout.count();
+  c.deadline = deadline_after(config_.command_timeout);
   timers_->schedule(c.key(), c.deadline);
   metrics_.open.set(++live_ - http_live_);
   if (proxied) {
@@ -508,7 +508,7 @@ void Reactor::feed(Connection& c, std::span<const char> bytes) {
   note_phase(c);
   if (was_in_data && c.phase == Session::Phase::data) {
     c.data_bytes += bytes.size();
-    c.deadline = now_ + config_.data_timeout.count();
+    c.deadline = deadline_after(config_.data_timeout);
     // Slowloris in DATA: a long message must keep up a minimum average rate.
     const auto elapsed = now_ - c.data_started;
     if (config_.min_data_rate > 0 && elapsed > config_.min_rate_grace.count() &&
@@ -553,11 +553,19 @@ void Reactor::mark_dirty(Connection& c) {
   dirty_.push_back(c.slot);
 }
 
+// The clock counts whole seconds: a deadline `timeout` ahead of now_ could come a moment
+// after the event that set it, if that came late in its second. One more second makes every
+// timeout at least as long as configured (a --command-timeout 1 closed idle clients in
+// milliseconds).
+std::int64_t Reactor::deadline_after(std::chrono::seconds timeout) const {
+  return now_ + timeout.count() + 1;
+}
+
 void Reactor::extend_deadline(Connection& c) {
   note_phase(c);
   const auto timeout =
       c.phase == Session::Phase::data ? config_.data_timeout : config_.command_timeout;
-  const auto deadline = now_ + timeout.count();
+  const auto deadline = deadline_after(timeout);
   if (deadline < c.deadline) timers_->schedule(c.key(), deadline);
   c.deadline = deadline;
 }

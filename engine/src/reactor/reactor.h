@@ -95,6 +95,7 @@ class Reactor final : private SessionServices {
   void maybe_free(Connection& c);
   void mark_dirty(Connection& c);
   void extend_deadline(Connection& c);
+  std::int64_t deadline_after(std::chrono::seconds timeout) const;
   void note_phase(Connection& c);
   void start_draining();
   void hand_to_storage(Connection& c);

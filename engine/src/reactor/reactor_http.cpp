@@ -13,7 +13,7 @@ namespace mxring::engine {
 void Reactor::open_http(int fd) {
   auto& c = take_slot(fd);
   c.listener = metrics_listener_;
-  c.deadline = now_ + std::min<std::int64_t>(10, config_.command_timeout.count());
+  c.deadline = deadline_after(std::min(std::chrono::seconds(10), config_.command_timeout));
   timers_->schedule(c.key(), c.deadline);
   ++live_;
   ++http_live_;
