@@ -1,7 +1,7 @@
 // The effective configuration as the --config file's TOML (--check-config), and what a SIGHUP
 // reload can and cannot change, found by comparing two of those texts key by key.
 #include <algorithm>
-#include <array>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -17,7 +17,7 @@ namespace {
 // The keys a reload applies to new connections: what build_runtime puts in the session
 // contexts, certificates, AUTH users and rate limits, and the log's settings. Every other key
 // is read once, at start.
-constexpr std::array<std::string_view, 26> kReloadableKeys = {
+constexpr std::string_view kReloadableKeys[] = {
     "host_name",
     "domain",
     "users",
@@ -47,7 +47,7 @@ constexpr std::array<std::string_view, 26> kReloadableKeys = {
 };
 
 bool reloadable(const std::string& key) {
-  return std::find(kReloadableKeys.begin(), kReloadableKeys.end(), key) != kReloadableKeys.end() ||
+  return std::ranges::find(kReloadableKeys, key) != std::end(kReloadableKeys) ||
          std::any_of(kRateSettings.begin(), kRateSettings.end(),
                      [&](const RateSetting& rate) { return key == rate.key; });
 }
