@@ -10,14 +10,6 @@ namespace mxring::tools {
 using engine::Durability;
 using engine::ListenerRole;
 
-std::uint32_t& rate_limit(engine::RateLimits& limits, const RateSetting& setting) {
-  return (setting.per_network ? limits.per_network : limits.per_address)[setting.kind];
-}
-
-std::uint32_t rate_limit(const engine::RateLimits& limits, const RateSetting& setting) {
-  return (setting.per_network ? limits.per_network : limits.per_address)[setting.kind];
-}
-
 std::optional<ListenerRole> role_of(const std::string& name) {
   if (name == "smtp") return ListenerRole::smtp;
   if (name == "submission") return ListenerRole::submission;

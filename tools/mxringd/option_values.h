@@ -36,9 +36,11 @@ inline constexpr std::array<RateSetting, 6> kRateSettings = {{
      "... per client network"},
 }};
 
-// The limit a rate setting names in `limits`.
-std::uint32_t& rate_limit(engine::RateLimits& limits, const RateSetting& setting);
-std::uint32_t rate_limit(const engine::RateLimits& limits, const RateSetting& setting);
+// The limit a rate setting names in `limits` (const when `limits` is).
+template <typename Limits>
+auto& rate_limit(Limits& limits, const RateSetting& setting) {
+  return (setting.per_network ? limits.per_network : limits.per_address)[setting.kind];
+}
 
 std::optional<engine::ListenerRole> role_of(const std::string& name);
 std::optional<engine::Durability> durability_of(const std::string& name);
