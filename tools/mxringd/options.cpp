@@ -149,7 +149,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--fault-writer-stall", fault_writer_stall,
                  "Testing only: storage writers pause while this file exists");
   app.add_option("--host-name", host_name, "Name in the greeting and Received headers");
-  app.add_option("--node-id", node_id, "Node number in queue ids (0-1023)");
+  app.add_option("--node-id", node_id,
+                 "Node number in queue ids (0-" + std::to_string(engine::kMaxNodes - 1) + ")");
   app.add_option("--max-message-size", max_message_size, "Octets (SIZE), default 52428800");
   app.add_option("--max-recipients", max_recipients, "Per message (RCPTMAX), default 1000");
   app.add_option("--max-messages-per-connection", max_messages, "MAILMAX, default 1000");
@@ -370,7 +371,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
       throw CLI::ValidationError("tls_min_version", "must be 1.2 or 1.3");
     if (o.host_name.empty()) o.host_name = machine_name();
-    if (o.node_id >= engine::kMaxNodes) throw CLI::ValidationError("--node-id", "must be 0-1023");
+    if (o.node_id >= engine::kMaxNodes)
+      throw CLI::ValidationError("--node-id", "must be 0-" + std::to_string(engine::kMaxNodes - 1));
     // Reactors past this would share queue ids (and each takes an io_uring and its buffers).
     if (o.threads > engine::kMaxReactors)
       throw CLI::ValidationError("--threads", "at most " + std::to_string(engine::kMaxReactors));
