@@ -8,6 +8,7 @@ import smtplib
 import socket
 import socketserver
 import subprocess
+import time
 
 import pytest
 
@@ -67,6 +68,19 @@ def test_greet_delay_refuses_early_talkers_and_serves_patient_clients(mxringd):
     assert received == b"554 5.5.1 Protocol error: client sent data before the greeting\r\n"
     with smtplib.SMTP(server.host, server.port, timeout=10) as c:  # waits for the 220
         c.sendmail("a@client.test", ["bob@localhost"], b"Subject: patient\r\n\r\nx\r\n")
+
+
+def test_the_greeting_waits_its_whole_delay_and_the_command_timeout_counts_from_it(mxringd):
+    # A command timeout shorter than the delay used to release the greeting when it ran out.
+    server = mxringd("--greet-delay", "3", "--command-timeout", "1")
+    with socket.create_connection((server.host, server.port), timeout=20) as s:
+        connected = time.monotonic()
+        assert s.recv(4096).startswith(b"220 ")
+        greeted = time.monotonic()
+        assert greeted - connected >= 3.0
+        assert s.recv(4096).startswith(b"421 4.4.2 ")  # idle after the greeting
+        assert time.monotonic() - greeted >= 1.0
+        assert s.recv(4096) == b""
 
 
 class LaxHandler(socketserver.StreamRequestHandler):

@@ -399,9 +399,11 @@ void Reactor::start_session(Connection& c, ConnectionInfo info) {
   } else if (c.rate_refused) {
     c.session->refuse(replies::kConnectionRateExceeded);
   } else if (config_.greet_delay.count() > 0) {
-    // The greeting waits; whatever the client sends meanwhile makes it an early talker.
+    // The greeting waits; whatever the client sends meanwhile makes it an early talker. Until
+    // it is sent, the connection's deadline is the greeting's.
     c.greeting_held = true;
-    timers_->schedule(c.key(), now_ + config_.greet_delay.count());
+    c.deadline = deadline_after(config_.greet_delay);
+    timers_->schedule(c.key(), c.deadline);
   } else {
     c.session->greet();
   }
@@ -778,10 +780,16 @@ void Reactor::on_timer(std::uint64_t key) {
     return;
   }
   if (c.greeting_held) {
+    if (c.deadline > now_) {  // the accept's command deadline came first: not yet
+      timers_->schedule(key, c.deadline);
+      return;
+    }
     c.greeting_held = false;
     session.greet();  // a no-op for a session already closed as an early talker
     mark_dirty(c);
-    if (c.deadline > now_) timers_->schedule(key, c.deadline);
+    // The client's command timeout counts from the greeting it answers, not from the accept.
+    c.deadline = deadline_after(config_.command_timeout);
+    timers_->schedule(key, c.deadline);
     return;
   }
   if (session.wait() == Session::Wait::storage || session.wait() == Session::Wait::auth) {
