@@ -180,6 +180,20 @@ def test_sigterm_finishes_open_transactions_then_exits_zero(mxringd):
     assert server.messages_accepted() == 1
 
 
+def test_a_transaction_still_open_when_the_grace_ends_gets_421_no_sooner(mxringd):
+    server = mxringd("--shutdown-grace", "2")
+    busy = connect(server)
+    read_reply(busy)
+    begin_data(busy)
+    busy.sendall(b"Subject: slow\r\n\r\nnever finished")
+    signalled = time.monotonic()
+    server.signal(signal.SIGTERM)
+    assert until_eof(busy) == "421 4.3.2 mx.test Service shutting down\r\n"
+    assert time.monotonic() - signalled >= 2.0
+    assert server.process.wait(timeout=30) == 0
+    assert server.messages_accepted() == 0
+
+
 def reload_and_wait(server, marker):
     """SIGHUP, then wait for one more log line containing `marker`."""
     before = server.output().count(marker)

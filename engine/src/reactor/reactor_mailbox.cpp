@@ -129,7 +129,9 @@ void Reactor::apply(RuntimeConfig runtime, RateExchange* rate_exchange) {
 
 void Reactor::start_draining() {
   draining_ = true;
-  drain_deadline_ = now_ + config_.shutdown_grace.count();
+  // No grace: at once. Otherwise at least the whole grace, though the clock counts seconds.
+  drain_deadline_ =
+      config_.shutdown_grace.count() == 0 ? now_ : deadline_after(config_.shutdown_grace);
   for (unsigned i = 0; i < listeners_.size(); ++i) {
     if (accept_armed_[i]) {
       auto* sqe = ring_->sqe();
