@@ -4,17 +4,26 @@ can pass the 64K-ports-per-address limit, and the clients are split over several
 so none needs more descriptors than RLIMIT_NOFILE allows. Bounded: connects N, measures,
 closes, stops.
 
-usage: idle_connections.py [N]   (default 20000; capped below the server's descriptor limit)
+With --churn MESSAGES, the server runs one reactor on SERVER_CPU and, before the idle
+connections open and again while they wait, `mxring bench` on LOAD_CPU sends MESSAGES 1 KiB
+messages over 50 connections, a new connection for each: what a close costs beside N open
+connections (server CPU per connection, from /proc), and whether it grows with N.
+
+usage: idle_connections.py [N] [--churn MESSAGES]   (N default 20000; capped below the
+       server's descriptor limit)
 """
+import argparse
 import asyncio
 import json
 import multiprocessing
 import os
 import resource
 import signal
+import subprocess
 import sys
 
-from measure import MXRINGD, free_port, raise_file_limit, rss_kib, start, wait_for_port
+from measure import (LOAD_CPU, MXRINGD, SERVER_CPU, cpu_seconds, free_port, raise_file_limit,
+                     rss_kib, start, wait_for_port)
 
 PER_PROCESS = 4000
 
@@ -47,7 +56,23 @@ def client(port, first, count, ready, done):
     asyncio.run(run())
 
 
-def main(count):
+def churn(port, server_pid, messages):
+    """Server CPU µs per connection and msgs/s while `messages` connections each deliver one."""
+    before = cpu_seconds(server_pid)
+    result = subprocess.run([os.path.join(os.path.dirname(MXRINGD), "mxring"), "bench",
+                             "--target", f"127.0.0.1:{port}", "--connections", "50",
+                             "--messages-per-connection", "1", "--count", str(messages),
+                             "--spread-sources", "--cpu", str(LOAD_CPU), "--json"],
+                            capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stdout)
+    if report["errors"]:
+        raise RuntimeError(f"mxring bench: {report['error_kinds']}")
+    return {"msgs_per_s": round(report["msgs_per_s"]),
+            "server_cpu_us_per_connection":
+                round((cpu_seconds(server_pid) - before) * 1e6 / report["messages"], 1)}
+
+
+def main(count, churn_messages):
     raise_file_limit()
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if count > limit - 200:
@@ -56,11 +81,16 @@ def main(count):
         count = limit - 200
     port = free_port()
     server = start([MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability", "discard",
-                    "--threads", "2", "--max-connections", str(count + 100),
-                    "--max-connections-per-ip", "0"], stderr=open(os.devnull, "w"))
+                    "--threads", "1" if churn_messages else "2",
+                    "--max-connections", str(count + 100), "--max-connections-per-ip", "0"],
+                   cpu=SERVER_CPU if churn_messages else None, stderr=open(os.devnull, "w"))
     workers = []
     try:
         wait_for_port(port)
+        report = {}
+        if churn_messages:
+            churn(port, server.pid, max(1, churn_messages // 10))  # warm-up: first-use costs
+            report["churn_alone"] = churn(port, server.pid, churn_messages)
         before = rss_kib(server.pid)
         ready, done = multiprocessing.Queue(), multiprocessing.Event()
         for first in range(0, count, PER_PROCESS):
@@ -71,10 +101,13 @@ def main(count):
             workers.append(p)
         opened = sum(ready.get(timeout=300) for _ in workers)
         after = rss_kib(server.pid)
+        if churn_messages:
+            report["churn_beside_idle"] = churn(port, server.pid, churn_messages)
         done.set()
         print(json.dumps({"connections": opened, "rss_before_kib": before,
                           "rss_after_kib": after,
-                          "bytes_per_connection": round((after - before) * 1024 / opened)}))
+                          "bytes_per_connection": round((after - before) * 1024 / opened),
+                          **report}))
     finally:
         for p in workers:
             p.join(timeout=30)
@@ -83,4 +116,8 @@ def main(count):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20000)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("connections", type=int, nargs="?", default=20000)
+    parser.add_argument("--churn", type=int, default=0, metavar="MESSAGES")
+    arguments = parser.parse_args()
+    main(arguments.connections, arguments.churn)

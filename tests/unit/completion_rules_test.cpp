@@ -9,8 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
+#include <vector>
 
+#include "cancel_then_close.h"
 #include "mxring/engine/buffer_ring.h"
 #include "ring.h"
 #include "user_data.h"
@@ -59,12 +62,23 @@ class CompletionRules : public ::testing::Test {
     return copy;
   }
 
-  void arm_recv(int fd, std::uint16_t group) {
+  void arm_recv(int fd, std::uint16_t group, UserData tag = {Op::recv, 1, 7}) {
     auto* sqe = ring_->sqe();
     io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = group;
-    io_uring_sqe_set_data64(sqe, UserData{Op::recv, 1, 7}.pack());
+    io_uring_sqe_set_data64(sqe, tag.pack());
+  }
+
+  // Waits for the completion tagged `op`, keeping the others seen on the way in `seen`.
+  io_uring_cqe next_of(Op op, std::vector<io_uring_cqe>& seen) {
+    for (int i = 0; i < 8; ++i) {
+      const auto cqe = next();
+      if (UserData::unpack(cqe.user_data).op == op) return cqe;
+      seen.push_back(cqe);
+    }
+    ADD_FAILURE() << "no completion of the operation asked for";
+    return {};
   }
 
   std::optional<Ring> ring_;
@@ -206,30 +220,77 @@ TEST_F(CompletionRules, ResetConnectionClosesOnRecvAndSend) {
 }
 
 // The pitfall the close sequence exists for: a plain close with a multishot recv armed sends
-// no FIN; cancelling first (hard-linked to the close) does.
+// no FIN; cancelling it first (hard-linked to the close) does. The cancel names the request,
+// so another connection's armed recv goes on receiving.
 TEST_F(CompletionRules, CancelThenCloseSendsFinWhileRecvIsArmed) {
   connect_pair();
   std::string error;
   auto buffers = BufferRing::create(ring_->get(), 7, 4, 256, error);
   ASSERT_TRUE(buffers) << error;
-  arm_recv(server_, 7);
+  const int other_client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(other_client, reinterpret_cast<sockaddr*>(&address_), sizeof address_), 0);
+  const int other_server = accept(listener_, nullptr, nullptr);
+  ASSERT_GE(other_server, 0);
+  const UserData reading{Op::recv, 1, 7}, other_reading{Op::recv, 1, 8};
+  arm_recv(server_, 7, reading);
+  arm_recv(other_server, 7, other_reading);
   io_uring_submit(ring_->get());
-  auto* cancel = ring_->sqe();
-  io_uring_prep_cancel_fd(cancel, server_, IORING_ASYNC_CANCEL_ALL);
-  io_uring_sqe_set_data64(cancel, UserData{Op::cancel, 0, 0}.pack());
-  cancel->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
-  auto* sqe = ring_->sqe();
-  io_uring_prep_close(sqe, server_);
-  io_uring_sqe_set_data64(sqe, UserData{Op::close, 1, 7}.pack());
+  const std::uint64_t in_flight[] = {reading.pack()};
+  cancel_then_close(*ring_, server_, in_flight, UserData{Op::cancel, 0, 0}.pack(),
+                    UserData{Op::close, 1, 7}.pack());
   server_ = -1;
-  bool closed = false;
-  for (int i = 0; i < 3 && !closed; ++i)
-    closed = UserData::unpack(next().user_data).op == Op::close;
-  ASSERT_TRUE(closed);
+  std::vector<io_uring_cqe> seen;
+  EXPECT_EQ(next_of(Op::close, seen).res, 0);
   pollfd p{.fd = client_, .events = POLLIN, .revents = 0};
   ASSERT_EQ(poll(&p, 1, 5000), 1) << "no FIN reached the peer";
   char byte;
   EXPECT_EQ(recv(client_, &byte, 1, 0), 0);
+  for (const auto& cqe : seen) EXPECT_NE(cqe.user_data, other_reading.pack()) << cqe.res;
+  ASSERT_EQ(send(other_client, "NOOP\r\n", 6, 0), 6);
+  const auto delivered = next();
+  EXPECT_EQ(delivered.user_data, other_reading.pack());
+  EXPECT_EQ(delivered.res, 6);
+  close(other_client);
+  close(other_server);
+}
+
+// A send the peer's full window holds back is cancelled too; the close completes and the peer,
+// once it reads what was sent before, sees the FIN.
+TEST_F(CompletionRules, CancelThenCloseCancelsASendHeldByAFullWindow) {
+  connect_pair();
+  std::string error;
+  auto buffers = BufferRing::create(ring_->get(), 9, 4, 256, error);
+  ASSERT_TRUE(buffers) << error;
+  const int small = 4096;
+  setsockopt(server_, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const std::string chunk(64 << 10, 'x');
+  std::size_t queued = 0;
+  for (ssize_t n; (n = send(server_, chunk.data(), chunk.size(), MSG_DONTWAIT)) > 0;)
+    queued += static_cast<std::size_t>(n);
+  const UserData reading{Op::recv, 1, 7}, sending{Op::send, 1, 7};
+  arm_recv(server_, 9, reading);
+  auto* sqe = ring_->sqe();
+  io_uring_prep_send(sqe, server_, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, sending.pack());
+  io_uring_submit(ring_->get());
+  const std::uint64_t in_flight[] = {reading.pack(), sending.pack()};
+  cancel_then_close(*ring_, server_, in_flight, UserData{Op::cancel, 0, 0}.pack(),
+                    UserData{Op::close, 1, 7}.pack());
+  server_ = -1;
+  std::vector<io_uring_cqe> seen;
+  EXPECT_EQ(next_of(Op::close, seen).res, 0);
+  bool send_cancelled = false;
+  for (const auto& cqe : seen) {
+    EXPECT_NE(UserData::unpack(cqe.user_data).op, Op::cancel) << "a cancel failed: " << cqe.res;
+    if (cqe.user_data == sending.pack()) send_cancelled = cqe.res == -ECANCELED;
+  }
+  EXPECT_TRUE(send_cancelled);
+  std::size_t read = 0;
+  char buffer[65536];
+  for (ssize_t n; (n = ::recv(client_, buffer, sizeof buffer, 0)) > 0;)
+    read += static_cast<std::size_t>(n);
+  EXPECT_EQ(read, queued);  // then end of stream: the FIN came after what was queued
 }
 
 }  // namespace

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <span>
 
+#include "cancel_then_close.h"
 #include "clock.h"
 #include "completion_rules.h"
 #include "listener_socket.h"
@@ -701,17 +703,12 @@ void Reactor::begin_close(Connection& c) {
     limiter_.release(c.client);
   else
     limiter_.release_total();
-  if (c.recv_armed || c.send_in_flight) {
-    // A plain close leaves an armed multishot recv holding the socket: no FIN reaches the
-    // peer until it is cancelled (uring-wolfssl.md §2.2). Cancel first, then close.
-    auto* cancel = ring_->sqe();
-    io_uring_prep_cancel_fd(cancel, c.fd, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(cancel, UserData{Op::cancel, 0, 0}.pack());
-    cancel->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
-  }
-  auto* sqe = ring_->sqe();
-  io_uring_prep_close(sqe, c.fd);
-  io_uring_sqe_set_data64(sqe, c.user_data(Op::close).pack());
+  std::uint64_t in_flight[2];
+  std::size_t count = 0;
+  if (c.recv_armed) in_flight[count++] = c.user_data(Op::recv).pack();
+  if (c.send_in_flight) in_flight[count++] = c.user_data(Op::send).pack();
+  cancel_then_close(*ring_, c.fd, std::span(in_flight, count), UserData{Op::cancel, 0, 0}.pack(),
+                    c.user_data(Op::close).pack());
   c.close_pending = true;
 }
 
