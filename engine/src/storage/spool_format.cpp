@@ -119,7 +119,7 @@ void append_record_prefix(const Message& message, std::int64_t stored_at_us, std
   std::memcpy(h + 24, &crc, 4);
 }
 
-ParseResult parse_record(std::string_view segment, std::size_t offset) {
+ParseResult parse_record_unchecked(std::string_view segment, std::size_t offset) {
   ParseResult result;
   while (offset < segment.size() && segment[offset] == '\0') {  // padding
     const auto resume = static_cast<std::size_t>(after_padding(offset, segment.size()));
@@ -154,17 +154,31 @@ ParseResult parse_record(std::string_view segment, std::size_t offset) {
     result.status = ParseStatus::truncated;
     return result;
   }
-  char zeroed[kHeaderSize];
-  std::memcpy(zeroed, h, kHeaderSize);
-  std::memset(zeroed + 24, 0, 4);
-  auto crc = crc32c(0, zeroed, kHeaderSize);
-  crc = crc32c(crc, h + kHeaderSize, *length - kHeaderSize);
-  if (crc != header.crc) return result;  // corrupt
   result.status = ParseStatus::ok;
   result.record.envelope = rest.substr(kHeaderSize, header.envelope_length);
   result.record.message = rest.substr(kHeaderSize + header.envelope_length,
                                       static_cast<std::size_t>(header.message_length));
   result.next = offset + static_cast<std::size_t>(*length);
+  return result;
+}
+
+bool record_crc_matches(std::string_view segment, const ParseResult& parsed) {
+  const char* h = segment.data() + parsed.start;
+  char zeroed[kHeaderSize];
+  std::memcpy(zeroed, h, kHeaderSize);
+  std::memset(zeroed + 24, 0, 4);
+  auto crc = crc32c(0, zeroed, kHeaderSize);
+  crc = crc32c(crc, h + kHeaderSize, parsed.next - parsed.start - kHeaderSize);
+  return crc == parsed.record.header.crc;
+}
+
+ParseResult parse_record(std::string_view segment, std::size_t offset) {
+  auto result = parse_record_unchecked(segment, offset);
+  if (result.status == ParseStatus::ok && !record_crc_matches(segment, result)) {
+    result.status = ParseStatus::corrupt;
+    result.record.envelope = result.record.message = {};
+    result.next = 0;
+  }
   return result;
 }
 

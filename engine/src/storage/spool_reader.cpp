@@ -1,12 +1,45 @@
 // Spool directory traversal and record scanning.
 #include "mxring/engine/spool_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace mxring::engine {
+namespace {
+
+// The whole of the segment at `path` into `data` (whose capacity is kept from one segment to
+// the next): one copy, from the page cache. An unreadable segment reads as empty.
+void read_segment(const std::string& path, std::string& data) {
+  data.clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat info {};
+  if (fstat(fd, &info) == 0 && info.st_size > 0) {
+    data.resize(static_cast<std::size_t>(info.st_size));
+    std::size_t got = 0;
+    while (got < data.size()) {
+      const auto n = pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // shorter than it was a moment ago: what was read is what there is
+      got += static_cast<std::size_t>(n);
+    }
+    data.resize(got);
+  }
+  ::close(fd);
+}
+
+bool last_of_its_writer(const std::vector<std::string>& paths, std::size_t i) {
+  namespace fs = std::filesystem;
+  return i + 1 == paths.size() ||
+         fs::path(paths[i + 1]).parent_path() != fs::path(paths[i]).parent_path();
+}
+
+}  // namespace
 
 std::vector<std::string> SpoolReader::segments() const {
   namespace fs = std::filesystem;
@@ -32,20 +65,15 @@ std::vector<SpoolProblem> SpoolReader::scan(
     const std::function<void(const SpoolRecord&)>& visit) const {
   std::vector<SpoolProblem> problems;
   const auto paths = segments();
+  std::string data;
   for (std::size_t i = 0; i < paths.size(); ++i) {
-    std::ifstream file(paths[i], std::ios::binary);
-    std::stringstream buffer;
-    buffer << file.rdbuf();
-    const auto data = buffer.str();
+    read_segment(paths[i], data);
     std::size_t offset = 0;
     for (;;) {
       const auto parsed = spool::parse_record(data, offset);
       if (parsed.status == spool::ParseStatus::end) break;
       if (parsed.status != spool::ParseStatus::ok) {
-        const bool last =
-            i + 1 == paths.size() || std::filesystem::path(paths[i + 1]).parent_path() !=
-                                         std::filesystem::path(paths[i]).parent_path();
-        problems.push_back({paths[i], offset, parsed.status, last});
+        problems.push_back({paths[i], offset, parsed.status, last_of_its_writer(paths, i)});
         break;
       }
       visit({paths[i], parsed.start, parsed.record});
@@ -53,6 +81,44 @@ std::vector<SpoolProblem> SpoolReader::scan(
     }
   }
   return problems;
+}
+
+bool SpoolReader::find(std::string_view id, const std::function<void(const SpoolRecord&)>& visit,
+                       std::vector<SpoolProblem>& problems) const {
+  auto paths = segments();
+  std::vector<std::pair<std::int64_t, std::size_t>> newest_first;  // (-mtime in ns, index)
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    struct stat info {};
+    const auto mtime =
+        stat(paths[i].c_str(), &info) == 0
+            ? std::int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec
+            : 0;
+    newest_first.emplace_back(-mtime, i);
+  }
+  std::sort(newest_first.begin(), newest_first.end());
+  std::string data;
+  for (const auto& [newer, i] : newest_first) {
+    read_segment(paths[i], data);
+    std::size_t offset = 0;
+    for (;;) {
+      const auto parsed = spool::parse_record_unchecked(data, offset);
+      if (parsed.status == spool::ParseStatus::end) break;
+      if (parsed.status != spool::ParseStatus::ok) {
+        problems.push_back({paths[i], offset, parsed.status, last_of_its_writer(paths, i)});
+        break;
+      }
+      if (parsed.record.header.queue_id.view() == id) {
+        if (!spool::record_crc_matches(data, parsed)) {
+          problems.push_back({paths[i], parsed.start, spool::ParseStatus::corrupt, false});
+          return false;
+        }
+        visit({paths[i], parsed.start, parsed.record});
+        return true;
+      }
+      offset = parsed.next;
+    }
+  }
+  return false;
 }
 
 }  // namespace mxring::engine

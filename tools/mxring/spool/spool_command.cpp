@@ -2,8 +2,10 @@
 #include "spool_command.h"
 
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "envelope_json.h"
 #include "mxring/engine/spool_reader.h"
@@ -26,18 +28,27 @@ int list(const SpoolReader& reader) {
   return 0;
 }
 
-// Prints the record with queue id `id` through `print`; exit status 1 when absent.
+bool torn_tail(const engine::SpoolProblem& p) {
+  return p.status == engine::spool::ParseStatus::truncated && p.last_segment;
+}
+
+void report(const engine::SpoolProblem& p) {
+  std::cerr << (torn_tail(p) ? "note: incomplete record (a write in progress or torn by a crash; "
+                               "never acknowledged) at "
+                             : "CORRUPT: ")
+            << p.segment << " offset " << p.offset << "\n";
+}
+
+// Prints the record with queue id `id` through `print`; exit status 1 when absent, or when
+// damage kept it from being read (said on stderr).
 int with_record(const SpoolReader& reader, const std::string& id,
                 const std::function<void(const SpoolRecord&)>& print) {
-  bool found = false;
-  reader.scan([&](const SpoolRecord& r) {
-    if (!found && r.view.header.queue_id.view() == id) {
-      found = true;
-      print(r);
-    }
-  });
-  if (!found) std::cerr << "mxring spool: no message " << id << "\n";
-  return found ? 0 : 1;
+  std::vector<engine::SpoolProblem> problems;
+  if (reader.find(id, print, problems)) return 0;
+  for (const auto& p : problems)
+    if (!torn_tail(p)) report(p);
+  std::cerr << "mxring spool: no message " << id << "\n";
+  return 1;
 }
 
 int verify(const SpoolReader& reader) {
@@ -45,12 +56,8 @@ int verify(const SpoolReader& reader) {
   const auto problems = reader.scan([&](const SpoolRecord&) { ++records; });
   int status = 0;
   for (const auto& p : problems) {
-    const bool torn_tail = p.status == engine::spool::ParseStatus::truncated && p.last_segment;
-    std::cerr << (torn_tail ? "note: incomplete record (a write in progress or torn by a crash; "
-                              "never acknowledged) at "
-                            : "CORRUPT: ")
-              << p.segment << " offset " << p.offset << "\n";
-    if (!torn_tail) status = 1;
+    report(p);
+    if (!torn_tail(p)) status = 1;
   }
   std::cout << records << " records in " << reader.segments().size() << " segments"
             << (status == 0 ? ", all CRCs good" : ", CORRUPTION FOUND") << "\n";

@@ -121,6 +121,12 @@ struct ParseResult {
 // later batch written before an earlier one was, neither acknowledged).
 ParseResult parse_record(std::string_view segment, std::size_t offset);
 
+// The same checks but the CRC's, which costs a pass over the whole record: for a reader that
+// hops from header to header looking for one record (and then checks that one's CRC).
+ParseResult parse_record_unchecked(std::string_view segment, std::size_t offset);
+// Whether the CRC of a record parse_record_unchecked found (status ok) matches its octets.
+bool record_crc_matches(std::string_view segment, const ParseResult& parsed);
+
 // The envelope fields of a record (queue id, times and flags come from its header).
 std::optional<Envelope> decode_envelope(const RecordView& record);
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mxring/engine/spool_format.h"
@@ -34,6 +35,14 @@ class SpoolReader {
 
   // Calls visit for every whole record; returns where reading had to stop early.
   std::vector<SpoolProblem> scan(const std::function<void(const SpoolRecord&)>& visit) const;
+
+  // Calls visit for the record whose queue id is `id` and returns true; false when no segment
+  // holds it whole with a good CRC. Newest segments first (the message looked for is usually
+  // recent), and only that record's CRC is checked: the others' headers lead from one to the
+  // next. Adds to `problems` a mismatched CRC of that record, and damage that stopped the
+  // search in a segment (where the record may have been).
+  bool find(std::string_view id, const std::function<void(const SpoolRecord&)>& visit,
+            std::vector<SpoolProblem>& problems) const;
 
  private:
   std::string directory_;
