@@ -1,5 +1,6 @@
 // Spool segments as a reader finds them after a crash or on a damaged disk: recovery at start,
-// `mxring spool` and the stream readers walk records with parse_record and decode envelopes
+// `mxring spool` and the stream readers walk records with parse_record (or, looking for one
+// record, parse_record_unchecked and record_crc_matches) and decode envelopes
 // with decode_envelope. Whatever the octets, the walk ends, every record it accepts lies inside
 // the segment, and decoding reads nothing outside its record. Each input is walked twice: as
 // it is, and with the first record's CRC sealed over whatever its header claims, so mutations
@@ -26,6 +27,14 @@ void walk(std::string_view segment) {
   std::size_t offset = 0;
   for (;;) {
     const auto parsed = spool::parse_record(segment, offset);
+    // `mxring spool cat` hops headers without CRCs and checks the CRC of the one it prints:
+    // that must accept exactly what parse_record accepts, at the same place.
+    const auto unchecked = spool::parse_record_unchecked(segment, offset);
+    const bool accepted =
+        unchecked.status == spool::ParseStatus::ok && spool::record_crc_matches(segment, unchecked);
+    if (accepted != (parsed.status == spool::ParseStatus::ok) ||
+        (accepted && (unchecked.start != parsed.start || unchecked.next != parsed.next)))
+      std::abort();
     if (parsed.status != spool::ParseStatus::ok) return;
     if (parsed.start < offset || parsed.next <= parsed.start || parsed.next > segment.size())
       std::abort();
