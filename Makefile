@@ -50,7 +50,7 @@ test-fuzz: build/fuzz/build.ninja
 bench: build
 	bench/run-micro
 	/usr/bin/python3 bench/e2e/sink_compare.py
-	/usr/bin/python3 bench/e2e/idle_connections.py 20000
+	/usr/bin/python3 bench/e2e/idle_connections.py 20000 --churn 60000
 	taskset -c 0 /usr/bin/python3 bench/e2e/tls_sessions.py
 	/usr/bin/python3 bench/e2e/spool_consumers.py
 	/usr/bin/python3 bench/e2e/kafka_sink.py
