@@ -164,6 +164,25 @@ TEST_F(SpoolWriterTest, WithoutAPreparedSegmentItAppends) {
   EXPECT_EQ(stored_queue_ids().size(), 50u);
 }
 
+// A file whose name only looks like a segment's (not sixteen hexadecimal digits) is neither
+// a reason to refuse to start nor a segment: the writer numbers on from the real ones, and
+// readers skip it.
+TEST_F(SpoolWriterTest, AFileNamedLikeASegmentIsNotTakenForOne) {
+  ASSERT_NO_FATAL_FAILURE(store_all_stored(options(), 3));
+  const auto stray = std::filesystem::path(options().directory) / "copy-of-first.seg";
+  const auto lookalike = std::filesystem::path(options().directory) / "zzzzzzzzzzzzzzzz.seg";
+  std::ofstream(lookalike) << "not a segment";
+  std::ofstream(stray) << "not a segment either";
+  SpoolWriter writer(options(), {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  store(3, 2);
+  writer.stop();
+  EXPECT_EQ(SpoolReader(dir_.string()).segments().size(), 2u);
+  EXPECT_EQ(stored_queue_ids().size(), 5u);
+  EXPECT_TRUE(SpoolReader(dir_.string()).scan([](const SpoolRecord&) {}).empty());
+}
+
 // A buffered writer's next segment is a zero-filled one while its syncs are small; once a
 // segment's syncs averaged over 128 KiB, or it had none (durability none), the next one is
 // appended to instead. A live prepared segment is as long as a whole segment; an appended one

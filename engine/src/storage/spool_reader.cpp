@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "mxring/engine/spool_stream.h"
+
 namespace mxring::engine {
 namespace {
 
@@ -42,22 +44,12 @@ bool last_of_its_writer(const std::vector<std::string>& paths, std::size_t i) {
 }  // namespace
 
 std::vector<std::string> SpoolReader::segments() const {
-  namespace fs = std::filesystem;
-  std::vector<std::pair<std::pair<unsigned long, std::string>, std::string>> found;
-  std::error_code error;
-  for (const auto& writer : fs::directory_iterator(directory_, error)) {
-    const auto writer_name = writer.path().filename().string();
-    if (!writer.is_directory() || writer_name.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    for (const auto& segment : fs::directory_iterator(writer.path(), error)) {
-      const auto name = segment.path().filename().string();
-      if (name.size() == 20 && name.ends_with(".seg"))
-        found.push_back({{std::stoul(writer_name), name}, segment.path().string()});
-    }
-  }
-  std::sort(found.begin(), found.end());
   std::vector<std::string> paths;
-  for (auto& f : found) paths.push_back(std::move(f.second));
+  for (const auto writer : spool_writers(directory_)) {
+    const auto directory = directory_ + "/" + std::to_string(writer);
+    for (const auto sequence : segment_sequences(directory))
+      paths.push_back(segment_path(directory, sequence));
+  }
   return paths;
 }
 

@@ -2,7 +2,6 @@
 // each batch answered once a finished sync covers it.
 #include "spool_writer.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -19,6 +18,7 @@
 #include "mxring/engine/log.h"
 #include "mxring/engine/spool_format.h"
 #include "mxring/engine/spool_retention.h"
+#include "mxring/engine/spool_stream.h"
 #include "page_cache.h"
 #include "sync_directory.h"
 #include "thread_name.h"
@@ -97,13 +97,8 @@ std::string SpoolWriter::open() {
     preparer_ = std::make_unique<SegmentPreparer>(
         options_.directory, round_up_to_batch_alignment(options_.segment_size), options_.index,
         options_.direct_io);
-  std::uint64_t last = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(options_.directory, error)) {
-    const auto name = entry.path().filename().string();
-    if (name.size() != 20 || !name.ends_with(".seg")) continue;
-    last = std::max<std::uint64_t>(last, std::stoull(name.substr(0, 16), nullptr, 16));
-  }
-  if (error) return "cannot list " + options_.directory + ": " + error.message();
+  const auto sequences = segment_sequences(options_.directory);
+  const std::uint64_t last = sequences.empty() ? 0 : sequences.back();
   if (auto refused = commit_marker_.open(options_.directory); !refused.empty()) return refused;
   if (!open_segment(last == 0 ? 1 : last, last != 0))
     return "cannot open a segment in " + options_.directory + ": " + std::strerror(errno) +
