@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 
 #include "mxring/engine/spool_stream.h"
 
@@ -41,6 +42,25 @@ bool last_of_its_writer(const std::vector<std::string>& paths, std::size_t i) {
          fs::path(paths[i + 1]).parent_path() != fs::path(paths[i]).parent_path();
 }
 
+// Reads segment `paths[i]` into `data` and hands each record `parse` finds in it to `more`
+// until `more` returns false. Damage, or a torn tail, that stops the walk is added to
+// `problems`.
+template <typename Parse, typename More>
+void walk_segment(const std::vector<std::string>& paths, std::size_t i, std::string& data,
+                  Parse parse, std::vector<SpoolProblem>& problems, More more) {
+  read_segment(paths[i], data);
+  for (std::size_t offset = 0;;) {
+    const auto parsed = parse(data, offset);
+    if (parsed.status == spool::ParseStatus::end) return;
+    if (parsed.status != spool::ParseStatus::ok) {
+      problems.push_back({paths[i], offset, parsed.status, last_of_its_writer(paths, i)});
+      return;
+    }
+    if (!more(parsed)) return;
+    offset = parsed.next;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> SpoolReader::segments() const {
@@ -58,26 +78,17 @@ std::vector<SpoolProblem> SpoolReader::scan(
   std::vector<SpoolProblem> problems;
   const auto paths = segments();
   std::string data;
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    read_segment(paths[i], data);
-    std::size_t offset = 0;
-    for (;;) {
-      const auto parsed = spool::parse_record(data, offset);
-      if (parsed.status == spool::ParseStatus::end) break;
-      if (parsed.status != spool::ParseStatus::ok) {
-        problems.push_back({paths[i], offset, parsed.status, last_of_its_writer(paths, i)});
-        break;
-      }
-      visit({paths[i], parsed.start, parsed.record});
-      offset = parsed.next;
-    }
-  }
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    walk_segment(paths, i, data, spool::parse_record, problems, [&](const spool::ParseResult& r) {
+      visit({paths[i], r.start, r.record});
+      return true;
+    });
   return problems;
 }
 
 bool SpoolReader::find(std::string_view id, const std::function<void(const SpoolRecord&)>& visit,
                        std::vector<SpoolProblem>& problems) const {
-  auto paths = segments();
+  const auto paths = segments();
   std::vector<std::pair<std::int64_t, std::size_t>> newest_first;  // (-mtime in ns, index)
   for (std::size_t i = 0; i < paths.size(); ++i) {
     struct stat info {};
@@ -89,26 +100,20 @@ bool SpoolReader::find(std::string_view id, const std::function<void(const Spool
   }
   std::sort(newest_first.begin(), newest_first.end());
   std::string data;
-  for (const auto& [newer, i] : newest_first) {
-    read_segment(paths[i], data);
-    std::size_t offset = 0;
-    for (;;) {
-      const auto parsed = spool::parse_record_unchecked(data, offset);
-      if (parsed.status == spool::ParseStatus::end) break;
-      if (parsed.status != spool::ParseStatus::ok) {
-        problems.push_back({paths[i], offset, parsed.status, last_of_its_writer(paths, i)});
-        break;
-      }
-      if (parsed.record.header.queue_id.view() == id) {
-        if (!spool::record_crc_matches(data, parsed)) {
-          problems.push_back({paths[i], parsed.start, spool::ParseStatus::corrupt, false});
-          return false;
-        }
-        visit({paths[i], parsed.start, parsed.record});
-        return true;
-      }
-      offset = parsed.next;
-    }
+  for (const auto& entry : newest_first) {
+    const auto i = entry.second;
+    std::optional<bool> found;  // set once the id is seen: whether its CRC was good
+    walk_segment(paths, i, data, spool::parse_record_unchecked, problems,
+                 [&](const spool::ParseResult& r) {
+                   if (r.record.header.queue_id.view() != id) return true;
+                   found = spool::record_crc_matches(data, r);
+                   if (*found)
+                     visit({paths[i], r.start, r.record});
+                   else
+                     problems.push_back({paths[i], r.start, spool::ParseStatus::corrupt, false});
+                   return false;
+                 });
+    if (found) return *found;
   }
   return false;
 }
