@@ -19,11 +19,10 @@ import multiprocessing
 import os
 import resource
 import signal
-import subprocess
 import sys
 
-from measure import (LOAD_CPU, MXRINGD, SERVER_CPU, cpu_seconds, free_port, raise_file_limit,
-                     rss_kib, start, wait_for_port)
+from measure import (LOAD_CPU, MXRINGD, SERVER_CPU, cpu_seconds, free_port, mxring_bench,
+                     raise_file_limit, rss_kib, start, wait_for_port)
 
 PER_PROCESS = 4000
 
@@ -59,14 +58,9 @@ def client(port, first, count, ready, done):
 def churn(port, server_pid, messages):
     """Server CPU µs per connection and msgs/s while `messages` connections each deliver one."""
     before = cpu_seconds(server_pid)
-    result = subprocess.run([os.path.join(os.path.dirname(MXRINGD), "mxring"), "bench",
-                             "--target", f"127.0.0.1:{port}", "--connections", "50",
-                             "--messages-per-connection", "1", "--count", str(messages),
-                             "--spread-sources", "--cpu", str(LOAD_CPU), "--json"],
-                            capture_output=True, text=True, timeout=600)
-    report = json.loads(result.stdout)
-    if report["errors"]:
-        raise RuntimeError(f"mxring bench: {report['error_kinds']}")
+    report = mxring_bench(port, "--connections", "50", "--messages-per-connection", "1",
+                          "--count", str(messages), "--spread-sources", "--cpu", str(LOAD_CPU),
+                          timeout=600)
     return {"msgs_per_s": round(report["msgs_per_s"]),
             "server_cpu_us_per_connection":
                 round((cpu_seconds(server_pid) - before) * 1e6 / report["messages"], 1)}

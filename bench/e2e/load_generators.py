@@ -22,10 +22,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import LOAD_CPU, MXRINGD, ROOT, free_port  # noqa: E402
+from measure import LOAD_CPU, ROOT, free_port, mxring_bench  # noqa: E402
 from peers import start_peer  # noqa: E402
-
-MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
 
 
 def children_cpu():
@@ -49,12 +47,8 @@ def run_smtp_source(port, messages):
 
 def run_mxring_bench(port, messages):
     before = children_cpu()
-    result = subprocess.run([MXRING, "bench", "--target", f"127.0.0.1:{port}", "--connections",
-                             "100", "--count", str(messages), "--size", "1024", "--cpu", str(LOAD_CPU),
-                             "--json"], capture_output=True, text=True, timeout=900)
-    report = json.loads(result.stdout)
-    if report["errors"]:
-        raise RuntimeError(f"mxring bench: {report['error_kinds']}")
+    report = mxring_bench(port, "--connections", "100", "--count", str(messages), "--size", "1024",
+                          "--cpu", str(LOAD_CPU))
     return {"msgs_per_s": report["msgs_per_s"],
             "client_cpu_us_per_msg": (children_cpu() - before) * 1e6 / messages,
             "p99_end_of_data_us": report["latency_us"]["end_of_data"]["p99"]}

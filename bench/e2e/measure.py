@@ -69,6 +69,20 @@ def mxringd_command(port, durability, spool=None, *extra):
     return command
 
 
+MXRING = os.path.join(os.path.dirname(MXRINGD), "mxring")
+
+
+def mxring_bench(port, *arguments, timeout=900):
+    """mxring bench's --json report against 127.0.0.1:`port` with `arguments`; any unexpected
+    reply fails the measurement."""
+    result = subprocess.run([MXRING, "bench", "--target", f"127.0.0.1:{port}", *arguments,
+                             "--json"], capture_output=True, text=True, timeout=timeout)
+    report = json.loads(result.stdout)
+    if report["errors"]:
+        raise RuntimeError(f"mxring bench: {report['error_kinds']}")
+    return report
+
+
 def closed_loop_1k(port, duration, server_pid=None):
     """mxring bench's report for the standard load: 100 connections, 1 KiB messages, closed
     loop, 2 s warm-up, on LOAD_CPU. Errors (any unexpected reply) fail the measurement.
@@ -83,17 +97,11 @@ def closed_loop_1k(port, duration, server_pid=None):
         timer = threading.Timer(warmup, lambda: window.setdefault("start", cpu_seconds(server_pid)))
         timer.start()
     try:
-        result = subprocess.run([os.path.join(os.path.dirname(MXRINGD), "mxring"), "bench",
-                                 "--target", f"127.0.0.1:{port}", "--connections", "100",
-                                 "--warmup", str(warmup), "--duration", str(duration),
-                                 "--size", "1024", "--cpu", str(LOAD_CPU), "--json"],
-                                capture_output=True, text=True, timeout=900)
+        report = mxring_bench(port, "--connections", "100", "--warmup", str(warmup),
+                              "--duration", str(duration), "--size", "1024", "--cpu", str(LOAD_CPU))
     finally:
         if server_pid is not None:
             timer.cancel()  # a run that failed early must not read a server gone by then
-    report = json.loads(result.stdout)
-    if report["errors"]:
-        raise RuntimeError(f"mxring bench: {report['error_kinds']}")
     if server_pid is not None:
         timer.join()
         report["server_cpu_us_per_msg"] = ((cpu_seconds(server_pid) - window["start"]) * 1e6

@@ -22,10 +22,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure import ROOT, free_port, mxringd_command, start, wait_for_port  # noqa: E402
-
-MXRING = os.path.join(os.path.dirname(os.environ.get(
-    "MXRINGD", os.path.join(ROOT, "build/release/bin/mxringd"))), "mxring")
+from measure import (MXRING, ROOT, free_port, mxring_bench, mxringd_command,  # noqa: E402
+                     start, wait_for_port)
 
 
 def fill_spool(spool, size, count):
@@ -34,13 +32,8 @@ def fill_spool(spool, size, count):
                    stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
-        result = subprocess.run([MXRING, "bench", "--target", f"127.0.0.1:{port}",
-                                 "--connections", "50", "--count", str(count), "--size", size,
-                                 "--cpu", "1", "--json"], capture_output=True, text=True,
-                                timeout=900)
-        report = json.loads(result.stdout)
-        if report["errors"]:
-            raise RuntimeError(f"mxring bench: {report['error_kinds']}")
+        mxring_bench(port, "--connections", "50", "--count", str(count), "--size", size,
+                     "--cpu", "1")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=120)

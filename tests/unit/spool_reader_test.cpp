@@ -3,7 +3,6 @@
 #include "mxring/engine/spool_reader.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,8 @@
 #include <vector>
 
 #include "mxring/engine/spool_stream.h"
+#include "spool_test_records.h"
+#include "temp_file.h"
 
 namespace mxring::engine {
 namespace {
@@ -19,30 +20,13 @@ namespace fs = std::filesystem;
 
 class SpoolReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("mxring-reader-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   // Appends a record whose content is `body` to segment `sequence` of `writer`; returns the
   // record's offset.
   std::uint64_t append(unsigned writer, std::uint64_t sequence, const std::string& id,
                        const std::string& body) {
-    Message m;
-    m.envelope.queue_id = QueueId(id);
-    m.envelope.mail_from = "a@b.test";
-    m.envelope.recipients.push_back({"c@d.test", 0, ""});
-    m.content.append(body);
     const auto directory = root_ / std::to_string(writer);
     fs::create_directories(directory);
-    const auto path = segment_path(directory.string(), sequence);
-    const auto offset = fs::exists(path) ? fs::file_size(path) : 0;
-    std::ofstream out(path, std::ios::binary | std::ios::app);
-    out << spool::encode_record_prefix(m, 1) << body;
-    return offset;
+    return test::append_record(segment_path(directory.string(), sequence), id, body);
   }
 
   // Flips one octet of the file at `path`, `offset` octets in.
@@ -68,7 +52,8 @@ class SpoolReaderTest : public ::testing::Test {
     return message;
   }
 
-  fs::path root_;
+  test::TempDirectory scratch_{"mxring-reader"};
+  fs::path root_ = scratch_.path();
 };
 
 TEST_F(SpoolReaderTest, FindsARecordInAnySegmentOfAnyWriter) {

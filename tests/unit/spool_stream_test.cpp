@@ -13,7 +13,9 @@
 
 #include "mxring/engine/spool_cursor_file.h"
 #include "mxring/engine/spool_retention.h"
+#include "spool_test_records.h"
 #include "storage/commit_marker.h"
+#include "temp_file.h"
 
 namespace mxring::engine {
 namespace {
@@ -22,26 +24,12 @@ namespace fs = std::filesystem;
 
 class SpoolStreamTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("mxring-stream-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "0");
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  void SetUp() override { fs::create_directories(root_ / "0"); }
 
   // Appends a record with queue id `id` to segment `sequence` of writer 0; returns its end.
   std::uint64_t append(std::uint64_t sequence, const std::string& id, std::size_t size = 100) {
-    Message m;
-    m.envelope.queue_id = QueueId(id);
-    m.envelope.mail_from = "a@b.test";
-    m.envelope.recipients.push_back({"c@d.test", 0, ""});
-    m.content.append(std::string(size, 'x'));
     const auto path = segment_path((root_ / "0").string(), sequence);
-    std::ofstream out(path, std::ios::binary | std::ios::app);
-    out << spool::encode_record_prefix(m, 1) << std::string(m.content.view());
-    out.close();
+    test::append_record(path, id, std::string(size, 'x'));
     return fs::file_size(path);
   }
 
@@ -54,7 +42,8 @@ class SpoolStreamTest : public ::testing::Test {
     return ids;
   }
 
-  fs::path root_;
+  test::TempDirectory scratch_{"mxring-stream"};
+  fs::path root_ = scratch_.path();
 };
 
 using Ids = std::vector<std::string>;
