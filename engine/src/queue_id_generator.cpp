@@ -16,28 +16,42 @@ void put_fixed(char* out, std::uint64_t value, int width) {
   }
 }
 
+constexpr std::size_t kPrefixLength = 15;  // start time, node, reactor
+
 }  // namespace
 
 QueueIdGenerator::QueueIdGenerator(std::uint64_t start_us, std::uint16_t node,
-                                   std::uint16_t reactor) {
-  put_fixed(prefix_, start_us, 11);  // 55 bits: microseconds until the year 3111
-  put_fixed(prefix_ + 11, node % kMaxNodes, 2);
-  put_fixed(prefix_ + 13, reactor % kMaxReactors, 2);
-  prefix_length_ = 15;
+                                   std::uint16_t reactor, std::uint64_t first_counter)
+    : start_us_(start_us), node_(node), reactor_(reactor), counter_(first_counter) {
+  write_prefix();
+}
+
+void QueueIdGenerator::write_prefix() {
+  put_fixed(prefix_, start_us_, 11);  // 55 bits: microseconds until the year 3111
+  put_fixed(prefix_ + 11, node_ % kMaxNodes, 2);
+  put_fixed(prefix_ + 13, reactor_ % kMaxReactors, 2);
 }
 
 QueueId QueueIdGenerator::next() {
+  if (counter_ >= kQueueIdsPerPrefix) {
+    // Every counter value of this prefix is used: go on as a run started a microsecond
+    // later would. No other run of this node and reactor started then: an earlier one ended
+    // before this one started, and a later one starts long after (2^40 ids take days).
+    ++start_us_;
+    write_prefix();
+    counter_ = 0;
+  }
   char text[24];
-  std::string_view(prefix_, prefix_length_).copy(text, prefix_length_);
-  // Counter in base 32, at least one digit; 8 digits cover 2^40 messages per reactor run.
-  char digits[13];
+  std::string_view(prefix_, kPrefixLength).copy(text, kPrefixLength);
+  // Counter in base 32, at least one digit.
+  char digits[8];
   int n = 0;
   std::uint64_t value = counter_++;
   do {
     digits[n++] = kDigits[value & 31];
     value >>= 5;
-  } while (value != 0 && n < 8);
-  std::size_t length = prefix_length_;
+  } while (value != 0);
+  std::size_t length = kPrefixLength;
   while (n > 0) text[length++] = digits[--n];
   return QueueId({text, length});
 }
