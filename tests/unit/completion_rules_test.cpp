@@ -254,6 +254,28 @@ TEST_F(CompletionRules, CancelThenCloseSendsFinWhileRecvIsArmed) {
   close(other_server);
 }
 
+// A close's chain of cancels goes to the kernel in one submission: with fewer free SQEs than
+// it needs, what is queued is submitted first (and completes), and the chain starts in an SQ
+// with room for all of it.
+TEST_F(CompletionRules, ReserveSubmitsWhatIsQueuedWhenTheChainWouldNotFit) {
+  const unsigned size = ring_->get()->sq.ring_entries;
+  for (unsigned i = 0; i + 1 < size; ++i) {
+    auto* nop = ring_->sqe();
+    io_uring_prep_nop(nop);
+    io_uring_sqe_set_data64(nop, UserData{Op::wake, 0, i}.pack());
+  }
+  ASSERT_EQ(io_uring_sq_space_left(ring_->get()), 1u);
+  ring_->reserve(1);  // room enough: nothing submitted
+  EXPECT_EQ(io_uring_sq_ready(ring_->get()), size - 1);
+  ring_->reserve(3);
+  EXPECT_GE(io_uring_sq_space_left(ring_->get()), 3u);
+  EXPECT_EQ(io_uring_sq_ready(ring_->get()), 0u);
+  for (unsigned i = 0; i + 1 < size; ++i) {
+    const auto cqe = next();
+    EXPECT_EQ(UserData::unpack(cqe.user_data).op, Op::wake);
+  }
+}
+
 // A send the peer's full window holds back is cancelled too; the close completes and the peer,
 // once it reads what was sent before, sees the FIN.
 TEST_F(CompletionRules, CancelThenCloseCancelsASendHeldByAFullWindow) {

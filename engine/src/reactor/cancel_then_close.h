@@ -21,6 +21,7 @@ namespace mxring::engine {
 // succeeds posts nothing; one that fails posts `cancel_user_data` with its error.
 inline void cancel_then_close(Ring& ring, int fd, std::span<const std::uint64_t> in_flight,
                               std::uint64_t cancel_user_data, std::uint64_t close_user_data) {
+  ring.reserve(static_cast<unsigned>(in_flight.size()) + 1);
   for (const auto request : in_flight) {
     auto* cancel = ring.sqe();
     io_uring_prep_cancel64(cancel, request, 0);

@@ -97,4 +97,8 @@ io_uring_sqe* Ring::sqe() {
   return sqe;
 }
 
+void Ring::reserve(unsigned count) {
+  while (io_uring_sq_space_left(&ring_) < count) io_uring_submit(&ring_);
+}
+
 }  // namespace mxring::engine

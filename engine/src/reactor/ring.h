@@ -32,6 +32,11 @@ class Ring {
   io_uring* get() { return &ring_; }
   // A free SQE; submits what is queued first when the SQ is full.
   io_uring_sqe* sqe();
+  // Room for `count` SQEs in a row (at most the SQ's size), submitting what is queued first
+  // when there is less: a link chain goes to the kernel whole. The kernel ends a chain with
+  // the submission that carries it, so the part of a cut chain submitted next would not wait
+  // for the part before it.
+  void reserve(unsigned count);
   bool defer_taskrun() const { return defer_taskrun_; }
 
  private:
