@@ -164,23 +164,40 @@ TEST_F(SpoolWriterTest, WithoutAPreparedSegmentItAppends) {
   EXPECT_EQ(stored_queue_ids().size(), 50u);
 }
 
-// A file whose name only looks like a segment's (not sixteen hexadecimal digits) is neither
-// a reason to refuse to start nor a segment: the writer numbers on from the real ones, and
-// readers skip it.
+// A file whose name only looks like a segment's (not sixteen lower-case hexadecimal digits,
+// as mxringd names them) is neither a reason to refuse to start nor a segment: the writer
+// numbers on from the real ones, and readers skip it. Read as a number, "-000000000000001"
+// would be segment ffffffffffffffff, "000000000000000A" segment a: the writer would number on
+// from the first and wrap, and readers would read the second's namesake twice.
 TEST_F(SpoolWriterTest, AFileNamedLikeASegmentIsNotTakenForOne) {
   ASSERT_NO_FATAL_FAILURE(store_all_stored(options(), 3));
-  const auto stray = std::filesystem::path(options().directory) / "copy-of-first.seg";
-  const auto lookalike = std::filesystem::path(options().directory) / "zzzzzzzzzzzzzzzz.seg";
-  std::ofstream(lookalike) << "not a segment";
-  std::ofstream(stray) << "not a segment either";
+  const std::filesystem::path directory = options().directory;
+  const auto first = SpoolReader(dir_.string()).segments().front();
+  std::ofstream(directory / "zzzzzzzzzzzzzzzz.seg") << "not a segment";
+  std::ofstream(directory / "copy-of-first.seg") << "not a segment either";
+  for (const char* lookalike : {"-000000000000001.seg", "+000000000000001.seg",
+                                " 000000000000001.seg", "000000000000000A.seg"})
+    std::filesystem::copy_file(first, directory / lookalike);
   SpoolWriter writer(options(), {&channel_});
   ASSERT_EQ(writer.open(), "");
   writer.start();
   store(3, 2);
   writer.stop();
-  EXPECT_EQ(SpoolReader(dir_.string()).segments().size(), 2u);
+  const auto segments = SpoolReader(dir_.string()).segments();
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_EQ(std::filesystem::path(segments.back()).filename(), "0000000000000002.seg");
   EXPECT_EQ(stored_queue_ids().size(), 5u);
   EXPECT_TRUE(SpoolReader(dir_.string()).scan([](const SpoolRecord&) {}).empty());
+}
+
+// Writer directories are named by their number as mxringd writes it: a copy named "00" beside
+// "0" is not writer 0 again, and its records are not read twice.
+TEST_F(SpoolWriterTest, ADirectoryNamedLikeAWritersIsNotTakenForOne) {
+  ASSERT_NO_FATAL_FAILURE(store_all_stored(options(), 3));
+  std::filesystem::copy(options().directory, dir_ / "00");
+  std::filesystem::copy(options().directory, dir_ / "1x");
+  EXPECT_EQ(spool_writers(dir_.string()), std::vector<unsigned>{0});
+  EXPECT_EQ(stored_queue_ids().size(), 3u);
 }
 
 // A buffered writer's next segment is a zero-filled one while its syncs are small; once a

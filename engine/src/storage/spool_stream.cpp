@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "commit_marker.h"
@@ -30,11 +32,31 @@ std::uint32_t load_u32(const char* p) {
   return v;
 }
 
-bool is_decimal(const char* name) {
-  if (*name == '\0') return false;
-  for (; *name != '\0'; ++name)
-    if (*name < '0' || *name > '9') return false;
-  return true;
+// A writer's directory is named by its number as std::to_string writes it: "01" or "1x" is
+// some other directory, and taking "01" for writer 1 would read that writer twice.
+std::optional<unsigned> writer_number(std::string_view name) {
+  if (name.empty() || name.size() > 5 || (name.size() > 1 && name[0] == '0')) return std::nullopt;
+  unsigned number = 0;
+  for (const char c : name) {
+    if (c < '0' || c > '9') return std::nullopt;
+    number = number * 10 + static_cast<unsigned>(c - '0');
+  }
+  return number;
+}
+
+// A segment is named by its sequence as segment_path writes it: sixteen lower-case hexadecimal
+// digits, then ".seg". strtoull alone would also take a sign, blanks or upper case, and
+// segment_path would then name another file (the sequence of "-000000000000001.seg" is
+// ffffffffffffffff), read twice or numbered on from.
+std::optional<std::uint64_t> segment_sequence(std::string_view name) {
+  if (name.size() != 20 || !name.ends_with(".seg")) return std::nullopt;
+  std::uint64_t sequence = 0;
+  for (const char c : name.substr(0, 16)) {
+    const bool digit = c >= '0' && c <= '9', letter = c >= 'a' && c <= 'f';
+    if (!digit && !letter) return std::nullopt;
+    sequence = sequence << 4 | static_cast<std::uint64_t>(digit ? c - '0' : c - 'a' + 10);
+  }
+  return sequence;
 }
 
 }  // namespace
@@ -43,13 +65,8 @@ std::vector<std::uint64_t> segment_sequences(const std::string& writer_directory
   std::vector<std::uint64_t> sequences;
   DIR* dir = opendir(writer_directory.c_str());
   if (dir == nullptr) return sequences;
-  while (const dirent* entry = readdir(dir)) {
-    const std::string_view name = entry->d_name;
-    if (name.size() != 20 || !name.ends_with(".seg")) continue;
-    char* end = nullptr;
-    const auto sequence = std::strtoull(entry->d_name, &end, 16);
-    if (end == entry->d_name + 16) sequences.push_back(sequence);
-  }
+  while (const dirent* entry = readdir(dir))
+    if (const auto sequence = segment_sequence(entry->d_name)) sequences.push_back(*sequence);
   closedir(dir);
   std::sort(sequences.begin(), sequences.end());
   return sequences;
@@ -66,8 +83,7 @@ std::vector<unsigned> spool_writers(const std::string& directory) {
   DIR* dir = opendir(directory.c_str());
   if (dir == nullptr) return writers;
   while (const dirent* entry = readdir(dir))
-    if (is_decimal(entry->d_name) && std::strlen(entry->d_name) < 6)
-      writers.push_back(static_cast<unsigned>(std::strtoul(entry->d_name, nullptr, 10)));
+    if (const auto writer = writer_number(entry->d_name)) writers.push_back(*writer);
   closedir(dir);
   std::sort(writers.begin(), writers.end());
   return writers;
