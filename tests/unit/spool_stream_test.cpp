@@ -185,6 +185,12 @@ TEST_F(SpoolStreamTest, CursorFilesRoundTripAndRefuseGarbage) {
   std::ofstream(path) << "mxring-cursor 1\n0 3\n";
   EXPECT_EQ(load_cursor(path, error), std::nullopt);
   EXPECT_NE(error.find("malformed"), std::string::npos);
+  // A negative number would read as the largest one: a cursor past every segment.
+  for (const char* garbage : {"0 -1 0", "0 3 -5", "-1 3 0", "0 3 4096 9", "0 3 4096x", " 0 3 1",
+                              "0  3 1", "0 3 99999999999999999999"}) {
+    std::ofstream(path) << "mxring-cursor 1\n" << garbage << "\n";
+    EXPECT_EQ(load_cursor(path, error), std::nullopt) << garbage;
+  }
   std::ofstream(path) << "something else\n";
   EXPECT_EQ(load_cursor(path, error), std::nullopt);
   EXPECT_EQ(cursor_path("/spool", "name"), "/spool/cursors/name");

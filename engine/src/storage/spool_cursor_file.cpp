@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "sync_directory.h"
 
@@ -26,6 +26,20 @@ bool write_all(int fd, const std::string& text) {
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+// A decimal number at `at` (digits only: an istream would read "-1" as the largest value,
+// and a cursor past every segment lets retention delete them all), then `separator`, or the
+// end of the line for '\0'.
+template <typename Number>
+bool take_number(const char*& at, const char* end, char separator, Number& value) {
+  if (at == end || *at < '0' || *at > '9') return false;
+  const auto [next, error] = std::from_chars(at, end, value);
+  if (error != std::errc()) return false;
+  if (separator == '\0') return next == end;
+  if (next == end || *next != separator) return false;
+  at = next + 1;
   return true;
 }
 
@@ -51,11 +65,12 @@ std::optional<SpoolCursor> load_cursor(const std::string& path, std::string& err
   SpoolCursor cursor;
   while (std::getline(file, line)) {
     if (line.empty()) continue;
-    std::istringstream fields(line);
     unsigned writer = 0;
     SpoolPosition position;
-    std::string extra;
-    if (!(fields >> writer >> position.sequence >> position.offset) || (fields >> extra)) {
+    const char* at = line.data();
+    const char* const end = line.data() + line.size();
+    if (!take_number(at, end, ' ', writer) || !take_number(at, end, ' ', position.sequence) ||
+        !take_number(at, end, '\0', position.offset)) {
       error = path + ": malformed line \"" + line + "\"";
       return std::nullopt;
     }
