@@ -70,6 +70,15 @@ def test_smtp_sink_is_driven_with_pipelining_and_new_connections(mxringd, tmp_pa
         assert report["replies"]["221"] == report["connections_opened"]
 
 
+def test_a_negative_count_is_refused_not_read_as_the_largest():
+    # strtoull would take "-1" for 2^64 - 1: a load that never stops by count.
+    for flag in ("--count", "--messages-per-connection"):
+        result = subprocess.run([MXRING, "bench", "--target", "127.0.0.1:9", flag, "-1"],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0, flag
+        assert "expected a whole number, got -1" in result.stdout + result.stderr, flag
+
+
 def test_refusals_are_errors_by_kind_and_the_exit_status_says_so(mxringd):
     server = mxringd("--domain", "accepted.test")
     code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "2",

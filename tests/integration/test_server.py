@@ -252,6 +252,22 @@ def test_a_listener_given_twice_or_already_taken_is_refused(tmp_path):
         assert named.returncode != 0 and "names are not looked up" in named.stdout + named.stderr
 
 
+def test_a_negative_number_is_refused_not_read_as_the_largest():
+    """CLI11 reads 64-bit unsigned flags with strtoull, which takes "-1" for 2^64 - 1: a
+    --min-free-space of -1 would answer every MAIL 452, a --segment-size of -5 never rotate."""
+    from conftest import MXRINGD
+    for flag in ("--min-free-space", "--segment-size", "--segment-age", "--retention",
+                 "--max-content-memory", "--min-free-inodes", "--max-message-size"):
+        refused = subprocess.run([MXRINGD, flag, "-1", "--check-config"], capture_output=True,
+                                 text=True, timeout=30)
+        assert refused.returncode != 0, flag
+        assert "expected a whole number, got -1" in refused.stdout + refused.stderr, flag
+        taken = subprocess.run([MXRINGD, flag, "4096", "--check-config"], capture_output=True,
+                               text=True, timeout=30)
+        assert taken.returncode == 0, (flag, taken.stderr)
+        assert f"{flag[2:].replace('-', '_')} = 4096" in taken.stdout, flag
+
+
 def test_sighup_rereads_the_config_file_and_keeps_it_when_broken(mxringd, tmp_path):
     config = tmp_path / "mxringd.toml"
     config.write_text('max_recipients = 2\nlog_level = "info"\n')

@@ -10,6 +10,7 @@
 
 #include "common/host_port.h"
 #include "common/kafka_settings.h"
+#include "common/whole_number.h"
 #include "config_file.h"
 #include "mxring/engine/client_access.h"
 #include "mxring/engine/queue_id_generator.h"
@@ -118,11 +119,14 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "fdatasyncs (or direct writes) each writer runs at once, default 1: the writer runs it "
       "itself; more run on sync threads (pipelined group commit)");
   app.add_option("--segment-size", segment_size,
-                 "Spool segments rotate past this many octets, default 67108864");
-  app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600");
+                 "Spool segments rotate past this many octets, default 67108864")
+      ->check(kWholeNumber);
+  app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600")
+      ->check(kWholeNumber);
   app.add_option("--retention", retention,
                  "Delete spool segments this many seconds old that every registered cursor "
-                 "has read past; 0 (default) keeps them");
+                 "has read past; 0 (default) keeps them")
+      ->check(kWholeNumber);
   app.add_flag("--no-preallocate", no_preallocate,
                "Do not zero-fill spool segments ahead: grow each by appending (every "
                "fdatasync then also writes the file's size). By default a writer zero-fills "
@@ -137,21 +141,25 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-content-memory", max_content_memory,
                  "Octets of message content held in memory at once, all reactors together "
                  "(contents under 64 KiB not counted); a message finding no room is answered "
-                 "452 4.3.1 at its end. Default: a quarter of physical memory");
+                 "452 4.3.1 at its end. Default: a quarter of physical memory")
+      ->check(kWholeNumber);
   app.add_option("--min-free-space", min_free_space,
                  "Octets the spool's (or maildir's) file system keeps free: below that, or when "
                  "a message's SIZE would take it below, MAIL is answered 452 4.3.1 and /readyz "
-                 "fails. Default: 1.5 x --max-message-size (Postfix's rule); 0: no floor");
+                 "fails. Default: 1.5 x --max-message-size (Postfix's rule); 0: no floor")
+      ->check(kWholeNumber);
   app.add_option("--min-free-inodes", min_free_inodes,
                  "Inodes the same file system keeps free, where it counts them (a maildir takes "
                  "one a message): below that, MAIL is answered 452 4.3.1 and /readyz fails. "
-                 "Default 1000; 0: no floor");
+                 "Default 1000; 0: no floor")
+      ->check(kWholeNumber);
   app.add_option("--fault-writer-stall", fault_writer_stall,
                  "Testing only: storage writers pause while this file exists");
   app.add_option("--host-name", host_name, "Name in the greeting and Received headers");
   app.add_option("--node-id", node_id,
                  "Node number in queue ids (0-" + std::to_string(engine::kMaxNodes - 1) + ")");
-  app.add_option("--max-message-size", max_message_size, "Octets (SIZE), default 52428800");
+  app.add_option("--max-message-size", max_message_size, "Octets (SIZE), default 52428800")
+      ->check(kWholeNumber);
   app.add_option("--max-recipients", max_recipients, "Per message (RCPTMAX), default 1000");
   app.add_option("--max-messages-per-connection", max_messages, "MAILMAX, default 1000");
   app.add_option("--max-errors", max_errors,

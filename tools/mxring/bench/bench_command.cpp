@@ -11,6 +11,7 @@
 
 #include "bench_client.h"
 #include "common/host_port.h"
+#include "common/whole_number.h"
 
 namespace mxring::tools {
 namespace {
@@ -115,10 +116,13 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->required();
   command->add_option("--connections", o->connections, "Concurrent connections, default 100")
       ->check(CLI::Range(1u, 1'000'000u));
-  command->add_option("--messages-per-connection", o->messages_per_connection,
-                      "Then QUIT and reconnect; 1 = a new connection per message; default 0 "
-                      "(keep the connection)");
-  command->add_option("--count", o->count, "Messages to send (with --duration: whichever first)");
+  command
+      ->add_option("--messages-per-connection", o->messages_per_connection,
+                   "Then QUIT and reconnect; 1 = a new connection per message; default 0 "
+                   "(keep the connection)")
+      ->check(kWholeNumber);
+  command->add_option("--count", o->count, "Messages to send (with --duration: whichever first)")
+      ->check(kWholeNumber);
   command->add_option("--duration", o->duration_s, "Seconds to run after the warm-up");
   command->add_option("--warmup", o->warmup_s,
                       "Seconds whose messages are not counted (nor their latencies)");
