@@ -252,7 +252,7 @@ def test_a_listener_given_twice_or_already_taken_is_refused(tmp_path):
         assert named.returncode != 0 and "names are not looked up" in named.stdout + named.stderr
 
 
-def test_a_negative_number_is_refused_not_read_as_the_largest():
+def test_a_negative_number_or_an_oversized_segment_is_refused():
     """CLI11 reads 64-bit unsigned flags with strtoull, which takes "-1" for 2^64 - 1: a
     --min-free-space of -1 would answer every MAIL 452, a --segment-size of -5 never rotate."""
     from conftest import MXRINGD
@@ -266,6 +266,10 @@ def test_a_negative_number_is_refused_not_read_as_the_largest():
                                text=True, timeout=30)
         assert taken.returncode == 0, (flag, taken.stderr)
         assert f"{flag[2:].replace('-', '_')} = 4096" in taken.stdout, flag
+    # Segment offsets have 40 bits in the commit marker (SPOOL-FORMAT.md §5).
+    too_big = subprocess.run([MXRINGD, "--segment-size", str(1 << 40), "--check-config"],
+                             capture_output=True, text=True, timeout=30)
+    assert too_big.returncode != 0 and "at most 256 GiB" in too_big.stdout + too_big.stderr
 
 
 def test_sighup_rereads_the_config_file_and_keeps_it_when_broken(mxringd, tmp_path):

@@ -53,6 +53,8 @@ void check_limits_allow_mail(const Options& o) {
     if (value == 0) throw CLI::ValidationError(option, "at least 1");
 }
 
+constexpr std::uint64_t kMaxSegmentSize = std::uint64_t{256} << 30;
+
 std::string machine_name() {
   char name[256] = "localhost";
   gethostname(name, sizeof name - 1);
@@ -297,6 +299,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     // A smaller segment would hold less than one direct-I/O block, and 0 or 1 made a new
     // segment file (and a directory sync) for every batch.
     if (o.segment_size < 4096) throw CLI::ValidationError("--segment-size", "at least 4096");
+    // The commit marker keeps offsets in a segment below 2^40 (SPOOL-FORMAT.md §5), and a
+    // segment may pass its size by one batch: a larger one would wrap the offset readers
+    // stop at.
+    if (o.segment_size > kMaxSegmentSize)
+      throw CLI::ValidationError("--segment-size", "at most 256 GiB (274877906944)");
     if (app.count("--segment-age")) o.segment_age = segment_age;
     if (app.count("--retention")) o.retention = retention;
     if (!fault_writer_stall.empty()) o.fault_writer_stall = fault_writer_stall;
