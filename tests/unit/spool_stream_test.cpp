@@ -81,6 +81,40 @@ TEST_F(SpoolStreamTest, WhileAWriterRunsOnlyWhatItPublishedIsHandedOn) {
   EXPECT_EQ(stream.cursor().at(0), (SpoolPosition{2, c_end}));
 }
 
+// The marker keeps 24 bits of the segment sequence beside a 40-bit offset (one atomic word):
+// a writer that has rotated 2^24 times (129 days of 64 MiB segments at 100 MB/s; hours with
+// small ones) is read on, its sequence taken from the newest segment listed.
+TEST_F(SpoolStreamTest, AWriterPastTwoToTheTwentyFourSegmentsIsReadOn) {
+  constexpr std::uint64_t kWrap = std::uint64_t{1} << 24;
+  CommitMarker marker;
+  ASSERT_EQ(marker.open((root_ / "0").string()), "");
+  const auto a_end = append(kWrap - 1, "a");
+  marker.publish({kWrap - 1, a_end});
+  SpoolStream stream(root_.string(), {});
+  EXPECT_EQ(read_all(stream), Ids{"a"});
+  const auto b_end = append(kWrap, "b");
+  append(kWrap, "c");  // written, not yet synced
+  marker.publish({kWrap, b_end});
+  EXPECT_EQ(read_all(stream), Ids{"b"});
+  const auto d_end = append(kWrap + 1, "d");
+  marker.publish({kWrap + 1, d_end});
+  EXPECT_EQ(read_all(stream), (Ids{"c", "d"}));
+  EXPECT_EQ(stream.cursor().at(0), (SpoolPosition{kWrap + 1, d_end}));
+}
+
+TEST(CommitMarkerSequence, IsTheNewestWithItsLowBitsAtMostOnePastTheNewestListed) {
+  constexpr std::uint64_t kWrap = std::uint64_t{1} << 24;
+  EXPECT_EQ(full_sequence(5, 5), 5u);
+  EXPECT_EQ(full_sequence(4, 5), 4u);  // rotated, nothing committed in the new one yet
+  EXPECT_EQ(full_sequence(6, 5), 6u);  // an empty newest segment removed by recovery
+  EXPECT_EQ(full_sequence(0, 3), 0u);  // a starting writer's "nothing yet"
+  EXPECT_EQ(full_sequence(0, kWrap), kWrap);
+  EXPECT_EQ(full_sequence(kWrap - 1, kWrap), kWrap - 1);
+  EXPECT_EQ(full_sequence(1, kWrap), kWrap + 1);
+  EXPECT_EQ(full_sequence(3, 5 * kWrap + 3), 5 * kWrap + 3);
+  EXPECT_EQ(full_sequence(kWrap - 1, 5 * kWrap + 3), 5 * kWrap - 1);
+}
+
 TEST_F(SpoolStreamTest, ASecondWriterOnTheSameDirectoryIsRefused) {
   CommitMarker first, second;
   ASSERT_EQ(first.open((root_ / "0").string()), "");

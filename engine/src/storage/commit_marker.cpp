@@ -22,6 +22,7 @@ constexpr char kHeader[8] = {'M', 'X', 'R', 'C', 1, 0, 0, 0};
 constexpr std::size_t kValueOffset = 8;
 constexpr int kOffsetBits = 40;  // a segment may grow to 1 TiB
 constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << kOffsetBits) - 1;
+constexpr std::uint64_t kSequenceMask = (std::uint64_t{1} << (64 - kOffsetBits)) - 1;
 
 std::uint64_t pack(CommitPoint point) {
   return point.sequence << kOffsetBits | (point.offset & kOffsetMask);
@@ -93,6 +94,14 @@ std::optional<CommitPoint> read_commit_point(const std::string& directory) {
   }
   close(fd);
   return point;
+}
+
+std::uint64_t full_sequence(std::uint64_t marked, std::uint64_t newest) {
+  // One past the newest listed: a run that stopped in a fresh segment before writing to it
+  // left the marker naming a segment recovery then removed as empty.
+  const auto bound = newest + 1;
+  if (bound < marked) return marked;
+  return bound - ((bound - marked) & kSequenceMask);
 }
 
 }  // namespace mxring::engine

@@ -145,9 +145,10 @@ bool SpoolStream::read_writer(unsigned writer,
                               std::size_t& accepted) {
   const auto directory = directory_ + "/" + std::to_string(writer);
   // The commit point first: segments listed after it cover everything it points into.
-  const auto commit = read_commit_point(directory);
+  auto commit = read_commit_point(directory);
   const auto sequences = segment_sequences(directory);
   if (sequences.empty()) return true;
+  if (commit) commit->sequence = full_sequence(commit->sequence, sequences.back());
   auto& position = cursor_[writer];
   auto& segment = open_[writer];
   for (;;) {

@@ -156,7 +156,8 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
     // there is damage (the disk returned other octets than were synced), not a torn tail, and
     // nothing of it is cut. The segment is left as found for `mxring spool verify` and for
     // whoever salvages the records behind the damage; storing goes on in the next segment.
-    const auto committed = commit_marker_.found_at_open();
+    auto committed = commit_marker_.found_at_open();
+    committed.sequence = full_sequence(committed.sequence, sequence);
     if (parsed.status != spool::ParseStatus::end &&
         (committed.sequence > sequence ||
          (committed.sequence == sequence && valid_end < committed.offset))) {
