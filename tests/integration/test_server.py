@@ -270,6 +270,10 @@ def test_a_negative_number_or_an_oversized_segment_is_refused():
     too_big = subprocess.run([MXRINGD, "--segment-size", str(1 << 40), "--check-config"],
                              capture_output=True, text=True, timeout=30)
     assert too_big.returncode != 0 and "at most 256 GiB" in too_big.stdout + too_big.stderr
+    # The rings are allocated whole at start: refused with a word, not std::bad_alloc.
+    ring = subprocess.run([MXRINGD, "--storage-ring", "4000000000", "--check-config"],
+                          capture_output=True, text=True, timeout=30)
+    assert ring.returncode != 0 and "4 to 1048576" in ring.stdout + ring.stderr
 
 
 def test_sighup_rereads_the_config_file_and_keeps_it_when_broken(mxringd, tmp_path):

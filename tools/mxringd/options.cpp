@@ -291,7 +291,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.syncs_in_flight < 1 || o.syncs_in_flight > 64)
       throw CLI::ValidationError("--syncs-in-flight", "1 to 64");
     if (app.count("--storage-ring")) o.storage_ring = storage_ring;
-    if (o.storage_ring < 4) throw CLI::ValidationError("--storage-ring", "at least 4");
+    // Each ring is allocated whole at start: 4 billion slots ended in std::bad_alloc.
+    if (o.storage_ring < 4 || o.storage_ring > (1u << 20))
+      throw CLI::ValidationError("--storage-ring", "4 to 1048576");
     if (app.count("--max-content-memory")) o.max_content_memory = max_content_memory;
     if (app.count("--min-free-space")) o.min_free_space = min_free_space;
     if (app.count("--min-free-inodes")) o.min_free_inodes = min_free_inodes;
