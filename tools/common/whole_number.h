@@ -15,6 +15,6 @@ inline const CLI::Validator kWholeNumber(
                  ? std::string()
                  : "expected a whole number, got " + text;
     },
-    "UINT");
+    "");
 
 }  // namespace mxring::tools
