@@ -1,6 +1,7 @@
 #include "message_source.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -57,16 +58,17 @@ std::optional<std::vector<std::pair<std::size_t, double>>> parse_sizes(const std
     if (!item.empty() && (item.back() == 'k' || item.back() == 'K')) multiplier = 1024;
     if (!item.empty() && (item.back() == 'm' || item.back() == 'M')) multiplier = 1024 * 1024;
     if (multiplier != 1) item.pop_back();
+    // Digits only (stoul took "-5" for 2^64 - 5), and at most kMaxMessageSize: a message is
+    // generated whole in memory, and --size 99999999999 never finished generating it.
     std::size_t value = 0;
-    try {
-      std::size_t used = 0;
-      value = std::stoul(item, &used) * multiplier;
-      if (used != item.size()) value = 0;
-    } catch (const std::exception&) {
+    const auto [end, failure] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (failure != std::errc() || end != item.data() + item.size() || item.empty() ||
+        value > kMaxMessageSize / multiplier)
       value = 0;
-    }
+    value *= multiplier;
     if (value < 200 || !(weight > 0)) {
-      error = "size " + item + ": expected N[k|m] >= 200 octets, optionally :WEIGHT > 0";
+      error = "size " + item + ": expected N[k|m] from 200 octets to 1024m, optionally " +
+              ":WEIGHT > 0";
       return std::nullopt;
     }
     sizes.emplace_back(value, weight);

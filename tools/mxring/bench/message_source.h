@@ -27,6 +27,9 @@ struct MessageTemplate {
   }
 };
 
+// The largest message mxring bench generates (1 GiB); servers refuse far smaller ones.
+inline constexpr std::size_t kMaxMessageSize = std::size_t{1} << 30;
+
 // "1024", "10k", "1m", "1k,10k,100k" (equal shares) or "1k:8,100k:2" (weights).
 std::optional<std::vector<std::pair<std::size_t, double>>> parse_sizes(const std::string& spec,
                                                                        std::string& error);
