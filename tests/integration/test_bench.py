@@ -70,13 +70,20 @@ def test_smtp_sink_is_driven_with_pipelining_and_new_connections(mxringd, tmp_pa
         assert report["replies"]["221"] == report["connections_opened"]
 
 
-def test_a_negative_count_is_refused_not_read_as_the_largest():
+def test_a_negative_count_or_an_endless_duration_is_refused():
     # strtoull would take "-1" for 2^64 - 1: a load that never stops by count.
     for flag in ("--count", "--messages-per-connection"):
         result = subprocess.run([MXRING, "bench", "--target", "127.0.0.1:9", flag, "-1"],
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode != 0, flag
         assert "expected a whole number, got -1" in result.stdout + result.stderr, flag
+    # Nor a run that would never stop by itself, or one of no length.
+    for flag, value in (("--duration", "inf"), ("--duration", "nan"), ("--duration", "-1"),
+                        ("--warmup", "nan"), ("--timeout", "nan")):
+        result = subprocess.run([MXRING, "bench", "--target", "127.0.0.1:9", "--count", "1",
+                                 flag, value], capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0, (flag, value)
+        assert "a number of seconds" in result.stdout + result.stderr, (flag, value)
 
 
 def test_refusals_are_errors_by_kind_and_the_exit_status_says_so(mxringd):

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -163,6 +164,13 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   command->add_flag("--json", o->json, "One JSON object instead of the table");
   command->callback([=, &exit_code] {
     for (const auto& t : *targets) o->targets.push_back(parse_target(t));
+    // CLI11 reads "inf" and "nan" as numbers, and a range check lets nan through: a run of
+    // --duration inf would never stop by itself.
+    for (const auto& [option, seconds] : {std::pair{"--duration", o->duration_s},
+                                          {"--warmup", o->warmup_s},
+                                          {"--timeout", o->timeout_s}})
+      if (!std::isfinite(seconds) || seconds < 0)
+        throw CLI::ValidationError(option, "a number of seconds, 0 or more");
     if (o->count == 0 && o->duration_s <= 0)
       throw CLI::ValidationError("bench", "give --count, --duration or both");
     if (*no_pipeline) o->pipelining = false;
