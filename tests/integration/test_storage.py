@@ -45,6 +45,14 @@ def test_smtplib_message_reads_back_byte_identical(mxringd, tmp_path):
     assert envelope["recipients"][0]["orcpt"] == "rfc822;bob@localhost"
     assert envelope["flags"]["eight_bit"] and envelope["flags"]["long_lines"]
     assert spool(tmp_path / "spool", "verify").returncode == 0
+    # One writer's directory, or a directory that holds no spool, is said to be none, not
+    # verified as "0 records, all CRCs good".
+    for command in (["verify"], ["ls"], ["cat", queue_id]):
+        writer = spool(tmp_path / "spool" / "0", *command)
+        assert writer.returncode == 2 and b"give its parent" in writer.stderr, command
+    (tmp_path / "empty").mkdir()
+    empty = spool(tmp_path / "empty", "verify")
+    assert empty.returncode == 2 and b"is not a spool" in empty.stderr and not empty.stdout
 
 
 def test_maildir_sink_gets_the_exact_message(mxringd, tmp_path):

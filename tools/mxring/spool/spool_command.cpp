@@ -9,6 +9,7 @@
 
 #include "envelope_json.h"
 #include "mxring/engine/spool_reader.h"
+#include "mxring/engine/spool_stream.h"
 #include "spool_subcommands.h"
 
 namespace mxring::tools {
@@ -64,6 +65,27 @@ int verify(const SpoolReader& reader) {
   return status;
 }
 
+// ls, cat, show and verify read what is there now. A directory with no writer directories
+// (0/, 1/, …) is not a spool, often one writer's directory or a wrong path, and
+// "0 records in 0 segments, all CRCs good" would let that pass unnoticed.
+bool holds_a_spool(const std::string& directory) {
+  if (!engine::spool_writers(directory).empty()) return true;
+  const bool writer_directory = !engine::segment_sequences(directory).empty();
+  std::cerr << "mxring spool: " << directory << " is not a spool: no writer directories (0/, 1/, …)"
+            << (writer_directory ? "; it holds segments, so it is one writer's: give its parent"
+                                 : "")
+            << "\n";
+  return false;
+}
+
+// Runs `read` on the spool at `directory`, or exits 2 when there is none.
+std::function<void()> reading(const std::string& directory, int& exit_code,
+                              std::function<int()> read) {
+  return [&directory, &exit_code, read = std::move(read)] {
+    exit_code = holds_a_spool(directory) ? read() : 2;
+  };
+}
+
 }  // namespace
 
 void add_spool_command(CLI::App& app, int& exit_code) {
@@ -81,21 +103,21 @@ void add_spool_command(CLI::App& app, int& exit_code) {
   show->add_option("id", id, "Queue id")->required();
   auto* check =
       command->add_subcommand("verify", "Check every record's CRC; non-zero on corruption");
-  ls->callback([&] { exit_code = list(SpoolReader(directory)); });
-  cat->callback([&] {
-    exit_code = with_record(SpoolReader(directory), id, [](const SpoolRecord& r) {
+  ls->callback(reading(directory, exit_code, [] { return list(SpoolReader(directory)); }));
+  cat->callback(reading(directory, exit_code, [] {
+    return with_record(SpoolReader(directory), id, [](const SpoolRecord& r) {
       std::cout.write(r.view.message.data(), static_cast<std::streamsize>(r.view.message.size()));
     });
-  });
-  show->callback([&] {
-    exit_code = with_record(SpoolReader(directory), id, [](const SpoolRecord& r) {
+  }));
+  show->callback(reading(directory, exit_code, [] {
+    return with_record(SpoolReader(directory), id, [](const SpoolRecord& r) {
       auto j = spool::envelope_json(r.view);
       j["segment"] = r.segment;
       j["offset"] = r.offset;
       std::cout << j.dump(2) << "\n";
     });
-  });
-  check->callback([&] { exit_code = verify(SpoolReader(directory)); });
+  }));
+  check->callback(reading(directory, exit_code, [] { return verify(SpoolReader(directory)); }));
   spool::add_export_command(command, directory, exit_code);
   spool::add_tail_command(command, directory, exit_code);
   spool::add_replay_command(command, directory, exit_code);
