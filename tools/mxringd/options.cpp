@@ -121,7 +121,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "fdatasyncs (or direct writes) each writer runs at once, default 1: the writer runs it "
       "itself; more run on sync threads (pipelined group commit)");
   app.add_option("--segment-size", segment_size,
-                 "Spool segments rotate past this many octets, default 67108864")
+                 "Spool segments rotate past this many octets (4096 to 256 GiB), default 67108864")
       ->check(kWholeNumber);
   app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600")
       ->check(kWholeNumber);
@@ -138,8 +138,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_flag("--direct-io", direct_io,
                "Write each batch with O_DIRECT | O_DSYNC into segments zero-filled ahead, "
                "--syncs-in-flight at once, instead of write + fdatasync (ext4, XFS; not tmpfs)");
-  app.add_option("--storage-ring", storage_ring,
-                 "Messages in flight between a reactor and its writer, default 4096");
+  app.add_option(
+      "--storage-ring", storage_ring,
+      "Messages in flight between a reactor and its writer (4 to 1048576), default 4096");
   app.add_option("--max-content-memory", max_content_memory,
                  "Octets of message content held in memory at once, all reactors together "
                  "(contents under 64 KiB not counted); a message finding no room is answered "
