@@ -145,6 +145,34 @@ def test_the_metrics_listener_refuses_junk_and_smtp_carries_on(mxringd):
     assert os.path.exists(f"/proc/{server.process.pid}")
 
 
+def test_idle_metrics_connections_cannot_take_what_smtp_needs(mxringd):
+    """Past 64 open at once, a new metrics connection is closed at once: idle ones (each kept
+    up to 10 s) would otherwise take every file descriptor the SMTP listener needs."""
+    metrics_port = free_port()
+    server = mxringd("--metrics", f"127.0.0.1:{metrics_port}", "--max-connections", "200")
+    idle = [socket.create_connection(("127.0.0.1", metrics_port), timeout=15)
+            for _ in range(1500)]
+    try:
+        closed = 0
+        for s in idle[64:]:
+            s.settimeout(5)
+            try:
+                closed += s.recv(1) == b""
+            except (ConnectionResetError, TimeoutError):
+                pass
+        assert closed == len(idle) - 64
+        send(server, 1)  # SMTP is served all the while
+        idle[0].settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            idle[0].recv(1)  # the first 64 are held until their deadline, as before
+    finally:
+        for s in idle:
+            s.close()
+    status, page = http_get(metrics_port, "/metrics")
+    assert status == 200 and metric(page, 'mxring_messages_total{result="stored"}') == 1
+    assert server.process.poll() is None
+
+
 def test_tls_sessions_are_counted_by_version_and_cipher(mxringd, tmp_path):
     from certificates import insecure_client_context, make_certificate
     cert, key = make_certificate(str(tmp_path), "mx", ["mx.test"], "ec")

@@ -1,5 +1,7 @@
 // The metrics listener's connections: /metrics, /healthz and /readyz over HTTP/1.x, one
 // request a connection, served by the first reactor's loop like any other socket.
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "reactor.h"
@@ -7,10 +9,23 @@
 
 namespace mxring::engine {
 
+namespace {
+
+// Scrapers come one or a few at a time. Without a cap, idle connections to the metrics
+// port (each kept up to 10 s) could take every file descriptor the SMTP listeners need.
+constexpr std::uint32_t kMaxHttpConnections = 64;
+
+}  // namespace
+
 // The metrics listener: one HTTP/1.x request per connection, answered from memory and
 // closed. It never touches the SMTP limits, and a slow or silent peer is dropped at the
-// command timeout like any other.
+// command timeout like any other; past kMaxHttpConnections open at once, a new one is
+// closed at once.
 void Reactor::open_http(int fd) {
+  if (http_live_ >= kMaxHttpConnections) {
+    ::close(fd);  // nothing of io_uring's holds it yet
+    return;
+  }
   auto& c = take_slot(fd);
   c.listener = metrics_listener_;
   c.deadline = deadline_after(std::min(std::chrono::seconds(10), config_.command_timeout));
