@@ -154,13 +154,16 @@ def test_tail_exec_killed_at_random_points_delivers_everything_at_least_once(mxr
                f'echo "$MXRING_QUEUE_ID $SENDER $RECIPIENT" >> {out}/log')
     tail = [MXRING, "spool", "--dir", str(tmp_path / "spool"), "tail", "--cursor", "mda",
             "--exec", command]
+    # Started from another --exec command, say: the message's values win over inherited ones.
+    inherited = dict(os.environ, SENDER="stale@inherited.test", RECIPIENT="stale@inherited.test",
+                     MXRING_QUEUE_ID="stale")
     rng = random.Random(5321)
     for _ in range(12):
-        process = subprocess.Popen(tail + ["--follow"], stderr=subprocess.PIPE)
+        process = subprocess.Popen(tail + ["--follow"], stderr=subprocess.PIPE, env=inherited)
         time.sleep(rng.uniform(0.02, 0.25))
         process.kill()  # SIGKILL: no chance to save anything more
         process.wait()
-    assert subprocess.run(tail, timeout=120).returncode == 0
+    assert subprocess.run(tail, timeout=120, env=inherited).returncode == 0
     server.stop()
     segments = [name for writer in os.listdir(tmp_path / "spool") if writer.isdigit()
                 for name in os.listdir(tmp_path / "spool" / writer)]

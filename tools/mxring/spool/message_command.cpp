@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <string_view>
 #include <vector>
 
 #include "envelope_json.h"
@@ -13,6 +15,7 @@
 namespace mxring::tools::spool {
 namespace {
 
+// Every variable, empty where the envelope cannot be read, so that none is inherited instead.
 std::vector<std::string> environment_for(const engine::spool::RecordView& record) {
   std::vector<std::string> variables;
   const auto add = [&](const char* name, const std::string& value) {
@@ -21,9 +24,7 @@ std::vector<std::string> environment_for(const engine::spool::RecordView& record
   add("MXRING_QUEUE_ID", std::string(record.header.queue_id.view()));
   add("MXRING_RECEIVED_AT", iso_time(record.header.received_at_us));
   add("MXRING_SIZE", std::to_string(record.header.message_length));
-  const auto envelope = engine::spool::decode_envelope(record);
-  if (!envelope) return variables;
-  const auto& e = *envelope;
+  const auto e = engine::spool::decode_envelope(record).value_or(engine::Envelope{});
   add("SENDER", e.mail_from);  // empty for the null reverse-path
   add("RECIPIENT", e.recipients.empty() ? std::string() : e.recipients.front().address);
   std::string all;
@@ -38,6 +39,15 @@ std::vector<std::string> environment_for(const engine::spool::RecordView& record
   return variables;
 }
 
+// An inherited variable that `variables` sets again is left out: with two, getenv finds the
+// first, the inherited one (a tail started from another --exec command would hand on that
+// message's SENDER).
+bool set_again(std::string_view inherited, const std::vector<std::string>& variables) {
+  const auto name = inherited.substr(0, inherited.find('=') + 1);  // "NAME="
+  return std::any_of(variables.begin(), variables.end(),
+                     [&](const std::string& v) { return v.starts_with(name); });
+}
+
 }  // namespace
 
 int run_message_command(const std::string& command, const engine::spool::RecordView& record) {
@@ -45,7 +55,7 @@ int run_message_command(const std::string& command, const engine::spool::RecordV
   auto variables = environment_for(record);
   std::vector<char*> environment;
   for (char** existing = environ; *existing != nullptr; ++existing)
-    environment.push_back(*existing);
+    if (!set_again(*existing, variables)) environment.push_back(*existing);
   for (auto& v : variables) environment.push_back(v.data());
   environment.push_back(nullptr);
   int input[2];
