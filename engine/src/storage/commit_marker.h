@@ -50,8 +50,9 @@ std::optional<CommitPoint> read_commit_point(const std::string& directory);
 // The marker keeps the low 24 bits of a segment's sequence, beside a 40-bit offset, in one
 // word it stores atomically. The segment it names is always among the writer's newest, so
 // its sequence is the largest with those low bits that is at most one past `newest` (the
-// highest sequence listed after the marker was read). Without this a writer that had rotated 2^24 times
-// (129 days of 64 MiB segments at 100 MB/s; hours with small ones) stalled every reader.
+// highest sequence listed after the marker was read). Without this a writer that had
+// rotated 2^24 times (129 days of 64 MiB segments at 100 MB/s; hours with small ones)
+// stalled every reader.
 std::uint64_t full_sequence(std::uint64_t marked, std::uint64_t newest);
 
 inline constexpr const char* kCommitFileName = "committed";
