@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <optional>
 
 #include "mxring/engine/spool_stream.h"
+#include "read_whole.h"
 
 namespace mxring::engine {
 namespace {
@@ -21,18 +21,7 @@ void read_segment(const std::string& path, std::string& data) {
   data.clear();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
-  struct stat info {};
-  if (fstat(fd, &info) == 0 && info.st_size > 0) {
-    data.resize(static_cast<std::size_t>(info.st_size));
-    std::size_t got = 0;
-    while (got < data.size()) {
-      const auto n = pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // shorter than it was a moment ago: what was read is what there is
-      got += static_cast<std::size_t>(n);
-    }
-    data.resize(got);
-  }
+  read_whole(fd, data);
   ::close(fd);
 }
 

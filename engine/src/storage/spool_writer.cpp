@@ -3,7 +3,6 @@
 #include "spool_writer.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "mxring/engine/spool_retention.h"
 #include "mxring/engine/spool_stream.h"
 #include "page_cache.h"
+#include "read_whole.h"
 #include "sync_directory.h"
 #include "thread_name.h"
 
@@ -36,12 +36,6 @@ std::int64_t monotonic_s() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   return now.tv_sec;
-}
-
-std::string segment_name(std::uint64_t sequence) {
-  char name[32];
-  std::snprintf(name, sizeof name, "%016llx.seg", static_cast<unsigned long long>(sequence));
-  return name;
 }
 
 // Direct I/O batch buffers: this size fits hundreds of ordinary messages; a batch that needs
@@ -125,21 +119,13 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
     log(Level::warning, "spool: cannot prepare a segment (" + std::string(std::strerror(errno)) +
                             "); appending to a growing one");
   }
-  const auto path = options_.directory + "/" + segment_name(sequence);
+  const auto path = segment_path(options_.directory, sequence);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return false;
   std::uint64_t valid_end = 0;
   if (recover) {
-    struct stat info {};
-    fstat(fd, &info);
-    std::string data(static_cast<std::size_t>(info.st_size), '\0');
-    std::size_t got = 0;
-    while (got < data.size()) {
-      const auto n = pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    data.resize(got);
+    std::string data;
+    read_whole(fd, data);
     std::size_t records = 0;
     spool::ParseResult parsed;
     while ((parsed = spool::parse_record(data, valid_end)).status == spool::ParseStatus::ok) {
@@ -242,7 +228,7 @@ void SpoolWriter::leave_segment() {
 // Segment `sequence` is the next prepared (zero-filled) file. The segment left behind is
 // final: the zeros beyond its last batch are cut.
 bool SpoolWriter::open_prepared_segment(std::uint64_t sequence) {
-  const auto path = options_.directory + "/" + segment_name(sequence);
+  const auto path = segment_path(options_.directory, sequence);
   if (const int error = preparer_->take(path); error != 0) {
     errno = error;
     return false;
