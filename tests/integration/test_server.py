@@ -262,10 +262,10 @@ def test_a_negative_number_or_an_oversized_segment_is_refused():
                                  text=True, timeout=30)
         assert refused.returncode != 0, flag
         assert "expected a whole number, got -1" in refused.stdout + refused.stderr, flag
-        taken = subprocess.run([MXRINGD, flag, "4096", "--check-config"], capture_output=True,
-                               text=True, timeout=30)
+        taken = subprocess.run([MXRINGD, flag, "1073741824", "--check-config"],
+                               capture_output=True, text=True, timeout=30)
         assert taken.returncode == 0, (flag, taken.stderr)
-        assert f"{flag[2:].replace('-', '_')} = 4096" in taken.stdout, flag
+        assert f"{flag[2:].replace('-', '_')} = 1073741824" in taken.stdout, flag
     # Segment offsets have 40 bits in the commit marker (SPOOL-FORMAT.md §5).
     too_big = subprocess.run([MXRINGD, "--segment-size", str(1 << 40), "--check-config"],
                              capture_output=True, text=True, timeout=30)

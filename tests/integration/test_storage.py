@@ -408,7 +408,8 @@ def test_content_past_the_memory_bound_gets_452_and_nothing_is_lost(mxringd, tmp
     metrics_port = free_port()
     spool_dir = tmp_path / "spool"
     server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "1",
-                     "--max-content-memory", "1200000", "--metrics", f"127.0.0.1:{metrics_port}")
+                     "--max-content-memory", "1200000", "--max-message-size", "800000",
+                     "--metrics", f"127.0.0.1:{metrics_port}")
     assert scraped(metrics_port, "mxring_content_memory_limit_bytes") == 1200000
     line = b"y" * 1022 + b"\r\n"
     held = b"Subject: held\r\n\r\n" + line * 700  # ~700 KiB: a 1 MiB buffer of the 1.2 MB
@@ -448,6 +449,114 @@ def test_content_past_the_memory_bound_gets_452_and_nothing_is_lost(mxringd, tmp
     stored = sorted(without_trace_header(spool(spool_dir, "cat", queue_id).stdout)
                     for queue_id in stored_ids(spool_dir))
     assert stored == sorted([held, retried])
+
+
+def test_a_message_as_large_as_allowed_is_held_on_every_reactor(mxringd, tmp_path):
+    """--max-content-memory is one budget for all reactors, and it must hold one message of
+    --max-message-size however that message arrives (its buffer does not double past what
+    the limit needs). Split between two reactors, this budget left each too little for a
+    message near the limit: it was answered 452 on every retry, for as long as the client
+    kept trying."""
+    metrics_port = free_port()
+    spool_dir = tmp_path / "spool"
+    largest = 1_000_000
+    needed = largest + (384 << 10)  # what --help says the budget must hold at least
+    server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "2",
+                     "--max-message-size", str(largest), "--max-content-memory", str(needed),
+                     "--metrics", f"127.0.0.1:{metrics_port}")
+    assert scraped(metrics_port, "mxring_content_memory_limit_bytes") == needed
+    line = b"z" * 998 + b"\r\n"
+    sent = []
+    for i in range(4):  # over connections the kernel spreads across both reactors
+        message = f"Subject: largest {i}\r\n\r\n".encode()
+        message += line * ((largest - len(message)) // len(line))
+        sent.append(message)
+        with smtplib.SMTP(server.host, server.port, timeout=30) as client:  # declares SIZE
+            assert client.sendmail("a@client.test", ["b@localhost"], message) == {}
+        undeclared = open_session(server)  # no SIZE: the buffer grows as octets arrive
+        assert start_transaction(undeclared).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+        undeclared.sendall(message + b".\r\n")
+        assert undeclared.recv(4096).startswith(b"250 2.0.0 Ok: queued as ")
+        undeclared.close()
+        sent.append(message)
+    assert scraped(metrics_port, "mxring_content_memory_bytes") == 0
+    assert server.stop() == 0
+    stored = sorted(without_trace_header(spool(spool_dir, "cat", queue_id).stdout)
+                    for queue_id in stored_ids(spool_dir))
+    assert stored == sorted(sent)
+
+
+def test_content_memory_that_cannot_hold_one_message_is_refused_at_start():
+    """A --max-content-memory smaller than one message of --max-message-size needs would
+    answer such a message 452 every time it is sent: mxringd says so and does not start."""
+    checked = subprocess.run([MXRINGD, "--max-message-size", "1000000", "--max-content-memory",
+                              str(1_000_000 + (384 << 10) - 1), "--check-config"],
+                             capture_output=True, text=True, timeout=30)
+    assert checked.returncode != 0
+    assert ("must hold one message of --max-message-size: at least 1393216"
+            in checked.stdout + checked.stderr)
+    too_large = subprocess.run([MXRINGD, "--max-message-size", str(1 << 40), "--check-config"],
+                               capture_output=True, text=True, timeout=30)
+    assert too_large.returncode != 0 and "at most 256 GiB" in too_large.stdout + too_large.stderr
+
+
+def memory_cgroup(tmp_path, limit):
+    """A fresh memory control group limited to `limit` octets (cgroup v1 or v2), or None
+    where this machine does not let the test make one."""
+    name = f"mxring-test-{os.getpid()}-{tmp_path.name}"
+    for parent, limit_file in (("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
+                               ("/sys/fs/cgroup", "memory.max")):
+        group = os.path.join(parent, name)
+        try:
+            os.mkdir(group)
+        except OSError:
+            continue
+        try:
+            with open(os.path.join(group, limit_file), "w") as f:
+                f.write(str(limit))
+            return group
+        except OSError:
+            os.rmdir(group)
+    return None
+
+
+def join_cgroup(group):
+    """Moves the calling process into `group` ("0": the writer itself, cgroups(7))."""
+    with open(os.path.join(group, "cgroup.procs"), "w") as procs:
+        procs.write("0")
+
+
+def test_default_content_memory_follows_the_control_groups_limit(tmp_path):
+    """In a container, or a unit with MemoryMax=, the machine's memory is not what mxringd
+    may use: the default --max-content-memory is a quarter of the group's limit, so a flood
+    of large messages meets 452, not the OOM killer."""
+    limit = 1 << 30
+    group = memory_cgroup(tmp_path, limit)
+    if group is None:
+        pytest.skip("no memory control group can be made here (needs root and cgroupfs)")
+    metrics_port, port = free_port(), free_port()
+    try:
+        with open(tmp_path / "mxringd.log", "w") as log:
+            server = subprocess.Popen(
+                [MXRINGD, "--listen", f"127.0.0.1:{port}", "--durability", "discard",
+                 "--threads", "2", "--metrics", f"127.0.0.1:{metrics_port}"],
+                stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=lambda: join_cgroup(group))
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    held_limit = scraped(metrics_port, "mxring_content_memory_limit_bytes")
+                    break
+                except OSError:
+                    assert server.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.05)
+            assert held_limit == limit // 4
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    finally:
+        os.rmdir(group)
 
 
 def test_durability_per_listener_from_the_config_file(tmp_path):

@@ -517,5 +517,54 @@ TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {
   EXPECT_EQ(budget.held(), 0u);
 }
 
+// A budget of content_memory_needed(max_message_size) holds a message of that size however
+// it comes: without SIZE, with a SIZE smaller than what follows, in one BDAT chunk. Its
+// buffer doubling from 512 KiB to 1 MiB would not fit (600 KiB + 384 KiB), and it would be
+// answered 452 at its end on every retry. One octet more is 552, the budget untouched.
+TEST_F(SessionTest, AMessageOfTheLargestSizeFitsTheMemoryItIsSaidToNeed) {
+  constexpr std::size_t kLargest = 600 << 10;
+  ContentBudget budget(content_memory_needed(kLargest));
+  services_.budget = &budget;
+  SessionConfig config;
+  config.limits.max_message_size = kLargest;
+  start_past_ehlo(config);
+  const std::string line = std::string(1022, 'x') + "\r\n";
+  std::string largest;
+  for (std::size_t i = 0; i < kLargest / line.size(); ++i) largest += line;
+  ASSERT_EQ(largest.size(), kLargest);
+  const auto feed_sliced = [&](std::string_view bytes) {
+    for (std::size_t at = 0; at < bytes.size(); at += 16384) feed(bytes.substr(at, 16384));
+  };
+  const auto stored = [&]() {
+    if (!session_->has_message()) return take_output();
+    {
+      const auto message = session_->take_message();
+      EXPECT_TRUE(message.content.view().ends_with(largest));
+      EXPECT_LE(message.content.footprint(), budget.limit());
+      session_->storage_done(StorageResult::stored);
+    }
+    const auto answer = take_output();
+    return answer.find("250 2.0.0 Ok: queued as ") != std::string::npos ? std::string("stored")
+                                                                        : answer;
+  };
+  for (const char* mail : {"MAIL FROM:<a@c>\r\n", "MAIL FROM:<a@c> SIZE=1000\r\n"}) {
+    feed(std::string(mail) + "RCPT TO:<b@mx.example>\r\nDATA\r\n");
+    take_output();
+    feed_sliced(largest + ".\r\n");
+    EXPECT_EQ(stored(), "stored") << mail;
+  }
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nBDAT " + std::to_string(kLargest) +
+       " LAST\r\n");
+  feed_sliced(largest);
+  EXPECT_EQ(stored(), "stored");
+  EXPECT_EQ(budget.held(), 0u);
+
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n");
+  take_output();
+  feed_sliced(largest + "y\r\n.\r\n");
+  EXPECT_EQ(take_output(), "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+  EXPECT_EQ(budget.held(), 0u);
+}
+
 }  // namespace
 }  // namespace mxring::engine

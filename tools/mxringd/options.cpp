@@ -13,6 +13,7 @@
 #include "common/whole_number.h"
 #include "config_file.h"
 #include "mxring/engine/client_access.h"
+#include "mxring/engine/content_budget.h"
 #include "mxring/engine/queue_id_generator.h"
 #include "option_values.h"
 
@@ -54,6 +55,19 @@ void check_limits_allow_mail(const Options& o) {
 }
 
 constexpr std::uint64_t kMaxSegmentSize = std::uint64_t{256} << 30;
+
+// A message is held in memory whole before it is stored, within --max-content-memory, and
+// stored as one spool record, whose offsets must stay below 2^40 (SPOOL-FORMAT.md §5).
+void check_message_fits(const Options& o) {
+  if (o.limits.max_message_size > kMaxSegmentSize)
+    throw CLI::ValidationError("--max-message-size", "at most 256 GiB (274877906944)");
+  const auto needed = engine::content_memory_needed(o.limits.max_message_size);
+  // Smaller, a message near --max-message-size would be answered 452 every time it is sent.
+  if (o.max_content_memory != 0 && o.max_content_memory < needed)
+    throw CLI::ValidationError(
+        "--max-content-memory",
+        "must hold one message of --max-message-size: at least " + std::to_string(needed));
+}
 
 std::string machine_name() {
   char name[256] = "localhost";
@@ -144,7 +158,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--max-content-memory", max_content_memory,
                  "Octets of message content held in memory at once, all reactors together "
                  "(contents under 64 KiB not counted); a message finding no room is answered "
-                 "452 4.3.1 at its end. Default: a quarter of physical memory")
+                 "452 4.3.1 at its end. At least --max-message-size + 384 KiB. Default: a quarter "
+                 "of physical memory, or of the control group's memory limit when lower")
       ->check(kWholeNumber);
   app.add_option("--min-free-space", min_free_space,
                  "Octets the spool's (or maildir's) file system keeps free: below that, or when "
@@ -161,7 +176,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--host-name", host_name, "Name in the greeting and Received headers");
   app.add_option("--node-id", node_id,
                  "Node number in queue ids (0-" + std::to_string(engine::kMaxNodes - 1) + ")");
-  app.add_option("--max-message-size", max_message_size, "Octets (SIZE), default 52428800")
+  app.add_option("--max-message-size", max_message_size,
+                 "Octets (SIZE), up to 256 GiB, default 52428800")
       ->check(kWholeNumber);
   app.add_option("--max-recipients", max_recipients, "Per message (RCPTMAX), default 1000");
   app.add_option("--max-messages-per-connection", max_messages, "MAILMAX, default 1000");
@@ -367,6 +383,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       o.auth_max_failures_per_network = auth_failures_per_net;
     check_log_and_rate_settings(o);
     check_limits_allow_mail(o);
+    check_message_fits(o);
     if (!tls_certs.empty() || !tls_keys.empty())
       o.tls_certificates = certificate_pairs(tls_certs, tls_keys);
     if (!tls_ciphers.empty()) o.tls_ciphers = tls_ciphers;

@@ -14,6 +14,7 @@
 #include "connection_limiter.h"
 #include "listener_socket.h"
 #include "mxring/engine/log.h"
+#include "mxring/engine/memory_limit.h"
 #include "mxring/engine/queue_id_generator.h"
 #include "rate_limiter.h"
 #include "reactor.h"
@@ -48,7 +49,7 @@ std::string check_address_free(const ListenerConfig& listener) {
 struct Server::State {
   ServerConfig config;
   // Declared early, so destroyed last: messages in rings and writers still hold charges.
-  std::vector<std::unique_ptr<ContentBudget>> content_budgets;
+  std::unique_ptr<ContentBudget> content_budget;
   std::unique_ptr<ConnectionLimiter> limiter;
   std::vector<std::unique_ptr<StorageChannel>> channels;
   std::vector<std::unique_ptr<SpoolWriter>> writers;
@@ -184,11 +185,12 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     }
   }
 
+  std::uint64_t largest_message = 0;
+  for (const auto& listener : cfg.listeners)
+    largest_message =
+        std::max<std::uint64_t>(largest_message, listener.context->limits().max_message_size);
   if (spools) {
-    std::uint64_t largest = 0;
-    for (const auto& listener : cfg.listeners)
-      largest = std::max<std::uint64_t>(largest, listener.context->limits().max_message_size);
-    const auto floor = cfg.min_free_space.value_or(largest + largest / 2);
+    const auto floor = cfg.min_free_space.value_or(largest_message + largest_message / 2);
     // The writers have made the directories by now.
     state->space = StoreSpace::open(cfg.maildir.empty() ? cfg.spool : cfg.maildir, floor,
                                     cfg.min_free_inodes, error);
@@ -196,12 +198,14 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     state->metrics.set_store_space(state->space.get());
   }
 
-  const auto content_memory = cfg.max_content_memory != 0
-                                  ? cfg.max_content_memory
-                                  : static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
-                                        static_cast<std::uint64_t>(sysconf(_SC_PAGE_SIZE)) / 4;
-  for (unsigned i = 0; i < count; ++i)
-    state->content_budgets.push_back(std::make_unique<ContentBudget>(content_memory / count));
+  // One budget for every reactor: split between them, a reactor's share could be smaller
+  // than one message of --max-message-size (many cores, little memory), which would then be
+  // answered 452 at its end every time it is retried. By default a quarter of the memory
+  // mxringd may use, and never less than one largest message needs.
+  state->content_budget = std::make_unique<ContentBudget>(
+      cfg.max_content_memory != 0
+          ? cfg.max_content_memory
+          : std::max(usable_memory() / 4, content_memory_needed(largest_message)));
 
   // Rings between every pair of reactors: made only when limits are on (a reload may turn
   // them on later), as they take memory in the square of the reactors.
@@ -209,15 +213,14 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     state->rate_exchange = std::make_unique<RateExchange>(count);
   // Every reactor exists, and the metrics page knows them all, before any thread starts.
   for (unsigned i = 0; i < count; ++i) {
-    state->reactors.push_back(
-        std::make_unique<Reactor>(i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
-                                  stores ? state->channels[i].get() : nullptr, state->auth.get(),
-                                  state->content_budgets[i].get(), state->space.get(),
-                                  state->rate_exchange.get(), i == 0 ? &state->metrics : nullptr));
+    state->reactors.push_back(std::make_unique<Reactor>(
+        i, cpus[i % cpus.size()], cfg, *state->limiter, runtime, tickets,
+        stores ? state->channels[i].get() : nullptr, state->auth.get(), state->content_budget.get(),
+        state->space.get(), state->rate_exchange.get(), i == 0 ? &state->metrics : nullptr));
     state->metrics.add_reactor(&state->reactors.back()->metrics());
   }
   for (const auto& writer : state->writers) state->metrics.add_writer(&writer->stats());
-  for (const auto& budget : state->content_budgets) state->metrics.add_content_budget(budget.get());
+  state->metrics.set_content_budget(state->content_budget.get());
   std::vector<std::future<std::string>> ready;
   for (auto& owned : state->reactors) {
     auto promise = std::make_shared<std::promise<std::string>>();

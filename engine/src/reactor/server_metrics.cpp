@@ -184,11 +184,8 @@ std::string ServerMetrics::page() const {
   p.gauge("mxring_storage_in_flight",
           "Messages handed to storage writers and not yet answered (ring occupancy).",
           total(&ReactorMetrics::storage_in_flight));
-  std::uint64_t content_held = 0, content_limit = 0;
-  for (const auto* budget : budgets_) {
-    content_held += budget->held();
-    content_limit += budget->limit();
-  }
+  const auto content_held = budget_ != nullptr ? budget_->held() : 0;
+  const auto content_limit = budget_ != nullptr ? budget_->limit() : 0;
   p.gauge("mxring_content_memory_bytes",
           "Octets of message content held in memory (contents over 64 KiB; "
           "--max-content-memory).",

@@ -18,7 +18,7 @@ class ServerMetrics {
   // Filled before any reactor thread starts; read-only afterwards.
   void add_reactor(const ReactorMetrics* reactor) { reactors_.push_back(reactor); }
   void add_writer(const WriterStats* writer) { writers_.push_back(writer); }
-  void add_content_budget(const ContentBudget* budget) { budgets_.push_back(budget); }
+  void set_content_budget(const ContentBudget* budget) { budget_ = budget; }
   void set_store_space(const StoreSpace* space) { space_ = space; }
 
   std::string page() const;
@@ -29,7 +29,7 @@ class ServerMetrics {
  private:
   std::vector<const ReactorMetrics*> reactors_;
   std::vector<const WriterStats*> writers_;
-  std::vector<const ContentBudget*> budgets_;
+  const ContentBudget* budget_ = nullptr;
   const StoreSpace* space_ = nullptr;
 };
 

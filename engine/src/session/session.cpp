@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "mxring/engine/client_access.h"
@@ -196,7 +197,7 @@ std::size_t Session::take_data_bytes(std::span<const char> in) {
   auto slice = in.first(std::min(in.size(), limit));
   if (!transaction.overflowed && !room_for_content(slice.size()))
     slice = slice.first(std::min(slice.size(), kDrainSlice));
-  char* out = transaction.content.prepare(slice.size(), transaction.expected_size);
+  char* out = transaction.content.prepare(slice.size(), transaction.growth_bound(slice.size()));
   const auto scan = data_.scan(slice, out);
   if (!transaction.overflowed) {
     transaction.content.commit(scan.written);
@@ -213,18 +214,19 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
     bdat_refusal_ = replies::kStorageFull;  // the chunk is still read, then refused
   if (bdat_refusal_.empty()) {
     transaction_->bdat_content.scan(part);
-    transaction_->content.append({part.data(), part.size()}, transaction_->expected_size);
+    transaction_->content.append({part.data(), part.size()},
+                                 transaction_->growth_bound(part.size()));
   }
   if (bdat_chunk_.complete()) finish_bdat_chunk();
   return part.size();
 }
 
-// Charges the reactor's ContentBudget for content about to grow by `more` octets. Without
+// Charges the server's ContentBudget for content about to grow by `more` octets. Without
 // room, the transaction keeps nothing more: what it holds is freed, the rest of its content
 // is drained, and its end is answered 452 4.3.1 (the client retries later).
 bool Session::room_for_content(std::size_t more) {
   auto& transaction = *transaction_;
-  const auto footprint = transaction.content.footprint_after(more, transaction.expected_size);
+  const auto footprint = transaction.content.footprint_after(more, transaction.growth_bound(more));
   if (!transaction.charge.behind(footprint)) return true;
   auto* budget = services_.content_budget();
   if (budget == nullptr || transaction.charge.cover(*budget, footprint)) return true;
@@ -379,6 +381,11 @@ void Session::start_content() {
   if (envelope.declared_size != 0)
     transaction.expected_size =
         transaction.header_length + envelope.declared_size + kDeclaredSizeSlack;
+  static_assert(kDataSlice + parser::kPadding + (64 << 10) <= kContentOverhead);
+  const std::size_t header_and_slice = transaction.header_length + kDataSlice;
+  transaction.content_ceiling =
+      header_and_slice +
+      std::min<std::uint64_t>(context_->limits().max_message_size, SIZE_MAX - header_and_slice);
   transaction.content_started = true;
 }
 

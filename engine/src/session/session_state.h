@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@ struct Session::Transaction {
   std::size_t header_length = 0;  // octets of content that are the trace header
   // What `content` should come to by MAIL's SIZE (0: not declared); ByteBuffer::prepare.
   std::size_t expected_size = 0;
+  // The most content holds before it is dropped as too big: the trace header, the limit
+  // and one data slice read before the check (set when the content starts).
+  std::size_t content_ceiling = SIZE_MAX;
   bool content_started = false;         // DATA accepted or a first BDAT chunk taken
   bool overflowed = false;              // content drained, not kept: past max_message_size ...
   bool out_of_room = false;             // ... or the reactor's ContentBudget had no room for it
@@ -31,6 +35,14 @@ struct Session::Transaction {
   // Octets content may still take without growing past expected_size (0: no such bound).
   std::size_t room_before_expected() const {
     return expected_size > content.size() ? expected_size - content.size() : 0;
+  }
+  // What content's buffer may grow to for `more` octets: the size MAIL declared while the
+  // content keeps within it, else what content can reach before it is dropped as too big.
+  // Doubling past that would charge a message of --max-message-size up to twice its size,
+  // more than content_memory_needed() promises it.
+  std::size_t growth_bound(std::size_t more) const {
+    return expected_size != 0 && content.size() + more <= expected_size ? expected_size
+                                                                        : content_ceiling;
   }
 
   // Whether the recipient just added repeats an earlier one. A few are compared directly;

@@ -1,6 +1,8 @@
-// The octets of message content one reactor may hold at once: transactions being received and
-// messages waiting for their writer. Without such a bound, clients sending large messages
-// together make the server hold connections × --max-message-size. A content is charged once
+// The octets of message content the server may hold at once: transactions being received and
+// messages waiting for their writer, on every reactor (one budget for all, so that any
+// reactor can take a message as large as the budget allows). Without such a bound, clients
+// sending large messages together make the server hold connections × --max-message-size.
+// A content is charged once
 // its buffer grows past kUncharged octets (smaller ones are bounded by the connection limit
 // and cost nothing here), then at each growth of its buffer; the charge goes back when the
 // content is freed, on whichever thread that happens.
@@ -42,6 +44,16 @@ class ContentBudget {
   std::atomic<std::uint64_t> held_{0};
   const std::uint64_t limit_;
 };
+
+// What one message's content may take beyond --max-message-size: its Received header (under
+// 64 KiB: its fields come from command lines of a few KiB at most), the data slice read
+// before its size is checked (256 KiB) and the parser's padding, rounded up. The content's buffer
+// never grows past that (Session), so a budget of content_memory_needed(max_message_size) holds a
+// message of that size however it arrives.
+inline constexpr std::uint64_t kContentOverhead = 384 << 10;
+constexpr std::uint64_t content_memory_needed(std::uint64_t max_message_size) {
+  return max_message_size + kContentOverhead;
+}
 
 // What one content holds of a budget. Move-only; gives its octets back when destroyed.
 class ContentCharge {
