@@ -252,6 +252,28 @@ def test_a_listener_given_twice_or_already_taken_is_refused(tmp_path):
         assert named.returncode != 0 and "names are not looked up" in named.stdout + named.stderr
 
 
+def test_host_name_must_be_a_domain_or_an_address_literal(tmp_path):
+    """--host-name goes into the greeting, EHLO's answer and every Received field (RFC 5321
+    §4.2, §4.4). A space, a line break (a TOML string can hold one) or an over-long name
+    would forge a reply line or a header field of every stored message: refused at start."""
+    from conftest import MXRINGD
+    config = tmp_path / "mxringd.toml"
+    config.write_text('host_name = "mx.test\\r\\n250 forged"\n')
+    for args in (["--host-name", "mx test"], ["--host-name", "a" * 64 + ".test"],
+                 ["--host-name", ".".join(["a" * 63] * 5)], ["--host-name", "-mx.test"],
+                 ["--host-name", "mx.t\u00e9st"], ["--config", str(config)]):
+        checked = subprocess.run([MXRINGD, *args, "--check-config"], capture_output=True,
+                                 text=True, timeout=30)
+        assert checked.returncode != 0, args
+        assert "--host-name: must be a domain name or an address literal" in (
+            checked.stdout + checked.stderr), args
+    for name in ("mx.example.com", "[127.0.0.1]", "[IPv6:::1]", "mx-1.example"):
+        checked = subprocess.run([MXRINGD, "--host-name", name, "--check-config"],
+                                 capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, (name, checked.stderr)
+        assert f'host_name = "{name}"' in checked.stdout
+
+
 def test_a_negative_number_or_an_oversized_segment_is_refused():
     """CLI11 reads 64-bit unsigned flags with strtoull, which takes "-1" for 2^64 - 1: a
     --min-free-space of -1 would answer every MAIL 452, a --segment-size of -5 never rotate."""
