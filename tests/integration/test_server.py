@@ -352,6 +352,38 @@ def test_a_reload_keeps_what_only_a_restart_changes_and_names_it(mxringd, tmp_pa
     assert not (tmp_path / "spool").exists()
 
 
+def test_a_reload_cannot_raise_the_message_size_past_the_content_memory(mxringd, tmp_path):
+    """The content memory is sized at start. A SIGHUP that raises max_message_size past
+    what it holds would advertise a SIZE no message could be held at, each such message
+    answered 452 on every retry: the reload is refused and the old limit stays."""
+    from conftest import free_port, scraped
+    port = free_port()
+    config = tmp_path / "mxringd.toml"
+    listener = f'[[listener]]\naddress = "127.0.0.1:{port}"\ndurability = "discard"\n'
+    config.write_text("max_message_size = 1000000\n" + listener)
+    metrics_port = free_port()
+    server = mxringd("--config", str(config), "--metrics", f"127.0.0.1:{metrics_port}",
+                     port=port)
+
+    def advertised_size():
+        with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+            c.ehlo()
+            return c.esmtp_features["size"]
+
+    assert advertised_size() == "1000000"
+    held = int(scraped(metrics_port, "mxring_content_memory_limit_bytes"))
+    too_large = held - (384 << 10) + 1  # one octet more than the budget holds
+    assert too_large <= 256 << 30  # the largest --max-message-size there is
+    config.write_text(f"max_message_size = {too_large}\n" + listener)
+    server.signal(signal.SIGHUP)
+    assert server.wait_for_output("a reload cannot raise --max-message-size past what the "
+                                  "content memory holds")
+    assert advertised_size() == "1000000"
+    config.write_text("max_message_size = 2000000\n" + listener)
+    reload_and_wait(server, "reloaded recipient policy, limits")
+    assert advertised_size() == "2000000"
+
+
 def test_the_config_file_refuses_unknown_settings_and_numbers_out_of_range(tmp_path):
     """A misspelt key would leave its default in force unnoticed, and -5 would wrap to four
     billion connections: both are refused with the file's line, as a type error is."""

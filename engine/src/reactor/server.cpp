@@ -269,6 +269,16 @@ bool Server::reload(RuntimeConfig runtime, std::string& error) {
               std::to_string(listeners[i].port) + " without a certificate";
       return false;
     }
+    // The content budget is sized at start: a message of a larger limit would find no room
+    // in it on any retry.
+    const auto needed = content_memory_needed(fresh.limits.max_message_size);
+    if (needed > state_->content_budget->limit()) {
+      error = "a reload cannot raise --max-message-size past what the content memory holds (" +
+              std::to_string(needed) + " octets needed, " +
+              std::to_string(state_->content_budget->limit()) +
+              " held; restart to resize it with --max-content-memory)";
+      return false;
+    }
   }
   auto& exchange = state_->rate_exchange;
   if (!exchange && runtime.rate_limits.any() && state_->reactors.size() > 1)
