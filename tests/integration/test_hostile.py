@@ -382,6 +382,38 @@ def test_slowloris_in_data(attack):
         assert trickle(s, b"x" * 30) == b"421 4.4.2 mx.test Error: timeout exceeded\r\n"
 
 
+def test_slowloris_in_bdat_chunks(attack):
+    """BDAT chunks sent just within the command timeout of each other, or empty ones, kept a
+    transaction open for as long as the client liked: between chunks the session is taking
+    commands, and a chunk was too short to trip the data rate. The rate now counts from the
+    transaction's first chunk to its last, and an empty chunk that is not the last is junk."""
+    with connect(attack) as s:
+        read_reply(s)
+        ehlo(s)
+        s.sendall(b"MAIL FROM:<slow@client.test>\r\nRCPT TO:<bob@localhost>\r\n")
+        assert read_replies(s, 2) == ["250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n"]
+        answers = ""
+        for _ in range(12):  # a chunk every 2 s (the command timeout is 3 s): 24 s at most
+            s.sendall(b"BDAT 5\r\nslow.")
+            answers += read_reply(s)
+            if "421 " in answers:
+                break
+            time.sleep(2)
+        assert answers.startswith("250 2.0.0 5 octets received\r\n" * 2), answers
+        assert answers.endswith("421 4.4.2 mx.test Error: timeout exceeded\r\n"), answers
+        assert until_eof(s) == ""
+    with connect(attack) as s:  # the junk limit (100) and the error limit (20) after it
+        read_reply(s)
+        ehlo(s)
+        s.sendall(b"MAIL FROM:<empty@client.test>\r\nRCPT TO:<bob@localhost>\r\n"
+                  + b"BDAT 0\r\n" * 150)
+        s.settimeout(60)  # replies past the soft error limit are held a second each
+        replies = until_eof(s)
+        assert replies.count("250 2.0.0 0 octets received\r\n") == 120, replies
+        assert replies.endswith("421 4.7.0 mx.test Error: too many errors\r\n"), replies
+    attack.deliver("BDAT slowloris")
+
+
 def test_half_open_connections_are_timed_out_and_their_slots_freed(attack):
     """Hundreds of clients that connect and never speak, or stop mid-command, or close their
     sending side mid-DATA: each ends, and none holds a slot afterwards."""

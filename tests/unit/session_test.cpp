@@ -478,6 +478,55 @@ TEST_F(SessionTest, JunkCommandsPastTheirLimitAreErrors) {
   EXPECT_TRUE(session_->closed());
 }
 
+// An empty BDAT chunk that is not the last (RFC 3030 §2 allows one) carries nothing, like a
+// NOOP, and would otherwise keep a transaction open for ever: junk, past the limit an error.
+TEST_F(SessionTest, EmptyBdatChunksAreJunk) {
+  SessionConfig config;
+  config.limits.max_junk_commands = 5;
+  start_strict(std::move(config));
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\n");
+  for (int i = 0; i < 5; ++i) feed("BDAT 0\r\n");
+  EXPECT_EQ(session_->errors(), 0u);
+  feed("BDAT 0\r\nBDAT 0\r\n");
+  EXPECT_EQ(session_->errors(), 2u);
+  feed("BDAT 3 LAST\r\nabc");  // a chunk with octets is no junk; the message goes on
+  ASSERT_TRUE(session_->has_message());
+  EXPECT_EQ(session_->errors(), 2u);
+  EXPECT_FALSE(session_->closed());
+}
+
+// The span the host holds to --min-data-rate: from DATA's 354, or a transaction's first
+// BDAT, to the end of the content; with BDAT the commands between chunks are inside it.
+TEST_F(SessionTest, ReceivingContentSpansDataAndEveryBdatChunk) {
+  start_past_ehlo();
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\n");
+  EXPECT_FALSE(session_->receiving_content());
+  feed("DATA\r\n");
+  EXPECT_TRUE(session_->receiving_content());
+  feed("Subject: x\r\n\r\nbody\r\n.\r\n");
+  EXPECT_FALSE(session_->receiving_content());  // whole: waiting for storage
+  ASSERT_TRUE(session_->has_message());
+  session_->take_message();
+  session_->storage_done(StorageResult::stored);
+  EXPECT_FALSE(session_->receiving_content());
+
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nBDAT 4\r\nab");
+  EXPECT_TRUE(session_->receiving_content());  // inside the first chunk
+  feed("cd");
+  EXPECT_TRUE(session_->receiving_content());  // between chunks, taking commands
+  EXPECT_EQ(session_->phase(), Session::Phase::command);
+  feed("NOOP\r\n");
+  EXPECT_TRUE(session_->receiving_content());
+  feed("BDAT 2 LAST\r\nef");
+  EXPECT_FALSE(session_->receiving_content());
+  ASSERT_TRUE(session_->has_message());
+  session_->take_message();
+  session_->storage_done(StorageResult::stored);
+
+  feed("MAIL FROM:<a@c>\r\nRCPT TO:<b@mx.example>\r\nBDAT 2\r\nabRSET\r\n");
+  EXPECT_FALSE(session_->receiving_content());  // RSET ends the transaction
+}
+
 // A 400 KiB message declared with SIZE takes a buffer of about its size (and is charged that),
 // not the next power of two; one that declares more than it sends, or less, is stored whole.
 TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {

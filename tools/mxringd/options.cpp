@@ -218,8 +218,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--command-timeout", command_timeout, "Seconds, default 300 (RFC 5321)");
   app.add_option("--data-timeout", data_timeout, "Seconds per DATA block, default 180");
   app.add_option("--min-data-rate", min_data_rate,
-                 "Octets/s a DATA phase must average once it has lasted --min-rate-grace "
-                 "seconds (slowloris); default 1024, 0 = off");
+                 "Octets/s a message's content (DATA, or BDAT from the first chunk to the last) "
+                 "must average once it has lasted --min-rate-grace seconds (slowloris); "
+                 "default 1024, 0 = off");
   app.add_option("--min-rate-grace", min_rate_grace, "Seconds, default 30");
   app.add_option("--shutdown-grace", shutdown_grace,
                  "Seconds open transactions may finish after SIGTERM, default 30");

@@ -504,16 +504,19 @@ void Reactor::on_recv(Connection& c, int res, std::uint32_t flags) {
 void Reactor::feed(Connection& c, std::span<const char> bytes) {
   auto& session = *c.session;
   const bool was_in_data = c.phase == Session::Phase::data;
+  const bool was_in_content = c.in_content;
   session.receive(bytes);
   // STARTTLS: from the next received byte on, everything is TLS (RFC 3207 §4.2). What was
   // pipelined behind the command in this batch the session has already discarded.
   if (session.wait() == Session::Wait::tls_handshake && !c.tls && !start_tls(c))
     c.tls_failed = true;
   note_phase(c);
-  if (was_in_data && c.phase == Session::Phase::data) {
-    c.data_bytes += bytes.size();
+  if (was_in_data && c.phase == Session::Phase::data)
     c.deadline = deadline_after(config_.data_timeout);
-    // Slowloris in DATA: a long message must keep up a minimum average rate.
+  if (was_in_content && c.in_content) {
+    c.data_bytes += bytes.size();
+    // Slowloris in DATA, or in BDAT chunks sent minutes apart: a long message must keep up
+    // a minimum average rate from its content's start.
     const auto elapsed = now_ - c.data_started;
     if (config_.min_data_rate > 0 && elapsed > config_.min_rate_grace.count() &&
         c.data_bytes < static_cast<std::uint64_t>(elapsed) * config_.min_data_rate)
@@ -522,15 +525,16 @@ void Reactor::feed(Connection& c, std::span<const char> bytes) {
   mark_dirty(c);
 }
 
-// Follows the session into and out of DATA: the data timeout and rate count from its start.
+// Follows the session into and out of DATA (the data timeout) and of a message's content
+// (the data rate counts from its start).
 void Reactor::note_phase(Connection& c) {
-  const auto phase = c.session->phase();
-  if (phase == c.phase) return;
-  if (phase == Session::Phase::data) {
+  c.phase = c.session->phase();
+  const bool in_content = c.session->receiving_content();
+  if (in_content && !c.in_content) {
     c.data_started = now_;
     c.data_bytes = 0;
   }
-  c.phase = phase;
+  c.in_content = in_content;
 }
 
 void Reactor::on_send(Connection& c, int res) {

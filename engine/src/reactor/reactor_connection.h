@@ -41,8 +41,9 @@ struct Reactor::Connection {
   bool greeting_held = false;  // --greet-delay: the greeting waits for the timer
   bool replies_held = false;   // the error tarpit: output waits for the timer
   Session::Phase phase = Session::Phase::greeting;
+  bool in_content = false;  // Session::receiving_content(), as last seen
   std::int64_t deadline = 0;
-  std::int64_t data_started = 0;
+  std::int64_t data_started = 0;  // when in_content began, and octets received since
   std::uint64_t data_bytes = 0;
   std::uint64_t bytes_in = 0;      // octets received (TLS: ciphertext), for the connection log
   std::int64_t opened_ns = 0;      // CLOCK_MONOTONIC at accept
@@ -69,7 +70,7 @@ struct Reactor::Connection {
     send_offset = 0;
     recv_armed = recv_paused = send_in_flight = close_pending = closing = peer_closed = dirty =
         paused_for_storage = tls_failed = auth_pending = rate_refused = ehlo_timed = greeting_held =
-            replies_held = false;
+            replies_held = in_content = false;
     phase = Session::Phase::greeting;
     deadline = data_started = opened_ns = input_ns = 0;
     data_bytes = bytes_in = 0;

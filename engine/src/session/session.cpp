@@ -542,6 +542,10 @@ Session::Phase Session::phase() const {
   return mode_ == Mode::data || mode_ == Mode::bdat ? Phase::data : Phase::command;
 }
 
+bool Session::receiving_content() const {
+  return transaction_ && transaction_->content_started && !message_ready_;
+}
+
 std::size_t Session::footprint() const {
   std::size_t bytes =
       sizeof(Session) + partial_line_.footprint() + backlog_.footprint() + output_.footprint();

@@ -88,11 +88,13 @@ ReplyTo reply_to(parser::Verb verb) {
 }
 
 // Postfix's junk commands (smtpd_junk_command_limit): harmless alone, but each restarts the
-// command timeout, so past a limit they count as errors (Session::junk_command).
-bool is_junk(parser::Verb verb) {
+// command timeout, so past a limit they count as errors (Session::junk_command). An empty
+// BDAT chunk that is not the last carries nothing either (RFC 3030 §2 allows it).
+bool is_junk(const parser::Command& command) {
   using parser::Verb;
+  const auto verb = command.verb;
   return verb == Verb::noop || verb == Verb::rset || verb == Verb::vrfy || verb == Verb::expn ||
-         verb == Verb::help;
+         verb == Verb::help || (verb == Verb::bdat && command.bdat_size == 0 && !command.bdat_last);
 }
 
 // RFC 2920 §3.1 and RFC 4954 §4: the client waits for these commands' replies before it
@@ -124,7 +126,7 @@ void Session::on_command(std::string_view line) {
     reject(replies::kAccessDenied);
   } else {
     dispatch(command);
-    if (is_junk(command.verb)) junk_command();
+    if (is_junk(command)) junk_command();
   }
   // A BDAT chunk is answered once it has been read (finish_bdat_chunk counts it).
   if (command.verb != parser::Verb::bdat || parsed.error != parser::CommandError::none)

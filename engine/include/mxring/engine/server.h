@@ -111,7 +111,8 @@ struct ServerConfig {
   // RFC 5321 §4.5.3.2: at least 5 minutes for commands, 3 for each DATA block.
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{180};
-  // Slowloris: DATA slower than this on average, once it has lasted min_rate_grace, is cut.
+  // Slowloris: content (DATA, or a BDAT transaction from its first chunk to its last) slower
+  // than this on average, once it has lasted min_rate_grace, is cut.
   std::uint32_t min_data_rate = 1024;  // octets per second; 0: off
   std::chrono::seconds min_rate_grace{30};
   std::chrono::seconds shutdown_grace{30};

@@ -150,6 +150,10 @@ class Session {
 
   Wait wait() const { return wait_; }
   Phase phase() const;
+  // From DATA's 354, or a transaction's first BDAT, until its content is whole: the span the
+  // host holds to a minimum data rate. A BDAT transaction's commands between its chunks are
+  // in it too, so chunks minutes apart cannot hold a transaction open for ever.
+  bool receiving_content() const;
   bool closed() const { return wait_ == Wait::closed; }
   // Input kept while the session waits: the host stops reading when this grows.
   std::size_t backlog() const { return backlog_.size() - backlog_offset_; }
