@@ -220,6 +220,52 @@ def test_v2_local_and_v1_unknown_keep_the_balancers_address(mxringd, tmp_path):
         assert envelope_of(tmp_path, queue_id)["client"]["address"] == BALANCER
 
 
+def held_connection(port, client):
+    """A connection the balancer opened for `client` (PROXY v1), past its greeting, or the
+    one-line refusal it got instead (then closed)."""
+    s = socket.create_connection(("127.0.0.1", port), source_address=(BALANCER, 0), timeout=10)
+    family, listener = ("TCP6", "::1") if ":" in client else ("TCP4", "127.0.0.1")
+    s.sendall(f"PROXY {family} {client} {listener} 4000 25\r\n".encode())
+    return s, s.recv(4096).decode()
+
+
+@pytest.mark.parametrize("prefix", [None, "128"])
+def test_an_ipv6_client_is_counted_by_its_network(mxringd, tmp_path, prefix):
+    """One IPv6 host has a /64 of addresses to connect from: counted one by one, a single
+    host could open every connection slot there is past --max-connections-per-ip. As Postfix
+    3.8 does (smtpd_client_ipv6_prefix_length), an IPv6 client counts by its /84 in every
+    per-address cap and limit; --client-ipv6-prefix 128 counts each address alone."""
+    extra = ["--max-connections-per-ip", "2", "--message-rate-per-ip", "2"]
+    server, port = start_proxy_mxringd(mxringd, tmp_path, *extra,
+                                       *(["--client-ipv6-prefix", prefix] if prefix else []))
+    held = [held_connection(port, f"2001:db8::{i}") for i in (1, 2)]
+    assert all(greeting.startswith("220 ") for _, greeting in held)
+    _, third = held_connection(port, "2001:db8::3")
+    # Beyond the /84 (the sixth group's first four bits differ): another client.
+    _, elsewhere = held_connection(port, "2001:db8::1000:0:1")
+    _, ipv4 = held_connection(port, "192.0.2.7")  # not IPv6: still one address
+    assert elsewhere.startswith("220 ") and ipv4.startswith("220 ")
+    full = "421 4.7.0 Too many connections from your address, try again later\r\n"
+    assert third == (full if prefix is None else third)
+    if prefix is not None:
+        assert third.startswith("220 ")
+
+    def deliver(client):
+        return raw_exchange(port, f"PROXY TCP6 {client} ::1 4000 25\r\n".encode()
+                            + TRANSACTION[0], *TRANSACTION[1:])
+
+    # Another /84 (the held connections keep theirs full), three addresses in it.
+    results = [deliver(f"2001:db8:1::{i}:5") for i in range(1, 4)]
+    for s, _ in held:
+        s.close()
+    assert all(b"queued as" in r for r in results[:2])
+    if prefix is None:  # the third message from the same /84 is over its rate
+        assert b"450 4.7.1" in results[2] and b"queued as" not in results[2]
+    else:
+        assert b"queued as" in results[2]
+    server.stop()
+
+
 def test_untrusted_sources_are_refused_and_the_header_must_come_in_time(mxringd, tmp_path):
     server, port = start_proxy_mxringd(mxringd, tmp_path, "--command-timeout", "1")
     header = b"PROXY TCP4 192.0.2.1 127.0.0.1 1000 25\r\nEHLO x\r\n"

@@ -15,7 +15,7 @@ ClientKey v4(const char* text) {
   auto& a4 = reinterpret_cast<sockaddr_in&>(address);
   a4.sin_family = AF_INET;
   inet_pton(AF_INET, text, &a4.sin_addr);
-  return ClientKey::of(address);
+  return ClientKey{mapped_octets(address)};
 }
 
 ClientKey v6(const char* text) {
@@ -23,7 +23,7 @@ ClientKey v6(const char* text) {
   auto& a6 = reinterpret_cast<sockaddr_in6&>(address);
   a6.sin6_family = AF_INET6;
   inet_pton(AF_INET6, text, &a6.sin6_addr);
-  return ClientKey::of(address);
+  return ClientKey{mapped_octets(address)};
 }
 
 RateLimits limits(RateLimits::Kind kind, std::uint32_t per_address, std::uint32_t per_network) {

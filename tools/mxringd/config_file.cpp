@@ -140,6 +140,7 @@ void load_config_file(Options& o, const std::string& path) {
   file.number("max_received_headers", o.limits.max_received_headers);
   file.number("max_connections", o.max_connections);
   file.number("max_connections_per_ip", o.max_connections_per_ip);
+  file.number("client_ipv6_prefix", o.client_ipv6_prefix);
   file.number("command_timeout", o.command_timeout);
   file.number("data_timeout", o.data_timeout);
   file.number("min_data_rate", o.min_data_rate);

@@ -107,6 +107,7 @@ std::string describe(const Options& o) {
       << "\n"
       << "max_connections = " << o.max_connections << "\n"
       << "max_connections_per_ip = " << o.max_connections_per_ip << "\n"
+      << "client_ipv6_prefix = " << unsigned{o.client_ipv6_prefix} << "\n"
       << "command_timeout = " << o.command_timeout << "\n"
       << "data_timeout = " << o.data_timeout << "\n"
       << "min_data_rate = " << o.min_data_rate << "\n"

@@ -36,6 +36,7 @@ void check_log_and_rate_settings(const Options& o) {
   if (o.log_sample == 0) throw CLI::ValidationError("log_sample", "at least 1");
   if (o.rate_limits.ipv4_prefix > 32 || o.rate_limits.ipv6_prefix > 128)
     throw CLI::ValidationError("rate prefix", "IPv4 prefix 0-32, IPv6 prefix 0-128");
+  if (o.client_ipv6_prefix > 128) throw CLI::ValidationError("--client-ipv6-prefix", "0 to 128");
   if (o.rate_limits.window.count() <= 0) throw CLI::ValidationError("rate_window", "at least 1");
 }
 
@@ -215,6 +216,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                "(SIGHUP then cannot re-read files outside it; restart to change settings)");
   app.add_option("--max-connections-per-ip", max_per_ip,
                  "Open connections per client address, default 100, 0 = no cap");
+  std::uint8_t client_v6 = 0;
+  app.add_option("--client-ipv6-prefix", client_v6,
+                 "An IPv6 client is its address's network of this many bits to every "
+                 "per-address cap and limit (--max-connections-per-ip, *-rate-per-ip, "
+                 "--auth-max-failures), as Postfix's smtpd_client_ipv6_prefix_length; "
+                 "default 84, 128 = each address");
   app.add_option("--command-timeout", command_timeout, "Seconds, default 300 (RFC 5321)");
   app.add_option("--data-timeout", data_timeout, "Seconds per DATA block, default 180");
   app.add_option("--min-data-rate", min_data_rate,
@@ -360,6 +367,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (o.chroot && (kafka_listener || !o.maildir.empty()))
       throw CLI::ValidationError("--chroot", "not with --maildir or kafka durability");
     if (app.count("--max-connections-per-ip")) o.max_connections_per_ip = max_per_ip;
+    if (app.count("--client-ipv6-prefix")) o.client_ipv6_prefix = client_v6;
     if (app.count("--command-timeout")) o.command_timeout = command_timeout;
     if (app.count("--data-timeout")) o.data_timeout = data_timeout;
     if (app.count("--min-data-rate")) o.min_data_rate = min_data_rate;

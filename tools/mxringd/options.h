@@ -53,6 +53,7 @@ struct Options {
   engine::SessionLimits limits;
   std::uint32_t max_connections = 50'000;
   std::uint32_t max_connections_per_ip = 100;
+  std::uint8_t client_ipv6_prefix = 84;
   std::uint32_t command_timeout = 300;
   std::uint32_t data_timeout = 180;
   std::uint32_t min_data_rate = 1024;

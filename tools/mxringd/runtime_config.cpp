@@ -137,6 +137,7 @@ engine::ServerConfig server_config(const Options& o, engine::RuntimeConfig runti
   config.fault_writer_stall_file = o.fault_writer_stall;
   config.max_connections = o.max_connections;
   config.max_connections_per_client = o.max_connections_per_ip;
+  config.client_ipv6_prefix = o.client_ipv6_prefix;
   config.command_timeout = std::chrono::seconds(o.command_timeout);
   config.data_timeout = std::chrono::seconds(o.data_timeout);
   config.min_data_rate = o.min_data_rate;

@@ -22,8 +22,10 @@ namespace mxring::engine {
 struct AuthJob {
   unsigned reactor = 0;
   std::uint32_t slot = 0, generation = 0;
+  // The client as the per-address limit counts it (an IPv6 one by its network of
+  // ServerConfig::client_ipv6_prefix), and its /24 or /64: each 16 raw octets.
   std::string client_address;
-  std::string client_network;  // the client's /24 or /64, as 16 raw octets
+  std::string client_network;
   AuthRequest request;
   std::shared_ptr<const CredentialStore> store;  // the snapshot the session started with
 };

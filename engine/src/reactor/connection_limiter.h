@@ -3,9 +3,6 @@
 // meet on a lock.
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -21,8 +18,6 @@ namespace mxring::engine {
 struct ClientKey {
   MappedOctets octets{};
   bool operator==(const ClientKey&) const = default;
-
-  static ClientKey of(const sockaddr_storage& address) { return {mapped_octets(address)}; }
 };
 
 struct ClientKeyHash {

@@ -321,7 +321,8 @@ void Reactor::open_connection(unsigned listener, int fd) {
   sockaddr_storage peer{};
   socklen_t peer_length = sizeof peer;
   getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length);
-  const auto client = ClientKey::of(peer);
+  const auto peer_octets = mapped_octets(peer);
+  const auto client = counted_client(peer_octets);
   const bool proxied = config_.listeners[listener].proxy;
   if (proxied && std::none_of(config_.proxy_trusted.begin(), config_.proxy_trusted.end(),
                               [&](const AddressRange& r) { return r.contains(peer); })) {
@@ -370,7 +371,7 @@ void Reactor::open_connection(unsigned listener, int fd) {
   c.opened_ns = turn_ns_;
   ConnectionInfo info;
   info.client_address = numeric_address(peer, info.client_port);
-  info.client_octets = client.octets;
+  info.client_octets = peer_octets;
   info.xclient_trusted = xclient_trusted(peer);
   c.deadline = deadline_after(config_.command_timeout);
   timers_->schedule(c.key(), c.deadline);
@@ -436,8 +437,8 @@ void Reactor::read_proxy_header(Connection& c, std::span<const char> bytes) {
   read_proxy_tlvs(header, proxy);
   info.proxy = std::make_shared<const ProxyInfo>(std::move(proxy));
   info.client_address = numeric_address(client, info.client_port);
-  c.client = ClientKey::of(client);
-  info.client_octets = c.client.octets;
+  info.client_octets = mapped_octets(client);
+  c.client = counted_client(info.client_octets);
   info.xclient_trusted = xclient_trusted(client);
   if (limiter_.admit_client(c.client) != Admission::admitted) {
     constexpr std::string_view kClientFull =

@@ -97,6 +97,10 @@ class Reactor final : private SessionServices {
   void extend_deadline(Connection& c);
   std::int64_t deadline_after(std::chrono::seconds timeout) const;
   void note_phase(Connection& c);
+  // `client` as the per-address caps and limits count it (ServerConfig::client_ipv6_prefix).
+  ClientKey counted_client(const MappedOctets& client) const {
+    return network_of(ClientKey{client}, 32, config_.client_ipv6_prefix);
+  }
   void start_draining();
   void hand_to_storage(Connection& c);
   void hand_to_verifier(Connection& c);

@@ -7,13 +7,6 @@
 #include "reactor_connection.h"
 
 namespace mxring::engine {
-namespace {
-
-ClientKey key_of(const Session& session) {
-  return ClientKey{session.connection().client_octets};
-}
-
-}  // namespace
 
 bool Reactor::admit_connection(Connection& c) {
   if (rate_limiter_.admit(RateLimits::connections, c.client, now_)) return true;
@@ -27,14 +20,18 @@ void Reactor::client_refused(const Session& session) {
 }
 
 bool Reactor::admit_message(const Session& session) {
-  if (rate_limiter_.admit(RateLimits::messages, key_of(session), now_)) return true;
+  if (rate_limiter_.admit(RateLimits::messages, counted_client(session.connection().client_octets),
+                          now_))
+    return true;
   metrics_.rate_limited_messages.add();
   log_rate_limited(session, "messages");
   return false;
 }
 
 bool Reactor::admit_recipient(const Session& session) {
-  if (rate_limiter_.admit(RateLimits::recipients, key_of(session), now_)) return true;
+  if (rate_limiter_.admit(RateLimits::recipients,
+                          counted_client(session.connection().client_octets), now_))
+    return true;
   metrics_.rate_limited_recipients.add();
   log_rate_limited(session, "recipients");
   return false;

@@ -19,9 +19,12 @@ void Reactor::hand_to_verifier(Connection& c) {
   job.reactor = index_;
   job.slot = c.slot;
   job.generation = c.generation;
-  job.client_address = session.connection().client_address;
-  const auto network =
-      network_of(c.client, config_.rate_limits.ipv4_prefix, config_.rate_limits.ipv6_prefix);
+  // The client the session speaks for (XCLIENT may have named it), as the limits count it.
+  const auto& client = session.connection().client_octets;
+  const auto address = counted_client(client);
+  job.client_address.assign(reinterpret_cast<const char*>(address.octets.data()), 16);
+  const auto network = network_of(ClientKey{client}, config_.rate_limits.ipv4_prefix,
+                                  config_.rate_limits.ipv6_prefix);
   job.client_network.assign(reinterpret_cast<const char*>(network.octets.data()), 16);
   job.request = session.auth_request();
   job.store = runtime_.credentials;

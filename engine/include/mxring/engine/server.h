@@ -107,6 +107,11 @@ struct ServerConfig {
 
   std::uint32_t max_connections = 50'000;
   std::uint32_t max_connections_per_client = 100;  // 0: no per-address cap
+  // What one client address is to every per-address cap and limit (connections, the
+  // *-per-ip rates, AUTH failures): an IPv6 client counts by this network, since one host
+  // has a whole /64 to connect from (Postfix 3.8's smtpd_client_ipv6_prefix_length, also
+  // 84 by default). 128: each address alone.
+  std::uint8_t client_ipv6_prefix = 84;
 
   // RFC 5321 §4.5.3.2: at least 5 minutes for commands, 3 for each DATA block.
   std::chrono::seconds command_timeout{300};
