@@ -409,6 +409,7 @@ def test_content_past_the_memory_bound_gets_452_and_nothing_is_lost(mxringd, tmp
     spool_dir = tmp_path / "spool"
     server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "1",
                      "--max-content-memory", "1200000", "--max-message-size", "800000",
+                     "--max-recipients", "1",
                      "--metrics", f"127.0.0.1:{metrics_port}")
     assert scraped(metrics_port, "mxring_content_memory_limit_bytes") == 1200000
     line = b"y" * 1022 + b"\r\n"
@@ -460,9 +461,10 @@ def test_a_message_as_large_as_allowed_is_held_on_every_reactor(mxringd, tmp_pat
     metrics_port = free_port()
     spool_dir = tmp_path / "spool"
     largest = 1_000_000
-    needed = largest + (384 << 10)  # what --help says the budget must hold at least
+    needed = largest + (384 << 10) + (4 << 10)  # what --help says: for one recipient here
     server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "2",
-                     "--max-message-size", str(largest), "--max-content-memory", str(needed),
+                     "--max-message-size", str(largest), "--max-recipients", "1",
+                     "--max-content-memory", str(needed),
                      "--metrics", f"127.0.0.1:{metrics_port}")
     assert scraped(metrics_port, "mxring_content_memory_limit_bytes") == needed
     line = b"z" * 998 + b"\r\n"
@@ -486,15 +488,66 @@ def test_a_message_as_large_as_allowed_is_held_on_every_reactor(mxringd, tmp_pat
     assert stored == sorted(sent)
 
 
+def test_recipients_past_the_memory_bound_get_452_and_go_in_another_transaction(mxringd,
+                                                                              tmp_path):
+    """Recipients are held in memory with the content, within --max-content-memory (1,000
+    with long ORCPTs take 1-2 MB a transaction; 50,000 connections would take 50-100 GB). While
+    other clients' messages hold most of it, the recipients there is no room for get
+    452 4.5.3 (RFC 5321 §4.5.3.1.10), and smtplib, as any client, sends the message to the
+    rest in another transaction once there is room: every recipient gets the message."""
+    metrics_port = free_port()
+    spool_dir = tmp_path / "spool"
+    needed = 1_000_000 + (384 << 10) + 1000 * (4 << 10)
+    server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "1",
+                     "--max-message-size", "1000000", "--max-content-memory", str(needed),
+                     "--metrics", f"127.0.0.1:{metrics_port}")
+    line = b"y" * 1022 + b"\r\n"
+    held = b"Subject: held\r\n\r\n" + line * 900  # no SIZE: a 1 MiB buffer each
+    holders = [open_session(server) for _ in range(5)]
+    for holder in holders:
+        assert start_transaction(holder).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+        holder.sendall(held)
+    deadline = time.monotonic() + 20
+    while scraped(metrics_port, "mxring_content_memory_bytes") < 5 << 20:
+        assert time.monotonic() < deadline, "the held messages never reached the server"
+        time.sleep(0.05)
+
+    recipients = [f"r{i}@localhost" for i in range(1000)]
+    orcpt = ["ORCPT=rfc822;" + "o" * 900 + "@elsewhere.test"]
+    message = b"Subject: many recipients\r\n\r\nto all of them\r\n"
+    with smtplib.SMTP(server.host, server.port, timeout=30) as client:
+        refused = client.sendmail("a@client.test", recipients, message, rcpt_options=orcpt)
+        assert 0 < len(refused) < 1000
+        assert set(refused.values()) == {(452, b"4.5.3 Too many recipients")}
+        for holder in holders:
+            holder.sendall(b".\r\n")
+            holder.settimeout(20)
+            assert holder.recv(4096).startswith(b"250 2.0.0 Ok: queued as ")
+            holder.close()
+        assert client.sendmail("a@client.test", sorted(refused), message,
+                               rcpt_options=orcpt) == {}
+    assert scraped(metrics_port, "mxring_content_memory_bytes") == 0
+    assert server.stop() == 0
+    delivered = []
+    for queue_id in stored_ids(spool_dir):
+        envelope = json.loads(spool(spool_dir, "show", queue_id).stdout)
+        if len(envelope["recipients"]) > 1 or envelope["recipients"][0]["address"] != \
+                "b@localhost":
+            delivered += [r["address"] for r in envelope["recipients"]]
+    assert sorted(delivered) == sorted(recipients)
+
+
 def test_content_memory_that_cannot_hold_one_message_is_refused_at_start():
-    """A --max-content-memory smaller than one message of --max-message-size needs would
-    answer such a message 452 every time it is sent: mxringd says so and does not start."""
-    checked = subprocess.run([MXRINGD, "--max-message-size", "1000000", "--max-content-memory",
-                              str(1_000_000 + (384 << 10) - 1), "--check-config"],
+    """A --max-content-memory smaller than one message of --max-message-size and
+    --max-recipients needs would answer such a message 452 every time it is sent: mxringd
+    says so and does not start."""
+    needed = 1_000_000 + (384 << 10) + 10 * (4 << 10)
+    checked = subprocess.run([MXRINGD, "--max-message-size", "1000000", "--max-recipients", "10",
+                              "--max-content-memory", str(needed - 1), "--check-config"],
                              capture_output=True, text=True, timeout=30)
     assert checked.returncode != 0
-    assert ("must hold one message of --max-message-size: at least 1393216"
-            in checked.stdout + checked.stderr)
+    assert (f"must hold one message of --max-message-size and --max-recipients: at least "
+            f"{needed}" in checked.stdout + checked.stderr)
     too_large = subprocess.run([MXRINGD, "--max-message-size", str(1 << 40), "--check-config"],
                                capture_output=True, text=True, timeout=30)
     assert too_large.returncode != 0 and "at most 256 GiB" in too_large.stdout + too_large.stderr

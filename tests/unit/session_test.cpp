@@ -8,6 +8,7 @@
 #include "guarded_buffer.h"
 #include "mxring/engine/recipient_policy.h"
 #include "mxring/parser/padding.h"
+#include "session_state.h"
 #include "session_transcript.h"
 
 namespace mxring::engine {
@@ -245,7 +246,9 @@ TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
   {
     const auto message = session_->take_message();
     EXPECT_TRUE(message.content.view().ends_with(line + line));
-    EXPECT_EQ(budget.held(), message.content.footprint());
+    // Charged: the content and its one recipient.
+    EXPECT_EQ(budget.held(),
+              message.content.footprint() + recipient_bytes(message.envelope.recipients[0]));
     session_->storage_done(StorageResult::stored);
     EXPECT_NE(take_output().find("\r\n250 2.0.0 Ok: queued as "), std::string::npos);
   }
@@ -259,6 +262,83 @@ TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
   EXPECT_EQ(budget.held(), 0u);
   feed("NOOP\r\n");
   EXPECT_EQ(take_output(), "250 2.0.0 Ok\r\n");
+}
+
+// Recipients take memory too: 1,000 of them with long ORCPTs hold ~1 MiB a transaction, and
+// 50,000 connections could hold tens of GiB. They are charged with the content. On a busy
+// server, one there is no room for gets 452 4.5.3 (RFC 5321 §4.5.3.1.10: the client sends
+// the rest in another transaction), no error of the client's, and the message goes on with
+// the recipients it has. On an idle one, the most recipients and the largest message fit.
+TEST_F(SessionTest, RecipientsAreChargedWithTheContent) {
+  constexpr std::size_t kLargest = 256 << 10;
+  ContentBudget budget(content_memory_needed(kLargest, 1000));
+  services_.budget = &budget;
+  SessionConfig config;
+  config.limits.max_message_size = kLargest;
+  start_strict(std::move(config));
+  const std::string orcpt = " ORCPT=rfc822;" + std::string(900, 'o') + "@elsewhere.example";
+  const std::string line = std::string(1022, 'x') + "\r\n";
+  const auto fill = [&]() {
+    feed("MAIL FROM:<a@c>\r\n");
+    take_output();
+    std::size_t accepted = 0;
+    for (int i = 0; i < 1000; ++i) {
+      feed("RCPT TO:<r" + std::to_string(i) + "@mx.example>" + orcpt + "\r\n");
+      const auto answer = take_output();
+      if (answer != "250 2.1.5 Ok\r\n") {
+        EXPECT_EQ(answer, "452 4.5.3 Too many recipients\r\n");
+        break;
+      }
+      ++accepted;
+    }
+    return accepted;
+  };
+  const auto store = [&](std::string_view body, std::size_t recipients) {
+    feed("DATA\r\n");
+    EXPECT_EQ(take_output(), "354 End data with <CR><LF>.<CR><LF>\r\n");
+    for (std::size_t at = 0; at < body.size(); at += 16384) feed(body.substr(at, 16384));
+    feed(".\r\n");
+    ASSERT_TRUE(session_->has_message()) << take_output();
+    {
+      const auto message = session_->take_message();
+      EXPECT_EQ(message.envelope.recipients.size(), recipients);
+      EXPECT_LE(budget.held(), budget.limit());
+      EXPECT_GT(budget.held(), std::size_t{ContentBudget::kUncharged});  // until it is freed
+      session_->storage_done(StorageResult::stored);
+    }
+    take_output();
+    EXPECT_EQ(budget.held(), 0u);
+  };
+  std::string largest;
+  while (largest.size() + line.size() <= kLargest) largest += line;
+
+  // Idle: 1,000 recipients of 900-octet ORCPTs, then the largest message.
+  EXPECT_EQ(fill(), 1000u);
+  store(largest, 1000);
+
+  // Busy: other transactions hold all but 128 KiB.
+  ASSERT_TRUE(budget.try_take(budget.limit() - (128 << 10)));
+  const auto accepted = fill();
+  EXPECT_GT(accepted, 30u);  // the first 64 KiB of a transaction is never charged
+  EXPECT_LT(accepted, 200u);
+  EXPECT_EQ(session_->errors(), 0u);
+  // Content that finds no room then is dropped; the recipients stay charged until the
+  // transaction ends, and give all back when it does.
+  const auto held = budget.held();
+  feed("DATA\r\n");
+  take_output();
+  for (int i = 0; i < 100; ++i) feed(line);
+  EXPECT_EQ(budget.held(), held);
+  feed(".\r\n");
+  EXPECT_EQ(take_output(), "452 4.3.1 Insufficient system storage\r\n");
+  EXPECT_EQ(budget.held(), budget.limit() - (128 << 10));
+  EXPECT_EQ(fill(), accepted);
+  feed("RSET\r\n");
+  EXPECT_EQ(budget.held(), budget.limit() - (128 << 10));
+  // Once the others are done, the same recipients and a small message are stored.
+  budget.give_back(budget.limit() - (128 << 10));
+  EXPECT_EQ(fill(), 1000u);
+  store("Subject: x\r\n\r\nbody\r\n", 1000);
 }
 
 // RFC 1870 §6.1: a message the server cannot hold now, by the SIZE its MAIL declares, gets
@@ -547,7 +627,8 @@ TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {
     auto message = session_->take_message();
     EXPECT_EQ(message.content.size() - message.content.view().find(line), lines * line.size());
     const auto footprint = message.content.footprint();
-    EXPECT_EQ(budget.held(), footprint > ContentBudget::kUncharged ? footprint : 0);
+    const auto charged = footprint + recipient_bytes(message.envelope.recipients[0]);
+    EXPECT_EQ(budget.held(), charged > ContentBudget::kUncharged ? charged : 0);
     session_->storage_done(StorageResult::stored);
     take_output();
     return footprint;
@@ -566,13 +647,13 @@ TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {
   EXPECT_EQ(budget.held(), 0u);
 }
 
-// A budget of content_memory_needed(max_message_size) holds a message of that size however
+// A budget of content_memory_needed(max_message_size, 1) holds a message of that size however
 // it comes: without SIZE, with a SIZE smaller than what follows, in one BDAT chunk. Its
 // buffer doubling from 512 KiB to 1 MiB would not fit (600 KiB + 384 KiB), and it would be
 // answered 452 at its end on every retry. One octet more is 552, the budget untouched.
 TEST_F(SessionTest, AMessageOfTheLargestSizeFitsTheMemoryItIsSaidToNeed) {
   constexpr std::size_t kLargest = 600 << 10;
-  ContentBudget budget(content_memory_needed(kLargest));
+  ContentBudget budget(content_memory_needed(kLargest, 1));
   services_.budget = &budget;
   SessionConfig config;
   config.limits.max_message_size = kLargest;

@@ -63,12 +63,13 @@ constexpr std::uint64_t kMaxSegmentSize = std::uint64_t{256} << 30;
 void check_message_fits(const Options& o) {
   if (o.limits.max_message_size > kMaxSegmentSize)
     throw CLI::ValidationError("--max-message-size", "at most 256 GiB (274877906944)");
-  const auto needed = engine::content_memory_needed(o.limits.max_message_size);
-  // Smaller, a message near --max-message-size would be answered 452 every time it is sent.
+  const auto needed = engine::content_memory_needed(o.limits);
+  // Smaller, a message near the limits would be answered 452 every time it is sent.
   if (o.max_content_memory != 0 && o.max_content_memory < needed)
-    throw CLI::ValidationError(
-        "--max-content-memory",
-        "must hold one message of --max-message-size: at least " + std::to_string(needed));
+    throw CLI::ValidationError("--max-content-memory",
+                               "must hold one message of --max-message-size and "
+                               "--max-recipients: at least " +
+                                   std::to_string(needed));
 }
 
 std::string machine_name() {
@@ -158,10 +159,12 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "--storage-ring", storage_ring,
       "Messages in flight between a reactor and its writer (4 to 1048576), default 4096");
   app.add_option("--max-content-memory", max_content_memory,
-                 "Octets of message content held in memory at once, all reactors together "
-                 "(contents under 64 KiB not counted); a message finding no room is answered "
-                 "452 4.3.1 at its end. At least --max-message-size + 384 KiB. Default: a quarter "
-                 "of physical memory, or of the control group's memory limit when lower")
+                 "Octets of messages (content and recipients) held in memory at once, all "
+                 "reactors together (a transaction's first 64 KiB not counted); a message "
+                 "finding no room is answered 452 4.3.1 at its end, a recipient 452 4.5.3. At "
+                 "least --max-message-size + 384 KiB + 4 KiB for each of --max-recipients. "
+                 "Default: a quarter of physical memory, or of the control group's memory "
+                 "limit when lower")
       ->check(kWholeNumber);
   app.add_option("--min-free-space", min_free_space,
                  "Octets the spool's (or maildir's) file system keeps free: below that, or when "

@@ -202,10 +202,12 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   // than one message of --max-message-size (many cores, little memory), which would then be
   // answered 452 at its end every time it is retried. By default a quarter of the memory
   // mxringd may use, and never less than one largest message needs.
+  std::uint64_t largest_needed = 0;
+  for (const auto& listener : cfg.listeners)
+    largest_needed = std::max(largest_needed, content_memory_needed(listener.context->limits()));
   state->content_budget = std::make_unique<ContentBudget>(
-      cfg.max_content_memory != 0
-          ? cfg.max_content_memory
-          : std::max(usable_memory() / 4, content_memory_needed(largest_message)));
+      cfg.max_content_memory != 0 ? cfg.max_content_memory
+                                  : std::max(usable_memory() / 4, largest_needed));
 
   // Rings between every pair of reactors: made only when limits are on (a reload may turn
   // them on later), as they take memory in the square of the reactors.
@@ -269,14 +271,16 @@ bool Server::reload(RuntimeConfig runtime, std::string& error) {
               std::to_string(listeners[i].port) + " without a certificate";
       return false;
     }
-    // The content budget is sized at start: a message of a larger limit would find no room
+    // The content budget is sized at start: a message of larger limits would find no room
     // in it on any retry.
-    const auto needed = content_memory_needed(fresh.limits.max_message_size);
+    const auto needed = content_memory_needed(fresh.limits);
     if (needed > state_->content_budget->limit()) {
-      error = "a reload cannot raise --max-message-size past what the content memory holds (" +
-              std::to_string(needed) + " octets needed, " +
-              std::to_string(state_->content_budget->limit()) +
-              " held; restart to resize it with --max-content-memory)";
+      error =
+          "a reload cannot raise --max-message-size or --max-recipients past what the "
+          "content memory holds (" +
+          std::to_string(needed) + " octets needed, " +
+          std::to_string(state_->content_budget->limit()) +
+          " held; restart to resize it with --max-content-memory)";
       return false;
     }
   }

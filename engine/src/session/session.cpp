@@ -226,13 +226,30 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
 // is drained, and its end is answered 452 4.3.1 (the client retries later).
 bool Session::room_for_content(std::size_t more) {
   auto& transaction = *transaction_;
-  const auto footprint = transaction.content.footprint_after(more, transaction.growth_bound(more));
+  const auto footprint = transaction.content.footprint_after(more, transaction.growth_bound(more)) +
+                         transaction.envelope_bytes;
   if (!transaction.charge.behind(footprint)) return true;
   auto* budget = services_.content_budget();
   if (budget == nullptr || transaction.charge.cover(*budget, footprint)) return true;
   transaction.out_of_room = true;
   drop_content();
   return false;
+}
+
+// Charges the recipient just added, with the content, to the server's ContentBudget. RFC 5321
+// §4.5.3.1.10: a server that cannot hold more recipients answers 452 and the client sends
+// the rest in another transaction.
+bool Session::room_for_recipient() {
+  auto& transaction = *transaction_;
+  const auto bytes =
+      transaction.envelope_bytes + recipient_bytes(transaction.envelope.recipients.back());
+  const auto footprint = transaction.content.footprint() + bytes;
+  if (transaction.charge.behind(footprint)) {
+    auto* budget = services_.content_budget();
+    if (budget != nullptr && !transaction.charge.cover(*budget, footprint)) return false;
+  }
+  transaction.envelope_bytes = bytes;
+  return true;
 }
 
 // RFC 1870 §6.1: a message of the size MAIL declares that the server cannot hold now is
@@ -252,7 +269,7 @@ void Session::drop_content() {
   transaction.overflowed = true;
   transaction.content.release();
   transaction.header_length = 0;
-  transaction.charge.reset();
+  transaction.charge.shrink_to(transaction.envelope_bytes);  // the recipients are still held
 }
 
 void Session::on_line(std::string_view line, const parser::Line& framing) {

@@ -286,7 +286,12 @@ void Session::on_rcpt(const parser::Command& command) {
     transaction_->drop_last_recipient();
     return reply(replies::kRecipientOk);
   }
+  if (!room_for_recipient()) {
+    transaction_->drop_last_recipient();
+    return reply(replies::kTooManyRecipients);
+  }
   if (!services_.admit_recipient(*this)) {
+    transaction_->envelope_bytes -= recipient_bytes(envelope.recipients.back());
     transaction_->drop_last_recipient();
     return reply(replies::kRecipientRateExceeded);
   }

@@ -13,6 +13,16 @@
 
 namespace mxring::engine {
 
+// What one recipient takes in memory: itself, its strings beyond what they keep in place,
+// and its hash for the repeat check. An estimate (the allocator's own overhead is not
+// counted), close enough to bound what recipients hold.
+inline std::size_t recipient_bytes(const Recipient& recipient) {
+  const auto heap = [](const std::string& s) {
+    return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
+  };
+  return sizeof(Recipient) + sizeof(std::size_t) + heap(recipient.address) + heap(recipient.orcpt);
+}
+
 struct Session::Transaction {
   Envelope envelope;
   ByteBuffer content;             // Received: header, then the body
@@ -22,10 +32,13 @@ struct Session::Transaction {
   // The most content holds before it is dropped as too big: the trace header, the limit
   // and one data slice read before the check (set when the content starts).
   std::size_t content_ceiling = SIZE_MAX;
-  bool content_started = false;         // DATA accepted or a first BDAT chunk taken
-  bool overflowed = false;              // content drained, not kept: past max_message_size ...
-  bool out_of_room = false;             // ... or the reactor's ContentBudget had no room for it
-  ContentCharge charge;                 // what `content` holds of that budget
+  bool content_started = false;  // DATA accepted or a first BDAT chunk taken
+  bool overflowed = false;       // content drained, not kept: past max_message_size ...
+  bool out_of_room = false;      // ... or the server's ContentBudget had no room for it
+  ContentCharge charge;          // what `content` and the recipients hold of that budget
+  // Octets the recipients take (recipient_bytes each), charged with the content: 50,000
+  // connections of 1,000 long recipients would otherwise hold tens of GiB beside it.
+  std::size_t envelope_bytes = 0;
   parser::ContentChecker bdat_content;  // what BDAT chunks brought so far, checked as text
   // Beyond kFewRecipients, a hash of each recipient's address but the last, in order.
   std::vector<std::size_t> recipient_hashes;

@@ -47,12 +47,19 @@ class ContentBudget {
 
 // What one message's content may take beyond --max-message-size: its Received header (under
 // 64 KiB: its fields come from command lines of a few KiB at most), the data slice read
-// before its size is checked (256 KiB) and the parser's padding, rounded up. The content's buffer
-// never grows past that (Session), so a budget of content_memory_needed(max_message_size) holds a
-// message of that size however it arrives.
+// before its size is checked (256 KiB) and the parser's padding, rounded up. The content's
+// buffer never grows past that (Session).
 inline constexpr std::uint64_t kContentOverhead = 384 << 10;
-constexpr std::uint64_t content_memory_needed(std::uint64_t max_message_size) {
-  return max_message_size + kContentOverhead;
+// What one recipient may take, charged with the content (recipient_bytes): its address (at
+// most 256 octets) and ORCPT (its RCPT line is at most 1,536), each string up to twice its
+// length, the Recipient itself and its hash, rounded up.
+inline constexpr std::uint64_t kRecipientBytesBound = 4 << 10;
+// A budget of this much holds a message of max_message_size with max_recipients recipients
+// however it arrives: on an idle server, no message the limits allow is refused for want of
+// memory on every retry.
+constexpr std::uint64_t content_memory_needed(std::uint64_t max_message_size,
+                                              std::uint64_t max_recipients) {
+  return max_message_size + kContentOverhead + max_recipients * kRecipientBytesBound;
 }
 
 // What one content holds of a budget. Move-only; gives its octets back when destroyed.
@@ -89,6 +96,13 @@ class ContentCharge {
     if (budget_ != nullptr) budget_->give_back(octets_);
     budget_ = nullptr;
     octets_ = 0;
+  }
+  // Gives back what is held past `footprint` (all of it, at or under kUncharged).
+  void shrink_to(std::size_t footprint) {
+    if (footprint <= ContentBudget::kUncharged) return reset();
+    if (budget_ == nullptr || footprint >= octets_) return;
+    budget_->give_back(octets_ - footprint);
+    octets_ = footprint;
   }
   std::uint64_t octets() const { return octets_; }
 

@@ -43,6 +43,11 @@ struct SessionLimits {
   bool forbid_improper_pipelining = true;
 };
 
+// The content memory (--max-content-memory) a message these limits allow may need.
+inline std::uint64_t content_memory_needed(const SessionLimits& limits) {
+  return content_memory_needed(limits.max_message_size, limits.max_recipients);
+}
+
 struct SessionConfig {
   std::string host_name = "localhost";  // greeting, EHLO, Received "by"
   ListenerRole role = ListenerRole::smtp;
