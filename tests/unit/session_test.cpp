@@ -27,6 +27,10 @@ class SessionTest : public ::testing::Test {
   }
 
   void feed(std::string_view bytes) { session_->receive(memory_.place(bytes, parser::kPadding)); }
+  // `bytes` as receives of `slice` octets each.
+  void feed_sliced(std::string_view bytes, std::size_t slice = 16384) {
+    for (std::size_t at = 0; at < bytes.size(); at += slice) feed(bytes.substr(at, slice));
+  }
 
   // A session past EHLO, its answer read.
   void start_past_ehlo(SessionConfig config = {}) {
@@ -39,6 +43,18 @@ class SessionTest : public ::testing::Test {
   void start_strict(SessionConfig config = {}) {
     config.limits.max_errors = 3;
     start_past_ehlo(std::move(config));
+  }
+
+  // A strict session whose content budget holds just what one message of `largest` octets to
+  // `recipients` recipients needs (content_memory_needed).
+  ContentBudget& start_with_needed_budget(std::size_t largest, std::size_t recipients) {
+    budget_ = std::make_unique<ContentBudget>(content_memory_needed(largest, recipients));
+    services_.budget = budget_.get();
+    SessionConfig config;
+    config.limits.max_message_size = largest;
+    config.limits.max_recipients = static_cast<std::uint32_t>(recipients);
+    start_strict(std::move(config));
+    return *budget_;
   }
 
   // A one-line message, stored and answered 250.
@@ -57,6 +73,7 @@ class SessionTest : public ::testing::Test {
     return out;
   }
 
+  std::unique_ptr<ContentBudget> budget_;  // declared first: sessions charge it
   test::TestServices services_;
   test::GuardedBuffer memory_{16 << 20};
   std::unique_ptr<Session> session_;
@@ -271,11 +288,7 @@ TEST_F(SessionTest, ContentWithoutRoomIsDrainedAndRefusedWith452) {
 // the recipients it has. On an idle one, the most recipients and the largest message fit.
 TEST_F(SessionTest, RecipientsAreChargedWithTheContent) {
   constexpr std::size_t kLargest = 256 << 10;
-  ContentBudget budget(content_memory_needed(kLargest, 1000));
-  services_.budget = &budget;
-  SessionConfig config;
-  config.limits.max_message_size = kLargest;
-  start_strict(std::move(config));
+  auto& budget = start_with_needed_budget(kLargest, 1000);
   const std::string orcpt = " ORCPT=rfc822;" + std::string(900, 'o') + "@elsewhere.example";
   const std::string line = std::string(1022, 'x') + "\r\n";
   const auto fill = [&]() {
@@ -296,7 +309,7 @@ TEST_F(SessionTest, RecipientsAreChargedWithTheContent) {
   const auto store = [&](std::string_view body, std::size_t recipients) {
     feed("DATA\r\n");
     EXPECT_EQ(take_output(), "354 End data with <CR><LF>.<CR><LF>\r\n");
-    for (std::size_t at = 0; at < body.size(); at += 16384) feed(body.substr(at, 16384));
+    feed_sliced(body);
     feed(".\r\n");
     ASSERT_TRUE(session_->has_message()) << take_output();
     {
@@ -621,8 +634,7 @@ TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {
     std::string body;
     for (int i = 0; i < lines; ++i) body += line;
     body += ".\r\n";
-    for (std::size_t at = 0; at < body.size(); at += slice)
-      feed(std::string_view(body).substr(at, slice));
+    feed_sliced(body, slice);
     EXPECT_TRUE(session_->has_message()) << take_output();
     auto message = session_->take_message();
     EXPECT_EQ(message.content.size() - message.content.view().find(line), lines * line.size());
@@ -653,18 +665,11 @@ TEST_F(SessionTest, DeclaredSizeBoundsTheContentBuffer) {
 // answered 452 at its end on every retry. One octet more is 552, the budget untouched.
 TEST_F(SessionTest, AMessageOfTheLargestSizeFitsTheMemoryItIsSaidToNeed) {
   constexpr std::size_t kLargest = 600 << 10;
-  ContentBudget budget(content_memory_needed(kLargest, 1));
-  services_.budget = &budget;
-  SessionConfig config;
-  config.limits.max_message_size = kLargest;
-  start_past_ehlo(config);
+  auto& budget = start_with_needed_budget(kLargest, 1);
   const std::string line = std::string(1022, 'x') + "\r\n";
   std::string largest;
   for (std::size_t i = 0; i < kLargest / line.size(); ++i) largest += line;
   ASSERT_EQ(largest.size(), kLargest);
-  const auto feed_sliced = [&](std::string_view bytes) {
-    for (std::size_t at = 0; at < bytes.size(); at += 16384) feed(bytes.substr(at, 16384));
-  };
   const auto stored = [&]() {
     if (!session_->has_message()) return take_output();
     {
