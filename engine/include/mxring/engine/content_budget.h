@@ -1,11 +1,11 @@
-// The octets of message content the server may hold at once: transactions being received and
-// messages waiting for their writer, on every reactor (one budget for all, so that any
-// reactor can take a message as large as the budget allows). Without such a bound, clients
-// sending large messages together make the server hold connections × --max-message-size.
-// A content is charged once
-// its buffer grows past kUncharged octets (smaller ones are bounded by the connection limit
-// and cost nothing here), then at each growth of its buffer; the charge goes back when the
-// content is freed, on whichever thread that happens.
+// The octets of messages the server may hold at once, content and recipients: transactions
+// being received and messages waiting for their writer, on every reactor (one budget for
+// all, so that any reactor can take a message as large as the budget allows). Without such
+// a bound, clients sending large messages together make the server hold connections ×
+// --max-message-size. A transaction is charged once what it holds passes kUncharged octets
+// (smaller ones are bounded by the connection limit and cost nothing here), then at each
+// growth of its content's buffer and each recipient; the charge goes back when the message
+// is freed, on whichever thread that happens.
 #pragma once
 
 #include <algorithm>

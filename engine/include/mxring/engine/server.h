@@ -92,9 +92,9 @@ struct ServerConfig {
   // once, instead of pwritev + fdatasync (SpoolWriter). Needs a file system with direct I/O.
   bool direct_io = false;
   std::size_t storage_ring = 4096;  // messages in flight between a reactor and its writer
-  // Octets of message content all reactors together may hold (content_budget.h); at least
-  // content_memory_needed(max_message_size). 0: a quarter of usable_memory() (memory_limit.h),
-  // and no less than one largest message needs.
+  // Octets of messages (content and recipients) all reactors together may hold
+  // (content_budget.h); at least content_memory_needed() of every listener's limits. 0: a
+  // quarter of usable_memory() (memory_limit.h), and no less than one largest message needs.
   std::uint64_t max_content_memory = 0;
   // Free space the spool's (or maildir's) file system keeps: below it, MAIL gets 452 4.3.1
   // (store_space.h). Unset: 1.5 × the largest max_message_size, Postfix's default rule.
