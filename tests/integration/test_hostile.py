@@ -414,6 +414,16 @@ def test_slowloris_in_bdat_chunks(attack):
     attack.deliver("BDAT slowloris")
 
 
+def test_slowloris_in_a_refused_bdat_chunk(attack):
+    """A chunk refused before it is read (here: no MAIL) is still read whole (RFC 3030 §2),
+    at no less than the minimum data rate: trickled, it is cut like DATA."""
+    with connect(attack) as s:
+        read_reply(s)
+        ehlo(s)
+        s.sendall(b"BDAT 100000\r\n")
+        assert trickle(s, b"x" * 30) == b"421 4.4.2 mx.test Error: timeout exceeded\r\n"
+
+
 def test_half_open_connections_are_timed_out_and_their_slots_freed(attack):
     """Hundreds of clients that connect and never speak, or stop mid-command, or close their
     sending side mid-DATA: each ends, and none holds a slot afterwards."""

@@ -526,11 +526,11 @@ void Reactor::feed(Connection& c, std::span<const char> bytes) {
   mark_dirty(c);
 }
 
-// Follows the session into and out of DATA (the data timeout) and of a message's content
-// (the data rate counts from its start).
+// Follows the session into and out of DATA or a BDAT chunk (the data timeout), and of a
+// message's content or a chunk read to be refused (the data rate counts from its start).
 void Reactor::note_phase(Connection& c) {
   c.phase = c.session->phase();
-  const bool in_content = c.session->receiving_content();
+  const bool in_content = c.phase == Session::Phase::data || c.session->receiving_content();
   if (in_content && !c.in_content) {
     c.data_started = now_;
     c.data_bytes = 0;

@@ -41,7 +41,7 @@ struct Reactor::Connection {
   bool greeting_held = false;  // --greet-delay: the greeting waits for the timer
   bool replies_held = false;   // the error tarpit: output waits for the timer
   Session::Phase phase = Session::Phase::greeting;
-  bool in_content = false;  // Session::receiving_content(), as last seen
+  bool in_content = false;  // in Phase::data or Session::receiving_content(), as last seen
   std::int64_t deadline = 0;
   std::int64_t data_started = 0;  // when in_content began, and octets received since
   std::uint64_t data_bytes = 0;
