@@ -6,6 +6,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -272,6 +273,23 @@ def test_host_name_must_be_a_domain_or_an_address_literal(tmp_path):
                                  capture_output=True, text=True, timeout=30)
         assert checked.returncode == 0, (name, checked.stderr)
         assert f'host_name = "{name}"' in checked.stdout
+
+
+def test_a_machine_name_that_is_no_domain_gives_localhost():
+    """Without --host-name mxringd takes the machine's name; one a domain cannot hold (an
+    underscore) makes it "localhost" rather than a server that will not start. The name is
+    set in a UTS namespace of the test's own."""
+    from conftest import MXRINGD
+    code = ("import socket, subprocess, sys\n"
+            "socket.sethostname('mail_box')\n"
+            "print(subprocess.run([sys.argv[1], '--check-config'], capture_output=True,"
+            " text=True).stdout)")
+    named = subprocess.run(["unshare", "--uts", sys.executable, "-c", code, MXRINGD],
+                           capture_output=True, text=True, timeout=30)
+    if named.returncode != 0 and "Operation not permitted" in named.stderr:
+        pytest.skip("no UTS namespace here (needs root)")
+    assert named.returncode == 0, named.stderr
+    assert 'host_name = "localhost"' in named.stdout
 
 
 def test_a_negative_number_or_an_oversized_segment_is_refused():

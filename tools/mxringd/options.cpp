@@ -72,10 +72,17 @@ void check_message_fits(const Options& o) {
                                    std::to_string(needed));
 }
 
+bool is_host_name(std::string_view name) {
+  return parser::is_valid_domain(name, false) || parser::is_valid_address_literal(name);
+}
+
+// The default host name. A machine named outside what a domain may hold (an underscore, a
+// container's odd name) is "localhost" to SMTP rather than a server that will not start;
+// --check-config shows which.
 std::string machine_name() {
   char name[256] = "localhost";
   gethostname(name, sizeof name - 1);
-  return name;
+  return is_host_name(name) ? name : "localhost";
 }
 
 }  // namespace
@@ -418,17 +425,14 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!tls_min_version.empty()) o.tls_min_version = tls_min_version;
     if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
       throw CLI::ValidationError("tls_min_version", "must be 1.2 or 1.3");
-    const bool named_by_machine = o.host_name.empty();
-    if (named_by_machine) o.host_name = machine_name();
+    if (o.host_name.empty()) o.host_name = machine_name();
     // It goes into the greeting, EHLO's answer and every Received field (RFC 5321 §4.2,
     // §4.4): a space or a line break there would forge a reply or a header line.
-    if (!parser::is_valid_domain(o.host_name, false) &&
-        !parser::is_valid_address_literal(o.host_name))
+    if (!is_host_name(o.host_name))
       throw CLI::ValidationError("--host-name",
                                  "must be a domain name or an address literal (RFC 5321 §4.1.2, "
                                  "§4.1.3), got \"" +
-                                     o.host_name + "\"" +
-                                     (named_by_machine ? " (this machine's name): give one" : ""));
+                                     o.host_name + "\"");
     if (o.node_id >= engine::kMaxNodes)
       throw CLI::ValidationError("--node-id", "must be 0-" + std::to_string(engine::kMaxNodes - 1));
     // Reactors past this would share queue ids (and each takes an io_uring and its buffers).
