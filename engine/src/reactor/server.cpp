@@ -185,10 +185,13 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
     }
   }
 
-  std::uint64_t largest_message = 0;
-  for (const auto& listener : cfg.listeners)
-    largest_message =
-        std::max<std::uint64_t>(largest_message, listener.context->limits().max_message_size);
+  // The largest message any listener takes, and the content memory one such may need.
+  std::uint64_t largest_message = 0, largest_needed = 0;
+  for (const auto& listener : cfg.listeners) {
+    const auto& limits = listener.context->limits();
+    largest_message = std::max<std::uint64_t>(largest_message, limits.max_message_size);
+    largest_needed = std::max(largest_needed, content_memory_needed(limits));
+  }
   if (spools) {
     const auto floor = cfg.min_free_space.value_or(largest_message + largest_message / 2);
     // The writers have made the directories by now.
@@ -202,9 +205,6 @@ std::unique_ptr<Server> Server::start(ServerConfig config, std::string& error) {
   // than one message of --max-message-size (many cores, little memory), which would then be
   // answered 452 at its end every time it is retried. By default a quarter of the memory
   // mxringd may use, and never less than one largest message needs.
-  std::uint64_t largest_needed = 0;
-  for (const auto& listener : cfg.listeners)
-    largest_needed = std::max(largest_needed, content_memory_needed(listener.context->limits()));
   state->content_budget = std::make_unique<ContentBudget>(
       cfg.max_content_memory != 0 ? cfg.max_content_memory
                                   : std::max(usable_memory() / 4, largest_needed));
