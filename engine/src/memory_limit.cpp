@@ -26,16 +26,20 @@ std::optional<std::uint64_t> limit_in(const std::string& file) {
   return limit;
 }
 
+void keep_lowest(std::optional<std::uint64_t>& lowest, std::optional<std::uint64_t> limit) {
+  if (limit) lowest = std::min(lowest.value_or(*limit), *limit);
+}
+
 // The lowest limit in `file` of the group at `path` under `mount` and of each ancestor.
 std::optional<std::uint64_t> lowest_up_from(const std::string& mount, std::string_view path,
                                             const char* file) {
   std::optional<std::uint64_t> lowest;
   while (true) {
     while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-    if (const auto limit = limit_in(mount + std::string(path) + "/" + file))
-      lowest = std::min(lowest.value_or(*limit), *limit);
+    keep_lowest(lowest, limit_in(mount + std::string(path) + "/" + file));
     if (path.empty()) return lowest;
-    path = path.substr(0, path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/'));
+    const auto parent = path.rfind('/');
+    path = path.substr(0, parent == std::string_view::npos ? 0 : parent);
   }
 }
 
@@ -54,9 +58,6 @@ bool names_memory_controller(std::string_view controllers) {
 std::optional<std::uint64_t> cgroup_memory_limit(std::string_view self_cgroup,
                                                  const std::string& cgroup_root) {
   std::optional<std::uint64_t> lowest;
-  const auto take = [&](std::optional<std::uint64_t> limit) {
-    if (limit) lowest = std::min(lowest.value_or(*limit), *limit);
-  };
   while (!self_cgroup.empty()) {
     const auto end = self_cgroup.find('\n');
     const auto line = self_cgroup.substr(0, end);
@@ -68,10 +69,10 @@ std::optional<std::uint64_t> cgroup_memory_limit(std::string_view self_cgroup,
     const auto controllers = line.substr(first + 1, second - first - 1);
     const auto path = line.substr(second + 1);
     if (line.substr(0, first) == "0" && controllers.empty()) {  // cgroup v2
-      take(lowest_up_from(cgroup_root, path, "memory.max"));
-      take(lowest_up_from(cgroup_root + "/unified", path, "memory.max"));
+      keep_lowest(lowest, lowest_up_from(cgroup_root, path, "memory.max"));
+      keep_lowest(lowest, lowest_up_from(cgroup_root + "/unified", path, "memory.max"));
     } else if (names_memory_controller(controllers)) {
-      take(lowest_up_from(cgroup_root + "/memory", path, "memory.limit_in_bytes"));
+      keep_lowest(lowest, lowest_up_from(cgroup_root + "/memory", path, "memory.limit_in_bytes"));
     }
   }
   return lowest;

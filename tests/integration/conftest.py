@@ -162,6 +162,12 @@ def metric(page, name):
     raise KeyError(name)
 
 
+def content_memory_needed(max_message_size, max_recipients):
+    """What --help says --max-content-memory must hold at least: one message of the largest
+    size, 384 KiB beside it (trace header, a data slice), 4 KiB a recipient."""
+    return max_message_size + (384 << 10) + max_recipients * (4 << 10)
+
+
 def scraped(metrics_port, name):
     """metric() from a fresh scrape of mxringd's /metrics."""
     return metric(http_get(metrics_port, "/metrics")[1], name)

@@ -220,12 +220,17 @@ def test_v2_local_and_v1_unknown_keep_the_balancers_address(mxringd, tmp_path):
         assert envelope_of(tmp_path, queue_id)["client"]["address"] == BALANCER
 
 
+def v1_header(client):
+    """The PROXY v1 line a balancer sends for `client` (IPv4 or IPv6)."""
+    family, listener = ("TCP6", "::1") if ":" in client else ("TCP4", "127.0.0.1")
+    return f"PROXY {family} {client} {listener} 4000 25\r\n".encode()
+
+
 def held_connection(port, client):
     """A connection the balancer opened for `client` (PROXY v1), past its greeting, or the
     one-line refusal it got instead (then closed)."""
     s = socket.create_connection(("127.0.0.1", port), source_address=(BALANCER, 0), timeout=10)
-    family, listener = ("TCP6", "::1") if ":" in client else ("TCP4", "127.0.0.1")
-    s.sendall(f"PROXY {family} {client} {listener} 4000 25\r\n".encode())
+    s.sendall(v1_header(client))
     return s, s.recv(4096).decode()
 
 
@@ -251,8 +256,7 @@ def test_an_ipv6_client_is_counted_by_its_network(mxringd, tmp_path, prefix):
         assert third.startswith("220 ")
 
     def deliver(client):
-        return raw_exchange(port, f"PROXY TCP6 {client} ::1 4000 25\r\n".encode()
-                            + TRANSACTION[0], *TRANSACTION[1:])
+        return raw_exchange(port, v1_header(client) + TRANSACTION[0], *TRANSACTION[1:])
 
     # Another /84 (the held connections keep theirs full), three addresses in it.
     results = [deliver(f"2001:db8:1::{i}:5") for i in range(1, 4)]

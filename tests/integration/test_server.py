@@ -374,7 +374,7 @@ def test_a_reload_cannot_raise_the_message_size_past_the_content_memory(mxringd,
     """The content memory is sized at start. A SIGHUP that raises max_message_size past
     what it holds would advertise a SIZE no message could be held at, each such message
     answered 452 on every retry: the reload is refused and the old limit stays."""
-    from conftest import free_port, scraped
+    from conftest import content_memory_needed, free_port, scraped
     port = free_port()
     config = tmp_path / "mxringd.toml"
     listener = f'[[listener]]\naddress = "127.0.0.1:{port}"\ndurability = "discard"\n'
@@ -390,7 +390,7 @@ def test_a_reload_cannot_raise_the_message_size_past_the_content_memory(mxringd,
 
     assert advertised_size() == "1000000"
     held = int(scraped(metrics_port, "mxring_content_memory_limit_bytes"))
-    too_large = held - (384 << 10) - 1000 * (4 << 10) + 1  # one octet past what it holds
+    too_large = held - content_memory_needed(0, 1000) + 1  # one octet past what it holds
     assert too_large <= 256 << 30  # the largest --max-message-size there is
     config.write_text(f"max_message_size = {too_large}\n" + listener)
     server.signal(signal.SIGHUP)

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import MXRINGD, free_port, http_get, scraped
+from conftest import MXRINGD, content_memory_needed, free_port, http_get, scraped
 from spool_cli import assert_acknowledged_stored, spool, stored_ids, without_trace_header
 
 
@@ -461,7 +461,7 @@ def test_a_message_as_large_as_allowed_is_held_on_every_reactor(mxringd, tmp_pat
     metrics_port = free_port()
     spool_dir = tmp_path / "spool"
     largest = 1_000_000
-    needed = largest + (384 << 10) + (4 << 10)  # what --help says: for one recipient here
+    needed = content_memory_needed(largest, 1)
     server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "2",
                      "--max-message-size", str(largest), "--max-recipients", "1",
                      "--max-content-memory", str(needed),
@@ -497,7 +497,7 @@ def test_recipients_past_the_memory_bound_get_452_and_go_in_another_transaction(
     rest in another transaction once there is room: every recipient gets the message."""
     metrics_port = free_port()
     spool_dir = tmp_path / "spool"
-    needed = 1_000_000 + (384 << 10) + 1000 * (4 << 10)
+    needed = content_memory_needed(1_000_000, 1000)
     server = mxringd("--durability", "fsync", "--spool", str(spool_dir), "--threads", "1",
                      "--max-message-size", "1000000", "--max-content-memory", str(needed),
                      "--metrics", f"127.0.0.1:{metrics_port}")
@@ -541,7 +541,7 @@ def test_content_memory_that_cannot_hold_one_message_is_refused_at_start():
     """A --max-content-memory smaller than one message of --max-message-size and
     --max-recipients needs would answer such a message 452 every time it is sent: mxringd
     says so and does not start."""
-    needed = 1_000_000 + (384 << 10) + 10 * (4 << 10)
+    needed = content_memory_needed(1_000_000, 10)
     checked = subprocess.run([MXRINGD, "--max-message-size", "1000000", "--max-recipients", "10",
                               "--max-content-memory", str(needed - 1), "--check-config"],
                              capture_output=True, text=True, timeout=30)

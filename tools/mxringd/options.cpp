@@ -56,13 +56,17 @@ void check_limits_allow_mail(const Options& o) {
     if (value == 0) throw CLI::ValidationError(option, "at least 1");
 }
 
-constexpr std::uint64_t kMaxSegmentSize = std::uint64_t{256} << 30;
+// The largest segment and the largest message: the commit marker keeps offsets in a segment
+// below 2^40 (SPOOL-FORMAT.md §5), and a segment may pass its size by one batch or record.
+void check_at_most_256_gib(const char* flag, std::uint64_t value) {
+  if (value > std::uint64_t{256} << 30)
+    throw CLI::ValidationError(flag, "at most 256 GiB (274877906944)");
+}
 
 // A message is held in memory whole before it is stored, within --max-content-memory, and
-// stored as one spool record, whose offsets must stay below 2^40 (SPOOL-FORMAT.md §5).
+// stored as one spool record.
 void check_message_fits(const Options& o) {
-  if (o.limits.max_message_size > kMaxSegmentSize)
-    throw CLI::ValidationError("--max-message-size", "at most 256 GiB (274877906944)");
+  check_at_most_256_gib("--max-message-size", o.limits.max_message_size);
   const auto needed = engine::content_memory_needed(o.limits);
   // Smaller, a message near the limits would be answered 452 every time it is sent.
   if (o.max_content_memory != 0 && o.max_content_memory < needed)
@@ -337,11 +341,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     // A smaller segment would hold less than one direct-I/O block, and 0 or 1 made a new
     // segment file (and a directory sync) for every batch.
     if (o.segment_size < 4096) throw CLI::ValidationError("--segment-size", "at least 4096");
-    // The commit marker keeps offsets in a segment below 2^40 (SPOOL-FORMAT.md §5), and a
-    // segment may pass its size by one batch: a larger one would wrap the offset readers
-    // stop at.
-    if (o.segment_size > kMaxSegmentSize)
-      throw CLI::ValidationError("--segment-size", "at most 256 GiB (274877906944)");
+    check_at_most_256_gib("--segment-size", o.segment_size);
     if (app.count("--segment-age")) o.segment_age = segment_age;
     if (app.count("--retention")) o.retention = retention;
     if (!fault_writer_stall.empty()) o.fault_writer_stall = fault_writer_stall;

@@ -226,11 +226,9 @@ std::size_t Session::take_bdat_bytes(std::span<const char> in) {
 // is drained, and its end is answered 452 4.3.1 (the client retries later).
 bool Session::room_for_content(std::size_t more) {
   auto& transaction = *transaction_;
-  const auto footprint = transaction.content.footprint_after(more, transaction.growth_bound(more)) +
-                         transaction.envelope_bytes;
-  if (!transaction.charge.behind(footprint)) return true;
-  auto* budget = services_.content_budget();
-  if (budget == nullptr || transaction.charge.cover(*budget, footprint)) return true;
+  if (charged_up_to(transaction.content.footprint_after(more, transaction.growth_bound(more)) +
+                    transaction.envelope_bytes))
+    return true;
   transaction.out_of_room = true;
   drop_content();
   return false;
@@ -243,13 +241,18 @@ bool Session::room_for_recipient() {
   auto& transaction = *transaction_;
   const auto bytes =
       transaction.envelope_bytes + recipient_bytes(transaction.envelope.recipients.back());
-  const auto footprint = transaction.content.footprint() + bytes;
-  if (transaction.charge.behind(footprint)) {
-    auto* budget = services_.content_budget();
-    if (budget != nullptr && !transaction.charge.cover(*budget, footprint)) return false;
-  }
+  if (!charged_up_to(transaction.content.footprint() + bytes)) return false;
   transaction.envelope_bytes = bytes;
   return true;
+}
+
+// Whether the transaction's charge covers `footprint` octets (content and recipients),
+// taking more of the ContentBudget when it must; false, nothing taken, without room.
+bool Session::charged_up_to(std::size_t footprint) {
+  auto& charge = transaction_->charge;
+  if (!charge.behind(footprint)) return true;
+  auto* budget = services_.content_budget();
+  return budget == nullptr || charge.cover(*budget, footprint);
 }
 
 // RFC 1870 §6.1: a message of the size MAIL declares that the server cannot hold now is

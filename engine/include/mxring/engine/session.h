@@ -210,6 +210,7 @@ class Session {
   std::size_t take_bdat_bytes(std::span<const char> in);
   bool room_for_content(std::size_t more);
   bool room_for_recipient();
+  bool charged_up_to(std::size_t footprint);
   bool room_for_declared(std::uint64_t octets);
   void drop_content();
   void on_line(std::string_view line, const parser::Line& framing);
