@@ -16,7 +16,8 @@ import time
 import pytest
 
 from conftest import MXRINGD, content_memory_needed, free_port, http_get, scraped
-from spool_cli import assert_acknowledged_stored, spool, stored_ids, without_trace_header
+from spool_cli import (MXRING, assert_acknowledged_stored, spool, stored_ids,
+                       without_trace_header)
 
 
 
@@ -160,6 +161,67 @@ def test_acknowledged_messages_survive_kill_9(mxringd, tmp_path, kill_after, io)
     for queue_id in random.sample(sorted(acked), min(5, len(acked))):  # the CLI agrees
         assert spool(directory, "cat", queue_id).stdout == stored[queue_id]
     print(f"kill -9 after {kill_after:.1f} s ({io}): {len(acked)} acknowledged, all present")
+
+
+def run_measured(command):
+    """Runs `command` to its end: (exit status, stdout, its peak resident memory in KiB)."""
+    with open(os.devnull, "rb") as nothing, subprocess.Popen(
+            command, stdin=nothing, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as child:
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        return child.returncode, out, usage.ru_maxrss
+
+
+def peak_rss_kib(server):
+    with open(f"/proc/{server.process.pid}/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+
+
+def test_a_segment_larger_than_memory_is_recovered_and_read_a_window_at_a_time(mxringd,
+                                                                              tmp_path):
+    """A segment is as large as --segment-size (up to 256 GiB) from the start when it is
+    zero-filled ahead. Recovery after kill -9 and `mxring spool ls | cat | verify` read it a
+    window at a time: reading it whole took its size in memory, and a restart in a container
+    smaller than one segment was killed at every attempt."""
+    directory = tmp_path / "spool"
+    flags = ("--durability", "fsync", "--spool", str(directory), "--threads", "1")
+    server = mxringd(*flags)
+    acked = {}
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
+        c.ehlo()
+        for n in range(3):
+            body = f"Subject: {n}\r\n\r\nmessage {n}\r\n".encode()
+            c.mail("a@client.test")
+            c.rcpt("b@localhost")
+            code, text = c.data(body)
+            assert code == 250
+            acked[text.split()[-1].decode()] = body
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    segment = max((directory / "0").glob("*.seg"))
+    tail = 2 << 30  # zeros to 2 GiB, as a segment of --segment-size 2147483648 prepared ahead
+    os.truncate(segment, tail)  # sparse: no disk taken, the same octets to a reader
+    limit_kib = 512 << 10
+    for command in (["verify"], ["ls"], ["cat", next(iter(acked))]):
+        status, out, peak = run_measured([MXRING, "spool", "--dir", str(directory), *command])
+        assert status == 0, (command, out)
+        assert peak < limit_kib, f"mxring spool {command[0]} took {peak} KiB"
+    assert sorted(stored_ids(directory)) == sorted(acked)
+    again = mxringd(*flags)
+    assert peak_rss_kib(again) < limit_kib
+    assert segment.stat().st_size < 1 << 20  # recovery cut the zeros after the records
+    with smtplib.SMTP(again.host, again.port, local_hostname="client.test") as c:
+        c.ehlo()
+        body = b"Subject: after\r\n\r\nafter the restart\r\n"
+        c.mail("a@client.test")
+        c.rcpt("b@localhost")
+        code, text = c.data(body)
+        assert code == 250
+        acked[text.split()[-1].decode()] = body
+    assert again.stop() == 0
+    assert sorted(stored_ids(directory)) == sorted(acked)
+    assert_cli_reads_back(directory, acked)
 
 
 def own_tmpfs(tmp_path, options):

@@ -132,5 +132,44 @@ TEST_F(SpoolReaderTest, StepsOverPaddingAndNeverReturnsATornTail) {
   EXPECT_EQ(find("a"), "first");
 }
 
+// Segments are read a window at a time (segment_window.h), not whole: records that straddle
+// the window's chunks, and one larger than a chunk, come back whole and in order.
+TEST_F(SpoolReaderTest, ReadsRecordsAcrossTheWindowsChunks) {
+  std::vector<std::string> bodies;
+  for (char c = 'a'; c < 'a' + 30; ++c) bodies.push_back(std::string(300001, c));
+  bodies.insert(bodies.begin() + 20, std::string(9u << 20, '!'));
+  for (std::size_t i = 0; i < bodies.size(); ++i) append(0, 1, "id" + std::to_string(i), bodies[i]);
+  std::vector<std::string> read;
+  const auto problems = SpoolReader(root_.string()).scan([&](const SpoolRecord& r) {
+    read.emplace_back(r.view.message);
+  });
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(read, bodies);
+  EXPECT_EQ(find("id30"), bodies[30]);
+  EXPECT_EQ(find("id20"), bodies[20]);
+}
+
+// A zero run longer than the window (a segment zero-filled ahead) is read through to its end:
+// a batch written after it is still found, and reported as the torn tail it is.
+TEST_F(SpoolReaderTest, FindsATornBatchBehindZerosLongerThanTheWindow) {
+  append(0, 1, "a", "first");
+  const auto segment = segment_path((root_ / "0").string(), 1);
+  const auto end_of_a = fs::file_size(segment);
+  const std::uint64_t torn_at = 13u << 20;  // past three chunks of zeros
+  fs::resize_file(segment, torn_at);
+  append(0, 1, "z", "never acknowledged");
+  std::vector<std::string> ids;
+  const auto problems = SpoolReader(root_.string()).scan([&](const SpoolRecord& r) {
+    ids.emplace_back(r.view.message);
+  });
+  EXPECT_EQ(ids, std::vector<std::string>{"first"});
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].status, spool::ParseStatus::truncated);
+  EXPECT_EQ(problems[0].offset, end_of_a);
+  // Zeros alone to the end are no damage.
+  fs::resize_file(segment, torn_at);
+  EXPECT_TRUE(SpoolReader(root_.string()).scan([](const SpoolRecord&) {}).empty());
+}
+
 }  // namespace
 }  // namespace mxring::engine

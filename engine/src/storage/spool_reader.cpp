@@ -10,20 +10,10 @@
 #include <optional>
 
 #include "mxring/engine/spool_stream.h"
-#include "read_whole.h"
+#include "segment_window.h"
 
 namespace mxring::engine {
 namespace {
-
-// The whole of the segment at `path` into `data` (whose capacity is kept from one segment to
-// the next): one copy, from the page cache. An unreadable segment reads as empty.
-void read_segment(const std::string& path, std::string& data) {
-  data.clear();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  read_whole(fd, data);
-  ::close(fd);
-}
 
 bool last_of_its_writer(const std::vector<std::string>& paths, std::size_t i) {
   namespace fs = std::filesystem;
@@ -31,23 +21,27 @@ bool last_of_its_writer(const std::vector<std::string>& paths, std::size_t i) {
          fs::path(paths[i + 1]).parent_path() != fs::path(paths[i]).parent_path();
 }
 
-// Reads segment `paths[i]` into `data` and hands each record `parse` finds in it to `more`
-// until `more` returns false. Damage, or a torn tail, that stops the walk is added to
-// `problems`.
-template <typename Parse, typename More>
-void walk_segment(const std::vector<std::string>& paths, std::size_t i, std::string& data,
-                  Parse parse, std::vector<SpoolProblem>& problems, More more) {
-  read_segment(paths[i], data);
-  for (std::size_t offset = 0;;) {
-    const auto parsed = parse(data, offset);
-    if (parsed.status == spool::ParseStatus::end) return;
+// Reads segment `paths[i]` through a window and hands each record it finds (its CRC checked
+// if `check_crc`) to `more`, with the window, until `more` returns false. Damage, or a torn
+// tail, that stops the walk is added to `problems`. An unreadable segment reads as empty.
+template <typename More>
+void walk_segment(const std::vector<std::string>& paths, std::size_t i, bool check_crc,
+                  std::vector<SpoolProblem>& problems, More more) {
+  const int fd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  SegmentWindow segment(fd);
+  const auto size = segment.file_size();
+  for (std::uint64_t offset = 0;;) {
+    const auto parsed = segment.parse(offset, size, check_crc);
+    if (parsed.status == spool::ParseStatus::end) break;
     if (parsed.status != spool::ParseStatus::ok) {
       problems.push_back({paths[i], offset, parsed.status, last_of_its_writer(paths, i)});
-      return;
+      break;
     }
-    if (!more(parsed)) return;
+    if (!more(parsed, segment)) break;
     offset = parsed.next;
   }
+  ::close(fd);
 }
 
 }  // namespace
@@ -66,9 +60,8 @@ std::vector<SpoolProblem> SpoolReader::scan(
     const std::function<void(const SpoolRecord&)>& visit) const {
   std::vector<SpoolProblem> problems;
   const auto paths = segments();
-  std::string data;
   for (std::size_t i = 0; i < paths.size(); ++i)
-    walk_segment(paths, i, data, spool::parse_record, problems, [&](const spool::ParseResult& r) {
+    walk_segment(paths, i, true, problems, [&](const spool::ParseResult& r, const SegmentWindow&) {
       visit({paths[i], r.start, r.record});
       return true;
     });
@@ -88,14 +81,13 @@ bool SpoolReader::find(std::string_view id, const std::function<void(const Spool
     newest_first.emplace_back(-mtime, i);
   }
   std::sort(newest_first.begin(), newest_first.end());
-  std::string data;
   for (const auto& entry : newest_first) {
     const auto i = entry.second;
     std::optional<bool> found;  // set once the id is seen: whether its CRC was good
-    walk_segment(paths, i, data, spool::parse_record_unchecked, problems,
-                 [&](const spool::ParseResult& r) {
+    walk_segment(paths, i, false, problems,
+                 [&](const spool::ParseResult& r, const SegmentWindow& segment) {
                    if (r.record.header.queue_id.view() != id) return true;
-                   found = spool::record_crc_matches(data, r);
+                   found = segment.crc_matches(r);
                    if (*found)
                      visit({paths[i], r.start, r.record});
                    else

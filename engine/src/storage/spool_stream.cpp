@@ -1,36 +1,22 @@
-// SpoolStream: per writer, the segment at the cursor is read with pread in large chunks (a
-// record larger than a chunk is read whole), up to the writer's commit point.
+// SpoolStream: per writer, the segment at the cursor is read through a SegmentWindow, up to the
+// writer's commit point.
 #include "mxring/engine/spool_stream.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
+#include <cstdio>
 #include <optional>
 #include <string_view>
 #include <utility>
 
 #include "commit_marker.h"
+#include "segment_window.h"
 
 namespace mxring::engine {
 namespace {
-
-constexpr std::size_t kChunk = 4u << 20;
-
-std::uint64_t load_u64(const char* p) {
-  std::uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-std::uint32_t load_u32(const char* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // A writer's directory is named by its number as std::to_string writes it: "01" or "1x" is
 // some other directory, and taking "01" for writer 1 would read that writer twice.
@@ -91,37 +77,21 @@ std::vector<unsigned> spool_writers(const std::string& directory) {
 
 // The open segment of one writer and a window of its octets.
 struct SpoolStream::Segment {
-  std::uint64_t sequence = 0;
-  std::string path;
-  int fd = -1;
-  std::string window;
-  std::uint64_t window_start = 0;
+  const std::uint64_t sequence;
+  const std::string path;
+  const int fd;  // -1: the segment could not be opened
+  SegmentWindow window;
 
+  Segment(std::uint64_t number, std::string file)
+      : sequence(number),
+        path(std::move(file)),
+        fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)),
+        window(fd) {}
   ~Segment() {
     if (fd >= 0) close(fd);
   }
-
-  std::uint64_t size() const {
-    struct stat info {};
-    return fstat(fd, &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
-  }
-
-  // Makes [offset, offset + length) readable from the window, reading ahead up to `limit`.
-  bool cover(std::uint64_t offset, std::uint64_t length, std::uint64_t limit) {
-    if (offset >= window_start && offset + length <= window_start + window.size()) return true;
-    const auto want =
-        std::max<std::uint64_t>(length, std::min<std::uint64_t>(kChunk, limit - offset));
-    window.resize(want);
-    std::size_t got = 0;
-    while (got < want) {
-      const auto n = pread(fd, window.data() + got, want - got, static_cast<off_t>(offset + got));
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    window.resize(got);
-    window_start = offset;
-    return got >= length;
-  }
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
 };
 
 SpoolStream::SpoolStream(std::string directory, SpoolCursor cursor)
@@ -162,41 +132,34 @@ bool SpoolStream::read_writer(unsigned writer,
     }
     const bool has_next = here + 1 != sequences.end();
     if (!segment || segment->sequence != position.sequence) {
-      segment = std::make_unique<Segment>();
-      segment->sequence = position.sequence;
-      segment->path = segment_path(directory, position.sequence);
-      segment->fd = ::open(segment->path.c_str(), O_RDONLY | O_CLOEXEC);
+      segment =
+          std::make_unique<Segment>(position.sequence, segment_path(directory, position.sequence));
       if (segment->fd < 0) return true;  // deleted under us: the next poll sees the gap
     }
     // A segment the writer has moved past, or any segment when no writer runs, is final.
     const bool final = !commit || commit->sequence > position.sequence;
-    const std::uint64_t limit = final                                   ? segment->size()
+    const std::uint64_t limit = final ? segment->window.file_size()
                                 : commit->sequence == position.sequence ? commit->offset
                                                                         : 0;
     while (position.offset < limit) {
       const auto offset = position.offset;
-      if (!segment->cover(offset, 1, limit)) break;
-      if (segment->window[offset - segment->window_start] == '\0') {  // padding
+      auto& window = segment->window;
+      if (!window.cover(offset, 1, limit)) break;
+      if (*window.at(offset) == '\0') {  // padding, up to the commit point a writer published
         position.offset = spool::after_padding(offset, limit);
         continue;
       }
-      if (limit - offset < spool::kHeaderSize || !segment->cover(offset, spool::kHeaderSize, limit))
-        break;
-      const char* header = segment->window.data() + (offset - segment->window_start);
-      // Lengths no record can have are left to parse_record, which finds them corrupt.
-      const auto length = spool::record_length(load_u32(header + 12), load_u64(header + 16));
-      if (length && *length > limit - offset) break;  // torn: never acknowledged
-      if (length) segment->cover(offset, *length, limit);
-      const auto parsed = spool::parse_record(segment->window, offset - segment->window_start);
+      const auto parsed = window.parse(offset, limit);
+      if (parsed.status == spool::ParseStatus::truncated) break;  // torn: never acknowledged
       if (parsed.status != spool::ParseStatus::ok) {
         problems_.push_back({segment->path, offset, parsed.status, !has_next, false});
         stopped_[writer] = true;
         return true;
       }
       const StreamedRecord record{
-          writer, position, {position.sequence, offset + *length}, parsed.record};
+          writer, position, {position.sequence, parsed.next}, parsed.record};
       if (!visit(record)) return false;
-      position.offset = offset + *length;
+      position.offset = parsed.next;
       ++accepted;
     }
     if (!final || !has_next) return true;

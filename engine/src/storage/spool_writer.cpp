@@ -19,7 +19,7 @@
 #include "mxring/engine/spool_retention.h"
 #include "mxring/engine/spool_stream.h"
 #include "page_cache.h"
-#include "read_whole.h"
+#include "segment_window.h"
 #include "sync_directory.h"
 #include "thread_name.h"
 
@@ -124,19 +124,18 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
   if (fd < 0) return false;
   std::uint64_t valid_end = 0;
   if (recover) {
-    std::string data;
-    read_whole(fd, data);
+    SegmentWindow segment(fd);
+    const auto size = segment.file_size();
     std::size_t records = 0;
     spool::ParseResult parsed;
-    while ((parsed = spool::parse_record(data, valid_end)).status == spool::ParseStatus::ok) {
+    while ((parsed = segment.parse(valid_end, size)).status == spool::ParseStatus::ok) {
       valid_end = parsed.next;
       ++records;
     }
     // The padding after the last batch of a direct-I/O writer stays: the commit point, and
     // readers' cursors, may lie at its end.
     const auto padded_end = round_up_to_batch_alignment(valid_end);
-    if (padded_end <= data.size() &&
-        data.find_first_not_of('\0', valid_end) >= static_cast<std::size_t>(padded_end))
+    if (padded_end <= size && segment.first_nonzero(valid_end, padded_end) == padded_end)
       valid_end = padded_end;
     // Records before the previous run's commit point were acknowledged: what stops the scan
     // there is damage (the disk returned other octets than were synced), not a torn tail, and
@@ -157,7 +156,7 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
       return open_segment(sequence + 1, false);
     }
     if (parsed.status != spool::ParseStatus::end) {
-      const auto dropped = data.size() - valid_end;
+      const auto dropped = size - valid_end;
       std::string what = std::to_string(dropped) + " octets after record " +
                          std::to_string(records) + " of " + path;
       if (parsed.status == spool::ParseStatus::truncated && !parsed.record.header.queue_id.empty())
@@ -165,8 +164,7 @@ bool SpoolWriter::open_segment(std::uint64_t sequence, bool recover) {
       log(Level::warning, "spool recovery: dropping " + what + "; never acknowledged");
     }
     // Cut what follows, torn octets or zeros a direct-I/O writer had prepared.
-    if (valid_end < data.size() &&
-        (ftruncate(fd, static_cast<off_t>(valid_end)) != 0 || fsync(fd) != 0)) {
+    if (valid_end < size && (ftruncate(fd, static_cast<off_t>(valid_end)) != 0 || fsync(fd) != 0)) {
       close(fd);
       return false;
     }
