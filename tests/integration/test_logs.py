@@ -102,6 +102,11 @@ def test_sampling_keeps_one_in_n_successes_and_every_failure(mxringd):
     # 20 stored on one connection (one reactor): exactly every 4th is kept.
     assert len(stored) == 5
     assert [t["code"] for t in transactions].count(550) == 1
+    # 1 in 0 keeps nothing: refused, in the words every other limit uses.
+    from conftest import MXRINGD
+    zero = subprocess.run([MXRINGD, "--log-sample", "0", "--check-config"], capture_output=True,
+                          text=True, timeout=30)
+    assert zero.returncode != 0 and "log_sample: at least 1\n" in zero.stderr, zero.stderr
 
 
 def test_warning_level_logs_only_problems(mxringd):

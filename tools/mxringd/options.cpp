@@ -293,8 +293,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                  "Append the log here instead of stderr; opened again on SIGHUP (log rotation)");
   app.add_option("--log-sample", log_sample,
                  "Keep 1 in N info-level connection and transaction lines (problems are always "
-                 "logged); default 1")
-      ->check(CLI::PositiveNumber);
+                 "logged); default 1");  // 0: check_log_and_rate_settings refuses it
   std::array<std::uint32_t, kRateSettings.size()> rates{};
   for (std::size_t i = 0; i < kRateSettings.size(); ++i)
     app.add_option(kRateSettings[i].flag, rates[i], kRateSettings[i].help);
