@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import smtplib
 import socket
@@ -222,6 +223,32 @@ def test_a_segment_larger_than_memory_is_recovered_and_read_a_window_at_a_time(m
     assert again.stop() == 0
     assert sorted(stored_ids(directory)) == sorted(acked)
     assert_cli_reads_back(directory, acked)
+
+
+def test_a_segment_zero_filled_ahead_holds_at_most_1_gib(tmp_path):
+    """Zeros cost as much to write as records, and mxringd listens once its first segment is
+    prepared: a --segment-size of 4 GiB zero-filled whole took 4 GiB of writes before the
+    first client was served (a minute for 16 GiB here). A prepared segment holds 1 GiB."""
+    if shutil.disk_usage(tmp_path).free < 8 << 30:
+        pytest.skip(f"less than 8 GiB free under {tmp_path}")
+    directory, port = tmp_path / "spool", free_port()
+    with open(tmp_path / "mxringd.log", "w") as log:
+        server = subprocess.Popen(
+            [MXRINGD, "--listen", f"127.0.0.1:{port}", "--spool", str(directory),
+             "--threads", "1", "--segment-size", str(4 << 30), "--host-name", "mx.test"],
+            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while "listening on" not in (tmp_path / "mxringd.log").read_text():
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test") as c:
+            c.sendmail("a@client.test", ["b@localhost"], b"Subject: s\r\n\r\nbody\r\n")
+        assert [p.stat().st_size for p in (directory / "0").glob("*.seg")] == [1 << 30]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    assert len(stored_ids(directory)) == 1
 
 
 def own_tmpfs(tmp_path, options):

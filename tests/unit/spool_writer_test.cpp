@@ -237,6 +237,30 @@ TEST_F(SpoolWriterTest, ANextSegmentIsPreparedOnlyWhileItsSyncsAreSmall) {
   EXPECT_EQ(stored_queue_ids().size(), static_cast<std::size_t>(next));
 }
 
+// A segment zero-filled ahead is at most max_prepared_size long and rotates past that; one
+// grown by appending goes on to segment_size.
+TEST_F(SpoolWriterTest, APreparedSegmentHoldsAtMostTheMaxPreparedSize) {
+  auto o = options(1u << 20);
+  o.max_prepared_size = 64u << 10;
+  SpoolWriter writer(o, {&channel_});
+  ASSERT_EQ(writer.open(), "");
+  writer.start();
+  int next = 0;
+  for (; next < 300; ++next) store(next, 1, 1000);  // small syncs: prepared segments
+  const auto prepared = SpoolReader(dir_.string()).segments();
+  EXPECT_GE(prepared.size(), 4u);
+  for (const auto& segment : prepared)  // final ones cut to their records
+    EXPECT_LE(std::filesystem::file_size(segment), o.max_prepared_size + 2048u) << segment;
+  EXPECT_EQ(std::filesystem::file_size(prepared.back()), o.max_prepared_size);    // the live one
+  for (const auto end = next + 8; next < end; ++next) store(next, 1, 200 << 10);  // appending
+  writer.stop();
+  std::uintmax_t largest = 0;
+  for (const auto& segment : SpoolReader(dir_.string()).segments())
+    largest = std::max(largest, std::filesystem::file_size(segment));
+  EXPECT_GT(largest, 512u << 10);
+  EXPECT_EQ(stored_queue_ids().size(), static_cast<std::size_t>(next));
+}
+
 TEST_P(SpoolWriterIoTest, SegmentsRotateBySize) {
   SpoolWriter writer(options(4096), {&channel_});
   ASSERT_EQ(writer.open(), "");

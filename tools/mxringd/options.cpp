@@ -149,7 +149,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       "fdatasyncs (or direct writes) each writer runs at once, default 1: the writer runs it "
       "itself; more run on sync threads (pipelined group commit)");
   app.add_option("--segment-size", segment_size,
-                 "Spool segments rotate past this many octets (4096 to 256 GiB), default 67108864")
+                 "Spool segments rotate past this many octets (4096 to 256 GiB; 1 GiB at most "
+                 "for a segment zero-filled ahead), default 67108864")
       ->check(kWholeNumber);
   app.add_option("--segment-age", segment_age, "... or once this many seconds old, default 3600")
       ->check(kWholeNumber);

@@ -89,8 +89,9 @@ std::string SpoolWriter::open() {
   if (error) return "cannot create " + options_.directory + ": " + error.message();
   if (options_.direct_io || options_.preallocate)
     preparer_ = std::make_unique<SegmentPreparer>(
-        options_.directory, round_up_to_batch_alignment(options_.segment_size), options_.index,
-        options_.direct_io);
+        options_.directory,
+        round_up_to_batch_alignment(std::min(options_.segment_size, options_.max_prepared_size)),
+        options_.index, options_.direct_io);
   const auto sequences = segment_sequences(options_.directory);
   const std::uint64_t last = sequences.empty() ? 0 : sequences.back();
   if (auto refused = commit_marker_.open(options_.directory); !refused.empty()) return refused;
@@ -457,7 +458,10 @@ void SpoolWriter::write_spool_batch(std::vector<StoreRequest>&& batch,
   }
   bytes += prefixes_.size();
   const auto stored = options_.direct_io ? round_up_to_batch_alignment(bytes) : bytes;
-  const bool too_big = offset_ > 0 && offset_ + stored > options_.segment_size;
+  const auto segment_size = segment_prepared_
+                                ? std::min(options_.segment_size, options_.max_prepared_size)
+                                : options_.segment_size;
+  const bool too_big = offset_ > 0 && offset_ + stored > segment_size;
   const bool too_old = offset_ > 0 && monotonic_s() - segment_opened_s_ > options_.segment_age_s;
   if ((too_big || too_old) && !rotate()) {
     stats_.failures.fetch_add(1, std::memory_order_relaxed);

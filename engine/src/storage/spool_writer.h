@@ -40,6 +40,12 @@ struct SpoolWriterOptions {
   std::int64_t segment_age_s = 3600;         // ... or once the segment is this old
   std::int64_t retention_s = 0;              // at start and each rotation, apply_retention; 0 = off
   bool preallocate = true;  // zero-fill segments ahead (SegmentPreparer), else grow by appending
+  // The most a segment zero-filled ahead holds (it rotates past this, not past segment_size):
+  // zeros cost as much to write as records, and a writer waits for its first prepared
+  // segment at start. At 300 MB/s, a 16 GiB segment zero-filled whole kept mxringd from
+  // listening for a minute (past a service manager's start timeout from about 30 GiB) and
+  // wrote every segment twice over. Appended segments still grow to segment_size.
+  std::uint64_t max_prepared_size = 1ull << 30;
   std::size_t max_batch_records = 1024;
   unsigned syncs_in_flight = 1;  // fdatasyncs of the segment running at once (1: by the writer)
   bool direct_io = false;        // batches as O_DIRECT | O_DSYNC writes (syncs_in_flight at once)
