@@ -322,6 +322,46 @@ def test_handshake_garbage_closes_only_that_connection(mxringd, certs):
     server.stop()
 
 
+def test_client_renegotiation_is_refused(mxringd, certs):
+    """A TLS 1.2 client may ask for a new handshake at any time, and each costs the server a
+    key exchange and a signature: repeated on one connection, a CPU exhaustion
+    (CVE-2011-1473). mxringd answers the request with an alert and closes that connection;
+    nothing sent after it is answered, and the server goes on serving."""
+    server = tls_server(mxringd, certs)
+    # s_client's "R" line asks for renegotiation (when neither -quiet nor -ign_eof is given).
+    process = subprocess.Popen(["openssl", "s_client", "-starttls", "smtp", "-tls1_2",
+                                "-connect", f"127.0.0.1:{server.port}"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    out, deadline = b"", time.monotonic() + 30
+
+    def read_until(marker):
+        nonlocal out
+        while marker not in out and time.monotonic() < deadline:
+            if select.select([process.stdout], [], [], 1)[0]:
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    return
+                out += chunk
+
+    try:
+        # REQUIRETLS: the EHLO answered inside TLS (s_client prints the last line of its own
+        # plaintext one too).
+        for line, answer in ((b"EHLO client.test\r\n", b"250-REQUIRETLS"),
+                             (b"R\n", b"RENEGOTIATING"), (b"NOOP\r\n", b"never")):
+            process.stdin.write(line)
+            process.stdin.flush()
+            read_until(answer)
+    except BrokenPipeError:
+        pass  # s_client already gave up on the closed connection
+    finally:
+        process.kill()
+        process.wait()
+    assert b"250-REQUIRETLS" in out and b"RENEGOTIATING" in out, out
+    assert b"250 2.0.0" not in out.split(b"RENEGOTIATING")[1]  # NOOP never answered
+    assert negotiated(s_client(server.port, "-tls1_2"))[0] == "TLSv1.2"
+
+
 def tls_session_over_starttls(port, context, session=None):
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     read_reply(raw)
