@@ -162,6 +162,20 @@ def test_nothing_listening_ends_the_run_after_three_tries_a_connection():
     assert report["error_kinds"] == {"connect": report["errors"]}, report
 
 
+def test_starttls_a_server_does_not_offer_ends_the_run_at_once(mxringd):
+    """--starttls against a server without TLS: no later connection will find it offered, so
+    the run ends with the reason instead of reconnecting for a thousand failures."""
+    server = mxringd()
+    code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "4",
+                         "--count", "20", "--starttls")
+    assert code == 1
+    assert report["messages"] == 0
+    assert 1 <= report["errors"] <= 4  # the connections open when the first one found out
+    assert report["error_kinds"] == {"STARTTLS not offered": report["errors"]}, report
+    assert len(report["error_examples"]) == 1, report  # one text, not one copy a failure
+    assert "lists no STARTTLS" in report["error_examples"][0]
+
+
 def test_messages_over_the_advertised_size_are_not_sent(mxringd):
     server = mxringd("--max-message-size", "5000")
     code, report = bench("--target", f"127.0.0.1:{server.port}", "--connections", "2",

@@ -1,6 +1,7 @@
 // What a bench run measured: latencies per phase, replies by code, errors with examples.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -46,7 +47,10 @@ struct BenchStats {
   void error(std::string_view kind, std::string_view example) {
     ++errors;
     ++error_kinds[std::string(kind)];
-    if (error_examples.size() < 10) error_examples.emplace_back(example);
+    // Ten different ones: a server refusing everything alike would fill them with one text.
+    if (error_examples.size() < 10 &&
+        std::find(error_examples.begin(), error_examples.end(), example) == error_examples.end())
+      error_examples.emplace_back(example);
   }
 };
 

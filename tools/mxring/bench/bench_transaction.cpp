@@ -31,7 +31,11 @@ void BenchClient::State::on_reply(Connection& c, const ReplyView& reply) {
       record(Phase::ehlo, expect.sent_ns);
       read_extensions(c, reply.text);
       if (options.starttls && !c.tls) {
-        if (!c.starttls) return fail(c, "STARTTLS not offered", first_line);
+        if (!c.starttls) {
+          stopping = true;  // a server without TLS does not offer it on the next connection
+          return fail(c, "STARTTLS not offered",
+                      "the EHLO reply lists no STARTTLS (" + std::string(first_line) + ")");
+        }
         queue(c, "STARTTLS\r\n", Phase::starttls);
         return;
       }
