@@ -112,6 +112,44 @@ def test_partitioning_by_recipient_domain_keeps_a_domain_on_one_partition(mxring
     assert all(len(p) == 1 for p in partitions.values())
 
 
+def check_config(*args):
+    return subprocess.run([MXRINGD, "--durability", "kafka", "--kafka-brokers", "127.0.0.1:9",
+                           *args, "--check-config"], capture_output=True, text=True, timeout=30)
+
+
+def test_size_is_what_the_kafka_producer_can_send():
+    """A message travels as one Kafka message, its envelope headers counted with it against
+    the producer's message.max.bytes (1,000,000 unless set): EHLO's SIZE defaulted to 50 MiB
+    and everything over about 1 MB was answered 451 for as long as senders retried."""
+    default = check_config()
+    assert default.returncode == 0 and "max_message_size = 934464\n" in default.stdout
+    raised = check_config("--kafka-option", "message.max.bytes=20000000")
+    assert "max_message_size = 19934464\n" in raised.stdout
+    refused = check_config("--max-message-size", "2000000")
+    assert refused.returncode != 0
+    assert "raise it with --kafka-option message.max.bytes=N" in refused.stderr, refused.stderr
+    fits = check_config("--max-message-size", "2000000",
+                        "--kafka-option", "message.max.bytes=3000000")
+    assert fits.returncode == 0 and "max_message_size = 2000000\n" in fits.stdout
+
+
+def test_a_message_kafka_can_never_take_gets_552_not_451(mxringd, cluster):
+    """Under SIZE but over message.max.bytes with its envelope (a thousand recipients):
+    refused for good (RFC 3463 X.3.4), where 451 had the sender retry it for days; the
+    connection goes on, and the next message is stored."""
+    cluster.create_topic("mail", 1)
+    server = kafka_server(mxringd, cluster, "--kafka-option", "message.max.bytes=200000")
+    body = b"Subject: big envelope\r\n\r\n" + (b"y" * 998 + b"\r\n") * 120
+    rcpts = [f"{'r' * 60}-{i}@localhost" for i in range(1000)]
+    (_, code, text), = send(server, [body], rcpts=rcpts)
+    assert (code, text) == (552, b"5.3.4 Message too big for system")
+    (queue_id, code, _), = send(server, [b"Subject: small\r\n\r\nx\r\n"])
+    assert code == 250
+    server.stop()
+    assert "552: it never can be" in server.output()
+    assert [key for _, key, _, _ in cluster.consume("mail", 1, until_count=1)] == [queue_id]
+
+
 def test_kafka_durability_without_brokers_refuses_to_start(mxringd):
     with pytest.raises(RuntimeError, match="needs Kafka brokers"):
         mxringd("--durability", "kafka")
@@ -154,6 +192,30 @@ def test_forwarder_ships_the_spool_and_catches_up_after_an_outage(mxringd, clust
     for keys_in_partition in by_partition.values():
         firsts = list(dict.fromkeys(keys_in_partition))
         assert firsts == sorted(firsts, key=order.index)
+
+
+def test_forwarder_stops_at_a_record_kafka_can_never_take(mxringd, cluster, tmp_path):
+    """A stored message over the producer's message.max.bytes is never sent and never skipped
+    (at least once): `forward` ships what comes before it, says which one and what to raise,
+    and exits 1, where it retried it for ever, even without --follow. Raised, the next run
+    ships the rest."""
+    cluster.create_topic("spool", 1)
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    sent = send(server, [b"Subject: small\r\n\r\nx\r\n",
+                         b"Subject: large\r\n\r\n" + (b"y" * 998 + b"\r\n") * 300,
+                         b"Subject: after\r\n\r\nx\r\n"])
+    server.stop()
+    ids = [queue_id for queue_id, _, _ in sent]
+    for extra in ([], ["--follow"]):
+        stopped = forward(tmp_path / "spool", cluster, "--kafka-option",
+                          "message.max.bytes=200000", *extra)
+        assert stopped.wait(timeout=60) == 1
+        said = stopped.stderr.read().decode()
+        assert f"{ids[1]} (" in said and "message.max.bytes" in said, said
+    shipped = forward(tmp_path / "spool", cluster)
+    assert shipped.wait(timeout=60) == 0, shipped.stderr.read()
+    keys = [key for _, key, _, _ in cluster.consume("spool", 1, until_count=3)]
+    assert keys == ids  # the first once (the cursor was saved before the large one), in order
 
 
 def test_kafka_settings_come_from_the_config_file_and_flags_override_them(tmp_path):

@@ -27,6 +27,8 @@ TEST(TransactionOutcome, JsonForEveryAnswer) {
             R"(,"code":451,"result":"storage_failed","store_us":0)");
   EXPECT_EQ(outcome(LogFormat::json, StorageResult::busy, 7),
             R"(,"code":451,"result":"storage_failed","store_us":7)");
+  EXPECT_EQ(outcome(LogFormat::json, StorageResult::too_large, 9),
+            R"(,"code":552,"result":"storage_failed","store_us":9)");
 }
 
 TEST(TransactionOutcome, TextForEveryAnswer) {

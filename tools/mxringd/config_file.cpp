@@ -173,6 +173,7 @@ void load_config_file(Options& o, const std::string& path) {
   if (file.has("group")) o.group = file.get<std::string>("group");
   if (file.has("chroot")) o.chroot = file.get<bool>("chroot");
   o.max_connections_given = o.max_connections_given || file.has("max_connections");
+  o.max_message_size_given = o.max_message_size_given || file.has("max_message_size");
   if (file.has("metrics")) o.metrics = file.get<std::string>("metrics");
   if (file.has("proxy_trusted"))
     o.proxy_trusted = file.get<std::vector<std::string>>("proxy_trusted");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <iostream>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "config_file.h"
 #include "mxring/engine/client_access.h"
 #include "mxring/engine/content_budget.h"
+#include "mxring/engine/kafka_producer.h"
 #include "mxring/engine/queue_id_generator.h"
 #include "mxring/parser/path.h"
 #include "option_values.h"
@@ -74,6 +76,37 @@ void check_message_fits(const Options& o) {
                                "must hold one message of --max-message-size and "
                                "--max-recipients: at least " +
                                    std::to_string(needed));
+}
+
+// With kafka durability a message travels as one Kafka message, its key and envelope headers
+// counted with its octets against the producer's message.max.bytes (librdkafka's default:
+// 1,000,000); one over it can never be sent. SIZE must not promise more: by default it is
+// lowered to message.max.bytes less kKafkaEnvelopeRoom, and a --max-message-size past that
+// is refused. (A message whose envelope takes more than that room gets 552 5.3.4.)
+constexpr std::uint64_t kKafkaEnvelopeRoom = 64 << 10;
+
+void fit_message_size_to_kafka(Options& o) {
+  std::string error;
+  const auto most = engine::kafka_max_message_bytes(o.kafka, error);
+  if (!most) throw CLI::ValidationError("--kafka-option", error);
+  if (*most <= kKafkaEnvelopeRoom)
+    throw CLI::ValidationError("--kafka-option", "message.max.bytes " + std::to_string(*most) +
+                                                     " leaves no room for a message beside "
+                                                     "its envelope headers (" +
+                                                     std::to_string(kKafkaEnvelopeRoom) + ")");
+  const auto allowed = *most - kKafkaEnvelopeRoom;
+  if (!o.max_message_size_given) {
+    o.limits.max_message_size = std::min(o.limits.max_message_size, allowed);
+  } else if (o.limits.max_message_size > allowed) {
+    throw CLI::ValidationError(
+        "--max-message-size",
+        std::to_string(o.limits.max_message_size) +
+            " is more than kafka durability can carry: the producer's message.max.bytes (" +
+            std::to_string(*most) + ") less " + std::to_string(kKafkaEnvelopeRoom) +
+            " for the envelope headers is " + std::to_string(allowed) +
+            "; raise it with --kafka-option message.max.bytes=N (and the topic's "
+            "max.message.bytes on the brokers), or lower --max-message-size");
+  }
 }
 
 bool is_host_name(std::string_view name) {
@@ -194,7 +227,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--node-id", node_id,
                  "Node number in queue ids (0-" + std::to_string(engine::kMaxNodes - 1) + ")");
   app.add_option("--max-message-size", max_message_size,
-                 "Octets (SIZE), up to 256 GiB, default 52428800")
+                 "Octets (SIZE), up to 256 GiB, default 52428800 (with kafka durability: "
+                 "the producer's message.max.bytes less 64 KiB, engine/KAFKA.md)")
       ->check(kWholeNumber);
   app.add_option("--max-recipients", max_recipients, "Per message (RCPTMAX), default 1000");
   app.add_option("--max-messages-per-connection", max_messages, "MAILMAX, default 1000");
@@ -351,6 +385,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     if (!host_name.empty()) o.host_name = host_name;
     if (app.count("--node-id")) o.node_id = node_id;
     if (app.count("--max-message-size")) o.limits.max_message_size = max_message_size;
+    o.max_message_size_given = o.max_message_size_given || app.count("--max-message-size") > 0;
     if (app.count("--max-recipients")) o.limits.max_recipients = max_recipients;
     if (app.count("--max-messages-per-connection")) o.limits.max_messages = max_messages;
     if (app.count("--max-errors")) o.limits.max_errors = max_errors;
@@ -422,6 +457,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
                                    "listener " + listen_text(l) +
                                        " takes PROXY headers: say which balancers may send them");
     apply_kafka_flags(kafka, o.kafka);
+    if (kafka_listener) fit_message_size_to_kafka(o);
     if (!tls_min_version.empty()) o.tls_min_version = tls_min_version;
     if (o.tls_min_version != "1.2" && o.tls_min_version != "1.3")
       throw CLI::ValidationError("tls_min_version", "must be 1.2 or 1.3");

@@ -78,8 +78,9 @@ struct Options {
   std::vector<std::string> xclient_trusted;  // CIDRs allowed to send XCLIENT
   std::string user, group;             // started as root: serve as this user (and group) once bound
   bool max_connections_given = false;  // by flag or file: never lowered to fit the fd limit
-  std::string metrics;                 // ADDR:PORT for /metrics, /healthz, /readyz; empty: off
-  bool chroot = false;                 // with --user: confined to the spool once started
+  bool max_message_size_given = false;  // by flag or file: never lowered to fit Kafka's limit
+  std::string metrics;                  // ADDR:PORT for /metrics, /healthz, /readyz; empty: off
+  bool chroot = false;                  // with --user: confined to the spool once started
   bool check_config = false;
 };
 

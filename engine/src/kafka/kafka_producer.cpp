@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cstdlib>
 
 #include "mxring/engine/log.h"
 
@@ -108,6 +109,35 @@ rd_kafka_headers_t* envelope_headers(const Envelope& e) {
   return headers;
 }
 
+KafkaOutcome outcome_of(rd_kafka_resp_err_t error) {
+  return error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? KafkaOutcome::too_large
+                                                       : KafkaOutcome::failed;
+}
+
+// A producer's configuration under `options`, or nullptr with the reason in `error`.
+rd_kafka_conf_t* configured(const KafkaOptions& options, std::string& error) {
+  char reason[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::vector<std::pair<std::string, std::string>> settings = options.settings;
+  settings.insert(settings.end(),
+                  {{"bootstrap.servers", options.brokers},
+                   {"compression.codec", options.compression},
+                   {"linger.ms", std::to_string(options.linger.count())},
+                   {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
+                   // The durability contract, not a tunable: set last so nothing overrides it.
+                   {"enable.idempotence", "true"},
+                   {"acks", "all"}});
+  for (const auto& [name, value] : settings) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), reason, sizeof reason) !=
+        RD_KAFKA_CONF_OK) {
+      error = "kafka option " + name + "=" + value + ": " + reason;
+      rd_kafka_conf_destroy(conf);
+      return nullptr;
+    }
+  }
+  return conf;
+}
+
 // librdkafka's own log lines (syslog levels) through mxring's log, on whichever of its
 // threads they arise; log() writes each line whole.
 void forward_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
@@ -133,7 +163,8 @@ struct KafkaProducer::State {
     auto* state = static_cast<State*>(opaque);
     auto* pending = static_cast<Pending*>(message->_private);
     const bool ok = message->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-    state->delivered(pending->opaque, ok, ok ? std::string_view() : rd_kafka_err2str(message->err));
+    state->delivered(pending->opaque, ok ? KafkaOutcome::acknowledged : outcome_of(message->err),
+                     ok ? std::string_view() : rd_kafka_err2str(message->err));
     delete pending;
     state->in_flight.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -148,24 +179,8 @@ std::unique_ptr<KafkaProducer> KafkaProducer::create(const KafkaOptions& options
   state->delivered = std::move(delivered);
   state->by_domain = options.partitioning == KafkaPartitioning::recipient_domain;
   char reason[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::vector<std::pair<std::string, std::string>> settings = options.settings;
-  settings.insert(settings.end(),
-                  {{"bootstrap.servers", options.brokers},
-                   {"compression.codec", options.compression},
-                   {"linger.ms", std::to_string(options.linger.count())},
-                   {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
-                   // The durability contract, not a tunable: set last so nothing overrides it.
-                   {"enable.idempotence", "true"},
-                   {"acks", "all"}});
-  for (const auto& [name, value] : settings) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), reason, sizeof reason) !=
-        RD_KAFKA_CONF_OK) {
-      error = "kafka option " + name + "=" + value + ": " + reason;
-      rd_kafka_conf_destroy(conf);
-      return nullptr;
-    }
-  }
+  rd_kafka_conf_t* conf = configured(options, error);
+  if (conf == nullptr) return nullptr;
   rd_kafka_conf_set_dr_msg_cb(conf, State::on_delivery);
   rd_kafka_conf_set_log_cb(conf, forward_log);
   rd_kafka_conf_set_opaque(conf, state.get());
@@ -185,8 +200,8 @@ std::unique_ptr<KafkaProducer> KafkaProducer::create(const KafkaOptions& options
   return std::unique_ptr<KafkaProducer>(new KafkaProducer(std::move(state)));
 }
 
-bool KafkaProducer::produce(const Envelope& envelope, std::string_view content, void* opaque,
-                            bool copy) {
+KafkaOutcome KafkaProducer::produce(const Envelope& envelope, std::string_view content,
+                                    void* opaque, bool copy) {
   auto* pending = new Pending{opaque, state_->by_domain ? recipient_domain(envelope) : ""};
   auto* headers = envelope_headers(envelope);
   const auto id = envelope.queue_id.view();
@@ -200,10 +215,10 @@ bool KafkaProducer::produce(const Envelope& envelope, std::string_view content, 
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(headers);
     delete pending;
-    return false;
+    return outcome_of(error);
   }
   state_->in_flight.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  return KafkaOutcome::queued;
 }
 
 void KafkaProducer::poll(std::chrono::milliseconds timeout) {
@@ -222,6 +237,21 @@ bool KafkaProducer::flush(std::chrono::milliseconds timeout) {
 void KafkaProducer::purge(bool in_flight_too) {
   rd_kafka_purge(state_->kafka, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING |
                                     (in_flight_too ? RD_KAFKA_PURGE_F_INFLIGHT : 0));
+}
+
+std::optional<std::uint64_t> kafka_max_message_bytes(const KafkaOptions& options,
+                                                     std::string& error) {
+  rd_kafka_conf_t* conf = configured(options, error);
+  if (conf == nullptr) return std::nullopt;
+  char value[32];
+  std::size_t size = sizeof value;
+  const bool read = rd_kafka_conf_get(conf, "message.max.bytes", value, &size) == RD_KAFKA_CONF_OK;
+  rd_kafka_conf_destroy(conf);
+  if (!read) {
+    error = "kafka: message.max.bytes cannot be read";
+    return std::nullopt;
+  }
+  return std::strtoull(value, nullptr, 10);
 }
 
 bool parse_kafka_partitioning(const std::string& name, KafkaPartitioning& out) {

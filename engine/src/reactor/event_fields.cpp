@@ -82,7 +82,9 @@ void transaction_outcome(LogLine& line, StorageResult result, std::int64_t store
     }();
     line.fields(kStored[static_cast<std::size_t>(line.format())]);
   } else {
-    line.number("code"_key, result == StorageResult::disk_full ? 452 : 451)
+    line.number("code"_key, result == StorageResult::disk_full   ? 452
+                            : result == StorageResult::too_large ? 552
+                                                                 : 451)
         .text("result"_key, "storage_failed");
   }
   line.number("store_us"_key, static_cast<std::uint64_t>(store_us));

@@ -100,6 +100,8 @@ inline constexpr std::string_view kStorageFailed =
     "451 4.3.0 Temporary storage failure; try again later\r\n";
 inline constexpr std::string_view kStorageFull = "452 4.3.1 Insufficient system storage\r\n";
 inline constexpr std::string_view kSystemBusy = "451 4.3.2 System busy, try again later\r\n";
+// The store can never take it (Kafka's message.max.bytes): a failure for good.
+inline constexpr std::string_view kTooBigForStore = "552 5.3.4 Message too big for system\r\n";
 
 // Submission (RFC 6409 §4.3, RFC 4954, RFC 3207).
 inline constexpr std::string_view kStarttlsFirst =

@@ -487,6 +487,9 @@ void Session::storage_done(StorageResult result) {
     case StorageResult::busy:
       reply(replies::kSystemBusy);
       break;
+    case StorageResult::too_large:
+      reply(replies::kTooBigForStore);
+      break;
   }
   answered(ReplyTo::end_of_message, before);
   resume();

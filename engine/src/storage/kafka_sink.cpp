@@ -22,8 +22,8 @@ std::unique_ptr<KafkaSink> KafkaSink::create(const KafkaOptions& options, Answer
   std::unique_ptr<KafkaSink> sink(new KafkaSink(options.delivery_timeout, std::move(answer)));
   sink->producer_ = KafkaProducer::create(
       options,
-      [raw = sink.get()](void* opaque, bool ok, std::string_view why) {
-        raw->reported(*static_cast<Flight*>(opaque), ok, why);
+      [raw = sink.get()](void* opaque, KafkaOutcome outcome, std::string_view why) {
+        raw->reported(*static_cast<Flight*>(opaque), outcome, why);
       },
       error);
   return sink->producer_ ? std::move(sink) : nullptr;
@@ -35,14 +35,18 @@ void KafkaSink::send(std::size_t channel, StoreRequest&& request) {
   auto& flight = *flights_.back();
   const auto& message = *flight.request.message;
   // The content stays alive in `flight` until its report: librdkafka does not copy it.
-  if (!producer_->produce(message.envelope, message.content.view(), &flight, false)) {
-    answer(flight, StorageResult::temporary_failure);
-    flight.reported = true;
+  const auto outcome = producer_->produce(message.envelope, message.content.view(), &flight, false);
+  if (outcome != KafkaOutcome::queued) {
+    reported(flight, outcome,
+             outcome == KafkaOutcome::too_large
+                 ? "over message.max.bytes with its headers"
+                 : "the producer refused it (its queue is full, or it failed)");
   }
 }
 
-void KafkaSink::reported(Flight& flight, bool ok, std::string_view error) {
+void KafkaSink::reported(Flight& flight, KafkaOutcome outcome, std::string_view error) {
   flight.reported = true;
+  const bool ok = outcome == KafkaOutcome::acknowledged;
   if (ok) {
     ++delivered_;
   } else {
@@ -50,10 +54,17 @@ void KafkaSink::reported(Flight& flight, bool ok, std::string_view error) {
     if (!flight.answered)
       log(Level::warning,
           "kafka: " + std::string(flight.request.message->envelope.queue_id.view()) +
-              " not acknowledged: " + std::string(error));
+              " not acknowledged: " + std::string(error) +
+              (outcome == KafkaOutcome::too_large
+                   ? " (552: it never can be; raise message.max.bytes with --kafka-option, and "
+                     "the topic's max.message.bytes, or lower --max-message-size)"
+                   : ""));
   }
+  // Too large is for good (RFC 3463 X.3.4): a 451 would have the sender retry it for days.
   if (!flight.answered)
-    answer(flight, ok ? StorageResult::stored : StorageResult::temporary_failure);
+    answer(flight, ok                                   ? StorageResult::stored
+                   : outcome == KafkaOutcome::too_large ? StorageResult::too_large
+                                                        : StorageResult::temporary_failure);
   flight.request.message.reset();  // freed on this thread, as soon as librdkafka is done
 }
 

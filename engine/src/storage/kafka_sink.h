@@ -1,6 +1,7 @@
 // The kafka durability mode inside a storage writer: each message goes to the writer's own
-// producer and is answered when the brokers acknowledge it (250) or fail it (451), while the
-// writer goes on with its spool batches. Every message is answered by its deadline (the
+// producer and is answered when the brokers acknowledge it (250) or fail it (451; 552 for a
+// message too large for Kafka ever to take), while the writer goes on with its spool
+// batches. Every message is answered by its deadline (the
 // delivery timeout) even when librdkafka would keep it queued longer for an unreachable
 // partition leader; unsent messages are then purged so they cannot arrive after their 451.
 #pragma once
@@ -38,7 +39,7 @@ class KafkaSink {
  private:
   struct Flight;
   KafkaSink(std::chrono::milliseconds timeout, Answer answer);
-  void reported(Flight& flight, bool ok, std::string_view error);
+  void reported(Flight& flight, KafkaOutcome outcome, std::string_view error);
   void answer(Flight& flight, StorageResult result);
 
   std::int64_t timeout_ns_;

@@ -35,12 +35,13 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
   std::string path;
   auto saved =
       error.empty() ? open_consumer_cursor(directory, options.cursor, path, error) : std::nullopt;
-  std::size_t failed = 0;
+  std::size_t failed = 0, too_large = 0;
   std::string last_failure;
   auto producer = saved ? engine::KafkaProducer::create(
                               kafka,
-                              [&](void*, bool ok, std::string_view why) {
-                                if (!ok) {
+                              [&](void*, engine::KafkaOutcome outcome, std::string_view why) {
+                                if (outcome == engine::KafkaOutcome::too_large) ++too_large;
+                                if (outcome != engine::KafkaOutcome::acknowledged) {
                                   ++failed;
                                   last_failure = why;
                                 }
@@ -60,24 +61,38 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
   int status = 0;
   while (!stop_requested()) {
     std::size_t taken = 0;
-    bool refused = false;
+    bool refused = false, oversized = false;
     stream->poll([&](const engine::StreamedRecord& record) {
       if (taken == options.batch) return false;
       auto envelope = engine::spool::decode_envelope(record.view);
       if (!envelope) envelope.emplace();  // still shipped: the headers say what is known
       envelope->queue_id = record.view.header.queue_id;
       envelope->received_at_us = record.view.header.received_at_us;
-      while (!producer->produce(*envelope, record.view.message, nullptr, true)) {
+      engine::KafkaOutcome outcome;
+      while ((outcome = producer->produce(*envelope, record.view.message, nullptr, true)) ==
+             engine::KafkaOutcome::failed) {
         producer->poll(std::chrono::milliseconds(10));  // the local queue is full: drain
         if (stop_requested()) {
           refused = true;
           return false;
         }
       }
+      if (outcome == engine::KafkaOutcome::too_large) {
+        // Never sent, and never skipped (at least once): the run stops at it, and the cursor
+        // stays before it until Kafka is configured to take it.
+        std::cerr << "mxring spool forward: " << record.view.header.queue_id.view() << " ("
+                  << record.view.message.size()
+                  << " octets) is over the producer's message.max.bytes with its headers: raise "
+                     "it with --kafka-option message.max.bytes=N (and the topic's "
+                     "max.message.bytes)\n";
+        oversized = true;
+        return false;
+      }
       ++taken;
       return true;
     });
     if (report_stream_problems(stream->take_problems())) status = 1;
+    if (oversized) status = 1;
     if (taken == 0) {
       if (!options.follow || status != 0) break;
       pause_unless_stopping(idle);
@@ -104,13 +119,15 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
       }
       *saved = stream->cursor();
       backoff = std::chrono::milliseconds(250);
+      if (oversized) break;  // what came before it is shipped; it never will be as things are
       continue;
     }
     std::cerr << "mxring spool forward: " << failed << " of " << taken
               << " messages not acknowledged (" << last_failure << "); retrying from the cursor"
-              << (options.follow ? "" : " on the next run") << "\n";
+              << (options.follow && too_large == 0 && !oversized ? "" : " on the next run") << "\n";
     failed = 0;
-    if (!options.follow) {
+    // A broker refusing a message for its size refuses it again: no retrying that.
+    if (!options.follow || too_large > 0 || oversized) {
       status = 1;
       break;
     }

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,10 +37,19 @@ struct KafkaOptions {
   std::vector<std::pair<std::string, std::string>> settings;
 };
 
+// What became of a message given to produce().
+enum class KafkaOutcome : std::uint8_t {
+  queued,        // produce(): its report comes from poll()
+  acknowledged,  // report: every in-sync replica has it
+  failed,        // not now (a full local queue, brokers away, the deadline): it may be sent again
+  too_large,     // never: over the producer's message.max.bytes with its key and headers, or
+                 // over the topic's max.message.bytes (the broker's MSG_SIZE_TOO_LARGE)
+};
+
 class KafkaProducer {
  public:
-  // Called from poll() once per produced message: `ok` when every in-sync replica has it.
-  using Delivered = std::function<void(void* opaque, bool ok, std::string_view error)>;
+  // Called from poll() once per message queued: acknowledged, failed or too_large.
+  using Delivered = std::function<void(void* opaque, KafkaOutcome outcome, std::string_view error)>;
 
   // nullptr with a reason in `error` when the options are refused.
   static std::unique_ptr<KafkaProducer> create(const KafkaOptions& options, Delivered delivered,
@@ -48,9 +59,10 @@ class KafkaProducer {
   KafkaProducer& operator=(const KafkaProducer&) = delete;
 
   // Queues one message; `envelope` supplies the key (queue id) and the headers. Without
-  // `copy`, `content` must stay valid until its delivery is reported. False (nothing queued,
-  // no report to come) when the local queue is full or the producer has failed fatally.
-  bool produce(const Envelope& envelope, std::string_view content, void* opaque, bool copy);
+  // `copy`, `content` must stay valid until its delivery is reported. Anything but `queued`
+  // means nothing was queued and no report comes: `failed` when the local queue is full or
+  // the producer has failed fatally, `too_large` when the message can never be sent.
+  KafkaOutcome produce(const Envelope& envelope, std::string_view content, void* opaque, bool copy);
 
   // Serves delivery reports, waiting up to `timeout` for one.
   void poll(std::chrono::milliseconds timeout);
@@ -69,6 +81,12 @@ class KafkaProducer {
   explicit KafkaProducer(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+// The producer's message.max.bytes under `options` (librdkafka's default unless a setting
+// changes it): the most a message with its key and headers may take. Nothing, with the
+// reason in `error`, when the settings are refused.
+std::optional<std::uint64_t> kafka_max_message_bytes(const KafkaOptions& options,
+                                                     std::string& error);
 
 // "queue-id" or "recipient-domain"; false for anything else.
 bool parse_kafka_partitioning(const std::string& name, KafkaPartitioning& out);
