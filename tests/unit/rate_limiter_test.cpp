@@ -56,6 +56,32 @@ TEST(RateLimiterTest, NetworksAreSlash24AndSlash64) {
   EXPECT_TRUE(limiter.admit(RateLimits::connections, v6("2001:db8:1:3::1"), 10));
 }
 
+// Memory is bounded under a spread of clients (an IPv6 sender has more /64s than memory):
+// past the cap a new client goes uncounted (admitted, and counted as untracked) while those
+// held keep their limits; once their windows end, the room is theirs again.
+TEST(RateLimiterTest, HoldsAtMostItsCapAndFailsOpenPastIt) {
+  OwnedCounter untracked;
+  RateLimiter limiter(limits(RateLimits::messages, 1, 1), 0, nullptr, &untracked, 4);
+  for (int i = 0; i < 4; ++i) {
+    const auto client = v6(("2001:db8:0:" + std::to_string(i) + "::1").c_str());
+    EXPECT_TRUE(limiter.admit(RateLimits::messages, client, 100));
+    EXPECT_FALSE(limiter.admit(RateLimits::messages, client, 100));  // held: limited
+  }
+  EXPECT_EQ(untracked.get(), 0u);
+  for (int i = 4; i < 1000; ++i) {
+    const auto client = v6(("2001:db8:0:" + std::to_string(i) + "::1").c_str());
+    EXPECT_TRUE(limiter.admit(RateLimits::messages, client, 101));
+    EXPECT_TRUE(limiter.admit(RateLimits::messages, client, 101));  // not held: not limited
+  }
+  EXPECT_LE(limiter.tracked(), 8u);  // four addresses, four networks
+  EXPECT_GT(untracked.get(), 0u);
+  EXPECT_FALSE(limiter.admit(RateLimits::messages, v6("2001:db8:0:1::1"), 120));  // still held
+  // A window later the old ones are swept when room is wanted: the new client is held.
+  const auto later = v6("2001:db8:0:5000::1");
+  EXPECT_TRUE(limiter.admit(RateLimits::messages, later, 200));
+  EXPECT_FALSE(limiter.admit(RateLimits::messages, later, 200));
+}
+
 TEST(RateLimiterTest, NetworkOfMasksOnlyTheHostBits) {
   EXPECT_EQ(network_of(v4("203.0.113.77"), 24, 64), v4("203.0.113.0"));
   EXPECT_EQ(network_of(v4("203.0.113.77"), 16, 64), v4("203.0.0.0"));

@@ -41,22 +41,38 @@ RateExchange::RateExchange(unsigned reactors) : reactors_(reactors) {
             std::make_unique<SpscRing<RateEvent>>(exchange_ring_capacity(reactors));
 }
 
-RateLimiter::RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange)
-    : limits_(limits), reactor_(reactor), exchange_(exchange) {}
+RateLimiter::RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange,
+                         OwnedCounter* untracked, std::size_t max_tracked)
+    : limits_(limits),
+      reactor_(reactor),
+      exchange_(exchange),
+      untracked_(untracked),
+      max_tracked_(max_tracked) {}
 
-RateLimiter::Window& RateLimiter::window(Table& table, const ClientKey& key, std::int64_t now) {
-  auto& w = table[key];
-  if (w.since == 0 || now - w.since >= limits_.window.count()) w = Window{.since = now};
-  return w;
+RateLimiter::Window* RateLimiter::window(Table& table, const ClientKey& key, std::int64_t now) {
+  auto found = table.find(key);
+  if (found == table.end()) {
+    // Full: forget the windows that ended (at most once a second), else go uncounted.
+    if (table.size() >= max_tracked_ && last_sweep_ != now) sweep(now);
+    if (table.size() >= max_tracked_) {
+      if (untracked_ != nullptr) untracked_->add();
+      return nullptr;
+    }
+    found = table.emplace(key, Window{.since = now}).first;
+  }
+  auto& w = found->second;
+  if (now - w.since >= limits_.window.count()) w = Window{.since = now};
+  return &w;
 }
 
 bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
   if (!enabled(kind)) return true;
-  const auto per_address = limits_.per_address[kind];
-  const auto per_network = limits_.per_network[kind];
-  if (per_address > 0 && window(addresses_, client, now).counts[kind] >= per_address) return false;
-  if (per_network > 0 && window(networks_, network_of(client), now).counts[kind] >= per_network)
-    return false;
+  const auto at_limit = [&](Table& table, const ClientKey& key, std::uint32_t limit) {
+    const auto* w = limit > 0 ? window(table, key, now) : nullptr;
+    return w != nullptr && w->counts[kind] >= limit;
+  };
+  if (at_limit(addresses_, client, limits_.per_address[kind])) return false;
+  if (at_limit(networks_, network_of(client), limits_.per_network[kind])) return false;
   count(kind, client, now);
   if (exchange_ != nullptr) {
     for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
@@ -70,8 +86,11 @@ bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int
 
 void RateLimiter::count(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
   if (now - last_sweep_ >= limits_.window.count()) sweep(now);
-  if (limits_.per_address[kind] > 0) ++window(addresses_, client, now).counts[kind];
-  if (limits_.per_network[kind] > 0) ++window(networks_, network_of(client), now).counts[kind];
+  const auto add = [&](Table& table, const ClientKey& key, std::uint32_t limit) {
+    if (auto* w = limit > 0 ? window(table, key, now) : nullptr) ++w->counts[kind];
+  };
+  add(addresses_, client, limits_.per_address[kind]);
+  add(networks_, network_of(client), limits_.per_network[kind]);
 }
 
 void RateLimiter::take_peer_events(std::int64_t now) {

@@ -16,6 +16,7 @@
 #include "connection_limiter.h"
 #include "mxring/engine/server.h"
 #include "mxring/engine/spsc_ring.h"
+#include "reactor_metrics.h"
 
 namespace mxring::engine {
 
@@ -42,8 +43,15 @@ class RateExchange {
 
 class RateLimiter {
  public:
-  // `exchange` may be null (one reactor, or no limits).
-  RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange);
+  // Clients (and networks) each table holds at most, about 100 octets each: every reactor
+  // holds every client of a window, and an IPv6 sender has more addresses and /64s than
+  // memory. Past it, a client not yet held goes uncounted (admitted) until a sweep makes
+  // room: limits fail open rather than refuse every new client (counted in `untracked`).
+  static constexpr std::size_t kMaxTracked = 1u << 18;
+
+  // `exchange` may be null (one reactor, or no limits); so may `untracked`.
+  RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange,
+              OwnedCounter* untracked = nullptr, std::size_t max_tracked = kMaxTracked);
 
   bool enabled(RateLimits::Kind kind) const { return limits_.limits(kind); }
   // SIGHUP: new limits apply from the next event; counts so far are kept. `exchange`: the
@@ -70,7 +78,8 @@ class RateLimiter {
   };
   using Table = std::unordered_map<ClientKey, Window, ClientKeyHash>;
 
-  Window& window(Table& table, const ClientKey& key, std::int64_t now);
+  // The key's window, or null when the table is full without it.
+  Window* window(Table& table, const ClientKey& key, std::int64_t now);
   ClientKey network_of(const ClientKey& client) const {
     return engine::network_of(client, limits_.ipv4_prefix, limits_.ipv6_prefix);
   }
@@ -80,6 +89,8 @@ class RateLimiter {
   RateLimits limits_;
   unsigned reactor_;
   RateExchange* exchange_;
+  OwnedCounter* untracked_;
+  std::size_t max_tracked_;
   Table addresses_, networks_;
   std::int64_t last_sweep_ = 0;
   std::uint64_t not_shared_ = 0;

@@ -91,7 +91,7 @@ Reactor::Reactor(unsigned index, int cpu, const ServerConfig& config, Connection
       auth_(auth),
       content_budget_(content_budget),
       space_(space),
-      rate_limiter_(runtime_.rate_limits, index, rate_exchange),
+      rate_limiter_(runtime_.rate_limits, index, rate_exchange, &metrics_.rate_limit_untracked),
       metrics_page_(metrics_page) {}
 
 Reactor::~Reactor() {

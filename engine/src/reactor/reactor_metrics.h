@@ -98,8 +98,9 @@ struct alignas(64) ReactorMetrics {
   std::array<OwnedCounter, 4> stored_by_durability;  // indexed by Durability
   OwnedCounter storage_in_flight;                    // handed to the writer, not yet answered
   OwnedCounter rate_limited_messages, rate_limited_recipients;
-  OwnedCounter replies_delayed;  // held back by the error tarpit
-  ReplyCounters replies;         // [ReplyTo][reply_code_slot]
+  OwnedCounter rate_limit_untracked;  // events the rate limiter's full tables could not hold
+  OwnedCounter replies_delayed;       // held back by the error tarpit
+  ReplyCounters replies;              // [ReplyTo][reply_code_slot]
   std::array<Log2Histogram, kReplyPhaseCount> phase_latency;
   TlsTally tls_sessions;
   OwnedCounter receive_buffers_exhausted;  // ENOBUFS: recv re-armed after a refill
