@@ -26,27 +26,34 @@ class AuthThrottle {
 
   void failed(const std::string& client, std::int64_t now) {
     if (max_failures_ == 0) return;  // not limited: nothing to remember
+    // Under a spread of clients: forget ended windows, at most once a second (each sweep
+    // walks every entry); still full, a new client goes uncounted rather than grow memory.
+    if (failures_.size() >= kSweepAbove && now != last_sweep_) sweep(now);
+    if (failures_.size() >= kMaxTracked && !failures_.contains(client)) return;
     auto& entry = failures_[client];
     if (entry.count == 0 || now - entry.since >= window_) entry = {now, 0};
     ++entry.count;
-    if (failures_.size() > kSweepAbove) sweep(now);
   }
 
   std::size_t tracked() const { return failures_.size(); }
 
+  static constexpr std::size_t kSweepAbove = 65536;
+  static constexpr std::size_t kMaxTracked = 1u << 18;
+
  private:
-  static constexpr std::size_t kSweepAbove = 65536;  // bounds memory under a spread attack
   struct Entry {
     std::int64_t since = 0;
     std::uint32_t count = 0;
   };
   void sweep(std::int64_t now) {
+    last_sweep_ = now;
     std::erase_if(failures_, [&](const auto& item) { return now - item.second.since >= window_; });
   }
 
   std::uint32_t max_failures_;
   std::int64_t window_;
   std::unordered_map<std::string, Entry> failures_;
+  std::int64_t last_sweep_ = -1;
 };
 
 }  // namespace mxring::engine
