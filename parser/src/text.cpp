@@ -22,8 +22,9 @@ std::optional<std::size_t> xtext_decode(std::string_view text, char* out) {
       if (i + 2 >= text.size()) return std::nullopt;
       const int hi = upper_hex_value(text[i + 1]);
       const int lo = upper_hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      if (out) out[n] = static_cast<char>(hi << 4 | lo);
+      const int octet = hi << 4 | lo;
+      if (hi < 0 || lo < 0 || octet < 0x20 || octet == 0x7f) return std::nullopt;
+      if (out) out[n] = static_cast<char>(octet);
       ++n;
       i += 2;
     } else if (detail::is(c, detail::kXchar)) {

@@ -312,6 +312,29 @@ def test_xclient_from_a_trusted_proxy_names_the_client(mxringd, tmp_path):
     assert b"2001:db8::7" in body.split(b"\r\n\r\n")[0]  # the Received header names it
 
 
+def test_xclient_values_with_control_characters_are_refused(mxringd, tmp_path):
+    """XCLIENT's values are xtext: +0D+0A decodes to CR LF. A HELO carrying one went into the
+    Received field's comment and began a header line of the client's making (a trusted
+    proxy passes on what its own client, or a PTR record, said); NAME and LOGIN went into the
+    envelope and Kafka headers. Refused, 501, and the session is the proxy's still."""
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--xclient-trusted", f"{BALANCER}/32")
+    with smtplib.SMTP(server.host, server.port, source_address=(BALANCER, 0),
+                      local_hostname="proxy.test") as c:
+        c.ehlo()
+        for attribute in ("HELO=evil+0D+0AX-Injected:+201", "NAME=bad+0D+0Aname",
+                          "LOGIN=u+0AX", "HELO=tab+09here", "NAME=nul+00"):
+            assert c.docmd("XCLIENT", f"ADDR=192.0.2.9 {attribute}")[0] == 501, attribute
+        c.sendmail("a@client.test", ["bob@localhost"], b"Subject: x\r\n\r\nx\r\n")
+    server.stop()
+    [(envelope, body)] = stored_records(tmp_path / "spool")
+    assert envelope["client"]["address"] == BALANCER and envelope["proxy"] is None
+    header = body.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert header[0].startswith(b"Received: from proxy.test")
+    assert all(line.startswith(b"\t") for line in header[1:-1])  # folded lines of it alone
+    assert header[-1] == b"Subject: x"
+
+
 def test_xclient_from_anyone_else_is_refused_and_changes_nothing(mxringd, tmp_path):
     server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
                      "--xclient-trusted", f"{BALANCER}/32")

@@ -28,9 +28,12 @@ def test_smtplib_message_reads_back_byte_identical(mxringd, tmp_path):
             ".leading dot\r\n..two dots\r\n").encode()
     with smtplib.SMTP(server.host, server.port, local_hostname="client.test") as c:
         c.ehlo()
-        c.mail("alice@client.test", ["BODY=8BITMIME", "SIZE=2000", "RET=HDRS", "ENVID=e+2B1"])
+        c.mail("alice@client.test",
+               ["BODY=8BITMIME", "SIZE=2000", "RET=HDRS", "ENVID=e+2B1", "SMTPUTF8"])
         c.rcpt("bob@localhost", ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;bob+40localhost"])
         c.rcpt("carol@localhost")
+        # RFC 6533: a "utf-8" original recipient is kept as sent (it was stored empty).
+        c.rcpt("dave@localhost", ["ORCPT=utf-8;j\u00f6rg\\x{2B}1@client.test"])
         code, text = c.data(body)
         assert code == 250 and text.startswith(b"2.0.0 Ok: queued as ")
         queue_id = text.split()[-1].decode()
@@ -42,9 +45,12 @@ def test_smtplib_message_reads_back_byte_identical(mxringd, tmp_path):
     assert envelope["helo"] == "client.test"
     assert envelope["body"] == "8BITMIME" and envelope["ret"] == "HDRS"
     assert envelope["envid"] == "e+1" and envelope["declared_size"] == 2000
-    assert [r["address"] for r in envelope["recipients"]] == ["bob@localhost", "carol@localhost"]
+    assert envelope["smtputf8"]
+    assert [r["address"] for r in envelope["recipients"]] == [
+        "bob@localhost", "carol@localhost", "dave@localhost"]
     assert envelope["recipients"][0]["notify"] == ["SUCCESS", "FAILURE"]
     assert envelope["recipients"][0]["orcpt"] == "rfc822;bob@localhost"
+    assert envelope["recipients"][2]["orcpt"] == "utf-8;j\u00f6rg\\x{2B}1@client.test"
     assert envelope["flags"]["eight_bit"] and envelope["flags"]["long_lines"]
     assert spool(tmp_path / "spool", "verify").returncode == 0
     # One writer's directory, or a directory that holds no spool, is said to be none, not

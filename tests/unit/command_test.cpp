@@ -256,6 +256,10 @@ TEST_P(Command, RcptParameters) {
             CommandError::bad_parameter_value);
   EXPECT_EQ(error_of("RCPT TO:<a@b.example> ORCPT=rfc822"), CommandError::bad_parameter_value);
   EXPECT_EQ(error_of("RCPT TO:<a@b.example> ORCPT=utf-8;j\xc3\xb6rg@x"), CommandError::none);
+  // xtext decoding to a control character (text.h: is_xtext).
+  EXPECT_EQ(error_of("RCPT TO:<a@b.example> ORCPT=rfc822;a+0D@x"),
+            CommandError::bad_parameter_value);
+  EXPECT_EQ(error_of("MAIL FROM:<a@b.example> ENVID=e+0A1"), CommandError::bad_parameter_value);
 }
 
 TEST_P(Command, AuthAndBdat) {
@@ -300,6 +304,11 @@ TEST(Text, XtextAndUtf8) {
   EXPECT_FALSE(is_xtext("a+2b"));  // hex digits must be upper case (RFC 3461 §4)
   EXPECT_FALSE(is_xtext("a+2"));
   EXPECT_FALSE(is_xtext("a=b"));
+  // Decoded control characters: a CR LF would go on into trace fields and headers.
+  EXPECT_TRUE(is_xtext("a+20b+C3+A9"));
+  EXPECT_FALSE(is_xtext("a+0D+0AX-Injected:+201"));
+  EXPECT_FALSE(is_xtext("a+00b"));
+  EXPECT_FALSE(is_xtext("+7F"));
   EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xf0\x9f\x93\xa7"));
   EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
   EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate

@@ -24,6 +24,9 @@ void append_helo(ByteBuffer& out, std::string_view helo, std::string_view addres
   out.append(" helo=");
   for (char c : helo) {
     if (c == '(' || c == ')' || c == '\\') out.append("\\");
+    // No path lets a control character in (XCLIENT's xtext included); were one to, a CR LF
+    // here would end the field and begin one of the client's making.
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
     out.append(std::string_view(&c, 1));
   }
   out.append(")");

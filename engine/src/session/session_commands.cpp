@@ -277,7 +277,12 @@ void Session::on_rcpt(const parser::Command& command) {
   if (!command.rcpt.orcpt_type.empty()) {
     recipient.orcpt.assign(command.rcpt.orcpt_type);
     recipient.orcpt += ';';
-    recipient.orcpt += decode_xtext(command.rcpt.orcpt_address);
+    // A "utf-8" address is utf-8-addr-xtext (RFC 6533 §3), kept as sent: read as xtext its
+    // UTF-8 was no xtext at all, and the address was stored empty.
+    if (iequals(command.rcpt.orcpt_type, "utf-8"))
+      recipient.orcpt += command.rcpt.orcpt_address;
+    else
+      recipient.orcpt += decode_xtext(command.rcpt.orcpt_address);
   }
   // A recipient given twice would be stored twice and delivered twice downstream: it is
   // accepted once, as Postfix's cleanup keeps one of each (address, NOTIFY and ORCPT alike),

@@ -8,7 +8,10 @@
 namespace mxring::parser {
 
 // True when `text` is well-formed xtext: octets 33..126 except '+' and '=', or "+" followed by
-// two uppercase hex digits.
+// two uppercase hex digits, none of which decodes to a control character (0-31, 127). Every
+// xtext value SMTP carries is text (ENVID "printable", RFC 3461 §4.4; ORCPT's and AUTH='s
+// addresses; XCLIENT's names), and it goes on into trace fields, envelopes and headers: a
+// decoded CR LF there would start a header line of the client's making.
 bool is_xtext(std::string_view text);
 
 // Decodes xtext into `out` (room for text.size() octets); returns the decoded length, or
