@@ -116,7 +116,14 @@ TlsInfo TlsStream::info() const {
     info.cipher = iana;
   else if (const char* name = wolfSSL_get_cipher_name(ssl_))
     info.cipher = name;
-  if (const char* sni = wolfSSL_get_servername(ssl_, WOLFSSL_SNI_HOST_NAME)) info.sni = sni;
+  // RFC 6066 §3: the host name is an ASCII DNS name. wolfSSL hands on whatever octets came,
+  // and a line break here went on into the envelope and Kafka's headers: only printable
+  // ASCII is recorded.
+  if (const char* sni = wolfSSL_get_servername(ssl_, WOLFSSL_SNI_HOST_NAME)) {
+    const std::string_view name(sni);
+    if (std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7f; }))
+      info.sni = name;
+  }
   return info;
 }
 
