@@ -41,6 +41,12 @@ bool is_xtext(std::string_view text) {
   return xtext_decode(text, nullptr).has_value();
 }
 
+bool is_printable_ascii(std::string_view text) {
+  for (const char c : text)
+    if (c <= ' ' || c >= 0x7f) return false;  // char is signed: octets over 127 are negative
+  return true;
+}
+
 bool is_valid_utf8(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();

@@ -220,6 +220,27 @@ def test_v2_local_and_v1_unknown_keep_the_balancers_address(mxringd, tmp_path):
         assert envelope_of(tmp_path, queue_id)["client"]["address"] == BALANCER
 
 
+def tlv(kind, value):
+    return bytes([kind]) + struct.pack(">H", len(value)) + value
+
+
+def test_tlv_names_are_kept_only_as_printable_ascii(mxringd, tmp_path):
+    """The authority TLV is the host name the client asked the balancer for, handed on as
+    the client sent it: a line break in it went into the envelope and Kafka's headers.
+    Kept only when printable ASCII, as the TLS server name is."""
+    server, port = start_proxy_mxringd(mxringd, tmp_path)
+    addresses = b"\xc0\x00\x02\x2c\x7f\x00\x00\x01\x0f\xa0\x00\x19"  # 192.0.2.44:4000
+    for authority in (b"mx.test", b"bad\r\nX-Authority: 1"):
+        ssl = tlv(0x20, b"\x01\x00\x00\x00\x00" + tlv(0x21, b"TLSv1.3"))
+        header = v2_header(addresses + tlv(0x02, authority) + ssl)
+        assert b"queued as" in raw_exchange(port, header + TRANSACTION[0], *TRANSACTION[1:])
+    server.stop()
+    proxies = [envelope_of(tmp_path, queue_id)["proxy"]
+               for queue_id in stored_ids(tmp_path / "spool")]
+    assert sorted(p["authority"] or "" for p in proxies) == ["", "mx.test"]
+    assert [p["tls_version"] for p in proxies] == ["TLSv1.3", "TLSv1.3"]
+
+
 def v1_header(client):
     """The PROXY v1 line a balancer sends for `client` (IPv4 or IPv6)."""
     family, listener = ("TCP6", "::1") if ":" in client else ("TCP4", "127.0.0.1")

@@ -309,6 +309,12 @@ TEST(Text, XtextAndUtf8) {
   EXPECT_FALSE(is_xtext("a+0D+0AX-Injected:+201"));
   EXPECT_FALSE(is_xtext("a+00b"));
   EXPECT_FALSE(is_xtext("+7F"));
+  EXPECT_TRUE(is_printable_ascii("mx.example"));
+  EXPECT_TRUE(is_printable_ascii(""));
+  EXPECT_FALSE(is_printable_ascii("mx.example\r\nX: 1"));
+  EXPECT_FALSE(is_printable_ascii("a b"));
+  EXPECT_FALSE(is_printable_ascii("caf\xc3\xa9"));
+  EXPECT_FALSE(is_printable_ascii("\x7f"));
   EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xf0\x9f\x93\xa7"));
   EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
   EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "mxring/parser/text.h"
+
 namespace mxring::engine {
 
 bool proxied_client(const parser::ProxyHeader& header, sockaddr_storage& client) {
@@ -38,6 +40,9 @@ bool proxied_client(const parser::ProxyHeader& header, sockaddr_storage& client)
 
 void read_proxy_tlvs(const parser::ProxyHeader& header, ProxyInfo& info) {
   parser::for_each_proxy_tlv(header.tlvs, [&](std::uint8_t type, std::string_view value) {
+    // The authority is the host name the client asked the balancer for (its SNI), passed
+    // on as sent: like the names TLS gives (tls_stream.cpp), kept only as printable ASCII.
+    if (!parser::is_printable_ascii(value)) return;
     switch (type) {
       case parser::kProxyTlvAuthority:
         info.authority = value;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "mxring/parser/text.h"
 #include "stream_io.h"
 
 namespace mxring::engine::tls {
@@ -119,11 +120,9 @@ TlsInfo TlsStream::info() const {
   // RFC 6066 §3: the host name is an ASCII DNS name. wolfSSL hands on whatever octets came,
   // and a line break here went on into the envelope and Kafka's headers: only printable
   // ASCII is recorded.
-  if (const char* sni = wolfSSL_get_servername(ssl_, WOLFSSL_SNI_HOST_NAME)) {
-    const std::string_view name(sni);
-    if (std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7f; }))
-      info.sni = name;
-  }
+  if (const char* sni = wolfSSL_get_servername(ssl_, WOLFSSL_SNI_HOST_NAME);
+      sni != nullptr && parser::is_printable_ascii(sni))
+    info.sni = sni;
   return info;
 }
 

@@ -18,6 +18,10 @@ bool is_xtext(std::string_view text);
 // nothing when `text` is not xtext.
 std::optional<std::size_t> xtext_decode(std::string_view text, char* out);
 
+// True when every octet of `text` is printable US-ASCII, 33..126: no space, no control
+// character, no line break (host names from TLS and the PROXY protocol, RFC 6066 §3).
+bool is_printable_ascii(std::string_view text);
+
 // True for well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool is_valid_utf8(std::string_view text);
 
