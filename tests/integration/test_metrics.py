@@ -134,6 +134,9 @@ def test_the_metrics_listener_refuses_junk_and_smtp_carries_on(mxringd):
     assert raw(b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 405 ")
     assert raw(b"GET /" + b"a" * 10000).startswith(b"HTTP/1.1 431 ")
     assert raw(b"HEAD /metrics HTTP/1.1\r\n\r\n").endswith(b"\r\n\r\n")  # headers only
+    # A lone LF ends a line too (RFC 9112 §2.2), as a probe written with printf sends it.
+    probe = raw(b"GET /healthz HTTP/1.0\nUser-Agent: probe\n\n")
+    assert probe.startswith(b"HTTP/1.1 200 ") and probe.endswith(b"\r\n\r\nok\n"), probe
     started = time.monotonic()
     assert raw(b"GET /metri") == b""  # never finished: dropped at the deadline
     assert time.monotonic() - started < 14

@@ -39,12 +39,15 @@ void Reactor::read_http_request(Connection& c, std::span<const char> bytes) {
   if (c.http_answered) return;
   c.proxy_bytes.append(bytes.data(), bytes.size());
   constexpr std::size_t kMaxRequest = 8192;
-  const auto end = c.proxy_bytes.find("\r\n\r\n");
+  // The header ends at an empty line. RFC 9112 §2.2 lets a recipient take a lone LF for a
+  // line end: probes written as printf 'GET /healthz HTTP/1.0\n\n' were held to the timeout.
+  const std::string_view request(c.proxy_bytes);
+  const auto end = std::min(request.find("\r\n\r\n"), request.find("\n\n"));
   if (end == std::string::npos && c.proxy_bytes.size() < kMaxRequest) return;
   std::string_view status = "200 OK", type = "text/plain; charset=utf-8", body;
   std::string page;
-  const std::string_view request(c.proxy_bytes);
-  const auto line = request.substr(0, request.find("\r\n"));
+  auto line = request.substr(0, request.find('\n'));
+  if (line.ends_with('\r')) line.remove_suffix(1);
   const auto target_start = line.find(' ') + 1;
   const auto target = line.substr(target_start, line.find(' ', target_start) - target_start);
   const auto path = target.substr(0, target.find('?'));
