@@ -127,7 +127,8 @@ def test_size_is_what_the_kafka_producer_can_send():
     assert "max_message_size = 19934464\n" in raised.stdout
     refused = check_config("--max-message-size", "2000000")
     assert refused.returncode != 0
-    assert "raise it with --kafka-option message.max.bytes=N" in refused.stderr, refused.stderr
+    assert "raise message.max.bytes with --kafka-option message.max.bytes=N" in refused.stderr, \
+        refused.stderr
     fits = check_config("--max-message-size", "2000000",
                         "--kafka-option", "message.max.bytes=3000000")
     assert fits.returncode == 0 and "max_message_size = 2000000\n" in fits.stdout

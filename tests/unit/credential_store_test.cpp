@@ -82,17 +82,17 @@ TEST(AuthThrottleTest, BlocksAnAddressPastTheLimitUntilTheWindowEnds) {
   EXPECT_EQ(throttle.tracked(), 0u);
 }
 
-// A spread of failing clients within one window holds at most kMaxTracked; those held before
+// A spread of failing clients within one window holds at most kMaxTrackedClients; those held before
 // it filled stay blocked.
 TEST(AuthThrottleTest, HoldsAtMostItsCapUnderASpreadOfClients) {
   AuthThrottle throttle(1, 3600);
   throttle.failed("held", 0);
-  for (std::size_t i = 0; i < AuthThrottle::kMaxTracked + 5000; ++i)
+  for (std::size_t i = 0; i < kMaxTrackedClients + 5000; ++i)
     throttle.failed("client-" + std::to_string(i), 1 + static_cast<std::int64_t>(i / 100000));
-  EXPECT_EQ(throttle.tracked(), AuthThrottle::kMaxTracked);
+  EXPECT_EQ(throttle.tracked(), kMaxTrackedClients);
   EXPECT_TRUE(throttle.blocked("held", 400));
   EXPECT_TRUE(throttle.blocked("client-7", 400));
-  EXPECT_FALSE(throttle.blocked("client-" + std::to_string(AuthThrottle::kMaxTracked + 10), 400));
+  EXPECT_FALSE(throttle.blocked("client-" + std::to_string(kMaxTrackedClients + 10), 400));
 }
 
 // The verifier thread, with a delivery that records answers.

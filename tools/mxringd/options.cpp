@@ -103,9 +103,8 @@ void fit_message_size_to_kafka(Options& o) {
         std::to_string(o.limits.max_message_size) +
             " is more than kafka durability can carry: the producer's message.max.bytes (" +
             std::to_string(*most) + ") less " + std::to_string(kKafkaEnvelopeRoom) +
-            " for the envelope headers is " + std::to_string(allowed) +
-            "; raise it with --kafka-option message.max.bytes=N (and the topic's "
-            "max.message.bytes on the brokers), or lower --max-message-size");
+            " for the envelope headers is " + std::to_string(allowed) + "; " +
+            std::string(engine::kKafkaSizeAdvice) + ", or lower --max-message-size");
   }
 }
 

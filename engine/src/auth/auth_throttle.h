@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "tracked_clients.h"
+
 namespace mxring::engine {
 
 class AuthThrottle {
@@ -29,7 +31,7 @@ class AuthThrottle {
     // Under a spread of clients: forget ended windows, at most once a second (each sweep
     // walks every entry); still full, a new client goes uncounted rather than grow memory.
     if (failures_.size() >= kSweepAbove && now != last_sweep_) sweep(now);
-    if (failures_.size() >= kMaxTracked && !failures_.contains(client)) return;
+    if (failures_.size() >= kMaxTrackedClients && !failures_.contains(client)) return;
     auto& entry = failures_[client];
     if (entry.count == 0 || now - entry.since >= window_) entry = {now, 0};
     ++entry.count;
@@ -38,7 +40,6 @@ class AuthThrottle {
   std::size_t tracked() const { return failures_.size(); }
 
   static constexpr std::size_t kSweepAbove = 65536;
-  static constexpr std::size_t kMaxTracked = 1u << 18;
 
  private:
   struct Entry {

@@ -17,6 +17,7 @@
 #include "mxring/engine/server.h"
 #include "mxring/engine/spsc_ring.h"
 #include "reactor_metrics.h"
+#include "tracked_clients.h"
 
 namespace mxring::engine {
 
@@ -43,15 +44,12 @@ class RateExchange {
 
 class RateLimiter {
  public:
-  // Clients (and networks) each table holds at most, about 100 octets each: every reactor
-  // holds every client of a window, and an IPv6 sender has more addresses and /64s than
-  // memory. Past it, a client not yet held goes uncounted (admitted) until a sweep makes
-  // room: limits fail open rather than refuse every new client (counted in `untracked`).
-  static constexpr std::size_t kMaxTracked = 1u << 18;
-
-  // `exchange` may be null (one reactor, or no limits); so may `untracked`.
+  // `exchange` may be null (one reactor, or no limits); so may `untracked`, which counts the
+  // events of clients a full table could not hold (each holds `max_tracked` clients, or
+  // networks; past that a client not yet held is admitted uncounted until a sweep makes
+  // room: tracked_clients.h).
   RateLimiter(const RateLimits& limits, unsigned reactor, RateExchange* exchange,
-              OwnedCounter* untracked = nullptr, std::size_t max_tracked = kMaxTracked);
+              OwnedCounter* untracked = nullptr, std::size_t max_tracked = kMaxTrackedClients);
 
   bool enabled(RateLimits::Kind kind) const { return limits_.limits(kind); }
   // SIGHUP: new limits apply from the next event; counts so far are kept. `exchange`: the

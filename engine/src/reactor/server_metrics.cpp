@@ -179,8 +179,8 @@ std::string ServerMetrics::page() const {
   p.sample("mxring_rate_limited_total{command=\"RCPT\"}",
            total(&ReactorMetrics::rate_limited_recipients));
   p.family("mxring_rate_limit_untracked_total", "counter",
-           "Rate-limited events of clients the limiter's full tables could not hold (each "
-           "holds 262,144 clients or networks of a window): counted against no limit.");
+           "Rate-limited events of clients the limiter's full tables could not hold: counted "
+           "against no limit.");
   p.sample("mxring_rate_limit_untracked_total", total(&ReactorMetrics::rate_limit_untracked));
   p.family("mxring_received_bytes_total", "counter",
            "Octets received from SMTP clients (TLS connections: as sent, encrypted).");

@@ -56,9 +56,9 @@ void KafkaSink::reported(Flight& flight, KafkaOutcome outcome, std::string_view 
           "kafka: " + std::string(flight.request.message->envelope.queue_id.view()) +
               " not acknowledged: " + std::string(error) +
               (outcome == KafkaOutcome::too_large
-                   ? " (552: it never can be; raise message.max.bytes with --kafka-option, and "
-                     "the topic's max.message.bytes, or lower --max-message-size)"
-                   : ""));
+                   ? " (552: it never can be; " + std::string(kKafkaSizeAdvice) +
+                         ", or lower --max-message-size)"
+                   : std::string()));
   }
   // Too large is for good (RFC 3463 X.3.4): a 451 would have the sender retry it for days.
   if (!flight.answered)

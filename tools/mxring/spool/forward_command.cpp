@@ -82,9 +82,8 @@ int run_forward(const std::string& directory, ForwardOptions& options) {
         // stays before it until Kafka is configured to take it.
         std::cerr << "mxring spool forward: " << record.view.header.queue_id.view() << " ("
                   << record.view.message.size()
-                  << " octets) is over the producer's message.max.bytes with its headers: raise "
-                     "it with --kafka-option message.max.bytes=N (and the topic's "
-                     "max.message.bytes)\n";
+                  << " octets) is over the producer's message.max.bytes with its headers: "
+                  << engine::kKafkaSizeAdvice << "\n";
         oversized = true;
         return false;
       }

@@ -82,6 +82,11 @@ class KafkaProducer {
   std::unique_ptr<State> state_;
 };
 
+// What lets Kafka take larger messages, for the messages that say one was too large.
+inline constexpr std::string_view kKafkaSizeAdvice =
+    "raise message.max.bytes with --kafka-option message.max.bytes=N (and the topic's "
+    "max.message.bytes on the brokers)";
+
 // The producer's message.max.bytes under `options` (librdkafka's default unless a setting
 // changes it): the most a message with its key and headers may take. Nothing, with the
 // reason in `error`, when the settings are refused.
