@@ -243,16 +243,28 @@ def test_replay_reinjects_with_the_recorded_envelope(mxringd, tmp_path):
     first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
     ids = send(first, MESSAGES[:6], sender="", rcpts=("bob@localhost", "carol@localhost"))
     ids += send(first, MESSAGES[6:], sender="x@client.test")
+    # DSN parameters go again as they came: an ENVID needing xtext, ORCPTs of both types.
+    with smtplib.SMTP(first.host, first.port, local_hostname="client.test") as c:
+        c.ehlo()
+        c.mail("x@client.test", ["SMTPUTF8", "RET=HDRS", "ENVID=id+2B1"])
+        c.rcpt("bob@localhost", ["NOTIFY=SUCCESS", "ORCPT=rfc822;bob+2Bold@client.test"])
+        c.rcpt("carol@localhost", ["ORCPT=utf-8;c\u00e4rol\\x{2B}1@client.test"])
+        assert c.data(b"Subject: dsn\r\n\r\nx\r\n")[0] == 250
     first.stop()
     result = replay_into_a_new_server(mxringd, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert b"replayed 8 messages; 0 not delivered" in result.stderr
+    assert b"replayed 9 messages; 0 not delivered" in result.stderr
     originals = stored_records(tmp_path / "first")
     replayed = stored_records(tmp_path / "second")
     assert len(replayed) == len(originals)
+    [dsn] = [envelope for envelope, _ in originals if envelope["envid"]]
+    assert dsn["envid"] == "id+1"
+    assert [r["orcpt"] for r in dsn["recipients"]] == [
+        "rfc822;bob+old@client.test", "utf-8;c\u00e4rol\\x{2B}1@client.test"]
     for (old_envelope, old), (new_envelope, new) in zip(originals, replayed):
         assert new_envelope["mail_from"] == old_envelope["mail_from"]
         assert new_envelope["recipients"] == old_envelope["recipients"]
+        assert new_envelope["envid"] == old_envelope["envid"]
         # The second server adds its own trace field above the first one's.
         resent = without_trace_header(new)
         assert resent == old if old.endswith(b"\r\n") else resent == old + b"\r\n"
