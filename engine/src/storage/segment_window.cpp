@@ -44,7 +44,7 @@ std::uint64_t SegmentWindow::file_size() const {
 
 bool SegmentWindow::cover(std::uint64_t offset, std::uint64_t length, std::uint64_t limit) {
   if (offset >= start_ && offset + length <= start_ + window_.size()) return true;
-  const auto ahead = limit > offset ? std::min<std::uint64_t>(kChunk, limit - offset) : 0;
+  const auto ahead = limit > offset ? std::min<std::uint64_t>(chunk_, limit - offset) : 0;
   const auto want = std::max(length, ahead);
   window_.resize(want);
   std::size_t got = 0;

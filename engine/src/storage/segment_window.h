@@ -18,8 +18,9 @@ class SegmentWindow {
   // Octets read at once, and held when no record is larger.
   static constexpr std::size_t kChunk = 4u << 20;
 
-  // Reads `fd`, which stays the caller's to close.
-  explicit SegmentWindow(int fd) : fd_(fd) {}
+  // Reads `fd`, which stays the caller's to close, `chunk` octets at a time (tests and the
+  // fuzz target use small ones, to reach every way a record can straddle two reads).
+  explicit SegmentWindow(int fd, std::size_t chunk = kChunk) : fd_(fd), chunk_(chunk) {}
 
   // The file's size now (0 when it cannot be told).
   std::uint64_t file_size() const;
@@ -45,6 +46,7 @@ class SegmentWindow {
   spool::ParseResult in_window(spool::ParseResult parsed) const;
 
   int fd_;
+  std::size_t chunk_;
   std::string window_;
   std::uint64_t start_ = 0;  // file offset of window_[0]
 };
