@@ -128,13 +128,13 @@ class Server:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
-    def rss_kib(self):
-        """The server's resident memory now, from /proc."""
+    def rss_kib(self, field="VmRSS"):
+        """The server's resident memory now (VmRSS) or at its peak (VmHWM), from /proc."""
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
-        raise AssertionError("no VmRSS")
+        raise AssertionError(f"no {field}")
 
     def messages_accepted(self):
         """Messages the server acknowledged, from its final log line (after stop())."""

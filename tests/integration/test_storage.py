@@ -180,11 +180,6 @@ def run_measured(command):
         return child.returncode, out, usage.ru_maxrss
 
 
-def peak_rss_kib(server):
-    with open(f"/proc/{server.process.pid}/status") as status:
-        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
-
-
 def test_a_segment_larger_than_memory_is_recovered_and_read_a_window_at_a_time(mxringd,
                                                                               tmp_path):
     """A segment is as large as --segment-size (up to 256 GiB) from the start when it is
@@ -216,7 +211,7 @@ def test_a_segment_larger_than_memory_is_recovered_and_read_a_window_at_a_time(m
         assert peak < limit_kib, f"mxring spool {command[0]} took {peak} KiB"
     assert sorted(stored_ids(directory)) == sorted(acked)
     again = mxringd(*flags)
-    assert peak_rss_kib(again) < limit_kib
+    assert again.rss_kib("VmHWM") < limit_kib
     assert segment.stat().st_size < 1 << 20  # recovery cut the zeros after the records
     with smtplib.SMTP(again.host, again.port, local_hostname="client.test") as c:
         c.ehlo()

@@ -54,10 +54,7 @@ RateLimiter::Window* RateLimiter::window(Table& table, const ClientKey& key, std
   if (found == table.end()) {
     // Full: forget the windows that ended (at most once a second), else go uncounted.
     if (table.size() >= max_tracked_ && last_sweep_ != now) sweep(now);
-    if (table.size() >= max_tracked_) {
-      if (untracked_ != nullptr) untracked_->add();
-      return nullptr;
-    }
+    if (table.size() >= max_tracked_) return nullptr;
     found = table.emplace(key, Window{.since = now}).first;
   }
   auto& w = found->second;
@@ -65,14 +62,21 @@ RateLimiter::Window* RateLimiter::window(Table& table, const ClientKey& key, std
   return &w;
 }
 
+RateLimiter::Window* RateLimiter::limited(Table& table, const ClientKey& key, std::uint32_t limit,
+                                          std::int64_t now) {
+  return limit > 0 ? window(table, key, now) : nullptr;
+}
+
 bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
   if (!enabled(kind)) return true;
-  const auto at_limit = [&](Table& table, const ClientKey& key, std::uint32_t limit) {
-    const auto* w = limit > 0 ? window(table, key, now) : nullptr;
-    return w != nullptr && w->counts[kind] >= limit;
-  };
-  if (at_limit(addresses_, client, limits_.per_address[kind])) return false;
-  if (at_limit(networks_, network_of(client), limits_.per_network[kind])) return false;
+  const auto per_address = limits_.per_address[kind];
+  const auto per_network = limits_.per_network[kind];
+  if (const auto* w = limited(addresses_, client, per_address, now);
+      w != nullptr && w->counts[kind] >= per_address)
+    return false;
+  if (const auto* w = limited(networks_, network_of(client), per_network, now);
+      w != nullptr && w->counts[kind] >= per_network)
+    return false;
   count(kind, client, now);
   if (exchange_ != nullptr) {
     for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
@@ -86,11 +90,16 @@ bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int
 
 void RateLimiter::count(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
   if (now - last_sweep_ >= limits_.window.count()) sweep(now);
-  const auto add = [&](Table& table, const ClientKey& key, std::uint32_t limit) {
-    if (auto* w = limit > 0 ? window(table, key, now) : nullptr) ++w->counts[kind];
-  };
-  add(addresses_, client, limits_.per_address[kind]);
-  add(networks_, network_of(client), limits_.per_network[kind]);
+  const auto per_address = limits_.per_address[kind];
+  const auto per_network = limits_.per_network[kind];
+  auto* address = limited(addresses_, client, per_address, now);
+  auto* network = limited(networks_, network_of(client), per_network, now);
+  if (address != nullptr) ++address->counts[kind];
+  if (network != nullptr) ++network->counts[kind];
+  // A limit that applies found its table full: the event went uncounted there (once an event).
+  const bool lost =
+      (per_address > 0 && address == nullptr) || (per_network > 0 && network == nullptr);
+  if (lost && untracked_ != nullptr) untracked_->add();
 }
 
 void RateLimiter::take_peer_events(std::int64_t now) {

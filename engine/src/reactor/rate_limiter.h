@@ -78,6 +78,8 @@ class RateLimiter {
 
   // The key's window, or null when the table is full without it.
   Window* window(Table& table, const ClientKey& key, std::int64_t now);
+  // The same where `limit` applies (not 0), else null.
+  Window* limited(Table& table, const ClientKey& key, std::uint32_t limit, std::int64_t now);
   ClientKey network_of(const ClientKey& client) const {
     return engine::network_of(client, limits_.ipv4_prefix, limits_.ipv6_prefix);
   }
