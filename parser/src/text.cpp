@@ -2,6 +2,7 @@
 #include "mxring/parser/text.h"
 
 #include "char_class.h"
+#include "mxring/parser/command.h"
 
 namespace mxring::parser {
 namespace {
@@ -39,6 +40,10 @@ std::optional<std::size_t> xtext_decode(std::string_view text, char* out) {
 
 bool is_xtext(std::string_view text) {
   return xtext_decode(text, nullptr).has_value();
+}
+
+bool is_utf8_address_type(std::string_view type) {
+  return detail::iequals(type, "utf-8");
 }
 
 bool is_printable_ascii(std::string_view text) {

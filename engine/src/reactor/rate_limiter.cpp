@@ -49,11 +49,11 @@ RateLimiter::RateLimiter(const RateLimits& limits, unsigned reactor, RateExchang
       untracked_(untracked),
       max_tracked_(max_tracked) {}
 
-RateLimiter::Window* RateLimiter::window(Table& table, const ClientKey& key, std::int64_t now) {
+RateLimiter::Window* RateLimiter::window(Table& table, const ClientKey& key, std::uint32_t limit,
+                                         std::int64_t now) {
+  if (limit == 0) return nullptr;
   auto found = table.find(key);
   if (found == table.end()) {
-    // Full: forget the windows that ended (at most once a second), else go uncounted.
-    if (table.size() >= max_tracked_ && last_sweep_ != now) sweep(now);
     if (table.size() >= max_tracked_) return nullptr;
     found = table.emplace(key, Window{.since = now}).first;
   }
@@ -62,22 +62,33 @@ RateLimiter::Window* RateLimiter::window(Table& table, const ClientKey& key, std
   return &w;
 }
 
-RateLimiter::Window* RateLimiter::limited(Table& table, const ClientKey& key, std::uint32_t limit,
-                                          std::int64_t now) {
-  return limit > 0 ? window(table, key, now) : nullptr;
+RateLimiter::Held RateLimiter::held(RateLimits::Kind kind, const ClientKey& client,
+                                    std::int64_t now) {
+  // Once a window, and when a table is full (then at most once a second): forget the
+  // clients whose window has ended, so memory follows the clients of the last window.
+  const bool full = addresses_.size() >= max_tracked_ || networks_.size() >= max_tracked_;
+  if (now - last_sweep_ >= limits_.window.count() || (full && last_sweep_ != now)) sweep(now);
+  const auto per_address = limits_.per_address[kind];
+  const auto per_network = limits_.per_network[kind];
+  Held h{window(addresses_, client, per_address, now),
+         window(networks_, network_of(client), per_network, now), false};
+  h.lost = (per_address > 0 && h.address == nullptr) || (per_network > 0 && h.network == nullptr);
+  return h;
+}
+
+void RateLimiter::count(RateLimits::Kind kind, const Held& h) {
+  if (h.address != nullptr) ++h.address->counts[kind];
+  if (h.network != nullptr) ++h.network->counts[kind];
+  if (h.lost && untracked_ != nullptr) untracked_->add();  // once an event
 }
 
 bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
   if (!enabled(kind)) return true;
-  const auto per_address = limits_.per_address[kind];
-  const auto per_network = limits_.per_network[kind];
-  if (const auto* w = limited(addresses_, client, per_address, now);
-      w != nullptr && w->counts[kind] >= per_address)
+  const auto h = held(kind, client, now);
+  if ((h.address != nullptr && h.address->counts[kind] >= limits_.per_address[kind]) ||
+      (h.network != nullptr && h.network->counts[kind] >= limits_.per_network[kind]))
     return false;
-  if (const auto* w = limited(networks_, network_of(client), per_network, now);
-      w != nullptr && w->counts[kind] >= per_network)
-    return false;
-  count(kind, client, now);
+  count(kind, h);
   if (exchange_ != nullptr) {
     for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
       if (peer == reactor_) continue;
@@ -88,26 +99,13 @@ bool RateLimiter::admit(RateLimits::Kind kind, const ClientKey& client, std::int
   return true;
 }
 
-void RateLimiter::count(RateLimits::Kind kind, const ClientKey& client, std::int64_t now) {
-  if (now - last_sweep_ >= limits_.window.count()) sweep(now);
-  const auto per_address = limits_.per_address[kind];
-  const auto per_network = limits_.per_network[kind];
-  auto* address = limited(addresses_, client, per_address, now);
-  auto* network = limited(networks_, network_of(client), per_network, now);
-  if (address != nullptr) ++address->counts[kind];
-  if (network != nullptr) ++network->counts[kind];
-  // A limit that applies found its table full: the event went uncounted there (once an event).
-  const bool lost =
-      (per_address > 0 && address == nullptr) || (per_network > 0 && network == nullptr);
-  if (lost && untracked_ != nullptr) untracked_->add();
-}
-
 void RateLimiter::take_peer_events(std::int64_t now) {
   if (exchange_ == nullptr || !limits_.any()) return;
   for (unsigned peer = 0; peer < exchange_->reactors(); ++peer) {
     if (peer == reactor_) continue;
     exchange_->ring(peer, reactor_).pop_batch(SIZE_MAX, [&](RateEvent&& event) {
-      if (now - event.at < limits_.window.count()) count(event.kind, event.client, event.at);
+      if (now - event.at < limits_.window.count())
+        count(event.kind, held(event.kind, event.client, event.at));
     });
   }
 }

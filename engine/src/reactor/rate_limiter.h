@@ -76,14 +76,20 @@ class RateLimiter {
   };
   using Table = std::unordered_map<ClientKey, Window, ClientKeyHash>;
 
-  // The key's window, or null when the table is full without it.
-  Window* window(Table& table, const ClientKey& key, std::int64_t now);
-  // The same where `limit` applies (not 0), else null.
-  Window* limited(Table& table, const ClientKey& key, std::uint32_t limit, std::int64_t now);
+  // The key's window where `limit` applies (not 0); null where it does not, or when the
+  // table is full without the key.
+  Window* window(Table& table, const ClientKey& key, std::uint32_t limit, std::int64_t now);
+  // An event's windows, found once for the check and the count.
+  struct Held {
+    Window* address;
+    Window* network;
+    bool lost;  // a limit applies whose table was full without the client
+  };
+  Held held(RateLimits::Kind kind, const ClientKey& client, std::int64_t now);
+  void count(RateLimits::Kind kind, const Held& h);
   ClientKey network_of(const ClientKey& client) const {
     return engine::network_of(client, limits_.ipv4_prefix, limits_.ipv6_prefix);
   }
-  void count(RateLimits::Kind kind, const ClientKey& client, std::int64_t now);
   void sweep(std::int64_t now);
 
   RateLimits limits_;

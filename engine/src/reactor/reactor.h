@@ -101,6 +101,10 @@ class Reactor final : private SessionServices {
   ClientKey counted_client(const MappedOctets& client) const {
     return network_of(ClientKey{client}, 32, config_.client_ipv6_prefix);
   }
+  // ... the client `session` speaks for (XCLIENT may have named it).
+  ClientKey counted_client(const Session& session) const {
+    return counted_client(session.connection().client_octets);
+  }
   void start_draining();
   void hand_to_storage(Connection& c);
   void hand_to_verifier(Connection& c);

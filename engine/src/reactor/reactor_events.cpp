@@ -20,18 +20,14 @@ void Reactor::client_refused(const Session& session) {
 }
 
 bool Reactor::admit_message(const Session& session) {
-  if (rate_limiter_.admit(RateLimits::messages, counted_client(session.connection().client_octets),
-                          now_))
-    return true;
+  if (rate_limiter_.admit(RateLimits::messages, counted_client(session), now_)) return true;
   metrics_.rate_limited_messages.add();
   log_rate_limited(session, "messages");
   return false;
 }
 
 bool Reactor::admit_recipient(const Session& session) {
-  if (rate_limiter_.admit(RateLimits::recipients,
-                          counted_client(session.connection().client_octets), now_))
-    return true;
+  if (rate_limiter_.admit(RateLimits::recipients, counted_client(session), now_)) return true;
   metrics_.rate_limited_recipients.add();
   log_rate_limited(session, "recipients");
   return false;

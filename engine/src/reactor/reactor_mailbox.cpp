@@ -19,12 +19,11 @@ void Reactor::hand_to_verifier(Connection& c) {
   job.reactor = index_;
   job.slot = c.slot;
   job.generation = c.generation;
-  // The client the session speaks for (XCLIENT may have named it), as the limits count it.
-  const auto& client = session.connection().client_octets;
-  const auto address = counted_client(client);
+  // The client the session speaks for, as the limits count it, and its network.
+  const auto address = counted_client(session);
   job.client_address.assign(reinterpret_cast<const char*>(address.octets.data()), 16);
-  const auto network = network_of(ClientKey{client}, config_.rate_limits.ipv4_prefix,
-                                  config_.rate_limits.ipv6_prefix);
+  const auto network = network_of(ClientKey{session.connection().client_octets},
+                                  config_.rate_limits.ipv4_prefix, config_.rate_limits.ipv6_prefix);
   job.client_network.assign(reinterpret_cast<const char*>(network.octets.data()), 16);
   job.request = session.auth_request();
   job.store = runtime_.credentials;

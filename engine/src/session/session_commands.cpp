@@ -277,9 +277,8 @@ void Session::on_rcpt(const parser::Command& command) {
   if (!command.rcpt.orcpt_type.empty()) {
     recipient.orcpt.assign(command.rcpt.orcpt_type);
     recipient.orcpt += ';';
-    // A "utf-8" address is utf-8-addr-xtext (RFC 6533 §3), kept as sent: read as xtext its
-    // UTF-8 was no xtext at all, and the address was stored empty.
-    if (iequals(command.rcpt.orcpt_type, "utf-8"))
+    // Read as xtext, a utf-8 address's UTF-8 was no xtext at all: it was stored empty.
+    if (parser::is_utf8_address_type(command.rcpt.orcpt_type))
       recipient.orcpt += command.rcpt.orcpt_address;
     else
       recipient.orcpt += decode_xtext(command.rcpt.orcpt_address);

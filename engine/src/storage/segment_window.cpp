@@ -14,13 +14,6 @@
 namespace mxring::engine {
 namespace {
 
-template <typename T>
-T load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);  // little-endian hosts only, as the format (x86-64)
-  return v;
-}
-
 // Where the first octet that is not zero lies in `octets`. Compared against a block of zeros
 // by memcmp first, which runs many times faster than an octet at a time over gigabytes of
 // zeros (a segment zero-filled ahead, read to its end).
@@ -93,9 +86,7 @@ spool::ParseResult SegmentWindow::parse(std::uint64_t offset, std::uint64_t limi
   const auto available = limit - offset;
   auto want = std::min<std::uint64_t>(spool::kHeaderSize, available);
   if (want == spool::kHeaderSize && cover(offset, want, limit)) {
-    const char* header = at(offset);
-    if (const auto length = spool::record_length(load<std::uint32_t>(header + 12),
-                                                 load<std::uint64_t>(header + 16)))
+    if (const auto length = spool::record_length_in({at(offset), spool::kHeaderSize}))
       want = std::min(*length, available);
   }
   cover(offset, want, limit);

@@ -119,6 +119,12 @@ void append_record_prefix(const Message& message, std::int64_t stored_at_us, std
   std::memcpy(h + 24, &crc, 4);
 }
 
+std::optional<std::uint64_t> record_length_in(std::string_view header) {
+  if (header.size() < kHeaderSize) return std::nullopt;
+  return record_length(get<std::uint32_t>(header.data() + 12),
+                       get<std::uint64_t>(header.data() + 16));
+}
+
 ParseResult parse_record_unchecked(std::string_view segment, std::size_t offset) {
   ParseResult result;
   while (offset < segment.size() && segment[offset] == '\0') {  // padding

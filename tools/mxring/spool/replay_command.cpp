@@ -4,7 +4,6 @@
 // BINARYMIME messages go as one BDAT LAST, to servers that offer CHUNKING and BINARYMIME only.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -126,14 +125,13 @@ std::vector<std::string> envelope_commands(const engine::Envelope& e, const Exte
       rcpt += " NOTIFY=" + notify;
     }
     if (x.dsn && !r.orcpt.empty()) {
-      // Stored decoded, but a "utf-8" address as it came (utf-8-addr-xtext, RFC 6533 §3):
-      // it goes out as it came, xtext would turn its UTF-8 into "+C3+B6".
+      // Stored decoded, but a utf-8 address as it came: it goes out as it came (xtext would
+      // turn its UTF-8 into "+C3+B6").
       const auto semicolon = r.orcpt.find(';');
       const auto type = std::string_view(r.orcpt).substr(0, semicolon);
       const auto address = std::string_view(r.orcpt).substr(semicolon + 1);
-      const bool utf8 = type.size() == 5 && strncasecmp(type.data(), "utf-8", 5) == 0;
       rcpt += " ORCPT=" + std::string(type) + ";" +
-              (utf8 ? std::string(address) : xtext_encoded(address));
+              (parser::is_utf8_address_type(type) ? std::string(address) : xtext_encoded(address));
     }
     commands.push_back(rcpt + "\r\n");
   }

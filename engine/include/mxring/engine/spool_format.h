@@ -36,6 +36,11 @@ inline std::optional<std::uint64_t> record_length(std::uint32_t envelope_length,
   return length;
 }
 
+// The whole length of the record whose header begins `header` (at least kHeaderSize
+// octets), from the two lengths it gives; none as for record_length. Lets a reader know how
+// much of a segment a record takes before it has it all.
+std::optional<std::uint64_t> record_length_in(std::string_view header);
+
 // Where the records of a segment resume when the octet at `offset` is zero (padding): the
 // next multiple of kBatchAlignment, or `size` (the rest of the segment is padding) when the
 // padding begins at such a multiple.

@@ -69,8 +69,12 @@ struct MailParameters {
 struct RcptParameters {
   std::uint8_t notify = 0;         // NotifyBit mask; 0 = not given
   std::string_view orcpt_type;     // e.g. "rfc822" or "utf-8"
-  std::string_view orcpt_address;  // xtext as sent
+  std::string_view orcpt_address;  // xtext as sent, or UTF-8 for a utf-8 type
 };
+
+// Whether an ORCPT address type is "utf-8" (any case): its address is utf-8-addr-xtext
+// (RFC 6533 §3), UTF-8 kept as sent, not xtext to decode.
+bool is_utf8_address_type(std::string_view type);
 
 struct Command {
   Verb verb = Verb::unknown;
