@@ -180,6 +180,67 @@ def test_tail_exec_killed_at_random_points_delivers_everything_at_least_once(mxr
     assert len((out / "log").read_text().splitlines()) == len(log)
 
 
+def test_tail_exec_hands_on_every_recipient_when_their_list_is_past_what_one_run_can_take(
+        mxringd, tmp_path):
+    # A thousand recipients of 250 octets (the default RCPTMAX; a path may have 256): their
+    # list, 250 KB, is past the 128 KiB Linux gives one environment string (E2BIG), so one run
+    # for the message could never start and the consumer was held at it for good.
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    rcpts = [f"r{i:03d}" + "x" * 236 + "@localhost" for i in range(1000)]
+    [queue_id] = send(server, [b"Subject: many\r\n\r\nto a thousand\r\n"], rcpts=rcpts)
+    server.stop()
+    stored = stored_messages(tmp_path / "spool")[queue_id]
+
+    def runs(cursor, *options):
+        out = tmp_path / cursor
+        out.mkdir()
+        command = (f'n=$(($(ls {out} | wc -l) / 2)); cat > {out}/$n; '
+                   f'printf "%s\\n%s\\n%s" "$MXRING_RECIPIENT_COUNT" "$RECIPIENT" '
+                   f'"$MXRING_RECIPIENTS" > {out}/$n.env')
+        result = mxring_spool(tmp_path / "spool", "tail", "--cursor", cursor, *options,
+                              "--exec", command)
+        assert result.returncode == 0, result.stderr
+        count = len(os.listdir(out)) // 2
+        for n in range(count):
+            assert (out / str(n)).read_bytes() == stored
+        return [(out / f"{n}.env").read_text().split("\n") for n in range(count)]
+
+    grouped = runs("all")
+    assert len(grouped) == 2
+    for number, first, *listed in grouped:
+        assert int(number) == len(listed) and first == listed[0]
+    assert [r for _, _, *listed in grouped for r in listed] == rcpts
+    # One run a recipient, as procmail -d or dovecot-lda -d wants.
+    assert runs("each", "--per-recipient") == [["1", r, r] for r in rcpts]
+
+
+def test_tail_exec_per_recipient_retries_only_the_recipient_that_deferred(mxringd, tmp_path):
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    rcpts = ["a@localhost", "b@localhost", "c@localhost"]
+    send(server, [MESSAGES[0]], rcpts=rcpts)
+    server.stop()
+    log, marker = tmp_path / "log", tmp_path / "deferred-once"
+    command = (f'echo "$RECIPIENT" >> {log}; if [ "$RECIPIENT" = b@localhost ] && '
+               f'[ ! -e {marker} ]; then touch {marker}; exit 75; fi')
+    tail = [MXRING, "spool", "--dir", str(tmp_path / "spool"), "tail", "--cursor", "mda",
+            "--per-recipient", "--exec", command]
+    follow = subprocess.Popen(tail + ["--follow"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while (not log.exists() or len(log.read_text().split()) < 4) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    follow.send_signal(signal.SIGTERM)
+    assert follow.wait(timeout=30) == 0
+    assert b"deferred" in follow.stderr.read()
+    assert log.read_text().split() == ["a@localhost", "b@localhost", "b@localhost",
+                                       "c@localhost"]
+    # Delivered to all three: the cursor is past the message.
+    assert subprocess.run(tail, timeout=60).returncode == 0
+    assert len(log.read_text().split()) == 4
+    assert mxring_spool(tmp_path / "spool", "tail", "--cursor", "x",
+                        "--per-recipient").returncode != 0  # needs --exec
+
+
 def test_tail_follow_streams_new_messages_and_resumes_after_sigterm(mxringd, tmp_path):
     # One writer: records come out in the order it committed them (each writer's stream is
     # ordered; several writers interleave).

@@ -15,8 +15,16 @@
 namespace mxring::tools::spool {
 namespace {
 
+// Linux refuses (E2BIG) to start a program given an environment string longer than
+// MAX_ARG_STRLEN, 32 pages, its NUL included: a thousand long recipients of one message
+// would make every run fail, and hold the consumer at that message for good.
+constexpr std::size_t kMaxVariable = 32 * 4096 - 1;
+constexpr std::string_view kRecipientsName = "MXRING_RECIPIENTS=";
+
 // Every variable, empty where the envelope cannot be read, so that none is inherited instead.
-std::vector<std::string> environment_for(const engine::spool::RecordView& record) {
+std::vector<std::string> environment_for(const engine::spool::RecordView& record,
+                                         const engine::Envelope& e,
+                                         std::span<const engine::Recipient> recipients) {
   std::vector<std::string> variables;
   const auto add = [&](const char* name, const std::string& value) {
     variables.push_back(std::string(name) + "=" + value);
@@ -24,13 +32,12 @@ std::vector<std::string> environment_for(const engine::spool::RecordView& record
   add("MXRING_QUEUE_ID", std::string(record.header.queue_id.view()));
   add("MXRING_RECEIVED_AT", iso_time(record.header.received_at_us));
   add("MXRING_SIZE", std::to_string(record.header.message_length));
-  const auto e = engine::spool::decode_envelope(record).value_or(engine::Envelope{});
   add("SENDER", e.mail_from);  // empty for the null reverse-path
-  add("RECIPIENT", e.recipients.empty() ? std::string() : e.recipients.front().address);
+  add("RECIPIENT", recipients.empty() ? std::string() : recipients.front().address);
   std::string all;
-  for (const auto& r : e.recipients) all += (all.empty() ? "" : "\n") + r.address;
+  for (const auto& r : recipients) all += (all.empty() ? "" : "\n") + r.address;
   add("MXRING_RECIPIENTS", all);
-  add("MXRING_RECIPIENT_COUNT", std::to_string(e.recipients.size()));
+  add("MXRING_RECIPIENT_COUNT", std::to_string(recipients.size()));
   add("MXRING_CLIENT_ADDRESS", e.client_address);
   add("MXRING_CLIENT_PORT", std::to_string(e.client_port));
   add("MXRING_HELO", e.helo);
@@ -50,9 +57,30 @@ bool set_again(std::string_view inherited, const std::vector<std::string>& varia
 
 }  // namespace
 
-int run_message_command(const std::string& command, const engine::spool::RecordView& record) {
+std::vector<std::span<const engine::Recipient>> recipient_runs(
+    const std::vector<engine::Recipient>& recipients, bool per_recipient) {
+  std::vector<std::span<const engine::Recipient>> runs;
+  std::size_t first = 0, length = kRecipientsName.size();
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    // An address is at most 256 octets (RFC 5321 4.5.3.1.3): one always fits.
+    const auto added = recipients[i].address.size() + (i == first ? 0 : 1);
+    if (i > first && (per_recipient || length + added > kMaxVariable)) {
+      runs.emplace_back(recipients.data() + first, i - first);
+      first = i;
+      length = kRecipientsName.size() + recipients[i].address.size();
+    } else {
+      length += added;
+    }
+  }
+  runs.emplace_back(recipients.data() + first, recipients.size() - first);
+  return runs;
+}
+
+int run_message_command(const std::string& command, const engine::spool::RecordView& record,
+                        const engine::Envelope& envelope,
+                        std::span<const engine::Recipient> recipients) {
   // Built before fork: the child only calls async-signal-safe functions.
-  auto variables = environment_for(record);
+  auto variables = environment_for(record, envelope, recipients);
   std::vector<char*> environment;
   for (char** existing = environ; *existing != nullptr; ++existing)
     if (!set_again(*existing, variables)) environment.push_back(*existing);

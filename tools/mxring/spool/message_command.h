@@ -3,14 +3,28 @@
 // qmail's preline.
 #pragma once
 
+#include <span>
 #include <string>
+#include <vector>
 
+#include "mxring/engine/envelope.h"
 #include "mxring/engine/spool_format.h"
 
 namespace mxring::tools::spool {
 
+// The recipients of each run of the command for one message: all of them in one run when
+// their list fits in one environment variable, else as few runs as it takes (Postfix's
+// pipe(8) splits a delivery by destination_recipient_limit the same way); one run a
+// recipient with `per_recipient`. Always one run at least, an empty one for a message whose
+// envelope cannot be read.
+std::vector<std::span<const engine::Recipient>> recipient_runs(
+    const std::vector<engine::Recipient>& recipients, bool per_recipient);
+
 // The command's exit status (0 success, 75 EX_TEMPFAIL: try again later), or -1 when it
-// could not be started or was killed by a signal.
-int run_message_command(const std::string& command, const engine::spool::RecordView& record);
+// could not be started or was killed by a signal. RECIPIENT is the first of `recipients`,
+// MXRING_RECIPIENTS all of them.
+int run_message_command(const std::string& command, const engine::spool::RecordView& record,
+                        const engine::Envelope& envelope,
+                        std::span<const engine::Recipient> recipients);
 
 }  // namespace mxring::tools::spool

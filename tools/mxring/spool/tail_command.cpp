@@ -19,7 +19,7 @@ constexpr int kTemporaryFailure = 75;  // EX_TEMPFAIL, sysexits.h
 
 struct TailOptions {
   std::string cursor, format = "jsonl", out = "-", exec;
-  bool follow = false;
+  bool follow = false, per_recipient = false;
   std::size_t batch = 4096;
 };
 
@@ -72,18 +72,19 @@ class Tail {
     return false;
   }
 
-  // Runs the command for one record; the cursor moves past it only on exit 0. Exit 75
-  // (EX_TEMPFAIL) is retried with back-off while following.
+  // Runs the command for one record, once or once for each group of its recipients; the
+  // cursor moves past it only when every run exited 0. Exit 75 (EX_TEMPFAIL) is retried with
+  // back-off while following, from the run that deferred: the runs before it are not
+  // repeated while tail lives (after a restart they are: at least once).
   bool deliver(const engine::StreamedRecord& record) {
+    const auto envelope = engine::spool::decode_envelope(record.view).value_or(engine::Envelope{});
+    const auto runs = recipient_runs(envelope.recipients, options_.per_recipient);
     auto delay = std::chrono::milliseconds(500);
-    for (;;) {
-      const int status = run_message_command(options_.exec, record.view);
+    for (std::size_t run = 0; run < runs.size();) {
+      const int status = run_message_command(options_.exec, record.view, envelope, runs[run]);
       if (status == 0) {
-        auto cursor = stream_.cursor();
-        cursor[record.writer] = record.next;
-        if (save(cursor)) return true;
-        failed_command_ = true;
-        return false;
+        ++run;
+        continue;
       }
       const auto id = std::string(record.view.header.queue_id.view());
       if (status == kTemporaryFailure && options_.follow && !stop_requested()) {
@@ -99,6 +100,11 @@ class Tail {
       failed_command_ = true;
       return false;
     }
+    auto cursor = stream_.cursor();
+    cursor[record.writer] = record.next;
+    if (save(cursor)) return true;
+    failed_command_ = true;
+    return false;
   }
 
   TailOptions& options_;
@@ -143,9 +149,14 @@ void add_tail_command(CLI::App* spool, const std::string& directory, int& exit_c
   command->add_option("--format", options.format, "jsonl (default), mbox, eml or maildir");
   command->add_option("--out", options.out,
                       "Where the format writes ('-': standard output; appended to)");
-  command->add_option("--exec", options.exec,
-                      "Run `sh -c CMD` per message (message on stdin, envelope in the "
-                      "environment); the cursor advances on exit 0, exit 75 retries");
+  auto* exec = command->add_option("--exec", options.exec,
+                                   "Run `sh -c CMD` per message (message on stdin, envelope in the "
+                                   "environment); the cursor advances on exit 0, exit 75 retries");
+  command
+      ->add_flag("--per-recipient", options.per_recipient,
+                 "With --exec: run CMD once for each recipient (RECIPIENT), as an MDA "
+                 "such as procmail -d or dovecot-lda -d delivering to one user wants")
+      ->needs(exec);
   command->add_option("--batch", options.batch, "Messages per cursor save, default 4096")
       ->check(CLI::Range(1, 1 << 20));
   command->callback([&] { exit_code = run_tail(directory, options); });
