@@ -15,7 +15,7 @@ import smtplib
 import subprocess
 import time
 
-from conftest import smtp_sink
+from conftest import free_port, smtp_sink
 from smtp_wire import store_binarymime
 from spool_cli import MXRING, spool, stored_ids, stored_records, without_trace_header
 
@@ -342,6 +342,78 @@ def test_replay_reports_what_the_receiver_refused(mxringd, tmp_path):
     assert b"replayed 2 messages; 1 not delivered" in result.stderr
     assert b"550" in result.stderr or b"554" in result.stderr
     assert len(stored_ids(tmp_path / "second")) == 2
+
+
+def test_replay_keeps_to_the_receivers_limits_on_messages_and_recipients(mxringd, tmp_path):
+    # More messages than the receiver takes on one connection (MAILMAX; mxringd's default is
+    # 1,000, and replay stopped there with "connection lost"), a message with more recipients
+    # than it takes in one transaction (RCPTMAX, RFC 9422).
+    first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
+    send(first, [b"Subject: n%d\r\n\r\nx\r\n" % i for i in range(7)])
+    many = [f"r{i}@localhost" for i in range(5)]
+    send(first, [b"Subject: five\r\n\r\nfor five\r\n"], rcpts=many)
+    first.stop()
+    second = mxringd("--durability", "fsync", "--spool", str(tmp_path / "second"),
+                     "--max-messages-per-connection", "3", "--max-recipients", "2")
+    result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
+    assert second.stop() == 0
+    assert result.returncode == 0, result.stderr
+    assert b"replayed 8 messages; 0 not delivered\n" in result.stderr
+    replayed = stored_records(tmp_path / "second")
+    subjects = [m.split(b"Subject: ")[1].split(b"\r\n")[0] for _, m in replayed]
+    assert sorted(subjects) == sorted([b"n%d" % i for i in range(7)] + [b"five"] * 3)
+    shares = [[r["address"] for r in e["recipients"]] for e, m in replayed if b"five" in m]
+    assert sorted(len(share) for share in shares) == [1, 2, 2]
+    assert sorted(sum(shares, [])) == many
+
+
+def test_replay_sends_recipients_put_off_with_452_in_a_later_transaction(mxringd, tmp_path):
+    """A receiver that says nothing of its limits and answers 452 4.5.3 past two recipients,
+    as Postfix's smtpd_recipient_limit does (RFC 5321 4.5.3.1.10: the client sends the rest
+    in a later transaction), and refuses one recipient for good."""
+    from aiosmtpd.controller import Controller
+
+    class Receiver:
+        def __init__(self):
+            self.transactions = []
+
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            if address.startswith("nobody@"):
+                return "550 5.1.1 No such user"
+            if len(envelope.rcpt_tos) == 2:
+                return "452 4.5.3 Too many recipients"
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 Ok"
+
+        async def handle_DATA(self, server, session, envelope):
+            self.transactions.append((list(envelope.rcpt_tos), envelope.original_content))
+            return "250 2.0.0 Ok"
+
+    first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
+    rcpts = ["a@localhost", "b@localhost", "nobody@localhost", "c@localhost", "d@localhost",
+             "e@localhost"]
+    message = b"Subject: six\r\n\r\nfor six\r\n"
+    send(first, [message], rcpts=rcpts)
+    first.stop()
+    receiver = Receiver()
+    # A name of its own: aiosmtpd would otherwise look up this host's (DNS).
+    controller = Controller(receiver, hostname="127.0.0.1", port=free_port(),
+                            server_hostname="receiver.test")
+    controller.start()
+    try:
+        result = mxring_spool(tmp_path / "first", "replay", "--to",
+                              f"127.0.0.1:{controller.port}")
+    finally:
+        controller.stop()
+    assert result.returncode == 1  # one recipient not delivered
+    assert b"replayed 1 messages; 0 not delivered; 1 recipients not delivered" in result.stderr
+    assert b"1 of 6 recipients not delivered: RCPT TO:<nobody@localhost> \xe2\x86\x92 550" \
+        in result.stderr
+    assert [r for r, _ in receiver.transactions] == [
+        ["a@localhost", "b@localhost"], ["c@localhost", "d@localhost"], ["e@localhost"]]
+    stored = stored_messages(tmp_path / "first")
+    for _, content in receiver.transactions:
+        assert content == list(stored.values())[0]
 
 
 def test_replay_sends_binarymime_with_bdat(mxringd, tmp_path):

@@ -22,6 +22,7 @@
 #include "address_pattern.h"
 #include "bench_client.h"
 #include "client_tls.h"
+#include "common/ehlo_offer.h"
 #include "mxring/engine/buffer_ring.h"
 #include "reply_reader.h"
 
@@ -90,10 +91,7 @@ struct BenchClient::State {
     std::int64_t connect_ns = 0, tls_started_ns = 0;
     std::int64_t heard_ns = 0;   // the last sign of life: connected, bytes received or sent
     std::uint64_t messages = 0;  // on this connection
-    bool pipelining = false, chunking = false, starttls = false, size = false;
-    bool eight_bit_mime = false, binary_mime = false;
-    std::uint64_t size_limit = 0;  // SIZE's argument (RFC 1870); 0: none given
-    std::uint64_t mail_max = 0;    // LIMITS MAILMAX (RFC 9422): messages per connection; 0: none
+    EhloOffer offer;             // what the server's last EHLO reply offered
     std::optional<Transaction> tx, next_tx;  // next_tx: pipelined behind tx's content
     std::unique_ptr<ClientTls> tls;
   };
@@ -216,9 +214,9 @@ struct BenchClient::State {
   // BDAT LAST when asked for and offered, and always for binary content (RFC 3030 §3), which
   // begin_transaction sends only to a server that offers CHUNKING and BINARYMIME.
   bool sends_bdat(const Connection& c, const Transaction& tx) const {
-    return (options.bdat && c.chunking) || tx.message->body == MessageTemplate::Body::binary;
+    return (options.bdat && c.offer.chunking) || tx.message->body == MessageTemplate::Body::binary;
   }
-  bool pipelined(const Connection& c) const { return options.pipelining && c.pipelining; }
+  bool pipelined(const Connection& c) const { return options.pipelining && c.offer.pipelining; }
   // RFC 1870: a message over the server's SIZE; RFC 3030 §3: binary content to a server that
   // does not offer BDAT with BODY=BINARYMIME. The kind of error and what it says.
   std::optional<std::pair<std::string, std::string>> unsendable(const Connection& c,

@@ -31,7 +31,7 @@ void BenchClient::State::on_reply(Connection& c, const ReplyView& reply) {
       record(Phase::ehlo, expect.sent_ns);
       read_extensions(c, reply.text);
       if (options.starttls && !c.tls) {
-        if (!c.starttls) {
+        if (!c.offer.starttls) {
           stopping = true;  // a server without TLS does not offer it on the next connection
           return fail(c, "STARTTLS not offered",
                       "the EHLO reply lists no STARTTLS (" + std::string(first_line) + ")");
@@ -103,32 +103,7 @@ void BenchClient::State::on_reply(Connection& c, const ReplyView& reply) {
 }
 
 void BenchClient::State::read_extensions(Connection& c, std::string_view text) {
-  c.pipelining = c.chunking = c.starttls = c.size = c.eight_bit_mime = c.binary_mime = false;
-  c.size_limit = 0;
-  c.mail_max = 0;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    auto end = text.find("\r\n", at);
-    if (end == std::string::npos) end = text.size();
-    std::string line(text.substr(at, end - at));
-    at = end + 2;
-    if (line.size() < 4) continue;
-    line = line.substr(4);
-    for (auto& ch : line) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    if (line == "PIPELINING") c.pipelining = true;
-    if (line == "CHUNKING") c.chunking = true;
-    if (line == "8BITMIME") c.eight_bit_mime = true;
-    if (line == "BINARYMIME") c.binary_mime = true;
-    if (line == "STARTTLS") c.starttls = true;
-    if (line.starts_with("LIMITS ")) {
-      if (const auto mailmax = line.find("MAILMAX="); mailmax != std::string::npos)
-        c.mail_max = std::strtoull(line.c_str() + mailmax + 8, nullptr, 10);
-    }
-    if (line.starts_with("SIZE")) {
-      c.size = true;
-      if (line.size() > 5) c.size_limit = std::strtoull(line.c_str() + 5, nullptr, 10);
-    }
-  }
+  c.offer = read_ehlo_offer(text);
 }
 
 void BenchClient::State::next_step(Connection& c) {
@@ -145,7 +120,7 @@ void BenchClient::State::next_step(Connection& c) {
 bool BenchClient::State::room_for_another(const Connection& c, std::uint64_t in_flight) const {
   const auto next = c.messages + in_flight;
   if (options.messages_per_connection > 0 && next >= options.messages_per_connection) return false;
-  return c.mail_max == 0 || next < c.mail_max;
+  return c.offer.mail_max == 0 || next < c.offer.mail_max;
 }
 
 void BenchClient::State::say_quit(Connection& c) {
@@ -178,11 +153,11 @@ void BenchClient::State::commands(const Connection& c, const Transaction& tx, Pu
   scratch.assign("MAIL FROM:<");
   from_pattern->append(scratch, tx.number, c.index, 0);
   scratch += '>';
-  if (c.size) {
+  if (c.offer.size) {
     scratch += " SIZE=";
     append_number(scratch, size);
   }
-  if (tx.message->body == MessageTemplate::Body::binary || c.eight_bit_mime)
+  if (tx.message->body == MessageTemplate::Body::binary || c.offer.eight_bit_mime)
     scratch += tx.message->body_parameter();
   scratch += "\r\n";
   put(scratch, Phase::mail);
@@ -207,10 +182,11 @@ void BenchClient::State::commands(const Connection& c, const Transaction& tx, Pu
 std::optional<std::pair<std::string, std::string>> BenchClient::State::unsendable(
     const Connection& c, const Transaction& tx) const {
   const auto size = tx.header_length + tx.message->original.size();
-  if (c.size_limit > 0 && size > c.size_limit)
+  if (c.offer.size_limit > 0 && size > c.offer.size_limit)
     return std::pair{"over SIZE", "a " + std::to_string(size) + "-octet message, SIZE " +
-                                      std::to_string(c.size_limit)};
-  if (tx.message->body == MessageTemplate::Body::binary && !(c.chunking && c.binary_mime))
+                                      std::to_string(c.offer.size_limit)};
+  if (tx.message->body == MessageTemplate::Body::binary &&
+      !(c.offer.chunking && c.offer.binary_mime))
     return std::pair{"needs BINARYMIME",
                      std::string("binary content (a bare CR or LF, or a NUL) and a server "
                                  "without CHUNKING and BINARYMIME")};

@@ -1,21 +1,18 @@
 // `mxring spool replay --to ADDR:PORT`: re-injects stored messages over SMTP with their
-// recorded envelope (migrations, tests, re-feeding a pipeline). One connection, messages in
-// spool order; MAIL/RCPT/DATA are pipelined when the server offers PIPELINING (RFC 2920).
-// BINARYMIME messages go as one BDAT LAST, to servers that offer CHUNKING and BINARYMIME only.
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstring>
-#include <deque>
+// recorded envelope (migrations, tests, re-feeding a pipeline). Messages in spool order, one
+// connection at a time (a new one when the server's MAILMAX is reached or it ends one);
+// MAIL/RCPT/DATA are pipelined when the server offers PIPELINING (RFC 2920). BINARYMIME
+// messages go as one BDAT LAST, to servers that offer CHUNKING and BINARYMIME only. At least
+// once: a message whose transaction was cut short is sent again.
+#include <algorithm>
 #include <iostream>
+#include <span>
 
-#include "../bench/reply_reader.h"
 #include "common/host_port.h"
 #include "common/smtp_text.h"
 #include "mxring/engine/spool_stream.h"
 #include "record_selection.h"
+#include "replay_connection.h"
 #include "spool_subcommands.h"
 
 namespace mxring::tools::spool {
@@ -26,92 +23,24 @@ struct ReplayOptions {
   RecordSelection selection;
 };
 
-class SmtpConnection {
- public:
-  ~SmtpConnection() {
-    if (fd_ >= 0) close(fd_);
-  }
-
-  bool connect_to(const HostPort& target, std::string& error) {
-    fd_ = socket(target.socket.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const timeval timeout{300, 0};  // RFC 5321 §4.5.3.2: the longest server wait is 10 min
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    const int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd_ < 0 || connect(fd_, target.socket.get(), target.socket.length) != 0) {
-      error = "cannot connect to " + target.address + ":" + std::to_string(target.port) + ": " +
-              std::strerror(errno);
-      return false;
-    }
-    return true;
-  }
-
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // The next reply; code 0 when the connection ended or timed out.
-  bench::Reply reply() {
-    char buffer[4096];
-    while (replies_.empty()) {
-      const auto n = recv(fd_, buffer, sizeof buffer, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return {};
-      std::vector<bench::Reply> got;
-      reader_.feed(std::string_view(buffer, static_cast<std::size_t>(n)), got);
-      for (auto& r : got) replies_.push_back(std::move(r));
-    }
-    auto next = std::move(replies_.front());
-    replies_.pop_front();
-    return next;
-  }
-
- private:
-  int fd_ = -1;
-  bench::ReplyReader reader_;
-  std::deque<bench::Reply> replies_;
-};
-
-bool offers(const std::string& ehlo, std::string_view keyword) {
-  std::size_t at = 0;
-  while ((at = ehlo.find("\r\n", at)) != std::string::npos) {
-    at += 2;
-    const auto line = std::string_view(ehlo).substr(at + 4);
-    if (line.size() >= keyword.size() &&
-        strncasecmp(line.data(), keyword.data(), keyword.size()) == 0 &&
-        (line.size() == keyword.size() || line[keyword.size()] == ' ' ||
-         line[keyword.size()] == '\r'))
-      return true;
-  }
-  return false;
-}
-
-struct Extensions {
-  bool pipelining, size, eight_bit, smtputf8, dsn, chunking, binary_mime;
-};
-
 // MAIL, RCPTs and DATA for one stored envelope, with the parameters the server supports; for
 // a BINARYMIME message, BDAT LAST instead of DATA (RFC 3030 §3: binary content never goes
 // through DATA, whose dot-stuffing and line ends it does not follow).
-std::vector<std::string> envelope_commands(const engine::Envelope& e, const Extensions& x,
-                                           std::uint64_t size) {
+std::vector<std::string> envelope_commands(const engine::Envelope& e,
+                                           std::span<const std::size_t> recipients,
+                                           const EhloOffer& x, std::uint64_t size) {
   const bool binary = e.body == parser::Body::binary_mime;
   std::string mail = "MAIL FROM:<" + e.mail_from + ">";
   if (x.size) mail += " SIZE=" + std::to_string(size);
-  if (x.eight_bit && e.body == parser::Body::eight_bit_mime) mail += " BODY=8BITMIME";
+  if (x.eight_bit_mime && e.body == parser::Body::eight_bit_mime) mail += " BODY=8BITMIME";
   if (binary) mail += " BODY=BINARYMIME";
   if (x.smtputf8 && e.smtputf8) mail += " SMTPUTF8";
   if (x.dsn && e.ret == parser::Ret::full) mail += " RET=FULL";
   if (x.dsn && e.ret == parser::Ret::headers) mail += " RET=HDRS";
   if (x.dsn && !e.envid.empty()) mail += " ENVID=" + xtext_encoded(e.envid);
   std::vector<std::string> commands{mail + "\r\n"};
-  for (const auto& r : e.recipients) {
+  for (const auto index : recipients) {
+    const auto& r = e.recipients[index];
     std::string rcpt = "RCPT TO:<" + r.address + ">";
     if (x.dsn && r.notify != 0) {
       std::string notify;
@@ -139,6 +68,135 @@ std::vector<std::string> envelope_commands(const engine::Envelope& e, const Exte
   return commands;
 }
 
+// What one transaction did for its share of a message's recipients (indices into the
+// envelope's list).
+struct Attempt {
+  std::vector<std::size_t> accepted;  // the message is theirs, when `delivered`
+  std::vector<std::size_t> refused;   // for good (5xx)
+  bool delivered = false;
+  bool permanent = false;  // refused for good as a whole (5xx to MAIL or to the content)
+  std::string why;         // the first refusal, for the log
+};
+
+// One transaction: MAIL, RCPTs (pipelined with DATA when offered, RFC 2920) and the content.
+// Recipients neither accepted nor refused for good (4xx, or no answer) are left to try again.
+Attempt transact(ReplayConnection& smtp, const engine::Envelope& envelope,
+                 std::span<const std::size_t> recipients, std::string_view message) {
+  const auto& x = smtp.offer();
+  const bool binary = envelope.body == parser::Body::binary_mime;
+  auto commands = envelope_commands(envelope, recipients, x, message.size());
+  // A BDAT's chunk follows its command line whatever the server answers (RFC 3030 §2).
+  if (binary) commands.back() += message;
+  Attempt attempt;
+  const auto refusal = [&](const std::string& command, const bench::Reply& reply) {
+    if (attempt.why.empty())
+      attempt.why = command.substr(0, command.find('\r')) + " → " +
+                    (reply.code == 0 ? std::string("(connection lost)") : reply.text);
+  };
+  smtp.begin_transaction();
+  if (x.pipelining) {
+    std::string group;
+    for (const auto& c : commands) group += c;
+    smtp.send(group);
+  }
+  bool mail_ok = false;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (!x.pipelining) {
+      // One at a time: nothing after a refused MAIL, no content without a recipient.
+      const bool content = i + 1 == commands.size();
+      if ((i > 0 && !mail_ok) || (content && attempt.accepted.empty())) break;
+      smtp.send(commands[i]);
+    }
+    const auto reply = smtp.reply();
+    if (reply.code == 0) {
+      refusal(commands[i], reply);
+      return attempt;
+    }
+    if (i == 0) {
+      mail_ok = reply.code == 250;
+      attempt.permanent = reply.code >= 500;
+      if (!mail_ok) refusal(commands[i], reply);
+    } else if (i + 1 < commands.size()) {
+      const auto index = recipients[i - 1];
+      if (reply.code >= 200 && reply.code < 300) attempt.accepted.push_back(index);
+      if (reply.code >= 500) attempt.refused.push_back(index);
+      if (reply.code >= 300) refusal(commands[i], reply);
+    } else if (binary) {
+      attempt.delivered = reply.code == 250 && mail_ok && !attempt.accepted.empty();
+      if (reply.code != 250) refusal("BDAT", reply);
+      attempt.permanent = attempt.permanent || (reply.code >= 500 && mail_ok);
+    } else if (reply.code != 354) {
+      refusal(commands[i], reply);
+    } else if (!mail_ok || attempt.accepted.empty()) {
+      smtp.send(".\r\n");  // nothing to deliver; end the data phase
+      smtp.reply();
+    } else {
+      smtp.send(dot_stuffed(message) + ".\r\n");
+      const auto done = smtp.reply();
+      attempt.delivered = done.code == 250;
+      attempt.permanent = done.code >= 500;
+      if (!attempt.delivered) refusal("end of data", done);
+    }
+  }
+  if (!attempt.delivered && smtp.is_open() && !(smtp.send("RSET\r\n") && smtp.reply().code == 250))
+    smtp.quit();
+  return attempt;
+}
+
+struct Replayed {
+  std::size_t delivered = 0, refused = 0;  // recipients
+  bool connection_failed = false;          // could not open a connection: stop replaying
+  std::string why;
+};
+
+// Transactions in a row that hand the message to no one before its remaining recipients count
+// as not delivered: the connection lost, 421, a temporary refusal of MAIL or of every
+// recipient. Each one after the first on a new connection.
+constexpr int kFruitlessAttempts = 3;
+
+// Hands one stored message to every recipient the server will take: at most RCPTMAX of them a
+// transaction and MAILMAX transactions a connection (RFC 9422), the recipients a transaction
+// put off (452 4.5.3, too many recipients: RFC 5321 §4.5.3.1.10) in the next one, on a new
+// connection when the server ended the last.
+Replayed replay_message(ReplayConnection& smtp, const engine::Envelope& envelope,
+                        std::string_view message) {
+  Replayed result;
+  std::vector<std::size_t> pending(envelope.recipients.size());
+  for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  int fruitless = 0;
+  while (!pending.empty() && fruitless < kFruitlessAttempts) {
+    const auto& x = smtp.offer();
+    if (!smtp.is_open() || (x.mail_max > 0 && smtp.transactions() >= x.mail_max) || fruitless > 0) {
+      if (auto why = smtp.open(); !why.empty()) {
+        result.connection_failed = true;
+        result.why = why;
+        break;
+      }
+    }
+    const auto most = smtp.offer().rcpt_max > 0 ? smtp.offer().rcpt_max : pending.size();
+    const std::span<const std::size_t> share(pending.data(), std::min(pending.size(), most));
+    auto attempt = transact(smtp, envelope, share, message);
+    if (result.why.empty()) result.why = attempt.why;
+    if (attempt.permanent) break;
+    std::vector<std::size_t> left;
+    for (const auto index : pending) {
+      const auto in = [&](const std::vector<std::size_t>& list) {
+        return std::find(list.begin(), list.end(), index) != list.end();
+      };
+      if (attempt.delivered && in(attempt.accepted))
+        ++result.delivered;
+      else if (in(attempt.refused))
+        ++result.refused;
+      else
+        left.push_back(index);
+    }
+    fruitless = attempt.delivered ? 0 : fruitless + 1;
+    pending = std::move(left);
+  }
+  result.refused += pending.size();
+  return result;
+}
+
 int run_replay(const std::string& directory, ReplayOptions& options) {
   std::string error;
   HostPort target;
@@ -148,25 +206,17 @@ int run_replay(const std::string& directory, ReplayOptions& options) {
     error = e.what();
   }
   if (error.empty()) options.selection.resolve(error);
-  SmtpConnection smtp;
-  if (!error.empty() || !smtp.connect_to(target, error)) {
+  if (!error.empty()) {
     std::cerr << "mxring spool replay: " << error << "\n";
     return 2;
   }
-  const auto banner = smtp.reply();
-  smtp.send("EHLO " + options.helo + "\r\n");
-  const auto ehlo = smtp.reply();
-  if (banner.code != 220 || ehlo.code != 250) {
-    std::cerr << "mxring spool replay: the server said: " << banner.text << " / " << ehlo.text
-              << "\n";
-    return 1;
+  ReplayConnection smtp(target, options.helo);
+  if (error = smtp.open(); !error.empty()) {
+    std::cerr << "mxring spool replay: " << error << "\n";
+    return error.starts_with("cannot connect") ? 2 : 1;
   }
-  const Extensions x{offers(ehlo.text, "PIPELINING"), offers(ehlo.text, "SIZE"),
-                     offers(ehlo.text, "8BITMIME"),   offers(ehlo.text, "SMTPUTF8"),
-                     offers(ehlo.text, "DSN"),        offers(ehlo.text, "CHUNKING"),
-                     offers(ehlo.text, "BINARYMIME")};
-  std::uint64_t sent = 0, refused = 0;
-  bool connection_lost = false;
+  std::uint64_t sent = 0, not_delivered = 0, recipients_refused = 0;
+  bool connection_failed = false;
   engine::SpoolStream stream(directory, {});
   stream.poll([&](const engine::StreamedRecord& record) {
     if (!options.selection.selects(record.view)) return true;
@@ -174,74 +224,38 @@ int run_replay(const std::string& directory, ReplayOptions& options) {
     const auto envelope = engine::spool::decode_envelope(record.view);
     if (!envelope || envelope->recipients.empty()) {
       std::cerr << id << ": no envelope to replay\n";
-      ++refused;
+      ++not_delivered;
       return true;
     }
-    const bool binary = envelope->body == parser::Body::binary_mime;
-    if (binary && !(x.chunking && x.binary_mime)) {
+    const auto& x = smtp.offer();
+    if (envelope->body == parser::Body::binary_mime && !(x.chunking && x.binary_mime)) {
       std::cerr << id << ": not delivered: BODY=BINARYMIME needs a server that offers CHUNKING "
                 << "and BINARYMIME\n";
-      ++refused;
+      ++not_delivered;
       return true;
     }
-    auto commands = envelope_commands(*envelope, x, record.view.message.size());
-    // A BDAT's chunk follows its command line whatever the server answers (RFC 3030 §2).
-    if (binary) commands.back() += record.view.message;
-    std::string why;
-    std::size_t accepted_rcpts = 0;
-    bool mail_ok = true;
-    if (x.pipelining) {
-      std::string group;
-      for (const auto& c : commands) group += c;
-      smtp.send(group);
-    }
-    const auto delivered = [&] {
+    const auto replayed = replay_message(smtp, *envelope, record.view.message);
+    if (replayed.delivered == 0) {
+      ++not_delivered;
+      std::cerr << id << ": not delivered: " << replayed.why << "\n";
+    } else {
       ++sent;
-      if (accepted_rcpts < envelope->recipients.size())
-        std::cerr << id << ": some recipients refused: " << why;
-      return true;
-    };
-    for (std::size_t i = 0; i < commands.size(); ++i) {
-      if (!x.pipelining) smtp.send(commands[i]);
-      const auto reply = smtp.reply();
-      const bool last = i + 1 == commands.size();
-      if (reply.code == 0) connection_lost = true;
-      if (i == 0 && reply.code != 250) mail_ok = false;
-      if (i > 0 && !last && reply.code >= 200 && reply.code < 300) ++accepted_rcpts;
-      if (!last && reply.code >= 300 && why.empty()) why = commands[i] + " → " + reply.text;
-      if (last && binary) {
-        if (reply.code == 250) return delivered();
-        why += (why.empty() ? "BDAT → " : "; BDAT → ") + reply.text;
-      } else if (last && reply.code == 354) {
-        if (!mail_ok || accepted_rcpts == 0) {
-          smtp.send(".\r\n");  // nothing to deliver; end the data phase
-          smtp.reply();
-        } else {
-          smtp.send(dot_stuffed(record.view.message) + ".\r\n");
-          const auto done = smtp.reply();
-          if (done.code == 250) return delivered();
-          why = "end of data → " + done.text;
-        }
-      } else if (last) {
-        why += (why.empty() ? "DATA → " : "; DATA → ") + reply.text;
-      }
+      if (replayed.refused > 0)
+        std::cerr << id << ": " << replayed.refused << " of " << envelope->recipients.size()
+                  << " recipients not delivered: " << replayed.why << "\n";
     }
-    ++refused;
-    std::cerr << id << ": not delivered: " << why << "\n";
-    if (!connection_lost) {
-      smtp.send("RSET\r\n");
-      connection_lost = smtp.reply().code != 250;
-    }
-    return !connection_lost;
+    recipients_refused += replayed.refused;
+    connection_failed = replayed.connection_failed;
+    return !connection_failed;
   });
-  if (!connection_lost) {
-    smtp.send("QUIT\r\n");
-    smtp.reply();
-  }
+  smtp.quit();
   report_stream_problems(stream.take_problems());
-  std::cerr << "replayed " << sent << " messages; " << refused << " not delivered"
-            << (connection_lost ? "; the connection was lost" : "") << "\n";
-  return refused == 0 && !connection_lost ? 0 : 1;
+  std::cerr << "replayed " << sent << " messages; " << not_delivered << " not delivered";
+  if (recipients_refused > 0)
+    std::cerr << "; " << recipients_refused << " recipients not delivered";
+  if (connection_failed) std::cerr << "; the connection was lost";
+  std::cerr << "\n";
+  return not_delivered == 0 && recipients_refused == 0 && !connection_failed ? 0 : 1;
 }
 
 }  // namespace
