@@ -117,7 +117,8 @@ void Session::on_command(std::string_view line) {
       (command.verb != Verb::rcpt && command.verb != Verb::data && command.verb != Verb::bdat))
     mail_refused_unsent_ = false;
   if (parsed.error != parser::CommandError::none) {
-    reject(error_reply(parsed.error, command.verb));
+    const auto sequence = out_of_sequence(command.verb);
+    reject(sequence.empty() ? error_reply(parsed.error, command.verb) : sequence);
   } else if (input_follows_ && ends_a_group(command.verb) &&
              context_->limits().forbid_improper_pipelining) {
     close_with(replies::kPipeliningSync, CloseReason::improper_pipelining);
@@ -245,6 +246,15 @@ void Session::on_mail(const parser::Command& command) {
 void Session::refuse_mail(std::string_view text) {
   reply(text);
   mail_refused_unsent_ = true;
+}
+
+// Postfix checks a MAIL's or RCPT's place in the dialogue before it reads the arguments: a
+// client that got both wrong hears of the sequence first, whatever it put in the line.
+std::string_view Session::out_of_sequence(parser::Verb verb) const {
+  if (verb == parser::Verb::mail && helo_.empty()) return replies::kHeloFirst;
+  if (verb == parser::Verb::mail && transaction_) return replies::kNestedMail;
+  if (verb == parser::Verb::rcpt && !transaction_) return replies::kNeedMail;
+  return {};
 }
 
 void Session::need_mail() {

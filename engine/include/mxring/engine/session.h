@@ -227,6 +227,9 @@ class Session {
   void on_mail(const parser::Command& command);
   void refuse_mail(std::string_view text);
   void need_mail();
+  // 503 for a MAIL or RCPT out of sequence, else empty: what a malformed one is answered
+  // before its syntax.
+  std::string_view out_of_sequence(parser::Verb verb) const;
   void on_rcpt(const parser::Command& command);
   void on_data();
   void on_bdat(const parser::Command& command);
