@@ -19,6 +19,7 @@
 #include <thread>
 #include <tuple>
 
+#include "mxring/engine/maildir_name.h"
 #include "mxring/engine/spool_format.h"
 #include "mxring/engine/spool_reader.h"
 #include "mxring/engine/spool_stream.h"
@@ -530,6 +531,14 @@ TEST_F(SpoolWriterTest, MaildirGetsOneFilePerMessage) {
   EXPECT_EQ(files, 40u);
   EXPECT_TRUE(std::filesystem::is_empty(dir_ / "Maildir" / "tmp"));
   EXPECT_TRUE(std::filesystem::is_directory(dir_ / "Maildir" / "cur"));
+}
+
+// A host name's '/' would make a file name a path, its ':' would start the info part that
+// readers append flags after: the specification writes them \057 and \072.
+TEST(MaildirNameTest, HostPartEscapesWhatAFileNameCannotHold) {
+  EXPECT_EQ(maildir_host_part("mx1.example"), "mx1.example");
+  EXPECT_EQ(maildir_host_part("a/b:c"), "a\\057b\\072c");
+  EXPECT_EQ(maildir_host_name().find_first_of("/:"), std::string::npos);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "iovec_cursor.h"
 #include "mxring/engine/log.h"
+#include "mxring/engine/maildir_name.h"
 #include "sync_directory.h"
 
 namespace mxring::engine {
@@ -36,13 +37,7 @@ bool write_all(int fd, std::string_view head, std::string_view body) {
 }  // namespace
 
 MaildirStore::MaildirStore(std::string directory, unsigned writer)
-    : directory_(std::move(directory)), writer_(writer) {
-  char name[256] = "localhost";
-  gethostname(name, sizeof name - 1);
-  for (char* c = name; *c; ++c)  // the maildir convention escapes '/' and ':' in host names
-    if (*c == '/' || *c == ':') *c = '_';
-  host_ = name;
-}
+    : directory_(std::move(directory)), writer_(writer), host_(maildir_host_name()) {}
 
 std::string MaildirStore::open() {
   std::error_code error;

@@ -13,6 +13,7 @@
 
 #include "envelope_json.h"
 #include "json_text.h"
+#include "mxring/engine/maildir_name.h"
 #include "output_buffer.h"
 
 namespace mxring::tools::spool {
@@ -145,19 +146,7 @@ class MboxWriter final : public StreamWriter {
 class DirectoryWriter final : public MessageWriter {
  public:
   DirectoryWriter(std::string directory, bool maildir)
-      : directory_(std::move(directory)), maildir_(maildir) {
-    char host[256] = "localhost";
-    gethostname(host, sizeof host - 1);
-    // Maildir names may not hold '/' or ':' (the info separator).
-    for (const char* c = host; *c != '\0'; ++c) {
-      if (*c == '/')
-        host_ += "\\057";
-      else if (*c == ':')
-        host_ += "\\072";
-      else
-        host_ += *c;
-    }
-  }
+      : directory_(std::move(directory)), maildir_(maildir), host_(engine::maildir_host_name()) {}
 
   bool write(const StreamedRecord& record) override {
     const auto id = std::string(record.view.header.queue_id.view());
