@@ -489,6 +489,33 @@ def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
     assert len(stored_ids(tmp_path / "spool")) == 10
 
 
+def test_messages_received_whole_while_the_ring_is_full_wait_for_room(mxringd, tmp_path):
+    """More clients past DATA at once than the ring holds (thousands of connections in DATA
+    when the ring takes 4,096): each message is in memory already, so it waits for room and
+    is stored, where it got 451 4.3.2 and had to be sent again."""
+    stall = tmp_path / "stall"
+    stall.touch()
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
+                     "--storage-ring", "4", "--threads", "1", "--fault-writer-stall", str(stall))
+    clients = [open_session(server) for _ in range(12)]
+    for s in clients:
+        assert start_transaction(s).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
+    for n, s in enumerate(clients):
+        s.sendall(f"Subject: {n}\r\n\r\nbody\r\n.\r\n".encode())
+    time.sleep(0.5)
+    for s in clients:  # nothing answered while the writer cannot write
+        s.settimeout(0.05)
+        with pytest.raises(socket.timeout):
+            s.recv(4096)
+    stall.unlink()
+    for s in clients:
+        s.settimeout(10)
+        assert s.recv(4096).decode().startswith("250 2.0.0 Ok: queued as ")
+        s.close()
+    assert server.stop() == 0
+    assert len(stored_ids(tmp_path / "spool")) == 12
+
+
 def test_content_past_the_memory_bound_gets_452_and_nothing_is_lost(mxringd, tmp_path):
     """--max-content-memory bounds the message content held at once. While one client's
     unfinished message holds most of it, a message that finds no room gets 452 4.3.1: at MAIL

@@ -25,8 +25,6 @@ TEST(TransactionOutcome, JsonForEveryAnswer) {
             R"(,"code":452,"result":"storage_failed","store_us":5)");
   EXPECT_EQ(outcome(LogFormat::json, StorageResult::temporary_failure, 0),
             R"(,"code":451,"result":"storage_failed","store_us":0)");
-  EXPECT_EQ(outcome(LogFormat::json, StorageResult::busy, 7),
-            R"(,"code":451,"result":"storage_failed","store_us":7)");
   EXPECT_EQ(outcome(LogFormat::json, StorageResult::too_large, 9),
             R"(,"code":552,"result":"storage_failed","store_us":9)");
 }

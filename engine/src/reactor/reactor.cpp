@@ -188,7 +188,7 @@ void Reactor::tear_down() {
 void Reactor::loop() {
   io_uring* ring = ring_->get();
   unsigned last_batch = 0;
-  while (!(draining_ && live_ == 0 && storing_ == 0)) {
+  while (!(draining_ && live_ == 0 && unanswered_messages() == 0)) {
     metrics_.loop_turns.add();  // the heartbeat a service watchdog checks (idle: once a second)
     // Never block anywhere else. Idle: wait for one completion, waking once a second for the
     // timer wheel. Busy: wait for about as many completions as the last turn brought, for at

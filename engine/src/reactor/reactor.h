@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -112,6 +113,8 @@ class Reactor final : private SessionServices {
   void collect_storage_answers();
   void publish_to_storage();
   void resume_paused_for_storage();
+  void stage_for_storage(StoreRequest&& request);
+  std::size_t unanswered_messages() const { return storing_ + waiting_for_ring_.size(); }
 
   void arm_accepts();  // every listener
 
@@ -160,6 +163,9 @@ class Reactor final : private SessionServices {
   ContentBudget* content_budget_;  // owned by the server, which outlives every message
   StoreSpace* space_;              // null: nothing stored on a local file system
   std::size_t storing_ = 0;        // messages handed to the writer, not yet answered
+  // Messages received whole while the ring was full, in the order they ended: they go in as
+  // the writer's answers make room (at most one a connection, their content already held).
+  std::deque<StoreRequest> waiting_for_ring_;
   bool staged_for_storage_ = false;
   std::vector<std::uint32_t> paused_for_storage_;  // slots not read until storage has room
 

@@ -8,9 +8,11 @@ namespace mxring::engine {
 
 // Back-pressure (DESIGN.md), in two steps. Storage lagging by half the ring: DATA gets
 // 451 4.3.2, so no new message piles up in memory. The ring three quarters full (messages
-// already past DATA kept coming): sessions between transactions are not read at all.
+// already past DATA kept coming): sessions between transactions are not read at all. A
+// message past DATA when the ring is full waits for room: it is in memory already, and a
+// 451 for it would have the client send it all again.
 bool Reactor::accepting_messages() {
-  return storage_ == nullptr || storing_ < storage_->requests.capacity() / 2;
+  return storage_ == nullptr || unanswered_messages() < storage_->requests.capacity() / 2;
 }
 
 // Only what a listener stores on disk waits for disk space (not discard, not Kafka).
@@ -22,7 +24,7 @@ bool Reactor::storage_has_room(const Session& session, std::uint64_t octets) {
 }
 
 bool Reactor::storage_nearly_full() const {
-  return storage_ != nullptr && storing_ >= storage_->requests.capacity() * 3 / 4;
+  return storage_ != nullptr && unanswered_messages() >= storage_->requests.capacity() * 3 / 4;
 }
 
 // Storage has room again: connections held between transactions read again.
@@ -52,13 +54,6 @@ void Reactor::hand_to_storage(Connection& c) {
     session.storage_done(StorageResult::stored);
     return;
   }
-  if (storing_ >= storage_->requests.capacity()) {
-    const auto message = session.take_message();
-    finish_transaction_note(note_transaction(session, message.envelope, message.content.size()),
-                            StorageResult::busy, 0);
-    session.storage_done(StorageResult::busy);  // nothing acknowledged that is not stored
-    return;
-  }
   auto message = std::make_unique<Message>(session.take_message());
   const auto note = note_transaction(session, message->envelope, message->content.size());
   StoreRequest request{std::move(message),
@@ -68,8 +63,16 @@ void Reactor::hand_to_storage(Connection& c) {
                        durability == Durability::kafka,
                        monotonic_ns(),
                        note};
+  if (storing_ < storage_->requests.capacity())
+    stage_for_storage(std::move(request));
+  else
+    waiting_for_ring_.push_back(std::move(request));
+  metrics_.storage_in_flight.set(unanswered_messages());
+}
+
+void Reactor::stage_for_storage(StoreRequest&& request) {
   storage_->requests.try_stage(request);  // cannot fail: storing_ < capacity
-  metrics_.storage_in_flight.set(++storing_);
+  ++storing_;
   staged_for_storage_ = true;  // published, and the writer woken, once per loop turn
 }
 
@@ -84,7 +87,7 @@ void Reactor::publish_to_storage() {
 void Reactor::collect_storage_answers() {
   if (storage_ == nullptr) return;
   storage_->completions.pop_batch(SIZE_MAX, [this](StoreCompletion&& done) {
-    metrics_.storage_in_flight.set(--storing_);
+    --storing_;
     (done.result == StorageResult::stored ? metrics_.messages_stored : metrics_.messages_failed)
         .add();
     if (done.result == StorageResult::stored)
@@ -100,6 +103,11 @@ void Reactor::collect_storage_answers() {
     c.session->storage_done(done.result);
     mark_dirty(c);
   });
+  while (!waiting_for_ring_.empty() && storing_ < storage_->requests.capacity()) {
+    stage_for_storage(std::move(waiting_for_ring_.front()));
+    waiting_for_ring_.pop_front();
+  }
+  metrics_.storage_in_flight.set(unanswered_messages());
   resume_paused_for_storage();
 }
 

@@ -484,9 +484,6 @@ void Session::storage_done(StorageResult result) {
     case StorageResult::disk_full:
       reply(replies::kStorageFull);
       break;
-    case StorageResult::busy:
-      reply(replies::kSystemBusy);
-      break;
     case StorageResult::too_large:
       reply(replies::kTooBigForStore);
       break;

@@ -94,7 +94,6 @@ enum class StorageResult : std::uint8_t {
   stored,             // 250 2.0.0 Ok: queued as <id>
   temporary_failure,  // 451 4.3.0 (RFC 3463 §3.4: other or undefined mail system status)
   disk_full,          // 452 4.3.1 (RFC 3463 §3.4: mail system full)
-  busy,               // 451 4.3.2 (RFC 3463 §3.4: system not accepting network messages)
   too_large,          // 552 5.3.4 (RFC 3463 §3.4: message too big for system), for good
 };
 
