@@ -162,6 +162,22 @@ def test_nothing_listening_ends_the_run_after_three_tries_a_connection():
     assert report["error_kinds"] == {"connect": report["errors"]}, report
 
 
+def test_more_connections_than_the_file_limit_holds_end_by_themselves(mxringd):
+    """--connections past RLIMIT_NOFILE: the run went round its reconnect list for ever once
+    socket() failed (EMFILE), deaf even to Ctrl-C. It is refused at start, saying what to
+    raise; where the limit could be raised (root with CAP_SYS_RESOURCE), it runs and ends."""
+    server = mxringd("--max-connections-per-ip", "0")
+    result = subprocess.run(["prlimit", "--nofile=500:500", MXRING, "bench", "--target",
+                             f"127.0.0.1:{server.port}", "--connections", "1000",
+                             "--duration", "1", "--json"],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode == 2:
+        assert ("--connections 1000 needs 1064 file descriptors, but the hard limit "
+                "(RLIMIT_NOFILE) is 500") in result.stderr
+    else:
+        assert json.loads(result.stdout)["connections_opened"] >= 1000, result.stderr
+
+
 def test_starttls_a_server_does_not_offer_ends_the_run_at_once(mxringd):
     """--starttls against a server without TLS: no later connection will find it offered, so
     the run ends with the reason instead of reconnecting for a thousand failures."""

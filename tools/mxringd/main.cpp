@@ -14,7 +14,7 @@
 #include <iostream>
 #include <thread>
 
-#include "file_limit.h"
+#include "common/file_limit.h"
 #include "mxring/engine/log.h"
 #include "options.h"
 #include "privileges.h"
@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
 
   auto effective = *options;
   std::string warning;
-  if (!tools::ensure_file_limit(effective.max_connections, effective.max_connections_given, warning,
-                                error)) {
+  const tools::ConnectionFiles files{"--max-connections", effective.max_connections_given,
+                                     tools::kServerFileReserve};
+  if (!tools::ensure_file_limit(effective.max_connections, files, warning, error)) {
     std::cerr << "mxringd: " << error << "\n";
     return 2;
   }

@@ -236,7 +236,9 @@ void BenchClient::State::on_tick() {
     begin_transaction(c, scheduled);
     flush(c);
   }
-  while (!reconnect.empty()) {
+  // Those waiting now, once: a connection that fails to open again waits for the next tick
+  // (it went round this loop for ever when socket() kept failing).
+  for (auto waiting_now = reconnect.size(); waiting_now > 0; --waiting_now) {
     auto& c = connections[reconnect.front()];
     reconnect.pop_front();
     if (c.fd < 0 && may_start()) open_connection(c);

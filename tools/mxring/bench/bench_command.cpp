@@ -11,11 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_client.h"
+#include "common/file_limit.h"
 #include "common/host_port.h"
 #include "common/whole_number.h"
 
 namespace mxring::tools {
 namespace {
+
+// The load generator's descriptors besides connections: its ring, the ack log, a message
+// directory being read.
+constexpr std::uint64_t kBenchFileReserve = 64;
 
 using bench::BenchOptions;
 using bench::BenchStats;
@@ -190,6 +195,15 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       messages = bench::MessageSource::generated(*sizes);
     }
     if (!messages) {
+      std::cerr << "mxring bench: " << error << "\n";
+      exit_code = 2;
+      return;
+    }
+    // Beyond the file limit, the connections past it would fail to open for the whole run.
+    std::uint32_t connections = o->connections;
+    std::string unused_warning;
+    if (!ensure_file_limit(connections, {"--connections", true, kBenchFileReserve}, unused_warning,
+                           error)) {
       std::cerr << "mxring bench: " << error << "\n";
       exit_code = 2;
       return;

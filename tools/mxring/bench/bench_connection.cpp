@@ -17,9 +17,8 @@ void BenchClient::State::open_connection(Connection& c) {
   c.peer = target.socket.storage;  // the connect SQE points here until it completes
   const bool v6 = target.socket.family() == AF_INET6;
   c.fd = ::socket(target.socket.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (c.fd < 0) {
-    stats->error("socket", std::string("socket: ") + std::strerror(errno));
-    reconnect.push_back(c.index);
+  if (c.fd < 0) {  // out of descriptors or buffers: a failure like any other, retried later
+    fail(c, "socket", std::string("socket: ") + std::strerror(errno));
     return;
   }
   const int one = 1;

@@ -6,9 +6,9 @@
 
 namespace mxring::tools {
 
-bool ensure_file_limit(std::uint32_t& max_connections, bool explicit_max, std::string& warning,
-                       std::string& error) {
-  const std::uint64_t needed = std::uint64_t{max_connections} + kFileDescriptorReserve;
+bool ensure_file_limit(std::uint32_t& connections, const ConnectionFiles& need,
+                       std::string& warning, std::string& error) {
+  const std::uint64_t needed = std::uint64_t{connections} + need.reserve;
   rlimit files{};
   getrlimit(RLIMIT_NOFILE, &files);
   if (files.rlim_max < needed) {
@@ -19,21 +19,20 @@ bool ensure_file_limit(std::uint32_t& max_connections, bool explicit_max, std::s
     if (nr_open >= needed && setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
   }
   if (files.rlim_max < needed) {
-    const auto fits = files.rlim_max > kFileDescriptorReserve
-                          ? files.rlim_max - kFileDescriptorReserve
-                          : std::uint64_t{0};
-    if (explicit_max || fits == 0) {
-      error = "--max-connections " + std::to_string(max_connections) + " needs " +
+    const auto fits =
+        files.rlim_max > need.reserve ? files.rlim_max - need.reserve : std::uint64_t{0};
+    if (need.given || fits == 0) {
+      error = std::string(need.option) + " " + std::to_string(connections) + " needs " +
               std::to_string(needed) + " file descriptors, but the hard limit (RLIMIT_NOFILE) is " +
               std::to_string(files.rlim_max) +
-              ": raise it (systemd: LimitNOFILE=; shell: ulimit -Hn) or lower --max-connections";
+              ": raise it (systemd: LimitNOFILE=; shell: ulimit -Hn) or lower " + need.option;
       return false;
     }
     warning = "the file descriptor limit (" + std::to_string(files.rlim_max) + ") holds " +
               std::to_string(fits) + " connections, not the default " +
-              std::to_string(max_connections) + "; serving at most " + std::to_string(fits) +
+              std::to_string(connections) + "; serving at most " + std::to_string(fits) +
               " (raise LimitNOFILE to serve more)";
-    max_connections = static_cast<std::uint32_t>(fits);
+    connections = static_cast<std::uint32_t>(fits);
   }
   if (files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
