@@ -241,6 +241,34 @@ def test_tail_exec_per_recipient_retries_only_the_recipient_that_deferred(mxring
                         "--per-recipient").returncode != 0  # needs --exec
 
 
+def test_tail_exec_kills_a_command_past_its_time_limit_and_defers_the_message(
+        mxringd, tmp_path):
+    """A command that hangs (and never reads a message larger than a pipe holds) held the
+    consumer for good. Past --exec-timeout it is killed, with everything it started, and the
+    message deferred as with exit 75 (Postfix's pipe(8) and its command_time_limit)."""
+    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"))
+    send(server, [b"Subject: big\r\n\r\n" + b"b" * 200_000 + b"\r\n"])
+    server.stop()
+    started = tmp_path / "started"
+    tail = ["tail", "--cursor", "mda", "--exec-timeout", "1", "--exec",
+            f"sleep 300 & echo $! > {started}; wait"]
+    result = mxring_spool(tmp_path / "spool", *tail)
+    assert result.returncode == 75, result.stderr
+    assert b"(killed after 1 s); the cursor stays before it" in result.stderr
+    # What the command started went with it (gone, or a zombie no one has reaped yet).
+    pid = int(started.read_text())
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            assert f.read().split(") ")[1][0] in "ZX"
+    except FileNotFoundError:
+        pass
+    # The cursor did not move: a command that reads the message takes it.
+    result = mxring_spool(tmp_path / "spool", "tail", "--cursor", "mda", "--exec",
+                          f"wc -c > {tmp_path}/size")
+    assert result.returncode == 0, result.stderr
+    assert int((tmp_path / "size").read_text()) > 200_000
+
+
 def test_tail_follow_streams_new_messages_and_resumes_after_sigterm(mxringd, tmp_path):
     # One writer: records come out in the order it committed them (each writer's stream is
     # ordered; several writers interleave).

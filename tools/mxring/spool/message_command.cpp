@@ -1,7 +1,9 @@
 #include "message_command.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,7 +80,8 @@ std::vector<std::span<const engine::Recipient>> recipient_runs(
 
 int run_message_command(const std::string& command, const engine::spool::RecordView& record,
                         const engine::Envelope& envelope,
-                        std::span<const engine::Recipient> recipients) {
+                        std::span<const engine::Recipient> recipients,
+                        std::chrono::seconds time_limit) {
   // Built before fork: the child only calls async-signal-safe functions.
   auto variables = environment_for(record, envelope, recipients);
   std::vector<char*> environment;
@@ -87,35 +90,68 @@ int run_message_command(const std::string& command, const engine::spool::RecordV
   for (auto& v : variables) environment.push_back(v.data());
   environment.push_back(nullptr);
   int input[2];
-  if (pipe2(input, O_CLOEXEC) != 0) return -1;
+  if (pipe2(input, O_CLOEXEC) != 0) return kCommandFailed;
   const pid_t child = fork();
   if (child < 0) {
     close(input[0]);
     close(input[1]);
-    return -1;
+    return kCommandFailed;
   }
   if (child == 0) {
+    setpgid(0, 0);  // a group of its own: a time limit ends whatever the command started
     dup2(input[0], STDIN_FILENO);
     signal(SIGPIPE, SIG_DFL);
     const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
     execve("/bin/sh", const_cast<char**>(argv), environment.data());
     _exit(127);
   }
+  setpgid(child, child);  // also here: whichever runs first
   close(input[0]);
-  // A command that exits without reading its input is its own business: EPIPE is not an
-  // error here (SIGPIPE is ignored by the caller).
+  const int exited = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  fcntl(input[1], F_SETFL, O_NONBLOCK);
+  const auto deadline = std::chrono::steady_clock::now() + time_limit;
+  // The message goes in as the command takes it, while its exit and the time limit are
+  // watched: a command that hangs, or that never reads, cannot hold the consumer. A command
+  // that exits without reading its input is its own business: EPIPE is not an error here
+  // (SIGPIPE is ignored by the caller).
   std::string_view message = record.message;
-  while (!message.empty()) {
-    const auto n = write(input[1], message.data(), message.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    message.remove_prefix(static_cast<std::size_t>(n));
+  bool writing = true;
+  bool timed_out = false;
+  while (exited >= 0) {
+    if (writing && message.empty()) {
+      close(input[1]);
+      writing = false;
+    }
+    int wait_ms = -1;
+    if (time_limit.count() > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      wait_ms = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1'000'000));
+    }
+    pollfd watched[2] = {{exited, POLLIN, 0}, {writing ? input[1] : -1, POLLOUT, 0}};
+    const int ready = poll(watched, 2, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      timed_out = true;
+      kill(-child, SIGKILL);
+      break;
+    }
+    if (ready < 0 || (watched[0].revents & POLLIN) != 0) break;
+    if (watched[1].revents != 0) {
+      const auto n = write(input[1], message.data(), message.size());
+      if (n > 0)
+        message.remove_prefix(static_cast<std::size_t>(n));
+      else if (n < 0 && errno != EAGAIN && errno != EINTR)
+        message = {};  // the command closed its input
+    }
   }
-  close(input[1]);
+  if (writing) close(input[1]);
+  if (exited >= 0) close(exited);
   int status = 0;
   while (waitpid(child, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (errno != EINTR) return kCommandFailed;
+  if (timed_out) return kCommandTimedOut;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : kCommandFailed;
 }
 
 }  // namespace mxring::tools::spool

@@ -3,6 +3,7 @@
 // qmail's preline.
 #pragma once
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,11 +21,15 @@ namespace mxring::tools::spool {
 std::vector<std::span<const engine::Recipient>> recipient_runs(
     const std::vector<engine::Recipient>& recipients, bool per_recipient);
 
-// The command's exit status (0 success, 75 EX_TEMPFAIL: try again later), or -1 when it
-// could not be started or was killed by a signal. RECIPIENT is the first of `recipients`,
-// MXRING_RECIPIENTS all of them.
+inline constexpr int kCommandFailed = -1;    // not started, or ended by a signal
+inline constexpr int kCommandTimedOut = -2;  // killed (its whole process group) at the limit
+
+// The command's exit status (0 success, 75 EX_TEMPFAIL: try again later), kCommandFailed
+// or kCommandTimedOut. RECIPIENT is the first of `recipients`, MXRING_RECIPIENTS all of them.
+// `time_limit` (0: none) is Postfix pipe(8)'s command_time_limit.
 int run_message_command(const std::string& command, const engine::spool::RecordView& record,
                         const engine::Envelope& envelope,
-                        std::span<const engine::Recipient> recipients);
+                        std::span<const engine::Recipient> recipients,
+                        std::chrono::seconds time_limit);
 
 }  // namespace mxring::tools::spool

@@ -15,8 +15,11 @@ std::string ReplayConnection::open() {
   quit();
   fd_ = socket(target_.socket.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return std::string("socket: ") + std::strerror(errno);
-  const timeval timeout{300, 0};  // RFC 5321 §4.5.3.2: the longest server wait is 10 min
+  // RFC 5321 §4.5.3.2: a client waits 5 minutes for a reply at most (10 for the end of
+  // data); a server that stops reading holds a send as long.
+  const timeval timeout{300, 0};
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   const int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect(fd_, target_.socket.get(), target_.socket.length) != 0) {

@@ -20,6 +20,7 @@ constexpr int kTemporaryFailure = 75;  // EX_TEMPFAIL, sysexits.h
 struct TailOptions {
   std::string cursor, format = "jsonl", out = "-", exec;
   bool follow = false, per_recipient = false;
+  std::uint32_t exec_timeout = 1000;  // Postfix's command_time_limit
   std::size_t batch = 4096;
 };
 
@@ -73,30 +74,38 @@ class Tail {
   }
 
   // Runs the command for one record, once or once for each group of its recipients; the
-  // cursor moves past it only when every run exited 0. Exit 75 (EX_TEMPFAIL) is retried with
-  // back-off while following, from the run that deferred: the runs before it are not
-  // repeated while tail lives (after a restart they are: at least once).
+  // cursor moves past it only when every run exited 0. Exit 75 (EX_TEMPFAIL), or a run
+  // killed at --exec-timeout, is retried with back-off while following, from the run that
+  // deferred: the runs before it are not repeated while tail lives (after a restart they
+  // are: at least once).
   bool deliver(const engine::StreamedRecord& record) {
     const auto envelope = engine::spool::decode_envelope(record.view).value_or(engine::Envelope{});
     const auto runs = recipient_runs(envelope.recipients, options_.per_recipient);
     auto delay = std::chrono::milliseconds(500);
     for (std::size_t run = 0; run < runs.size();) {
-      const int status = run_message_command(options_.exec, record.view, envelope, runs[run]);
+      const int status = run_message_command(options_.exec, record.view, envelope, runs[run],
+                                             std::chrono::seconds(options_.exec_timeout));
       if (status == 0) {
         ++run;
         continue;
       }
       const auto id = std::string(record.view.header.queue_id.view());
-      if (status == kTemporaryFailure && options_.follow && !stop_requested()) {
-        std::cerr << "mxring spool tail: --exec deferred " << id << " (exit 75); retrying in "
-                  << delay.count() << " ms\n";
+      const bool temporary = status == kTemporaryFailure || status == kCommandTimedOut;
+      const auto outcome = status == kCommandTimedOut
+                               ? "killed after " + std::to_string(options_.exec_timeout) + " s"
+                           : status == kCommandFailed
+                               ? std::string("not started, or ended by a signal")
+                               : "exit " + std::to_string(status);
+      if (temporary && options_.follow && !stop_requested()) {
+        std::cerr << "mxring spool tail: --exec deferred " << id << " (" << outcome
+                  << "); retrying in " << delay.count() << " ms\n";
         pause_unless_stopping(delay);
         delay = std::min(delay * 2, std::chrono::milliseconds(60'000));
         if (!stop_requested()) continue;
       }
-      std::cerr << "mxring spool tail: --exec failed for " << id << " (exit " << status
+      std::cerr << "mxring spool tail: --exec failed for " << id << " (" << outcome
                 << "); the cursor stays before it\n";
-      status_ = status == kTemporaryFailure ? kTemporaryFailure : 1;
+      status_ = temporary ? kTemporaryFailure : 1;
       failed_command_ = true;
       return false;
     }
@@ -156,6 +165,11 @@ void add_tail_command(CLI::App* spool, const std::string& directory, int& exit_c
       ->add_flag("--per-recipient", options.per_recipient,
                  "With --exec: run CMD once for each recipient (RECIPIENT), as an MDA "
                  "such as procmail -d or dovecot-lda -d delivering to one user wants")
+      ->needs(exec);
+  command
+      ->add_option("--exec-timeout", options.exec_timeout,
+                   "Seconds a run may take before it (and all it started) is killed and the "
+                   "message deferred, default 1000 (Postfix's command_time_limit); 0: none")
       ->needs(exec);
   command->add_option("--batch", options.batch, "Messages per cursor save, default 4096")
       ->check(CLI::Range(1, 1 << 20));
