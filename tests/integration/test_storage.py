@@ -443,21 +443,35 @@ def start_transaction(sock):
     return reply.decode()
 
 
-def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
-    """Storage half a ring behind: DATA gets 451 4.3.2. Three quarters: sessions between
-    transactions are not read until it catches up. Nothing is lost either way."""
+def stalled_writer_server(mxringd, tmp_path, ring):
+    """mxringd storing under tmp_path/spool through a ring of `ring` messages, its writer
+    stalled until the file returned beside the server is removed."""
     stall = tmp_path / "stall"
     stall.touch()
     server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
-                     "--storage-ring", "8", "--threads", "1", "--fault-writer-stall", str(stall))
-    # Six clients reach DATA together, before anything is pending, then finish their messages:
-    # six waiting on the stalled writer is three quarters of the ring.
-    waiting = [open_session(server) for _ in range(6)]
-    for s in waiting:
+                     "--storage-ring", str(ring), "--threads", "1", "--fault-writer-stall",
+                     str(stall))
+    return server, stall
+
+
+def messages_ended_together(server, count):
+    """`count` clients reach DATA together, before anything is pending, then end their
+    messages; their sockets, once the server has had time to take every end."""
+    clients = [open_session(server) for _ in range(count)]
+    for s in clients:
         assert start_transaction(s).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
-    for n, s in enumerate(waiting):
+    for n, s in enumerate(clients):
         s.sendall(f"Subject: {n}\r\n\r\nbody\r\n.\r\n".encode())
     time.sleep(0.5)
+    return clients
+
+
+def test_stalled_writer_means_451_not_memory(mxringd, tmp_path):
+    """Storage half a ring behind: DATA gets 451 4.3.2. Three quarters: sessions between
+    transactions are not read until it catches up. Nothing is lost either way."""
+    server, stall = stalled_writer_server(mxringd, tmp_path, ring=8)
+    # Six waiting on the stalled writer is three quarters of the ring.
+    waiting = messages_ended_together(server, 6)
     idle = socket.create_connection((server.host, server.port), timeout=10)
     assert idle.recv(4096).startswith(b"220 ")  # greeted, then not read: no transaction yet
     idle.sendall(b"NOOP\r\n")
@@ -493,16 +507,8 @@ def test_messages_received_whole_while_the_ring_is_full_wait_for_room(mxringd, t
     """More clients past DATA at once than the ring holds (thousands of connections in DATA
     when the ring takes 4,096): each message is in memory already, so it waits for room and
     is stored, where it got 451 4.3.2 and had to be sent again."""
-    stall = tmp_path / "stall"
-    stall.touch()
-    server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
-                     "--storage-ring", "4", "--threads", "1", "--fault-writer-stall", str(stall))
-    clients = [open_session(server) for _ in range(12)]
-    for s in clients:
-        assert start_transaction(s).endswith("354 End data with <CR><LF>.<CR><LF>\r\n")
-    for n, s in enumerate(clients):
-        s.sendall(f"Subject: {n}\r\n\r\nbody\r\n.\r\n".encode())
-    time.sleep(0.5)
+    server, stall = stalled_writer_server(mxringd, tmp_path, ring=4)
+    clients = messages_ended_together(server, 12)
     for s in clients:  # nothing answered while the writer cannot write
         s.settimeout(0.05)
         with pytest.raises(socket.timeout):
