@@ -444,6 +444,36 @@ def test_replay_sends_recipients_put_off_with_452_in_a_later_transaction(mxringd
         assert content == list(stored.values())[0]
 
 
+def test_replay_sends_utf8_addresses_and_header_fields_only_where_smtputf8_is_offered(
+        mxringd, tmp_path):
+    """RFC 6531 3.4: a message with a UTF-8 address or header field goes only to a server
+    that offers SMTPUTF8 (aiosmtpd told not to); one whose client said SMTPUTF8 with nothing
+    but ASCII goes anyway."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
+    with smtplib.SMTP(first.host, first.port, local_hostname="client.test") as c:
+        for recipient, subject in [("j\u00fcrgen@localhost", "ascii"),
+                                   ("bob@localhost", "caf\u00e9"),
+                                   ("bob@localhost", "plain")]:
+            message = f"Subject: {subject}\r\n\r\nbody\r\n".encode()
+            c.sendmail("alice@client.test", [recipient], message,
+                       mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    first.stop()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(),
+                            server_hostname="receiver.test", enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        result = mxring_spool(tmp_path / "first", "replay", "--to",
+                              f"127.0.0.1:{controller.port}")
+    finally:
+        controller.stop()
+    assert result.returncode == 1
+    assert b"replayed 1 messages; 2 not delivered" in result.stderr
+    assert result.stderr.count(b"need a server that offers SMTPUTF8") == 2
+
+
 def test_replay_sends_binarymime_with_bdat(mxringd, tmp_path):
     first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
     send(first, MESSAGES[:1])

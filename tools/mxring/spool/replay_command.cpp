@@ -68,6 +68,21 @@ std::vector<std::string> envelope_commands(const engine::Envelope& e,
   return commands;
 }
 
+// RFC 6531 §3.4 and §3.7.1: a UTF-8 address or a UTF-8 header field goes only to a server
+// that offers SMTPUTF8. A message whose first client said SMTPUTF8 with nothing but ASCII
+// needs no such server.
+bool needs_smtputf8(const engine::Envelope& e, std::string_view message) {
+  const auto ascii = [](std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  };
+  if (!e.smtputf8) return false;
+  if (!ascii(e.mail_from)) return true;
+  for (const auto& r : e.recipients)
+    if (!ascii(r.address)) return true;
+  return !ascii(message.substr(0, message.find("\r\n\r\n")));  // the header section
+}
+
 // What one transaction did for its share of a message's recipients (indices into the
 // envelope's list).
 struct Attempt {
@@ -231,6 +246,12 @@ int run_replay(const std::string& directory, ReplayOptions& options) {
     if (envelope->body == parser::Body::binary_mime && !(x.chunking && x.binary_mime)) {
       std::cerr << id << ": not delivered: BODY=BINARYMIME needs a server that offers CHUNKING "
                 << "and BINARYMIME\n";
+      ++not_delivered;
+      return true;
+    }
+    if (!x.smtputf8 && needs_smtputf8(*envelope, record.view.message)) {
+      std::cerr << id << ": not delivered: its UTF-8 addresses or header fields need a server "
+                << "that offers SMTPUTF8\n";
       ++not_delivered;
       return true;
     }
