@@ -141,6 +141,17 @@ def test_export_selects_by_time_and_by_id(mxringd, tmp_path):
     assert mxring_spool(tmp_path / "spool", "export", "--since", "yesterday").returncode == 2
 
 
+def stop_following_at(follow, path, lines, seconds=30):
+    """Lets `mxring spool tail --follow` run until `path` has `lines` lines (or `seconds`
+    have passed), then stops it with SIGTERM, which must end it cleanly."""
+    deadline = time.monotonic() + seconds
+    while (not path.exists() or len(path.read_text().splitlines()) < lines) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    follow.send_signal(signal.SIGTERM)
+    assert follow.wait(timeout=30) == 0
+
+
 def test_tail_exec_killed_at_random_points_delivers_everything_at_least_once(mxringd, tmp_path):
     # Small segments: the consumer crosses many rotations, on two writers.
     server = mxringd("--durability", "fsync", "--spool", str(tmp_path / "spool"),
@@ -225,12 +236,7 @@ def test_tail_exec_per_recipient_retries_only_the_recipient_that_deferred(mxring
     tail = [MXRING, "spool", "--dir", str(tmp_path / "spool"), "tail", "--cursor", "mda",
             "--per-recipient", "--exec", command]
     follow = subprocess.Popen(tail + ["--follow"], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while (not log.exists() or len(log.read_text().split()) < 4) and \
-            time.monotonic() < deadline:
-        time.sleep(0.05)
-    follow.send_signal(signal.SIGTERM)
-    assert follow.wait(timeout=30) == 0
+    stop_following_at(follow, log, 4)
     assert b"deferred" in follow.stderr.read()
     assert log.read_text().split() == ["a@localhost", "b@localhost", "b@localhost",
                                        "c@localhost"]
@@ -280,12 +286,7 @@ def test_tail_follow_streams_new_messages_and_resumes_after_sigterm(mxringd, tmp
                                "--cursor", str(tmp_path / "cursor"), "--follow", "--out",
                                str(output)])
     second = send(server, MESSAGES[2:4])
-    deadline = time.monotonic() + 20
-    while (not output.exists() or len(output.read_text().splitlines()) < 4) and \
-            time.monotonic() < deadline:
-        time.sleep(0.05)
-    follow.send_signal(signal.SIGTERM)
-    assert follow.wait(timeout=30) == 0
+    stop_following_at(follow, output, 4)
     third = send(server, MESSAGES[4:6])
     again = subprocess.run([MXRING, "spool", "--dir", str(tmp_path / "spool"), "tail",
                             "--cursor", str(tmp_path / "cursor"), "--out", str(output)],
@@ -326,6 +327,19 @@ def replay_into_a_new_server(mxringd, tmp_path):
     result = mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{second.port}")
     assert second.stop() == 0
     return result
+
+
+def replay_into_aiosmtpd(tmp_path, handler, **options):
+    """Replays the spool under tmp_path/first into aiosmtpd serving `handler` (named, or it
+    would look up this host's name: DNS); mxring's result."""
+    from aiosmtpd.controller import Controller
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
+                            server_hostname="receiver.test", **options)
+    controller.start()
+    try:
+        return mxring_spool(tmp_path / "first", "replay", "--to", f"127.0.0.1:{controller.port}")
+    finally:
+        controller.stop()
 
 
 def test_replay_reinjects_with_the_recorded_envelope(mxringd, tmp_path):
@@ -399,8 +413,6 @@ def test_replay_sends_recipients_put_off_with_452_in_a_later_transaction(mxringd
     """A receiver that says nothing of its limits and answers 452 4.5.3 past two recipients,
     as Postfix's smtpd_recipient_limit does (RFC 5321 4.5.3.1.10: the client sends the rest
     in a later transaction), and refuses one recipient for good."""
-    from aiosmtpd.controller import Controller
-
     class Receiver:
         def __init__(self):
             self.transactions = []
@@ -424,15 +436,7 @@ def test_replay_sends_recipients_put_off_with_452_in_a_later_transaction(mxringd
     send(first, [message], rcpts=rcpts)
     first.stop()
     receiver = Receiver()
-    # A name of its own: aiosmtpd would otherwise look up this host's (DNS).
-    controller = Controller(receiver, hostname="127.0.0.1", port=free_port(),
-                            server_hostname="receiver.test")
-    controller.start()
-    try:
-        result = mxring_spool(tmp_path / "first", "replay", "--to",
-                              f"127.0.0.1:{controller.port}")
-    finally:
-        controller.stop()
+    result = replay_into_aiosmtpd(tmp_path, receiver)
     assert result.returncode == 1  # one recipient not delivered
     assert b"replayed 1 messages; 0 not delivered; 1 recipients not delivered" in result.stderr
     assert b"1 of 6 recipients not delivered: RCPT TO:<nobody@localhost> \xe2\x86\x92 550" \
@@ -449,7 +453,6 @@ def test_replay_sends_utf8_addresses_and_header_fields_only_where_smtputf8_is_of
     """RFC 6531 3.4: a message with a UTF-8 address or header field goes only to a server
     that offers SMTPUTF8 (aiosmtpd told not to); one whose client said SMTPUTF8 with nothing
     but ASCII goes anyway."""
-    from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Sink
 
     first = mxringd("--durability", "fsync", "--spool", str(tmp_path / "first"))
@@ -461,14 +464,7 @@ def test_replay_sends_utf8_addresses_and_header_fields_only_where_smtputf8_is_of
             c.sendmail("alice@client.test", [recipient], message,
                        mail_options=["SMTPUTF8", "BODY=8BITMIME"])
     first.stop()
-    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port(),
-                            server_hostname="receiver.test", enable_SMTPUTF8=False)
-    controller.start()
-    try:
-        result = mxring_spool(tmp_path / "first", "replay", "--to",
-                              f"127.0.0.1:{controller.port}")
-    finally:
-        controller.stop()
+    result = replay_into_aiosmtpd(tmp_path, Sink(), enable_SMTPUTF8=False)
     assert result.returncode == 1
     assert b"replayed 1 messages; 2 not delivered" in result.stderr
     assert result.stderr.count(b"need a server that offers SMTPUTF8") == 2
