@@ -83,11 +83,14 @@ bool needs_smtputf8(const engine::Envelope& e, std::string_view message) {
   return !ascii(message.substr(0, message.find("\r\n\r\n")));  // the header section
 }
 
-// What one transaction did for its share of a message's recipients (indices into the
-// envelope's list).
+// What a transaction's RCPT did for one recipient: accepted (the message is theirs when the
+// content is), refused for good (5xx), or put off (4xx, or no answer: to try again).
+enum class RecipientOutcome : std::uint8_t { put_off, accepted, refused };
+
+// What one transaction did for its share of a message's recipients.
 struct Attempt {
-  std::vector<std::size_t> accepted;  // the message is theirs, when `delivered`
-  std::vector<std::size_t> refused;   // for good (5xx)
+  std::vector<RecipientOutcome> recipients;  // one for each of the share, in its order
+  std::size_t accepted = 0;
   bool delivered = false;
   bool permanent = false;  // refused for good as a whole (5xx to MAIL or to the content)
   std::string why;         // the first refusal, for the log
@@ -103,6 +106,7 @@ Attempt transact(ReplayConnection& smtp, const engine::Envelope& envelope,
   // A BDAT's chunk follows its command line whatever the server answers (RFC 3030 §2).
   if (binary) commands.back() += message;
   Attempt attempt;
+  attempt.recipients.assign(recipients.size(), RecipientOutcome::put_off);
   const auto refusal = [&](const std::string& command, const bench::Reply& reply) {
     if (attempt.why.empty())
       attempt.why = command.substr(0, command.find('\r')) + " → " +
@@ -119,7 +123,7 @@ Attempt transact(ReplayConnection& smtp, const engine::Envelope& envelope,
     if (!x.pipelining) {
       // One at a time: nothing after a refused MAIL, no content without a recipient.
       const bool content = i + 1 == commands.size();
-      if ((i > 0 && !mail_ok) || (content && attempt.accepted.empty())) break;
+      if ((i > 0 && !mail_ok) || (content && attempt.accepted == 0)) break;
       smtp.send(commands[i]);
     }
     const auto reply = smtp.reply();
@@ -132,17 +136,20 @@ Attempt transact(ReplayConnection& smtp, const engine::Envelope& envelope,
       attempt.permanent = reply.code >= 500;
       if (!mail_ok) refusal(commands[i], reply);
     } else if (i + 1 < commands.size()) {
-      const auto index = recipients[i - 1];
-      if (reply.code >= 200 && reply.code < 300) attempt.accepted.push_back(index);
-      if (reply.code >= 500) attempt.refused.push_back(index);
+      auto& outcome = attempt.recipients[i - 1];
+      if (reply.code >= 200 && reply.code < 300) {
+        outcome = RecipientOutcome::accepted;
+        ++attempt.accepted;
+      }
+      if (reply.code >= 500) outcome = RecipientOutcome::refused;
       if (reply.code >= 300) refusal(commands[i], reply);
     } else if (binary) {
-      attempt.delivered = reply.code == 250 && mail_ok && !attempt.accepted.empty();
+      attempt.delivered = reply.code == 250 && mail_ok && attempt.accepted > 0;
       if (reply.code != 250) refusal("BDAT", reply);
       attempt.permanent = attempt.permanent || (reply.code >= 500 && mail_ok);
     } else if (reply.code != 354) {
       refusal(commands[i], reply);
-    } else if (!mail_ok || attempt.accepted.empty()) {
+    } else if (!mail_ok || attempt.accepted == 0) {
       smtp.send(".\r\n");  // nothing to deliver; end the data phase
       smtp.reply();
     } else {
@@ -188,23 +195,24 @@ Replayed replay_message(ReplayConnection& smtp, const engine::Envelope& envelope
         break;
       }
     }
-    const auto most = smtp.offer().rcpt_max > 0 ? smtp.offer().rcpt_max : pending.size();
+    const auto most = x.rcpt_max > 0 ? x.rcpt_max : pending.size();
     const std::span<const std::size_t> share(pending.data(), std::min(pending.size(), most));
-    auto attempt = transact(smtp, envelope, share, message);
+    const auto attempt = transact(smtp, envelope, share, message);
     if (result.why.empty()) result.why = attempt.why;
     if (attempt.permanent) break;
+    // Those put off first, then those not yet tried: the recipients' order stays.
     std::vector<std::size_t> left;
-    for (const auto index : pending) {
-      const auto in = [&](const std::vector<std::size_t>& list) {
-        return std::find(list.begin(), list.end(), index) != list.end();
-      };
-      if (attempt.delivered && in(attempt.accepted))
+    for (std::size_t i = 0; i < share.size(); ++i) {
+      const auto outcome = attempt.recipients[i];
+      if (attempt.delivered && outcome == RecipientOutcome::accepted)
         ++result.delivered;
-      else if (in(attempt.refused))
+      else if (outcome == RecipientOutcome::refused)
         ++result.refused;
       else
-        left.push_back(index);
+        left.push_back(share[i]);
     }
+    left.insert(left.end(), pending.begin() + static_cast<std::ptrdiff_t>(share.size()),
+                pending.end());
     fruitless = attempt.delivered ? 0 : fruitless + 1;
     pending = std::move(left);
   }
