@@ -201,14 +201,14 @@ void Session::on_helo(const parser::Command& command, bool extended) {
 void Session::on_mail(const parser::Command& command) {
   const auto& limits = context_->limits();
   const auto& parameters = command.mail;
-  if (helo_.empty()) return reject(replies::kHeloFirst);  // DESIGN.md; RFC 5321 §4.1.4
+  if (const auto sequence = out_of_sequence(parser::Verb::mail); !sequence.empty())
+    return reject(sequence);
   if (context_->submission()) {
     // RFC 6409 §4.3 and RFC 4954: submission is for authenticated users, over TLS.
     if (!tls_active() && context_->config().starttls_available)
       return reject(replies::kStarttlsFirst);
     if (!authenticated()) return reject(replies::kAuthRequired);
   }
-  if (transaction_) return reject(replies::kNestedMail);
   if (messages_ >= limits.max_messages) return reject(replies::kTooManyMessages);
   if (parameters.has_size && parameters.size > limits.max_message_size)
     return refuse_mail(replies::kMessageTooBig);  // RFC 1870 §6
@@ -251,6 +251,7 @@ void Session::refuse_mail(std::string_view text) {
 // Postfix checks a MAIL's or RCPT's place in the dialogue before it reads the arguments: a
 // client that got both wrong hears of the sequence first, whatever it put in the line.
 std::string_view Session::out_of_sequence(parser::Verb verb) const {
+  // DESIGN.md; RFC 5321 §4.1.4. A transaction open means MAIL passed the submission checks.
   if (verb == parser::Verb::mail && helo_.empty()) return replies::kHeloFirst;
   if (verb == parser::Verb::mail && transaction_) return replies::kNestedMail;
   if (verb == parser::Verb::rcpt && !transaction_) return replies::kNeedMail;
